@@ -1,0 +1,226 @@
+// The configuration model: what an operations team describes once in rollgate.yaml.
+//
+// Plain data, produced by config/loader (which validates it) and read by every other layer.
+// Every default here is the playbook's; the loader fills it in when the file is silent.
+// Thread-safety: immutable after loading; share by const reference.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/time.h"
+
+namespace rollgate {
+
+// Roles known to Rollgate (playbook §1.2, §2.2, §4.3, §5.2, §6.1, §9). A configuration may add
+// its own in `roles:`; these are always known.
+inline constexpr const char* kRoleDevelopmentLead = "development-lead";
+inline constexpr const char* kRoleTestManager = "test-manager";
+inline constexpr const char* kRoleBusinessAnalyst = "business-analyst";
+inline constexpr const char* kRoleCabMember = "cab-member";
+inline constexpr const char* kRoleCabChair = "cab-chair";
+inline constexpr const char* kRoleItOperationsManager = "it-operations-manager";
+inline constexpr const char* kRoleSecurityLead = "security-lead";
+inline constexpr const char* kRoleEngineer = "engineer";
+inline constexpr const char* kRoleTestEngineer = "test-engineer";
+inline constexpr const char* kRoleHelpDesk = "help-desk";
+inline constexpr const char* kRoleDbaLead = "dba-lead";
+inline constexpr const char* kRoleItDirector = "it-director";
+inline constexpr const char* kRoleCiso = "ciso";
+inline constexpr const char* kRoleAdmin = "admin";
+
+std::vector<std::string> BuiltInRoles();
+
+// How far ahead of the scheduled start a CR must be submitted.
+struct LeadTime {
+  enum class Kind { kSameDay, kHours, kBusinessDays };
+  Kind kind = Kind::kSameDay;
+  Seconds duration{0};  // kHours
+  int business_days = 0;  // kBusinessDays
+
+  static LeadTime SameDay() { return {Kind::kSameDay, Seconds(0), 0}; }
+  static LeadTime Hours(Seconds d) { return {Kind::kHours, d, 0}; }
+  static LeadTime BusinessDays(int n) { return {Kind::kBusinessDays, Seconds(0), n}; }
+  bool operator==(const LeadTime&) const = default;
+};
+// "same day", "24h", "5 business days".
+std::string DescribeLeadTime(const LeadTime& lead_time);
+
+struct ApprovalPolicy {
+  std::vector<std::string> approver_roles;  // any of these roles may approve
+  int quorum = 1;                           // distinct approvers needed
+  LeadTime lead_time;
+  LeadTime emergency_lead_time = LeadTime::Hours(std::chrono::hours(4));
+  // Verbal approvals (emergency only) must be confirmed in writing within this time.
+  Seconds verbal_confirmation_within = std::chrono::hours(24);
+};
+
+// A sign-off the environment needs before the next one may start (playbook §4.3 step 2).
+struct SignoffRequirement {
+  std::string kind;  // "dev-lead", "test-manager", "business-analyst", "uat", "cab"
+  std::vector<std::string> roles;  // who may give it
+};
+
+// Thresholds of the exit criteria and rollback triggers (playbook §3, §6.1, §7.3).
+struct Thresholds {
+  double smoke_pass_rate_percent = 100.0;
+  double regression_pass_rate_percent = 95.0;
+  double min_free_disk_percent = 20.0;
+  double min_availability_percent = 99.5;
+  double max_users_affected_percent = 5.0;
+  double max_performance_degradation_percent = 20.0;
+  double rollback_security_cvss = 7.0;
+  Seconds max_rollback_duration = std::chrono::minutes(15);
+  Seconds enhanced_monitoring = std::chrono::hours(72);
+  Seconds log_check_after = std::chrono::hours(4);
+};
+
+// When and whom to tell before a deployment (playbook §2.5).
+struct NotificationRule {
+  std::vector<std::string> notify;   // contact group names
+  Seconds before_min{0};             // 0 = immediately
+  Seconds before_max{0};
+  std::vector<std::string> channels;  // channel names
+};
+
+struct Environment {
+  std::string name;  // "DEV", "TEST", "PROD"
+  int order = 0;     // promotion order, 0 first
+  ApprovalPolicy approval;
+  std::vector<SignoffRequirement> signoffs;          // needed to leave this environment
+  std::vector<std::string> rollback_approver_roles;  // joint: one of each role (§6.1 step 3)
+  Thresholds thresholds;
+  NotificationRule notification;
+  bool requires_maintenance_window = false;
+  bool requires_rollback_tested = false;
+  bool rolling = false;      // one node at a time
+  std::string batch = "1";   // count or percentage ("25%")
+  bool allow_emergency_skip = false;  // the emergency path may skip this environment (TEST)
+};
+
+struct Person {
+  std::string name;  // the id used everywhere: "alice"
+  std::string full_name;
+  std::string email;
+  std::string phone;
+  std::string unix_user;
+  std::vector<std::string> roles;
+};
+
+struct HealthEndpoint {
+  std::string name;  // "health", "ready", "metrics"
+  std::string path;  // "/health"
+};
+
+struct SystemHost {
+  std::string environment;
+  std::vector<std::string> hosts;
+};
+
+struct System {
+  std::string name;
+  std::string description;
+  std::string owner;  // a person
+  std::vector<SystemHost> hosts;  // per environment
+  std::string service;            // the service unit or name
+  std::string service_manager = "systemd";  // "systemd" or "command"
+  std::string start_command, stop_command, status_command;
+  std::string app_dir;     // /opt/[application]
+  std::string config_dir;  // /etc/[application]
+  std::string app_user, app_group;
+  int port = 0;
+  std::vector<HealthEndpoint> endpoints;
+  std::string smoke_command;
+  std::string regression_command;
+  std::string regression_results;  // JUnit XML path
+  std::string log_file;
+  std::vector<std::string> error_patterns = {"error", "exception", "fatal"};
+  std::string database_url;       // without password
+  std::string database_password;  // a secret reference: "env:NAME" or "file:/path"
+  std::vector<std::string> critical_tables;
+  std::vector<std::string> dependencies;  // "host:port" or URLs checked for readiness
+};
+
+// A person or role reached at an escalation level, with the time to respond.
+struct EscalationLevel {
+  int level = 1;
+  std::string contact;  // a contact name (on-call role), a person, or a role
+  Seconds response_time{0};  // 0 = immediate
+};
+
+struct EscalationPath {
+  std::string name;  // "standard", "production", "security"
+  std::vector<EscalationLevel> levels;
+};
+
+// The on-call matrix (playbook §9.1): a role's primary and backup people.
+struct Contact {
+  std::string name;  // "it-operations-on-call"
+  std::string primary;  // person
+  std::string backup;   // person
+  std::string hours = "24/7";
+};
+
+// A group of recipients for notifications (playbook §2.5, §9.4).
+struct ContactGroup {
+  std::string name;  // "development-team"
+  std::string email;
+  std::string channel;  // "#it-operations"
+  std::vector<std::string> people;
+};
+
+struct Channel {
+  std::string name;
+  std::string type;  // "email", "webhook", "command", "file"
+  std::map<std::string, std::string> settings;
+};
+
+// A recurring weekly window, or a one-off between two instants.
+struct MaintenanceWindow {
+  std::string name;
+  std::vector<std::string> environments;  // empty = all
+  std::vector<std::chrono::weekday> days;  // recurring: days of week
+  Seconds start_time{0}, end_time{0};     // recurring: local times of day; end <= start wraps
+  std::optional<Timestamp> from, until;   // one-off
+};
+
+struct Freeze {
+  std::string name;
+  std::vector<std::string> environments;  // empty = all
+  Timestamp from, until;
+  std::string reason;
+};
+
+struct Config {
+  std::string source_file;  // where it was loaded from
+  std::vector<std::string> roles;  // built-in plus custom
+  std::vector<Environment> environments;
+  std::vector<Person> people;
+  std::vector<System> systems;
+  std::vector<Contact> contacts;
+  std::vector<ContactGroup> groups;
+  std::vector<EscalationPath> escalation;
+  std::vector<Channel> channels;
+  std::vector<MaintenanceWindow> windows;
+  std::vector<Freeze> freezes;
+  std::vector<std::chrono::year_month_day> holidays;
+  std::vector<std::chrono::weekday> weekend = {std::chrono::Saturday, std::chrono::Sunday};
+  bool allow_as = false;              // identity.allow_as
+  bool separation_of_duties = true;   // policy.separation_of_duties
+  // Attachment kinds required before submitting a P1/P2 CR.
+  std::vector<std::string> required_attachments_p1_p2 = {"security-impact-assessment"};
+
+  const Environment* FindEnvironment(std::string_view name) const;
+  const Person* FindPerson(std::string_view name) const;
+  const Person* FindPersonByUnixUser(std::string_view unix_user) const;
+  const System* FindSystem(std::string_view name) const;
+  // The environment after `name` in promotion order, or nullptr.
+  const Environment* NextEnvironment(std::string_view name) const;
+  const Environment* PreviousEnvironment(std::string_view name) const;
+  bool PersonHasRole(std::string_view person, std::string_view role) const;
+};
+
+}  // namespace rollgate
