@@ -1,0 +1,418 @@
+// cr create | attach | submit | schedule | approve | confirm | reject | signoff | evidence |
+// show | list | checklist | cancel | close, and gate check.
+#include <fstream>
+#include <iterator>
+
+#include <fmt/format.h>
+
+#include "cli/app.h"
+#include "cli/commands.h"
+#include "cli/context.h"
+#include "cli/output.h"
+#include "cli/views.h"
+#include "common/strings.h"
+#include "domain/cr_document.h"
+#include "service/cr_service.h"
+
+namespace rollgate::cli {
+
+namespace {
+
+constexpr size_t kMaxPlanBytes = 256 * 1024;
+
+Result<CrService> MakeService(Context& ctx) {
+  ASSIGN_OR_RETURN(const Config* config, ctx.GetConfig());
+  ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
+  return CrService(*config, *store, ctx.clock(), ctx.zone());
+}
+
+// Reads a plan document named by a flag (the flag says it is a file; nothing else is expanded).
+Result<std::string> ReadPlanFile(const std::string& flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return InvalidArgument(fmt::format("{} {}: cannot open the file", flag, EscapeForDisplay(path)));
+  std::string content;
+  content.resize(kMaxPlanBytes + 1);
+  in.read(content.data(), static_cast<std::streamsize>(content.size()));
+  content.resize(static_cast<size_t>(in.gcount()));
+  if (content.size() > kMaxPlanBytes) {
+    return InvalidArgument(fmt::format("{} {}: larger than {} KiB", flag, EscapeForDisplay(path),
+                                       kMaxPlanBytes / 1024));
+  }
+  if (!IsValidUtf8(content)) {
+    return InvalidArgument(fmt::format("{} {}: not UTF-8 text", flag, EscapeForDisplay(path)));
+  }
+  return content;
+}
+
+// Prints a CR after a change: the short confirmation, or the JSON document.
+Status PrintChanged(Context& ctx, const ChangeRequest& cr, const std::string& what) {
+  if (ctx.json()) {
+    PrintJson(ctx, CrJson(cr, *ctx.GetConfig().value(), ctx.clock().Now(), ctx.zone()));
+  } else {
+    ctx.out() << fmt::format("{}: {} (state {})\n", cr.id, what, CrStateName(cr.state));
+  }
+  return Status::Ok();
+}
+
+struct CreateArgs {
+  std::string patch, system, type, description, implementation_plan, rollback_plan, risk,
+      test_plan, downtime, duration, rollback_complexity, title;
+  std::vector<std::string> affected;
+};
+
+Status RunCreate(Context& ctx, const CreateArgs& a) {
+  ASSIGN_OR_RETURN(auto service, MakeService(ctx));
+  ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
+  CrDraft draft;
+  draft.patch_id = a.patch;
+  draft.system = a.system;
+  draft.affected_systems = a.affected;
+  draft.description = a.description;
+  draft.risk_assessment = a.risk;
+  draft.title = a.title;
+  if (!a.type.empty()) {
+    ASSIGN_OR_RETURN(ChangeType type, ParseChangeType(a.type));
+    draft.type = type;
+  }
+  if (!a.rollback_complexity.empty()) {
+    ASSIGN_OR_RETURN(RollbackComplexity c, ParseRollbackComplexity(a.rollback_complexity));
+    draft.rollback_complexity = c;
+  }
+  if (!a.implementation_plan.empty()) {
+    ASSIGN_OR_RETURN(draft.implementation_plan,
+                     ReadPlanFile("--implementation-plan", a.implementation_plan));
+  }
+  if (!a.rollback_plan.empty()) {
+    ASSIGN_OR_RETURN(draft.rollback_plan, ReadPlanFile("--rollback-plan", a.rollback_plan));
+  }
+  if (!a.test_plan.empty()) {
+    ASSIGN_OR_RETURN(draft.test_plan, ReadPlanFile("--test-plan", a.test_plan));
+  }
+  if (!a.downtime.empty()) {
+    ASSIGN_OR_RETURN(Seconds d, ParseDuration(a.downtime, /*allow_zero=*/true));
+    draft.expected_downtime = d;
+  }
+  if (!a.duration.empty()) {
+    ASSIGN_OR_RETURN(Seconds d, ParseDuration(a.duration));
+    draft.expected_duration = d;
+  }
+  ASSIGN_OR_RETURN(ChangeRequest cr, service.Create(draft, actor));
+  if (ctx.json()) return PrintChanged(ctx, cr, "created");
+  ctx.out() << fmt::format("{}: created '{}' ({}), state {}\n", cr.id, EscapeForDisplay(cr.title),
+                           PriorityName(cr.classification), CrStateName(cr.state));
+  return Status::Ok();
+}
+
+Status RunShow(Context& ctx, const std::string& id, const std::string& format) {
+  ASSIGN_OR_RETURN(auto service, MakeService(ctx));
+  ASSIGN_OR_RETURN(ChangeRequest cr, service.Get(id));
+  ASSIGN_OR_RETURN(const Config* config, ctx.GetConfig());
+  Timestamp now = ctx.clock().Now();
+  std::string chosen = format.empty() ? (ctx.json() ? "json" : "text") : format;
+  if (chosen == "json") {
+    PrintJson(ctx, CrJson(cr, *config, now, ctx.zone()));
+  } else if (chosen == "markdown") {
+    ctx.out() << RenderCrMarkdown(cr, *config, now, ctx.zone());
+  } else {
+    ctx.out() << RenderCrText(cr, *config, now, ctx.zone());
+  }
+  return Status::Ok();
+}
+
+struct ListArgs {
+  std::string state, system, classification;
+  bool overdue = false;
+  int limit = 0;
+};
+
+Status RunList(Context& ctx, const ListArgs& a) {
+  ASSIGN_OR_RETURN(auto service, MakeService(ctx));
+  ChangeRequestFilter filter;
+  if (!a.state.empty()) {
+    ASSIGN_OR_RETURN(CrState s, ParseCrState(a.state));
+    filter.state = s;
+  }
+  if (!a.system.empty()) filter.system = a.system;
+  if (!a.classification.empty()) {
+    ASSIGN_OR_RETURN(Priority p, ParsePriority(a.classification));
+    filter.classification = p;
+  }
+  if (a.limit > 0) filter.limit = a.limit;
+  ASSIGN_OR_RETURN(auto rows, service.List(filter, a.overdue));
+  if (ctx.json()) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& r : rows) list.push_back(CrSummaryJson(r));
+    PrintJson(ctx, list);
+    return Status::Ok();
+  }
+  for (const auto& r : rows) {
+    ctx.out() << fmt::format("{:<8} {:<3} {:<11} {:<12} {}{}\n", r.id, PriorityShort(r.classification),
+                             CrStateName(r.state), EscapeForDisplay(r.system), EscapeForDisplay(r.title),
+                             r.emergency ? "  [emergency]" : "");
+  }
+  if (rows.empty()) ctx.err() << "no change requests match\n";
+  return Status::Ok();
+}
+
+Status RunChecklist(Context& ctx, const std::string& id, const std::string& env) {
+  ASSIGN_OR_RETURN(auto service, MakeService(ctx));
+  ASSIGN_OR_RETURN(Checklist list, service.ComputeChecklist(id, env));
+  if (ctx.json()) {
+    PrintJson(ctx, ChecklistJson(list));
+    return Status::Ok();
+  }
+  ctx.out() << RenderChecklistText(list);
+  return Status::Ok();
+}
+
+Status RunGateCheck(Context& ctx, const std::string& id, const std::string& env, bool emergency) {
+  ASSIGN_OR_RETURN(auto service, MakeService(ctx));
+  ASSIGN_OR_RETURN(GateReport report, service.CheckGates(id, env, emergency));
+  if (ctx.json()) {
+    PrintJson(ctx, GateReportJson(report));
+  } else {
+    ctx.out() << RenderGateReportText(report);
+  }
+  if (!report.passed) return RefusedByGate("");
+  return Status::Ok();
+}
+
+// Registers "cr NAME CR --env ENV" commands whose body needs the service, the actor and the args.
+template <typename Body>
+void AddCrAction(CLI::App* cr, Action& slot, const std::string& name, const std::string& help,
+                 bool needs_env, Body body) {
+  auto* cmd = cr->add_subcommand(name, help);
+  auto id = std::make_shared<std::string>();
+  auto env = std::make_shared<std::string>();
+  cmd->add_option("CR", *id, "change request id, e.g. CR-12")->required();
+  if (needs_env) cmd->add_option("--env", *env, "environment, e.g. TEST")->required();
+  body(cmd, id, env, slot);
+}
+
+}  // namespace
+
+void RegisterCrCommands(CLI::App& app, Action& slot) {
+  auto* cr = app.add_subcommand("cr", "change requests: create, approve, sign off, show");
+  cr->require_subcommand(1);
+  {
+    auto* cmd = cr->add_subcommand("create", "create a change request for a patch (playbook 2.2)");
+    auto a = std::make_shared<CreateArgs>();
+    cmd->add_option("--patch", a->patch, "patch id, e.g. PATCH-3")->required();
+    cmd->add_option("--system", a->system, "the system the patch is for")->required();
+    cmd->add_option("--affected-system", a->affected, "another affected system (repeatable)");
+    cmd->add_option("--type", a->type, "security, standard or infrastructure");
+    cmd->add_option("--title", a->title, "override the generated '[System] - [Patch Type] - [Date]'");
+    cmd->add_option("--description", a->description, "detailed patch description and purpose");
+    cmd->add_option("--implementation-plan", a->implementation_plan, "file: step-by-step procedure");
+    cmd->add_option("--rollback-plan", a->rollback_plan, "file: detailed rollback procedure");
+    cmd->add_option("--risk", a->risk, "impact and risk analysis");
+    cmd->add_option("--test-plan", a->test_plan, "file: validation and test approach");
+    cmd->add_option("--downtime", a->downtime, "expected downtime, e.g. 15m (0s for none)");
+    cmd->add_option("--duration", a->duration, "expected duration of the deployment, e.g. 1h");
+    cmd->add_option("--rollback-complexity", a->rollback_complexity, "low, medium or high");
+    OnRun(cmd, slot, [a](Context& ctx) { return RunCreate(ctx, *a); });
+  }
+  AddCrAction(cr, slot, "attach", "attach a document (stored by SHA-256)", false,
+              [](CLI::App* cmd, auto id, auto, Action& s) {
+                auto kind = std::make_shared<std::string>();
+                auto file = std::make_shared<std::string>();
+                cmd->add_option("--kind", *kind,
+                                "release-notes, security-impact-assessment, rollback-procedure, "
+                                "test-specification, ...")
+                    ->required();
+                cmd->add_option("FILE", *file, "the document")->required();
+                OnRun(cmd, s, [id, kind, file](Context& ctx) -> Status {
+                  ASSIGN_OR_RETURN(auto service, MakeService(ctx));
+                  ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
+                  ASSIGN_OR_RETURN(ChangeRequest cr, service.Attach(*id, *kind, *file, actor));
+                  return PrintChanged(ctx, cr, fmt::format("attached {} '{}'", *kind,
+                                                           EscapeForDisplay(*file)));
+                });
+              });
+  AddCrAction(cr, slot, "submit", "submit for approval", false,
+              [](CLI::App* cmd, auto id, auto, Action& s) {
+                OnRun(cmd, s, [id](Context& ctx) -> Status {
+                  ASSIGN_OR_RETURN(auto service, MakeService(ctx));
+                  ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
+                  ASSIGN_OR_RETURN(ChangeRequest cr, service.Submit(*id, actor));
+                  return PrintChanged(ctx, cr, "submitted for approval");
+                });
+              });
+  AddCrAction(cr, slot, "schedule", "set the planned start in an environment", true,
+              [](CLI::App* cmd, auto id, auto env, Action& s) {
+                auto at = std::make_shared<std::string>();
+                cmd->add_option("--at", *at, "RFC 3339, or 'YYYY-MM-DD HH:MM' in the local zone")
+                    ->required();
+                OnRun(cmd, s, [id, env, at](Context& ctx) -> Status {
+                  ASSIGN_OR_RETURN(auto service, MakeService(ctx));
+                  ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
+                  ASSIGN_OR_RETURN(Timestamp t, ParseTime(*at, ctx.zone()));
+                  ASSIGN_OR_RETURN(ChangeRequest cr, service.Schedule(*id, *env, t, actor));
+                  return PrintChanged(ctx, cr, fmt::format("{} scheduled for {}", *env,
+                                                           FormatLocalMinutes(t, ctx.zone())));
+                });
+              });
+  AddCrAction(cr, slot, "approve", "approve for an environment (or record a verbal approval)", true,
+              [](CLI::App* cmd, auto id, auto env, Action& s) {
+                auto verbal = std::make_shared<bool>(false);
+                auto approver = std::make_shared<std::string>();
+                auto conditions = std::make_shared<std::string>();
+                cmd->add_flag("--verbal", *verbal,
+                              "record an emergency verbal approval given by --approver");
+                cmd->add_option("--approver", *approver, "who gave the verbal approval");
+                cmd->add_option("--conditions", *conditions, "conditions of the verbal approval");
+                OnRun(cmd, s, [id, env, verbal, approver, conditions](Context& ctx) -> Status {
+                  ASSIGN_OR_RETURN(auto service, MakeService(ctx));
+                  ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
+                  if (*verbal) {
+                    if (approver->empty()) return InvalidArgument("--verbal needs --approver PERSON");
+                    ASSIGN_OR_RETURN(ChangeRequest cr, service.RecordVerbalApproval(
+                                                           *id, *env, *approver, *conditions, actor));
+                    return PrintChanged(ctx, cr,
+                                        fmt::format("verbal approval by {} recorded for {}; written "
+                                                    "confirmation due within 24h",
+                                                    *approver, *env));
+                  }
+                  if (!approver->empty() || !conditions->empty()) {
+                    return InvalidArgument("--approver and --conditions go with --verbal");
+                  }
+                  ASSIGN_OR_RETURN(ChangeRequest cr, service.Approve(*id, *env, actor));
+                  return PrintChanged(ctx, cr, fmt::format("approved for {} by {}", *env, actor));
+                });
+              });
+  AddCrAction(cr, slot, "confirm", "confirm your verbal approval in writing", true,
+              [](CLI::App* cmd, auto id, auto env, Action& s) {
+                OnRun(cmd, s, [id, env](Context& ctx) -> Status {
+                  ASSIGN_OR_RETURN(auto service, MakeService(ctx));
+                  ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
+                  ASSIGN_OR_RETURN(ChangeRequest cr, service.Confirm(*id, *env, actor));
+                  return PrintChanged(ctx, cr, fmt::format("verbal approval for {} confirmed by {}",
+                                                           *env, actor));
+                });
+              });
+  AddCrAction(cr, slot, "reject", "reject for an environment", true,
+              [](CLI::App* cmd, auto id, auto env, Action& s) {
+                auto reason = std::make_shared<std::string>();
+                cmd->add_option("--reason", *reason, "why")->required();
+                OnRun(cmd, s, [id, env, reason](Context& ctx) -> Status {
+                  ASSIGN_OR_RETURN(auto service, MakeService(ctx));
+                  ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
+                  ASSIGN_OR_RETURN(ChangeRequest cr, service.Reject(*id, *env, *reason, actor));
+                  return PrintChanged(ctx, cr, fmt::format("rejected for {} by {}", *env, actor));
+                });
+              });
+  AddCrAction(cr, slot, "signoff", "sign off (dev-lead, test-manager, business-analyst, uat, cab)",
+              true, [](CLI::App* cmd, auto id, auto env, Action& s) {
+                auto kind = std::make_shared<std::string>();
+                cmd->add_option("--kind", *kind, "dev-lead, test-manager, business-analyst, uat, cab")
+                    ->required();
+                OnRun(cmd, s, [id, env, kind](Context& ctx) -> Status {
+                  ASSIGN_OR_RETURN(auto service, MakeService(ctx));
+                  ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
+                  ASSIGN_OR_RETURN(ChangeRequest cr, service.Signoff(*id, *env, *kind, actor));
+                  return PrintChanged(ctx, cr,
+                                      fmt::format("{} sign-off for {} by {}", *kind, *env, actor));
+                });
+              });
+  AddCrAction(
+      cr, slot, "evidence",
+      "record deployment evidence by hand (the engine records it when it runs; audited)", true,
+      [](CLI::App* cmd, auto id, auto env, Action& s) {
+        struct EvidenceArgs {
+          std::string kind, detail;
+          bool passed = false, failed = false;
+          std::optional<double> value;
+          std::vector<std::string> fields;
+        };
+        auto a = std::make_shared<EvidenceArgs>();
+        cmd->add_option("--kind", a->kind,
+                        "deployment, smoke, regression, backup, rollback-tested, "
+                        "maintenance-window-confirmed, risk-acceptance, ...")
+            ->required();
+        cmd->add_flag("--passed", a->passed, "the check passed");
+        cmd->add_flag("--failed", a->failed, "the check failed");
+        cmd->add_option("--value", a->value, "a figure: pass rate %, seconds, bytes");
+        cmd->add_option("--detail", a->detail, "what was observed");
+        cmd->add_option("--field", a->fields, "KEY=VALUE (repeatable), e.g. location=/backup/x");
+        OnRun(cmd, s, [id, env, a](Context& ctx) -> Status {
+          if (a->passed && a->failed) return InvalidArgument("--passed and --failed exclude each other");
+          ASSIGN_OR_RETURN(auto service, MakeService(ctx));
+          ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
+          Evidence e;
+          e.environment = *env;
+          e.kind = a->kind;
+          if (a->passed) e.passed = true;
+          if (a->failed) e.passed = false;
+          e.value = a->value;
+          e.detail = a->detail;
+          for (const auto& f : a->fields) {
+            auto eq = f.find('=');
+            if (eq == std::string::npos || eq == 0) {
+              return InvalidArgument(fmt::format("--field '{}': expected KEY=VALUE", EscapeForDisplay(f)));
+            }
+            e.fields[f.substr(0, eq)] = f.substr(eq + 1);
+          }
+          ASSIGN_OR_RETURN(ChangeRequest cr, service.RecordEvidence(*id, e, actor));
+          return PrintChanged(ctx, cr, fmt::format("{} evidence recorded for {}", a->kind, *env));
+        });
+      });
+  AddCrAction(cr, slot, "show", "the CR as the playbook's Appendix B", false,
+              [](CLI::App* cmd, auto id, auto, Action& s) {
+                auto format = std::make_shared<std::string>();
+                cmd->add_option("--format", *format, "text, markdown or json")
+                    ->check(CLI::IsMember({"text", "markdown", "json"}));
+                OnRun(cmd, s, [id, format](Context& ctx) { return RunShow(ctx, *id, *format); });
+              });
+  {
+    auto* cmd = cr->add_subcommand("list", "list change requests");
+    auto a = std::make_shared<ListArgs>();
+    cmd->add_option("--state", a->state,
+                    "draft, submitted, in-progress, completed, closed, rejected, cancelled");
+    cmd->add_option("--system", a->system, "only this system");
+    cmd->add_option("--classification", a->classification, "P1, P2, P3 or P4");
+    cmd->add_flag("--overdue", a->overdue, "only CRs with an overdue written confirmation");
+    cmd->add_option("--limit", a->limit, "at most this many")->check(CLI::PositiveNumber);
+    OnRun(cmd, slot, [a](Context& ctx) { return RunList(ctx, *a); });
+  }
+  AddCrAction(cr, slot, "checklist", "the playbook's section 8 checklists from recorded evidence",
+              true, [](CLI::App* cmd, auto id, auto env, Action& s) {
+                OnRun(cmd, s, [id, env](Context& ctx) { return RunChecklist(ctx, *id, *env); });
+              });
+  AddCrAction(cr, slot, "cancel", "withdraw the CR", false,
+              [](CLI::App* cmd, auto id, auto, Action& s) {
+                auto reason = std::make_shared<std::string>();
+                cmd->add_option("--reason", *reason, "why")->required();
+                OnRun(cmd, s, [id, reason](Context& ctx) -> Status {
+                  ASSIGN_OR_RETURN(auto service, MakeService(ctx));
+                  ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
+                  ASSIGN_OR_RETURN(ChangeRequest cr, service.Cancel(*id, *reason, actor));
+                  return PrintChanged(ctx, cr, "cancelled");
+                });
+              });
+  AddCrAction(cr, slot, "close", "close a completed CR", false,
+              [](CLI::App* cmd, auto id, auto, Action& s) {
+                OnRun(cmd, s, [id](Context& ctx) -> Status {
+                  ASSIGN_OR_RETURN(auto service, MakeService(ctx));
+                  ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
+                  ASSIGN_OR_RETURN(ChangeRequest cr, service.Close(*id, actor));
+                  return PrintChanged(ctx, cr, "closed");
+                });
+              });
+}
+
+void RegisterGateCommands(CLI::App& app, Action& slot) {
+  auto* gate = app.add_subcommand("gate", "promotion gates");
+  gate->require_subcommand(1);
+  auto* cmd = gate->add_subcommand("check", "every gate for starting ENV; exit 4 if any fails");
+  auto id = std::make_shared<std::string>();
+  auto env = std::make_shared<std::string>();
+  auto emergency = std::make_shared<bool>(false);
+  cmd->add_option("CR", *id, "change request id")->required();
+  cmd->add_option("--env", *env, "environment")->required();
+  cmd->add_flag("--emergency", *emergency, "judge by the emergency path (playbook 5.3)");
+  OnRun(cmd, slot, [id, env, emergency](Context& ctx) {
+    return RunGateCheck(ctx, *id, *env, *emergency);
+  });
+}
+
+}  // namespace rollgate::cli

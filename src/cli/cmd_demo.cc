@@ -1,0 +1,142 @@
+// demo: the governance story on embedded defaults, told by running the real commands.
+//
+// The demo writes the starter configuration (with --as allowed) into a fresh workspace and runs
+// this same binary once per step, printing each command line and its output, and checking each
+// exit code against the one the playbook demands — so a refusal that did not happen fails the
+// demo instead of scrolling past.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+
+#include <fmt/format.h>
+
+#include "cli/app.h"
+#include "cli/commands.h"
+#include "cli/context.h"
+#include "cli/demo_story.h"
+#include "cli/output.h"
+#include "common/strings.h"
+#include "config/starter.h"
+
+extern char** environ;
+
+namespace rollgate::cli {
+
+namespace {
+
+struct DemoArgs {
+  std::string dir;
+  bool keep = false;
+};
+
+Result<std::filesystem::path> SelfPath() {
+  std::error_code ec;
+  auto path = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return Internal("cannot find the rollgate binary (/proc/self/exe): " + ec.message());
+  return path;
+}
+
+// Runs one demo step as a child process; its stdout/stderr go to ours, indented by the caller's
+// terminal as they come.
+Result<int> RunStep(const std::filesystem::path& self, const std::filesystem::path& workspace,
+                    const std::vector<std::string>& args) {
+  std::vector<std::string> storage = {self.string()};
+  storage.insert(storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : storage) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::string config_env = "ROLLGATE_CONFIG=" + (workspace / "rollgate.yaml").string();
+  std::vector<std::string> env_storage;
+  for (char** e = environ; *e; ++e) {
+    std::string entry(*e);
+    if (StartsWith(entry, "ROLLGATE_")) continue;
+    env_storage.push_back(entry);
+  }
+  env_storage.push_back(config_env);
+  std::vector<char*> envp;
+  for (auto& e : env_storage) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addchdir_np(&actions, workspace.c_str());
+  std::cout.flush();
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) return Internal(fmt::format("cannot start {}: {}", argv[0], std::strerror(rc)));
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+Status RunDemo(Context& ctx, const DemoArgs& args) {
+  ASSIGN_OR_RETURN(std::filesystem::path self, SelfPath());
+  std::filesystem::path workspace =
+      args.dir.empty() ? std::filesystem::temp_directory_path() /
+                             fmt::format("rollgate-demo-{}", getpid())
+                       : std::filesystem::path(args.dir);
+  std::error_code ec;
+  if (std::filesystem::exists(workspace / ".rollgate", ec)) {
+    return Conflict(fmt::format("{} already holds a Rollgate store; choose an empty --dir",
+                                workspace.string()));
+  }
+  std::filesystem::create_directories(workspace, ec);
+  if (ec) return Unavailable(fmt::format("cannot create {}: {}", workspace.string(), ec.message()));
+
+  std::string config = StarterConfigYaml();
+  auto pos = config.find("allow_as: false");
+  if (pos == std::string::npos) return Internal("starter configuration has no identity.allow_as");
+  config.replace(pos, 15, "allow_as: true");
+  std::ofstream(workspace / "rollgate.yaml", std::ios::trunc) << config;
+
+  DemoStory story = BuildGovernanceStory(ctx.clock().Now(), ctx.zone(), workspace);
+  for (const auto& [name, content] : story.files) {
+    std::ofstream(workspace / name, std::ios::trunc) << content;
+  }
+  std::cout << "Rollgate demo: the playbook's governance, step by step.\n"
+            << "Workspace: " << workspace.string() << "\n";
+  int step_number = 0;
+  for (const auto& step : story.steps) {
+    if (!step.chapter.empty()) std::cout << "\n== " << step.chapter << "\n";
+    std::cout << "\n" << ++step_number << ". " << step.narration << "\n";
+    std::cout << "$ rollgate " << Join(step.args, " ") << "\n";
+    ASSIGN_OR_RETURN(int exit_code, RunStep(self, workspace, step.args));
+    if (exit_code != step.expected_exit) {
+      return Failed(fmt::format("demo step {} exited {} where the playbook expects {}: rollgate {}",
+                                step_number, exit_code, step.expected_exit, Join(step.args, " ")));
+    }
+    if (step.expected_exit != 0) {
+      std::cout << fmt::format("   -> refused with exit code {}, as the playbook demands\n",
+                               exit_code);
+    }
+  }
+  std::cout << "\nThe story is complete. Everything above is in the store and the audit log:\n"
+            << "  workspace:  " << workspace.string() << "\n"
+            << "  config:     " << (workspace / "rollgate.yaml").string() << "\n"
+            << "  documents:  rollgate --config " << (workspace / "rollgate.yaml").string()
+            << " cr show " << story.cr_id << " --format markdown\n";
+  if (!args.keep && args.dir.empty()) {
+    std::cout << "  (pass --keep or --dir DIR to keep the workspace; removing it now)\n";
+    std::filesystem::remove_all(workspace, ec);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+void RegisterDemoCommand(CLI::App& app, Action& slot) {
+  auto* cmd = app.add_subcommand("demo", "the whole story on embedded defaults");
+  auto args = std::make_shared<DemoArgs>();
+  cmd->add_option("--dir", args->dir, "workspace to use (kept afterwards)");
+  cmd->add_flag("--keep", args->keep, "keep the temporary workspace");
+  OnRun(cmd, slot, [args](Context& ctx) { return RunDemo(ctx, *args); });
+}
+
+}  // namespace rollgate::cli

@@ -1,0 +1,31 @@
+// Command registration: every command of the CLI is added in one visible place (app.cc calls
+// each Register* below; STYLE.md 4). A command's parsed options live in a struct owned by the
+// closure; the closure runs after parsing succeeded and returns the exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+#include "common/status.h"
+
+namespace rollgate::cli {
+
+class Context;
+using Action = std::function<int(Context&)>;
+// A command body: prints its result and returns OK, or returns the Status to report. A Status
+// with an empty message means the command already printed what went wrong: only its exit code
+// is used.
+using Command = std::function<Status(Context&)>;
+
+// Sets the command that runs when `command` was selected on the command line.
+void OnRun(CLI::App* command, Action& slot, Command body);
+
+void RegisterBasicCommands(CLI::App& app, Action& slot);   // init, validate, cvss
+void RegisterPatchCommands(CLI::App& app, Action& slot);   // patch add|import|show|list|classify
+void RegisterCrCommands(CLI::App& app, Action& slot);      // cr ...
+void RegisterGateCommands(CLI::App& app, Action& slot);    // gate check
+void RegisterAuditCommands(CLI::App& app, Action& slot);   // audit verify|export|checkpoint
+void RegisterDemoCommand(CLI::App& app, Action& slot);     // demo
+
+}  // namespace rollgate::cli

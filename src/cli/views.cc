@@ -1,0 +1,97 @@
+#include "cli/views.h"
+
+#include <fmt/format.h>
+
+#include "common/strings.h"
+
+namespace rollgate::cli {
+
+namespace {
+
+nlohmann::json CvssJson(const CvssScore& s) {
+  return {{"version", s.version},
+          {"vector", s.vector},
+          {"base_score", s.base_score},
+          {"severity", s.severity}};
+}
+
+}  // namespace
+
+nlohmann::json PatchJson(const Patch& patch) {
+  const Classification& c = patch.classification;
+  nlohmann::json criteria = nlohmann::json::array();
+  for (auto k : c.emergency_criteria) criteria.push_back(std::string(EmergencyCriterionName(k)));
+  nlohmann::json all_cvss = nlohmann::json::array();
+  for (const auto& s : patch.cvss) all_cvss.push_back(CvssJson(s));
+  nlohmann::json doc = {
+      {"id", patch.id},
+      {"title", patch.title},
+      {"source", std::string(PatchSourceName(patch.source))},
+      {"cves", patch.cves},
+      {"references", patch.references},
+      {"version", patch.version},
+      {"exploited", patch.exploited},
+      {"classification", std::string(PriorityShort(c.priority))},
+      {"classification_name", std::string(PriorityName(c.priority))},
+      {"classification_reasons", c.reasons},
+      {"emergency", c.emergency},
+      {"emergency_criteria", criteria},
+      {"emergency_reasons", c.emergency_reasons},
+      {"cvss", nullptr},
+      {"cvss_all", all_cvss},
+      {"package", nullptr},
+      {"created_by", patch.created_by},
+      {"created_at", FormatRfc3339Utc(patch.created_at)},
+  };
+  if (const CvssScore* s = patch.PreferredCvss()) doc["cvss"] = CvssJson(*s);
+  if (c.overridden) {
+    doc["override"] = {{"computed", std::string(PriorityShort(c.computed_priority))},
+                       {"justification", c.override_justification},
+                       {"by", c.overridden_by}};
+  }
+  if (patch.package) {
+    doc["package"] = {{"file_name", patch.package->file_name},
+                      {"sha256", patch.package->sha256},
+                      {"size_bytes", patch.package->size_bytes},
+                      {"signature_verified", patch.package->signature_verified},
+                      {"signing_key_id", patch.package->signing_key_id},
+                      {"source_url", patch.package->source_url}};
+  }
+  if (!patch.advisory_format.empty()) {
+    doc["advisory"] = {{"format", patch.advisory_format}, {"id", patch.advisory_id}};
+  }
+  return doc;
+}
+
+std::string PatchText(const Patch& patch, const TimeZone& zone) {
+  const Classification& c = patch.classification;
+  std::string out = fmt::format("{}  {}\n", patch.id, EscapeForDisplay(patch.title));
+  out += fmt::format("  classification: {}{}\n", PriorityName(c.priority),
+                     c.overridden ? fmt::format(" (overridden from {} by {}: {})",
+                                                PriorityShort(c.computed_priority), c.overridden_by,
+                                                EscapeForDisplay(c.override_justification))
+                                  : "");
+  for (const auto& r : c.reasons) out += fmt::format("    - {}\n", r);
+  out += fmt::format("  emergency: {}\n", c.emergency ? "yes" : "no");
+  for (const auto& r : c.emergency_reasons) out += fmt::format("    - {}\n", r);
+  out += fmt::format("  source: {}\n", PatchSourceName(patch.source));
+  if (!patch.cves.empty()) out += fmt::format("  CVEs: {}\n", Join(patch.cves, ", "));
+  for (const auto& s : patch.cvss) {
+    out += fmt::format("  CVSS {}: {:.1f} {} ({})\n", s.version, s.base_score, s.severity, s.vector);
+  }
+  if (!patch.version.empty()) out += fmt::format("  version: {}\n", EscapeForDisplay(patch.version));
+  for (const auto& r : patch.references) out += fmt::format("  reference: {}\n", EscapeForDisplay(r));
+  if (patch.package) {
+    out += fmt::format("  package: {} sha256 {} ({} bytes){}\n",
+                       EscapeForDisplay(patch.package->file_name), patch.package->sha256,
+                       patch.package->size_bytes,
+                       patch.package->signature_verified
+                           ? fmt::format(", signed by key {}", patch.package->signing_key_id)
+                           : "");
+  }
+  out += fmt::format("  recorded by {} at {}\n", patch.created_by,
+                     FormatLocalMinutes(patch.created_at, zone));
+  return out;
+}
+
+}  // namespace rollgate::cli
