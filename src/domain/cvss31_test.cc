@@ -3,7 +3,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
 #include <string>
+
+#include "domain/cvss.h"
 
 namespace rollgate {
 namespace {
@@ -261,6 +265,98 @@ TEST(Cvss31Test, EchoesNoRawControlCharacters) {
   ASSERT_FALSE(scores.ok());
   EXPECT_EQ(scores.error().message().find('\n'), std::string::npos);
   EXPECT_EQ(scores.error().message().find('\r'), std::string::npos);
+}
+
+// The front door (domain/cvss.h) is tested here with 3.1 vectors and in cvss40_test.cc with 4.0.
+
+TEST(CvssFrontDoorTest, ScoresA31VectorWithSeverity) {
+  Result<CvssScore> score = ScoreCvssVector("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N/E:X");
+  ASSERT_TRUE(score.ok()) << score.status().ToString();
+  EXPECT_EQ(score->version, "3.1");
+  EXPECT_EQ(score->vector, "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N");
+  EXPECT_DOUBLE_EQ(score->base_score, 7.5);
+  EXPECT_EQ(score->severity, "High");
+}
+
+TEST(CvssFrontDoorTest, BaseScoreStaysTheBaseScoreWithTemporalMetrics) {
+  Result<CvssScore> score =
+      ScoreCvssVector("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H/E:U/RL:O/RC:U");
+  ASSERT_TRUE(score.ok()) << score.status().ToString();
+  EXPECT_DOUBLE_EQ(score->base_score, 9.8);
+  EXPECT_EQ(score->severity, "Critical");
+}
+
+TEST(CvssFrontDoorTest, RefusesUnsupportedOrMissingPrefixes) {
+  const Bad cases[] = {
+      {"empty", "", "CVSS vector is empty"},
+      {"3.0", "CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "CVSS 3.0 vectors are not supported"},
+      {"2.0 with prefix", "CVSS:2.0/AV:N/AC:L/Au:N/C:P/I:P/A:P",
+       "unsupported CVSS version prefix 'CVSS:2.0'"},
+      {"2.0 without prefix", "AV:N/AC:L/Au:N/C:P/I:P/A:P", "has no version prefix"},
+      {"3.1 without prefix", "AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "has no version prefix"},
+      {"lower case", "cvss:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+       "must start with 'CVSS:3.1/' in upper case"},
+      {"version only", "CVSS:3.1", "has no metrics"},
+      {"garbage", "hello", "must start with 'CVSS:3.1/' or 'CVSS:4.0/'"},
+      {"3.1 parse error surfaces", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H",
+       "missing metric A (Availability)"},
+  };
+  for (const Bad& bad : cases) {
+    Result<CvssScore> score = ScoreCvssVector(bad.vector);
+    ASSERT_FALSE(score.ok()) << bad.what;
+    EXPECT_EQ(score.error().code(), StatusCode::kInvalidArgument) << bad.what;
+    EXPECT_THAT(score.error().message(), HasSubstr(bad.message)) << bad.what;
+  }
+  Result<CvssScore> overlong = ScoreCvssVector(std::string(600, 'A'));
+  ASSERT_FALSE(overlong.ok());
+  EXPECT_THAT(overlong.error().message(), HasSubstr("too long (600 characters, at most 512)"));
+}
+
+TEST(CvssSeverityTest, RatingBoundaries) {
+  EXPECT_EQ(CvssSeverity(0.0), "None");
+  EXPECT_EQ(CvssSeverity(0.1), "Low");
+  EXPECT_EQ(CvssSeverity(3.9), "Low");
+  EXPECT_EQ(CvssSeverity(4.0), "Medium");
+  EXPECT_EQ(CvssSeverity(6.9), "Medium");
+  EXPECT_EQ(CvssSeverity(7.0), "High");
+  EXPECT_EQ(CvssSeverity(8.9), "High");
+  EXPECT_EQ(CvssSeverity(9.0), "Critical");
+  EXPECT_EQ(CvssSeverity(10.0), "Critical");
+  EXPECT_EQ(CvssSeverity(0.1 + 0.2 + 3.6), "Low");  // 3.9000000000000004 is 3.9
+  EXPECT_EQ(CvssSeverity(-1.0), "None");
+  EXPECT_EQ(CvssSeverity(std::numeric_limits<double>::quiet_NaN()), "None");
+  EXPECT_EQ(CvssSeverity(12.0), "Critical");
+}
+
+TEST(CvssClaimedScoreTest, AcceptsTheComputedScoreWithinFiveHundredths) {
+  const CvssScore computed{"3.1", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N", 7.5, "High"};
+  EXPECT_TRUE(CheckClaimedScore(computed, 7.5).ok());
+  EXPECT_TRUE(CheckClaimedScore(computed, 7.54).ok());
+  EXPECT_TRUE(CheckClaimedScore(computed, 7.45).ok());
+  EXPECT_TRUE(CheckClaimedScore(computed, 7.55).ok());
+  EXPECT_FALSE(CheckClaimedScore(computed, 7.56).ok());
+  EXPECT_FALSE(CheckClaimedScore(computed, 7.4).ok());
+}
+
+TEST(CvssClaimedScoreTest, RefusesAContradictingScore) {
+  const CvssScore computed{"3.1", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N", 7.5, "High"};
+  Status status = CheckClaimedScore(computed, 9.1);
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), "score 9.1 does not match the vector (computed 7.5)");
+  EXPECT_EQ(CheckClaimedScore(computed, 10.0).message(),
+            "score 10.0 does not match the vector (computed 7.5)");
+  EXPECT_EQ(CheckClaimedScore(computed, 7.625).message(),
+            "score 7.625 does not match the vector (computed 7.5)");
+}
+
+TEST(CvssClaimedScoreTest, RefusesAClaimThatIsNoScore) {
+  const CvssScore computed{"3.1", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:N", 0.0, "None"};
+  for (double claimed : {-0.5, 10.5, std::numeric_limits<double>::quiet_NaN(),
+                         std::numeric_limits<double>::infinity()}) {
+    Status status = CheckClaimedScore(computed, claimed);
+    EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << claimed;
+    EXPECT_THAT(status.message(), HasSubstr("is not a CVSS score")) << claimed;
+  }
 }
 
 }  // namespace

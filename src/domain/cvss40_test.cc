@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "domain/cvss.h"
+
 namespace rollgate {
 namespace {
 
@@ -305,6 +307,33 @@ TEST(Cvss40Test, RefusesOverlongVector) {
   Result<Cvss40Scores> scores = ScoreCvss40(vector);
   ASSERT_FALSE(scores.ok());
   EXPECT_THAT(scores.error().message(), HasSubstr("too long (666 characters, at most 512)"));
+}
+
+TEST(CvssFrontDoorTest, ScoresA40Vector) {
+  Result<CvssScore> score =
+      ScoreCvssVector("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N/E:X/S:X");
+  ASSERT_TRUE(score.ok()) << score.status().ToString();
+  EXPECT_EQ(score->version, "4.0");
+  EXPECT_EQ(score->vector, kBase);
+  EXPECT_DOUBLE_EQ(score->base_score, 9.3);
+  EXPECT_EQ(score->severity, "Critical");
+}
+
+TEST(CvssFrontDoorTest, A40ScoreIncludesThreatAndEnvironmentalMetrics) {
+  Result<CvssScore> score =
+      ScoreCvssVector("CVSS:4.0/AV:P/AC:H/AT:P/PR:H/UI:A/VC:H/VI:H/VA:H/SC:H/SI:H/SA:H/E:U");
+  ASSERT_TRUE(score.ok()) << score.status().ToString();
+  EXPECT_DOUBLE_EQ(score->base_score, 4.1);  // CVSS-BT
+  EXPECT_EQ(score->severity, "Medium");
+}
+
+TEST(CvssFrontDoorTest, Refuses40ParseErrorsAndLowerCase) {
+  Result<CvssScore> score = ScoreCvssVector("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H");
+  ASSERT_FALSE(score.ok());
+  EXPECT_THAT(score.error().message(), HasSubstr("missing metrics SC"));
+  score = ScoreCvssVector("cvss:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N");
+  ASSERT_FALSE(score.ok());
+  EXPECT_THAT(score.error().message(), HasSubstr("must start with 'CVSS:4.0/' in upper case"));
 }
 
 }  // namespace
