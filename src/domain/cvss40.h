@@ -1,7 +1,9 @@
 // CVSS v4.0 scoring exactly as FIRST's "CVSS v4.0 Specification Document" (section 8) and its
 // reference calculator define it: the vector's macro vector (equivalence classes EQ1..EQ6), the
 // published score of every macro vector, and the interpolation by severity distance from the
-// macro vector's highest-severity vectors, rounded to one decimal.
+// macro vector's highest-severity vectors, rounded to one decimal half up. Like the current
+// reference calculator (since its fix for RedHatProductSecurity/cvss-v4-calculator#66), a value
+// that floating point leaves a hair below a tie (1.7499999999999998 for an exact 1.75) rounds up.
 //
 // Vectors are parsed strictly (domain/cvss.h ParseCvssMetrics): the "CVSS:4.0/" prefix, all eleven
 // base metrics, optional threat (E), environmental (CR, IR, AR, MAV ... MSA) and supplemental (S,
