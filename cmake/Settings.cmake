@@ -12,6 +12,12 @@ if(ROLLGATE_SANITIZE)
 endif()
 
 option(ROLLGATE_FUZZ "Build libFuzzer targets (needs clang)" OFF)
+if(ROLLGATE_FUZZ)
+  # Instrument all of our code, so the fuzzers learn from the parsers they call.
+  target_compile_options(rollgate_settings INTERFACE -fsanitize=fuzzer-no-link,address,undefined
+                                                     -fno-omit-frame-pointer)
+  target_link_options(rollgate_settings INTERFACE -fsanitize=address,undefined)
+endif()
 
 # Adds a GoogleTest executable registered with CTest.
 #   rollgate_test(NAME name SOURCES a_test.cc ... LIBS lib ... [LABELS label ...])
