@@ -1,6 +1,11 @@
 #include "testing/sample_config.h"
 
 #include <chrono>
+#include <cstdlib>
+
+#include "domain/classification.h"
+#include "domain/cr_lifecycle.h"
+#include "testing/fake_clock.h"
 
 namespace rollgate::testing {
 
@@ -162,6 +167,40 @@ Config SampleConfig() {
                Window("nightly", {"DEV", "TEST"}, {}, hours(22), hours(6))};
   c.holidays = {2026y / December / 25, 2026y / December / 26, 2027y / January / 1};
   return c;
+}
+
+Patch SamplePatch(double cvss_score, bool exploited) {
+  Patch p;
+  p.id = "PATCH-1";
+  p.title = "billing 2.4.1 security update";
+  p.source = PatchSource::kVendorAdvisory;
+  p.cves = {"CVE-2026-12345"};
+  p.references = {"KB-5001"};
+  p.version = "2.4.1";
+  p.cvss.push_back({"3.1", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N", cvss_score, ""});
+  p.exploited = exploited;
+  p.created_by = "eve";
+  p.created_at = MondayMorning();
+  p.classification = Classify(p);
+  return p;
+}
+
+ChangeRequest SampleChangeRequest(const Config& config, const Patch& patch) {
+  CrDraft draft;
+  draft.number = 1;
+  draft.system = "billing";
+  draft.description = "Apply billing 2.4.1 fixing CVE-2026-12345";
+  draft.implementation_plan = "Rolling deployment per playbook §3";
+  draft.rollback_plan = "Restore /opt/billing and the database from the pre-deployment backup";
+  draft.risk_assessment = "Low risk: library update, no schema change";
+  draft.test_plan = "Smoke tests, full regression in TEST, UAT by business analysts";
+  draft.expected_downtime = std::chrono::minutes(15);
+  draft.expected_duration = std::chrono::minutes(45);
+  draft.requester = "eve";
+  auto created =
+      NewChangeRequest(draft, patch, config, MondayMorning(), FixedOffsetZone(Seconds(0)));
+  if (!created.ok()) std::abort();  // the sample configuration always has billing and eve
+  return created->cr;
 }
 
 }  // namespace rollgate::testing

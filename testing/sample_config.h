@@ -5,7 +5,9 @@
 // returns a fresh Config.
 #pragma once
 
+#include "domain/change_request.h"
 #include "domain/config.h"
+#include "domain/patch.h"
 
 namespace rollgate::testing {
 
@@ -19,5 +21,13 @@ namespace rollgate::testing {
 // (security-lead), eve and ed (engineer), hal (help-desk), dora (dba-lead), ada (engineer,
 // admin).
 Config SampleConfig();
+
+// PATCH-1 from a vendor advisory, CVE-2026-12345, a CVSS 3.1 score of `cvss_score`, classified
+// by domain/classification.h; created by eve at MondayMorning().
+Patch SamplePatch(double cvss_score = 7.5, bool exploited = false);
+
+// CR-1 for `patch` on billing, in draft, created by eve at MondayMorning() (UTC) with every
+// §2.2 field filled in. Attachments are not added.
+ChangeRequest SampleChangeRequest(const Config& config, const Patch& patch);
 
 }  // namespace rollgate::testing
