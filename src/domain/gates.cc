@@ -99,6 +99,15 @@ Gate ApprovalGate(const GateContext& c) {
                           counted.empty() ? "none" : Join(counted, ", "), NotCountedNotes(t, c)));
 }
 
+// "24h" rather than "1d": the playbook speaks of a 24-hour lead time.
+std::string LeadTimeText(const LeadTime& lead) {
+  auto whole_hours = std::chrono::duration_cast<std::chrono::hours>(lead.duration);
+  if (lead.kind == LeadTime::Kind::kHours && whole_hours == lead.duration) {
+    return fmt::format("{}h", whole_hours.count());
+  }
+  return DescribeLeadTime(lead);
+}
+
 Gate LeadTimeGate(const GateContext& c) {
   if (!c.cr.submitted_at) {
     return Fail("lead-time", fmt::format("{} has not been submitted; lead time is measured from "
@@ -110,9 +119,9 @@ Gate LeadTimeGate(const GateContext& c) {
       c.emergency ? c.env.approval.emergency_lead_time : c.env.approval.lead_time;
   Timestamp earliest = EarliestStart(lead, *c.cr.submitted_at, c.config, c.zone);
   return Check("lead-time", *c.start >= earliest,
-               fmt::format("the {}lead time for {} is {} from submission at {}: earliest allowed "
-                           "start {}, but scheduled {}",
-                           c.emergency ? "emergency " : "", c.env.name, DescribeLeadTime(lead),
+               fmt::format("the {}lead time for {} is {} (submitted {}): earliest allowed start "
+                           "{}, but scheduled {}",
+                           c.emergency ? "emergency " : "", c.env.name, LeadTimeText(lead),
                            Local(*c.cr.submitted_at, c), Local(earliest, c), Local(*c.start, c)));
 }
 
@@ -162,8 +171,8 @@ bool RiskAccepted(const GateContext& c) {
 
 Gate RiskAcceptanceGate(const GateContext& c) {
   return Check("risk-acceptance", RiskAccepted(c),
-               fmt::format("no risk acceptance recorded for the emergency path to {}{} (record "
-                           "risk-acceptance evidence)",
+               fmt::format("no risk acceptance recorded for the emergency path to {}{}; record "
+                           "risk-acceptance evidence",
                            c.env.name, SkippedNote(c)));
 }
 
