@@ -111,7 +111,8 @@ Result<Classification> OverrideClassification(Classification computed, Priority 
   if (!computed.overridden) computed.computed_priority = computed.priority;
   computed.overridden = true;
   computed.priority = priority;
-  computed.override_justification = std::string(Trim(justification));
+  computed.override_justification = std::move(justification);
+  computed.override_justification = std::string(Trim(computed.override_justification));
   computed.overridden_by = std::move(person);
   computed.reasons.push_back(fmt::format("overridden to {} by {}: {}", PriorityName(priority),
                                          computed.overridden_by, computed.override_justification));

@@ -17,7 +17,7 @@ using nlohmann::json;
 constexpr const char* kPending = "[pending]";
 constexpr const char* kNotApplicable = "N/A";
 
-std::string Or(std::string value, const char* fallback) {
+std::string Or(const std::string& value, const char* fallback) {
   return Trim(value).empty() ? fallback : value;
 }
 

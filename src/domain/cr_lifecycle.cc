@@ -27,6 +27,7 @@ bool Contains(const std::vector<std::string>& items, std::string_view item) {
 template <typename T>
 std::vector<std::string> Names(const std::vector<T>& items) {
   std::vector<std::string> names;
+  names.reserve(items.size());
   for (const auto& i : items) names.push_back(i.name);
   return names;
 }
@@ -308,7 +309,7 @@ Result<CrTransition> Submit(const ChangeRequest& cr, const Config& config, std::
 }
 
 Result<CrTransition> Cancel(const ChangeRequest& cr, const Config& config, std::string_view person,
-                            std::string reason, Timestamp now) {
+                            std::string_view reason, Timestamp now) {
   RETURN_IF_ERROR(CheckActionAllowed(cr, "cancel"));
   RETURN_IF_ERROR(RequirePerson(config, person));
   if (Blank(reason)) return InvalidArgument(fmt::format("cancelling {} needs a reason", cr.id));
@@ -321,7 +322,7 @@ Result<CrTransition> Cancel(const ChangeRequest& cr, const Config& config, std::
 
 Result<CrTransition> Reject(const ChangeRequest& cr, const Config& config,
                             std::string_view environment, std::string_view person,
-                            std::string reason, Timestamp now) {
+                            std::string_view reason, Timestamp now) {
   RETURN_IF_ERROR(CheckActionAllowed(cr, "reject"));
   ASSIGN_OR_RETURN(const Environment* env, RequireEnvironment(config, environment));
   ASSIGN_OR_RETURN(std::string role, RoleAmong(config, person, env->approval.approver_roles,

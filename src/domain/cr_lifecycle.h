@@ -107,12 +107,12 @@ Result<CrTransition> Submit(const ChangeRequest& cr, const Config& config, std::
 
 // → cancelled, with a non-blank reason (InvalidArgument). From draft, submitted, in-progress.
 Result<CrTransition> Cancel(const ChangeRequest& cr, const Config& config, std::string_view person,
-                            std::string reason, Timestamp now);
+                            std::string_view reason, Timestamp now);
 
 // → rejected by an approver of `environment` with a non-blank reason.
 Result<CrTransition> Reject(const ChangeRequest& cr, const Config& config,
                             std::string_view environment, std::string_view person,
-                            std::string reason, Timestamp now);
+                            std::string_view reason, Timestamp now);
 
 // Records a written approval (see CheckMayApprove). submitted → in-progress once any
 // environment reaches its quorum.

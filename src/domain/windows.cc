@@ -50,6 +50,7 @@ std::string DayNames(const std::vector<weekday>& days_open) {
   static constexpr const char* kNames[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
   if (days_open.empty()) return "daily";
   std::vector<std::string> names;
+  names.reserve(days_open.size());
   for (weekday d : days_open) names.push_back(kNames[d.c_encoding()]);
   return Join(names, ",");
 }
