@@ -41,14 +41,17 @@ bool AuditChainVerifier::Add(const AuditEvent& event) {
     return false;
   };
   if (event.seq != head_seq_ + 1) {
-    return fail(fmt::format("event {} follows event {}: an event was removed, inserted or reordered",
-                            event.seq, head_seq_));
+    return fail(
+        fmt::format("event {} follows event {}: an event was removed, inserted or reordered",
+                    event.seq, head_seq_));
   }
   if (event.prev_hash != head_) {
-    return fail(fmt::format("event {} does not link to the hash of event {}", event.seq, head_seq_));
+    return fail(
+        fmt::format("event {} does not link to the hash of event {}", event.seq, head_seq_));
   }
   if (ComputeAuditHash(event) != event.hash) {
-    return fail(fmt::format("event {} was modified: its hash does not match its contents", event.seq));
+    return fail(
+        fmt::format("event {} was modified: its hash does not match its contents", event.seq));
   }
   head_ = event.hash;
   head_seq_ = event.seq;

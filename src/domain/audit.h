@@ -18,12 +18,12 @@ inline constexpr const char* kAuditGenesisHash =
     "0000000000000000000000000000000000000000000000000000000000000000";
 
 struct AuditEvent {
-  int64_t seq = 0;     // 1, 2, 3 ... dense
+  int64_t seq = 0;  // 1, 2, 3 ... dense
   Timestamp at;
-  std::string actor;   // person, or "system"
-  std::string action;  // "cr.approve", "patch.add", ...
-  std::string object;  // "CR-12", "PATCH-3"
-  std::string details; // canonical JSON object text
+  std::string actor;    // person, or "system"
+  std::string action;   // "cr.approve", "patch.add", ...
+  std::string object;   // "CR-12", "PATCH-3"
+  std::string details;  // canonical JSON object text
   std::string prev_hash;
   std::string hash;
 };

@@ -8,9 +8,12 @@ namespace rollgate {
 
 std::string_view ChangeTypeName(ChangeType t) {
   switch (t) {
-    case ChangeType::kSecurity: return "security";
-    case ChangeType::kStandard: return "standard";
-    case ChangeType::kInfrastructure: return "infrastructure";
+    case ChangeType::kSecurity:
+      return "security";
+    case ChangeType::kStandard:
+      return "standard";
+    case ChangeType::kInfrastructure:
+      return "infrastructure";
   }
   return "";
 }
@@ -20,20 +23,27 @@ Result<ChangeType> ParseChangeType(std::string_view text) {
   for (auto t : {ChangeType::kSecurity, ChangeType::kStandard, ChangeType::kInfrastructure}) {
     if (lowered == ChangeTypeName(t)) return t;
   }
-  return InvalidArgument(fmt::format(
-      "unknown change type '{}': expected security, standard or infrastructure",
-      EscapeForDisplay(text)));
+  return InvalidArgument(
+      fmt::format("unknown change type '{}': expected security, standard or infrastructure",
+                  EscapeForDisplay(text)));
 }
 
 std::string_view CrStateName(CrState s) {
   switch (s) {
-    case CrState::kDraft: return "draft";
-    case CrState::kSubmitted: return "submitted";
-    case CrState::kInProgress: return "in-progress";
-    case CrState::kCompleted: return "completed";
-    case CrState::kClosed: return "closed";
-    case CrState::kRejected: return "rejected";
-    case CrState::kCancelled: return "cancelled";
+    case CrState::kDraft:
+      return "draft";
+    case CrState::kSubmitted:
+      return "submitted";
+    case CrState::kInProgress:
+      return "in-progress";
+    case CrState::kCompleted:
+      return "completed";
+    case CrState::kClosed:
+      return "closed";
+    case CrState::kRejected:
+      return "rejected";
+    case CrState::kCancelled:
+      return "cancelled";
   }
   return "";
 }
@@ -51,30 +61,47 @@ Result<CrState> ParseCrState(std::string_view text) {
 
 std::string_view RollbackComplexityName(RollbackComplexity c) {
   switch (c) {
-    case RollbackComplexity::kLow: return "low";
-    case RollbackComplexity::kMedium: return "medium";
-    case RollbackComplexity::kHigh: return "high";
+    case RollbackComplexity::kLow:
+      return "low";
+    case RollbackComplexity::kMedium:
+      return "medium";
+    case RollbackComplexity::kHigh:
+      return "high";
   }
   return "";
 }
 
 Result<RollbackComplexity> ParseRollbackComplexity(std::string_view text) {
   std::string lowered = ToLower(text);
-  for (auto c : {RollbackComplexity::kLow, RollbackComplexity::kMedium, RollbackComplexity::kHigh}) {
+  for (auto c :
+       {RollbackComplexity::kLow, RollbackComplexity::kMedium, RollbackComplexity::kHigh}) {
     if (lowered == RollbackComplexityName(c)) return c;
   }
-  return InvalidArgument(fmt::format("unknown rollback complexity '{}': expected low, medium or high",
-                                     EscapeForDisplay(text)));
+  return InvalidArgument(fmt::format(
+      "unknown rollback complexity '{}': expected low, medium or high", EscapeForDisplay(text)));
 }
 
 std::vector<std::string> KnownEvidenceKinds() {
-  return {kEvidenceDeployment,        kEvidenceSmoke,           kEvidenceRegression,
-          kEvidenceHealth,            kEvidenceLogs,            kEvidenceBackup,
-          kEvidenceReadiness,         kEvidenceRollbackTested,  kEvidenceWindowConfirmed,
-          kEvidenceRiskAcceptance,    kEvidenceNotification,    kEvidencePackageVerified,
-          kEvidencePrerequisites,     kEvidenceMonitoring,      kEvidenceMetrics,
-          kEvidenceBusinessFunctions, kEvidenceDataIntegrity,   kEvidenceTestResultsApproved,
-          kEvidenceRollback,          kEvidencePirScheduled};
+  return {kEvidenceDeployment,
+          kEvidenceSmoke,
+          kEvidenceRegression,
+          kEvidenceHealth,
+          kEvidenceLogs,
+          kEvidenceBackup,
+          kEvidenceReadiness,
+          kEvidenceRollbackTested,
+          kEvidenceWindowConfirmed,
+          kEvidenceRiskAcceptance,
+          kEvidenceNotification,
+          kEvidencePackageVerified,
+          kEvidencePrerequisites,
+          kEvidenceMonitoring,
+          kEvidenceMetrics,
+          kEvidenceBusinessFunctions,
+          kEvidenceDataIntegrity,
+          kEvidenceTestResultsApproved,
+          kEvidenceRollback,
+          kEvidencePirScheduled};
 }
 
 }  // namespace rollgate

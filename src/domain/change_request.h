@@ -20,13 +20,13 @@ std::string_view ChangeTypeName(ChangeType t);  // "security", "standard", "infr
 Result<ChangeType> ParseChangeType(std::string_view text);
 
 enum class CrState {
-  kDraft,        // being written
-  kSubmitted,    // waiting for approvals
-  kInProgress,   // at least one environment approved; deployments under way
-  kCompleted,    // deployed to the last environment
-  kClosed,       // completed and every follow-up done
-  kRejected,     // an approver said no
-  kCancelled,    // withdrawn
+  kDraft,       // being written
+  kSubmitted,   // waiting for approvals
+  kInProgress,  // at least one environment approved; deployments under way
+  kCompleted,   // deployed to the last environment
+  kClosed,      // completed and every follow-up done
+  kRejected,    // an approver said no
+  kCancelled,   // withdrawn
 };
 std::string_view CrStateName(CrState s);  // "draft", "submitted", "in-progress", ...
 Result<CrState> ParseCrState(std::string_view text);
@@ -50,8 +50,8 @@ struct Approval {
   std::string approver;  // person
   std::string role;      // the role under which they approved
   Timestamp at;
-  int cr_revision = 0;   // the CR content revision approved; a later edit voids it
-  bool verbal = false;   // emergency verbal approval (§5.2 step 3)
+  int cr_revision = 0;      // the CR content revision approved; a later edit voids it
+  bool verbal = false;      // emergency verbal approval (§5.2 step 3)
   std::string recorded_by;  // who recorded a verbal approval
   std::string conditions;
   std::optional<Timestamp> confirmed_at;  // written confirmation of a verbal approval
@@ -88,12 +88,12 @@ struct Evidence {
 };
 
 // Evidence kinds the gates and checklists read.
-inline constexpr const char* kEvidenceDeployment = "deployment";   // passed = success
-inline constexpr const char* kEvidenceSmoke = "smoke";             // passed, value = pass %
-inline constexpr const char* kEvidenceRegression = "regression";   // value = pass %
+inline constexpr const char* kEvidenceDeployment = "deployment";  // passed = success
+inline constexpr const char* kEvidenceSmoke = "smoke";            // passed, value = pass %
+inline constexpr const char* kEvidenceRegression = "regression";  // value = pass %
 inline constexpr const char* kEvidenceHealth = "health";
-inline constexpr const char* kEvidenceLogs = "logs";               // passed = no errors
-inline constexpr const char* kEvidenceBackup = "backup";           // fields: location, size
+inline constexpr const char* kEvidenceLogs = "logs";      // passed = no errors
+inline constexpr const char* kEvidenceBackup = "backup";  // fields: location, size
 inline constexpr const char* kEvidenceReadiness = "readiness";
 inline constexpr const char* kEvidenceRollbackTested = "rollback-tested";  // value = seconds
 inline constexpr const char* kEvidenceWindowConfirmed = "maintenance-window-confirmed";

@@ -1,22 +1,34 @@
 #include "domain/config.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace rollgate {
 
 std::vector<std::string> BuiltInRoles() {
-  return {kRoleDevelopmentLead, kRoleTestManager,    kRoleBusinessAnalyst, kRoleCabMember,
-          kRoleCabChair,        kRoleItOperationsManager, kRoleSecurityLead, kRoleEngineer,
-          kRoleTestEngineer,    kRoleHelpDesk,       kRoleDbaLead,         kRoleItDirector,
-          kRoleCiso,            kRoleAdmin};
+  return {kRoleDevelopmentLead,
+          kRoleTestManager,
+          kRoleBusinessAnalyst,
+          kRoleCabMember,
+          kRoleCabChair,
+          kRoleItOperationsManager,
+          kRoleSecurityLead,
+          kRoleEngineer,
+          kRoleTestEngineer,
+          kRoleHelpDesk,
+          kRoleDbaLead,
+          kRoleItDirector,
+          kRoleCiso,
+          kRoleAdmin};
 }
 
 std::string DescribeLeadTime(const LeadTime& lead_time) {
   switch (lead_time.kind) {
-    case LeadTime::Kind::kSameDay: return "same day";
-    case LeadTime::Kind::kHours: return FormatDuration(lead_time.duration);
+    case LeadTime::Kind::kSameDay:
+      return "same day";
+    case LeadTime::Kind::kHours:
+      return FormatDuration(lead_time.duration);
     case LeadTime::Kind::kBusinessDays:
       return fmt::format("{} business day{}", lead_time.business_days,
                          lead_time.business_days == 1 ? "" : "s");
@@ -41,8 +53,9 @@ const Environment* Config::FindEnvironment(std::string_view name) const {
 const Person* Config::FindPerson(std::string_view name) const { return FindByName(people, name); }
 
 const Person* Config::FindPersonByUnixUser(std::string_view unix_user) const {
-  auto it = std::find_if(people.begin(), people.end(),
-                         [&](const Person& p) { return !p.unix_user.empty() && p.unix_user == unix_user; });
+  auto it = std::find_if(people.begin(), people.end(), [&](const Person& p) {
+    return !p.unix_user.empty() && p.unix_user == unix_user;
+  });
   return it == people.end() ? nullptr : &*it;
 }
 

@@ -38,7 +38,7 @@ std::vector<std::string> BuiltInRoles();
 struct LeadTime {
   enum class Kind { kSameDay, kHours, kBusinessDays };
   Kind kind = Kind::kSameDay;
-  Seconds duration{0};  // kHours
+  Seconds duration{0};    // kHours
   int business_days = 0;  // kBusinessDays
 
   static LeadTime SameDay() { return {Kind::kSameDay, Seconds(0), 0}; }
@@ -60,7 +60,7 @@ struct ApprovalPolicy {
 
 // A sign-off the environment needs before the next one may start (playbook §4.3 step 2).
 struct SignoffRequirement {
-  std::string kind;  // "dev-lead", "test-manager", "business-analyst", "uat", "cab"
+  std::string kind;                // "dev-lead", "test-manager", "business-analyst", "uat", "cab"
   std::vector<std::string> roles;  // who may give it
 };
 
@@ -80,8 +80,8 @@ struct Thresholds {
 
 // When and whom to tell before a deployment (playbook §2.5).
 struct NotificationRule {
-  std::vector<std::string> notify;   // contact group names
-  Seconds before_min{0};             // 0 = immediately
+  std::vector<std::string> notify;  // contact group names
+  Seconds before_min{0};            // 0 = immediately
   Seconds before_max{0};
   std::vector<std::string> channels;  // channel names
 };
@@ -96,8 +96,8 @@ struct Environment {
   NotificationRule notification;
   bool requires_maintenance_window = false;
   bool requires_rollback_tested = false;
-  bool rolling = false;      // one node at a time
-  std::string batch = "1";   // count or percentage ("25%")
+  bool rolling = false;               // one node at a time
+  std::string batch = "1";            // count or percentage ("25%")
   bool allow_emergency_skip = false;  // the emergency path may skip this environment (TEST)
 };
 
@@ -123,9 +123,9 @@ struct SystemHost {
 struct System {
   std::string name;
   std::string description;
-  std::string owner;  // a person
-  std::vector<SystemHost> hosts;  // per environment
-  std::string service;            // the service unit or name
+  std::string owner;                        // a person
+  std::vector<SystemHost> hosts;            // per environment
+  std::string service;                      // the service unit or name
   std::string service_manager = "systemd";  // "systemd" or "command"
   std::string start_command, stop_command, status_command;
   std::string app_dir;     // /opt/[application]
@@ -147,7 +147,7 @@ struct System {
 // A person or role reached at an escalation level, with the time to respond.
 struct EscalationLevel {
   int level = 1;
-  std::string contact;  // a contact name (on-call role), a person, or a role
+  std::string contact;       // a contact name (on-call role), a person, or a role
   Seconds response_time{0};  // 0 = immediate
 };
 
@@ -158,7 +158,7 @@ struct EscalationPath {
 
 // The on-call matrix (playbook §9.1): a role's primary and backup people.
 struct Contact {
-  std::string name;  // "it-operations-on-call"
+  std::string name;     // "it-operations-on-call"
   std::string primary;  // person
   std::string backup;   // person
   std::string hours = "24/7";
@@ -181,10 +181,10 @@ struct Channel {
 // A recurring weekly window, or a one-off between two instants.
 struct MaintenanceWindow {
   std::string name;
-  std::vector<std::string> environments;  // empty = all
+  std::vector<std::string> environments;   // empty = all
   std::vector<std::chrono::weekday> days;  // recurring: days of week
-  Seconds start_time{0}, end_time{0};     // recurring: local times of day; end <= start wraps
-  std::optional<Timestamp> from, until;   // one-off
+  Seconds start_time{0}, end_time{0};      // recurring: local times of day; end <= start wraps
+  std::optional<Timestamp> from, until;    // one-off
 };
 
 struct Freeze {
@@ -195,7 +195,7 @@ struct Freeze {
 };
 
 struct Config {
-  std::string source_file;  // where it was loaded from
+  std::string source_file;         // where it was loaded from
   std::vector<std::string> roles;  // built-in plus custom
   std::vector<Environment> environments;
   std::vector<Person> people;
@@ -208,8 +208,8 @@ struct Config {
   std::vector<Freeze> freezes;
   std::vector<std::chrono::year_month_day> holidays;
   std::vector<std::chrono::weekday> weekend = {std::chrono::Saturday, std::chrono::Sunday};
-  bool allow_as = false;              // identity.allow_as
-  bool separation_of_duties = true;   // policy.separation_of_duties
+  bool allow_as = false;             // identity.allow_as
+  bool separation_of_duties = true;  // policy.separation_of_duties
   // Attachment kinds required before submitting a P1/P2 CR.
   std::vector<std::string> required_attachments_p1_p2 = {"security-impact-assessment"};
 

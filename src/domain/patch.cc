@@ -10,10 +10,14 @@ namespace rollgate {
 
 std::string_view PatchSourceName(PatchSource source) {
   switch (source) {
-    case PatchSource::kVendorAdvisory: return "vendor-advisory";
-    case PatchSource::kSecurityTeam: return "security-team";
-    case PatchSource::kDevelopmentTeam: return "development-team";
-    case PatchSource::kChangeManagement: return "change-management";
+    case PatchSource::kVendorAdvisory:
+      return "vendor-advisory";
+    case PatchSource::kSecurityTeam:
+      return "security-team";
+    case PatchSource::kDevelopmentTeam:
+      return "development-team";
+    case PatchSource::kChangeManagement:
+      return "change-management";
   }
   return "";
 }
@@ -31,10 +35,14 @@ Result<PatchSource> ParsePatchSource(std::string_view text) {
 
 std::string_view PriorityName(Priority p) {
   switch (p) {
-    case Priority::kP1Critical: return "P1-Critical";
-    case Priority::kP2High: return "P2-High";
-    case Priority::kP3Moderate: return "P3-Moderate";
-    case Priority::kP4Low: return "P4-Low";
+    case Priority::kP1Critical:
+      return "P1-Critical";
+    case Priority::kP2High:
+      return "P2-High";
+    case Priority::kP3Moderate:
+      return "P3-Moderate";
+    case Priority::kP4Low:
+      return "P4-Low";
   }
   return "";
 }
@@ -43,20 +51,26 @@ std::string_view PriorityShort(Priority p) { return PriorityName(p).substr(0, 2)
 
 Result<Priority> ParsePriority(std::string_view text) {
   std::string lowered = ToLower(text);
-  for (auto p : {Priority::kP1Critical, Priority::kP2High, Priority::kP3Moderate, Priority::kP4Low}) {
+  for (auto p :
+       {Priority::kP1Critical, Priority::kP2High, Priority::kP3Moderate, Priority::kP4Low}) {
     if (lowered == ToLower(PriorityName(p)) || lowered == ToLower(PriorityShort(p))) return p;
   }
-  return InvalidArgument(
-      fmt::format("unknown classification '{}': expected P1, P2, P3 or P4", EscapeForDisplay(text)));
+  return InvalidArgument(fmt::format("unknown classification '{}': expected P1, P2, P3 or P4",
+                                     EscapeForDisplay(text)));
 }
 
 std::string_view EmergencyCriterionName(EmergencyCriterion c) {
   switch (c) {
-    case EmergencyCriterion::kActiveExploitation: return "active-exploitation";
-    case EmergencyCriterion::kCvssCritical: return "cvss-critical";
-    case EmergencyCriterion::kServiceAvailability: return "service-availability";
-    case EmergencyCriterion::kRegulatoryDirective: return "regulatory-directive";
-    case EmergencyCriterion::kBusinessImpact: return "business-impact";
+    case EmergencyCriterion::kActiveExploitation:
+      return "active-exploitation";
+    case EmergencyCriterion::kCvssCritical:
+      return "cvss-critical";
+    case EmergencyCriterion::kServiceAvailability:
+      return "service-availability";
+    case EmergencyCriterion::kRegulatoryDirective:
+      return "regulatory-directive";
+    case EmergencyCriterion::kBusinessImpact:
+      return "business-impact";
   }
   return "";
 }
@@ -67,10 +81,10 @@ Result<EmergencyCriterion> ParseEmergencyCriterion(std::string_view text) {
                  EmergencyCriterion::kBusinessImpact}) {
     if (text == EmergencyCriterionName(c)) return c;
   }
-  return InvalidArgument(fmt::format(
-      "unknown emergency criterion '{}': expected active-exploitation, cvss-critical, "
-      "service-availability, regulatory-directive or business-impact",
-      EscapeForDisplay(text)));
+  return InvalidArgument(
+      fmt::format("unknown emergency criterion '{}': expected active-exploitation, cvss-critical, "
+                  "service-availability, regulatory-directive or business-impact",
+                  EscapeForDisplay(text)));
 }
 
 const CvssScore* Patch::PreferredCvss() const {
@@ -86,10 +100,12 @@ Result<std::string> NormalizeCveId(std::string_view text) {
   std::string upper(text);
   for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   auto bad = [&] {
-    return InvalidArgument(fmt::format(
-        "invalid CVE id '{}': expected CVE-YYYY-NNNN (four or more digits)", EscapeForDisplay(text)));
+    return InvalidArgument(
+        fmt::format("invalid CVE id '{}': expected CVE-YYYY-NNNN (four or more digits)",
+                    EscapeForDisplay(text)));
   };
-  if (upper.size() < 13 || upper.size() > 30 || upper.compare(0, 4, "CVE-") != 0 || upper[8] != '-') {
+  if (upper.size() < 13 || upper.size() > 30 || upper.compare(0, 4, "CVE-") != 0 ||
+      upper[8] != '-') {
     return bad();
   }
   for (size_t i = 4; i < 8; ++i) {

@@ -17,8 +17,8 @@ std::string_view PatchSourceName(PatchSource source);  // "vendor-advisory", ...
 Result<PatchSource> ParsePatchSource(std::string_view text);
 
 enum class Priority { kP1Critical = 1, kP2High = 2, kP3Moderate = 3, kP4Low = 4 };
-std::string_view PriorityName(Priority p);   // "P1-Critical"
-std::string_view PriorityShort(Priority p);  // "P1"
+std::string_view PriorityName(Priority p);              // "P1-Critical"
+std::string_view PriorityShort(Priority p);             // "P1"
 Result<Priority> ParsePriority(std::string_view text);  // "P1", "p1", "P1-Critical"
 
 struct CvssScore {
@@ -42,7 +42,7 @@ Result<EmergencyCriterion> ParseEmergencyCriterion(std::string_view text);
 
 struct Classification {
   Priority priority = Priority::kP4Low;
-  std::vector<std::string> reasons;    // why this priority, in words
+  std::vector<std::string> reasons;  // why this priority, in words
   bool emergency = false;
   std::vector<EmergencyCriterion> emergency_criteria;
   std::vector<std::string> emergency_reasons;
@@ -57,7 +57,7 @@ struct PackageInfo {
   std::string file_name;
   std::string sha256;
   int64_t size_bytes = 0;
-  std::string source_url;        // when downloaded
+  std::string source_url;  // when downloaded
   bool signature_verified = false;
   std::string signing_key_id;
 };
@@ -66,11 +66,11 @@ struct Patch {
   std::string id;  // "PATCH-7"
   std::string title;
   PatchSource source = PatchSource::kVendorAdvisory;
-  std::vector<std::string> cves;        // "CVE-2026-12345"
-  std::vector<std::string> references;  // KB articles, URLs, advisory ids
-  std::string version;                  // the version the patch brings
-  std::vector<CvssScore> cvss;          // at most one per version
-  bool exploited = false;               // confirmed exploitation in the wild
+  std::vector<std::string> cves;                      // "CVE-2026-12345"
+  std::vector<std::string> references;                // KB articles, URLs, advisory ids
+  std::string version;                                // the version the patch brings
+  std::vector<CvssScore> cvss;                        // at most one per version
+  bool exploited = false;                             // confirmed exploitation in the wild
   std::vector<EmergencyCriterion> declared_criteria;  // declared by a person (regulatory, ...)
   std::string release_notes;
   std::optional<PackageInfo> package;

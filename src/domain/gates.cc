@@ -1,0 +1,372 @@
+#include "domain/gates.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "common/strings.h"
+#include "domain/approvals.h"
+#include "domain/business_calendar.h"
+#include "domain/evidence_queries.h"
+#include "domain/windows.h"
+
+namespace rollgate {
+
+namespace {
+
+constexpr const char* kUat = "uat";
+
+// Everything the individual gates need, computed once.
+struct GateContext {
+  const ChangeRequest& cr;
+  const Config& config;
+  const Environment& env;
+  Timestamp now;
+  const TimeZone& zone;
+  bool emergency;
+  bool production;
+  const Environment* relied_on = nullptr;   // the previous environment actually deployed
+  std::vector<const Environment*> skipped;  // skipped on the emergency path
+  const Timestamp* start = nullptr;         // the scheduled start, if any
+};
+
+Gate Pass(std::string name) { return Gate{std::move(name), true, ""}; }
+Gate Fail(std::string name, std::string missing) {
+  return Gate{std::move(name), false, std::move(missing)};
+}
+Gate Check(std::string name, bool passed, std::string missing) {
+  return passed ? Pass(std::move(name)) : Fail(std::move(name), std::move(missing));
+}
+
+std::string Percent(double value) { return fmt::format("{:g} %", value); }
+
+std::string Local(Timestamp t, const GateContext& c) { return FormatLocalMinutes(t, c.zone); }
+
+std::string RolesText(const std::vector<std::string>& roles) {
+  return roles.empty() ? "an approver" : fmt::format("a {}", Join(roles, " or "));
+}
+
+std::string NoSchedule(const GateContext& c) {
+  return fmt::format("no start scheduled for {}", c.env.name);
+}
+
+Gate CrStateGate(const GateContext& c) {
+  bool ok = c.cr.state == CrState::kSubmitted || c.cr.state == CrState::kInProgress;
+  return Check("cr-state", ok,
+               fmt::format("{} is {}: it must be submitted or in progress to deploy", c.cr.id,
+                           CrStateName(c.cr.state)));
+}
+
+Gate EmergencyGate(const GateContext& c) {
+  return Check("emergency-classification", c.cr.emergency,
+               fmt::format("{} is not an emergency change (playbook §5.1): the emergency path is "
+                           "not available",
+                           c.cr.id));
+}
+
+std::string NotCountedNotes(const ApprovalTally& t, const GateContext& c) {
+  std::vector<std::string> notes;
+  for (const Approval* a : t.voided) {
+    notes.push_back(fmt::format("{} (approved revision {}, the CR is now revision {})", a->approver,
+                                a->cr_revision, c.cr.revision));
+  }
+  for (const Approval* a : t.overdue) {
+    notes.push_back(fmt::format("{} (verbal, written confirmation overdue since {})", a->approver,
+                                Local(ConfirmationDue(*a, c.config), c)));
+  }
+  for (const Approval* a : t.not_emergency) {
+    notes.push_back(fmt::format("{} (verbal, counts only on the emergency path)", a->approver));
+  }
+  for (const Approval* a : t.not_entitled) {
+    notes.push_back(fmt::format("{} (may not approve {})", a->approver, c.env.name));
+  }
+  return notes.empty() ? "" : fmt::format("; not counted: {}", Join(notes, ", "));
+}
+
+Gate ApprovalGate(const GateContext& c) {
+  ApprovalTally t = TallyApprovals(c.cr, c.config, c.env, c.now, c.emergency && c.cr.emergency);
+  if (t.met()) return Pass("approval");
+  std::vector<std::string> counted;
+  for (const Approval* a : t.counted) counted.push_back(a->approver);
+  std::string verbal;
+  if (c.emergency && c.cr.emergency) {
+    verbal = fmt::format(" (or, verbally, {})", RolesText(VerbalApproverRoles(c.config, c.env)));
+  }
+  return Fail("approval",
+              fmt::format("{} needs {} more approval{} from {}{} (quorum {}, counted: {}){}",
+                          c.env.name, t.missing(), t.missing() == 1 ? "" : "s",
+                          RolesText(c.env.approval.approver_roles), verbal, t.quorum,
+                          counted.empty() ? "none" : Join(counted, ", "), NotCountedNotes(t, c)));
+}
+
+// "24h" rather than "1d": the playbook speaks of a 24-hour lead time.
+std::string LeadTimeText(const LeadTime& lead) {
+  auto whole_hours = std::chrono::duration_cast<std::chrono::hours>(lead.duration);
+  if (lead.kind == LeadTime::Kind::kHours && whole_hours == lead.duration) {
+    return fmt::format("{}h", whole_hours.count());
+  }
+  return DescribeLeadTime(lead);
+}
+
+Gate LeadTimeGate(const GateContext& c) {
+  if (!c.cr.submitted_at) {
+    return Fail("lead-time", fmt::format("{} has not been submitted; lead time is measured from "
+                                         "submission",
+                                         c.cr.id));
+  }
+  if (!c.start) return Fail("lead-time", NoSchedule(c));
+  const LeadTime& lead =
+      c.emergency ? c.env.approval.emergency_lead_time : c.env.approval.lead_time;
+  Timestamp earliest = EarliestStart(lead, *c.cr.submitted_at, c.config, c.zone);
+  return Check("lead-time", *c.start >= earliest,
+               fmt::format("the {}lead time for {} is {} (submitted {}): earliest allowed start "
+                           "{}, but scheduled {}",
+                           c.emergency ? "emergency " : "", c.env.name, LeadTimeText(lead),
+                           Local(*c.cr.submitted_at, c), Local(earliest, c), Local(*c.start, c)));
+}
+
+std::string SkippedNote(const GateContext& c) {
+  std::vector<std::string> names;
+  for (const Environment* e : c.skipped) names.push_back(e->name);
+  return names.empty() ? "" : fmt::format(" ({} skipped on the emergency path)", Join(names, ", "));
+}
+
+Gate PreviousEnvironmentGate(const GateContext& c) {
+  const std::string& prev = c.relied_on->name;
+  switch (OutcomeIn(c.cr, prev)) {
+    case DeploymentOutcome::kSucceeded:
+      return Pass("previous-environment");
+    case DeploymentOutcome::kNone:
+      return Fail("previous-environment",
+                  fmt::format("{} has no successful deployment recorded{}", prev, SkippedNote(c)));
+    case DeploymentOutcome::kFailed:
+      return Fail("previous-environment",
+                  fmt::format("the last deployment to {} failed{}", prev, SkippedNote(c)));
+    case DeploymentOutcome::kRolledBack:
+      return Fail("previous-environment",
+                  fmt::format("the deployment to {} was rolled back{}", prev, SkippedNote(c)));
+  }
+  return Fail("previous-environment", "unknown deployment outcome");
+}
+
+Gate ExitSignoffsGate(const GateContext& c) {
+  std::vector<std::string> missing;
+  for (const SignoffRequirement& req : c.relied_on->signoffs) {
+    if (c.production && req.kind == kUat) continue;  // its own gate, or skipped in an emergency
+    if (CurrentSignoffs(c.cr, c.relied_on->name, req.kind).empty()) {
+      missing.push_back(fmt::format("{} (by {})", req.kind, RolesText(req.roles)));
+    }
+  }
+  return Check("exit-signoffs", missing.empty(),
+               fmt::format("{} exit sign-off{} missing: {}", c.relied_on->name,
+                           missing.size() == 1 ? "" : "s", Join(missing, ", ")));
+}
+
+bool RiskAccepted(const GateContext& c) {
+  if (NotFailed(LatestEvidenceOrCrWide(c.cr, kEvidenceRiskAcceptance, c.env.name))) return true;
+  return std::any_of(c.skipped.begin(), c.skipped.end(), [&](const Environment* e) {
+    return NotFailed(LatestEvidence(c.cr, kEvidenceRiskAcceptance, e->name));
+  });
+}
+
+Gate RiskAcceptanceGate(const GateContext& c) {
+  return Check("risk-acceptance", RiskAccepted(c),
+               fmt::format("no risk acceptance recorded for the emergency path to {}{}; record "
+                           "risk-acceptance evidence",
+                           c.env.name, SkippedNote(c)));
+}
+
+Gate TestResultsApprovedGate(const GateContext& c) {
+  const std::string& prev = c.relied_on->name;
+  bool ok = NotFailed(LatestEvidence(c.cr, kEvidenceTestResultsApproved, prev)) ||
+            !CurrentSignoffs(c.cr, prev, kRoleTestManager).empty();
+  return Check("test-results-approved", ok,
+               fmt::format("the test manager has not approved the {} results "
+                           "(test-results-approved evidence or a test-manager sign-off for {})",
+                           prev, prev));
+}
+
+Gate RegressionGate(const GateContext& c) {
+  const std::string& prev = c.relied_on->name;
+  double required = c.env.thresholds.regression_pass_rate_percent;
+  const Evidence* e = LatestEvidence(c.cr, kEvidenceRegression, prev);
+  if (!e) return Fail("regression", fmt::format("no regression results recorded for {}", prev));
+  if (!e->value) {
+    return Fail("regression",
+                fmt::format("the regression results for {} carry no pass rate", prev));
+  }
+  return Check("regression", *e->value >= required,
+               fmt::format("regression pass rate in {} is {}, at least {} required", prev,
+                           Percent(*e->value), Percent(required)));
+}
+
+Gate SmokeGate(const GateContext& c) {
+  const std::string& prev = c.relied_on->name;
+  double required = c.env.thresholds.smoke_pass_rate_percent;
+  const Evidence* e = LatestEvidence(c.cr, kEvidenceSmoke, prev);
+  if (!e) return Fail("smoke", fmt::format("no smoke test results recorded for {}", prev));
+  if (e->passed == false) return Fail("smoke", fmt::format("smoke tests in {} failed", prev));
+  if (e->value && *e->value < required) {
+    return Fail("smoke", fmt::format("smoke tests in {} passed {}, {} required", prev,
+                                     Percent(*e->value), Percent(required)));
+  }
+  return Pass("smoke");
+}
+
+Gate UatSignoffGate(const GateContext& c) {
+  const std::string& prev = c.relied_on->name;
+  std::vector<std::string> roles = {kRoleBusinessAnalyst};
+  for (const auto& req : c.relied_on->signoffs) {
+    if (req.kind == kUat) roles = req.roles;
+  }
+  return Check("uat-signoff", !CurrentSignoffs(c.cr, prev, kUat).empty(),
+               fmt::format("no UAT sign-off for {} (kind uat, by {})", prev, RolesText(roles)));
+}
+
+Gate RollbackPlanGate(const GateContext& c) {
+  bool ok = !Trim(c.cr.rollback_plan).empty() || FindAttachment(c.cr, "rollback-procedure");
+  return Check("rollback-plan", ok,
+               "no rollback plan documented: fill in the rollback plan or attach a "
+               "rollback-procedure document");
+}
+
+Gate RollbackTestedGate(const GateContext& c) {
+  const Evidence* e = LatestEvidenceAnywhere(c.cr, kEvidenceRollbackTested);
+  if (!e) {
+    return Fail("rollback-tested",
+                "the rollback procedure has not been tested (record rollback-tested evidence)");
+  }
+  if (e->passed == false) {
+    return Fail("rollback-tested", fmt::format("the rollback test in {} failed",
+                                               e->environment.empty() ? "the CR" : e->environment));
+  }
+  Seconds limit = c.env.thresholds.max_rollback_duration;
+  if (e->value && Seconds(static_cast<int64_t>(*e->value)) > limit) {
+    return Fail("rollback-tested",
+                fmt::format("the tested rollback took {}, more than the {} allowed",
+                            FormatDuration(Seconds(static_cast<int64_t>(*e->value))),
+                            FormatDuration(limit)));
+  }
+  return Pass("rollback-tested");
+}
+
+Gate MaintenanceWindowGate(const GateContext& c) {
+  if (NotFailed(LatestEvidence(c.cr, kEvidenceWindowConfirmed, c.env.name))) {
+    return Pass("maintenance-window");
+  }
+  if (!c.start) {
+    return Fail("maintenance-window",
+                fmt::format("{} and no maintenance window confirmed", NoSchedule(c)));
+  }
+  if (InMaintenanceWindow(c.config, c.env.name, *c.start, c.zone))
+    return Pass("maintenance-window");
+  auto next = NextWindowOpening(c.config, c.env.name, *c.start, c.zone);
+  std::string hint = next ? fmt::format("next window opens {}", Local(*next, c))
+                          : fmt::format("no window configured for {}", c.env.name);
+  return Fail("maintenance-window",
+              fmt::format("the scheduled start {} is outside every maintenance window for {} ({}); "
+                          "or record maintenance-window-confirmed evidence",
+                          Local(*c.start, c), c.env.name, hint));
+}
+
+Gate FreezeGate(const GateContext& c) {
+  if (!c.start) return Fail("freeze", NoSchedule(c));
+  Timestamp end = *c.start + c.cr.expected_duration;
+  std::vector<std::string> names;
+  for (const Freeze* f : FreezesOverlapping(c.config, c.env.name, *c.start, end)) {
+    names.push_back(DescribeFreeze(*f, c.zone));
+  }
+  return Check("freeze", names.empty(),
+               fmt::format("the deployment scheduled at {} falls in the freeze {}",
+                           Local(*c.start, c), Join(names, ", ")));
+}
+
+// The environment a deployment builds on: the previous one, or on the emergency path the first
+// earlier one that was not skipped.
+void FindReliedOn(GateContext& c) {
+  const Environment* prev = c.config.PreviousEnvironment(c.env.name);
+  while (c.emergency && prev && prev->allow_emergency_skip &&
+         OutcomeIn(c.cr, prev->name) != DeploymentOutcome::kSucceeded &&
+         c.config.PreviousEnvironment(prev->name)) {
+    c.skipped.push_back(prev);
+    prev = c.config.PreviousEnvironment(prev->name);
+  }
+  c.relied_on = prev;
+}
+
+std::vector<Gate> EvaluateGates(GateContext& c) {
+  std::vector<Gate> gates = {CrStateGate(c)};
+  if (c.emergency) gates.push_back(EmergencyGate(c));
+  gates.push_back(ApprovalGate(c));
+  gates.push_back(LeadTimeGate(c));
+  if (c.relied_on) {
+    gates.push_back(PreviousEnvironmentGate(c));
+    gates.push_back(ExitSignoffsGate(c));
+  }
+  if (c.emergency && (c.production || !c.skipped.empty())) gates.push_back(RiskAcceptanceGate(c));
+  if (c.production && c.relied_on) {
+    if (!c.emergency) {
+      gates.push_back(TestResultsApprovedGate(c));
+      gates.push_back(RegressionGate(c));
+      gates.push_back(UatSignoffGate(c));
+    }
+    gates.push_back(SmokeGate(c));
+  }
+  gates.push_back(RollbackPlanGate(c));
+  if (c.env.requires_rollback_tested) gates.push_back(RollbackTestedGate(c));
+  if (c.env.requires_maintenance_window) gates.push_back(MaintenanceWindowGate(c));
+  gates.push_back(FreezeGate(c));
+  return gates;
+}
+
+}  // namespace
+
+const Gate* GateReport::Find(std::string_view name) const {
+  auto it = std::find_if(gates.begin(), gates.end(), [&](const Gate& g) { return g.name == name; });
+  return it == gates.end() ? nullptr : &*it;
+}
+
+std::vector<std::string> GateReport::Missing() const {
+  std::vector<std::string> missing;
+  for (const auto& g : gates) {
+    if (!g.passed) missing.push_back(g.missing);
+  }
+  return missing;
+}
+
+GateReport CheckGates(const ChangeRequest& cr, const Config& config, std::string_view environment,
+                      Timestamp now, const TimeZone& zone, bool emergency) {
+  GateReport report;
+  report.cr_id = cr.id;
+  report.environment = std::string(environment);
+  report.emergency = emergency;
+  const Environment* env = config.FindEnvironment(environment);
+  if (!env) {
+    report.gates.push_back(Fail("environment", fmt::format("no environment named '{}' in the "
+                                                           "configuration",
+                                                           EscapeForDisplay(environment))));
+    return report;
+  }
+  GateContext c{cr, config, *env, now, zone, emergency, IsProductionEnvironment(config, *env)};
+  auto scheduled = cr.scheduled.find(env->name);
+  if (scheduled != cr.scheduled.end()) c.start = &scheduled->second;
+  FindReliedOn(c);
+  report.gates = EvaluateGates(c);
+  report.passed =
+      std::all_of(report.gates.begin(), report.gates.end(), [](const Gate& g) { return g.passed; });
+  return report;
+}
+
+nlohmann::json GateReportToJson(const GateReport& report) {
+  nlohmann::json gates = nlohmann::json::array();
+  for (const auto& g : report.gates) {
+    gates.push_back({{"name", g.name}, {"passed", g.passed}, {"missing", g.missing}});
+  }
+  return {{"cr", report.cr_id},
+          {"environment", report.environment},
+          {"emergency", report.emergency},
+          {"passed", report.passed},
+          {"gates", gates}};
+}
+
+}  // namespace rollgate

@@ -1,0 +1,54 @@
+// Promotion gates (playbook §3.1–§3.3 prerequisites, §4.3 step 2 sign-offs, §5.3 emergency
+// path): every condition that must hold before a deployment to an environment starts.
+//
+// CheckGates() evaluates all of them and never stops at the first failure, so `gate check` can
+// name everything that is missing at once. Gate names are stable identifiers:
+//   cr-state, emergency-classification (emergency only), approval, lead-time,
+//   previous-environment, exit-signoffs, risk-acceptance (emergency path to production or when
+//   an environment is skipped), test-results-approved, regression, uat-signoff (production,
+//   standard path), smoke (production), rollback-plan, rollback-tested (when the environment
+//   requires it), maintenance-window (when required), freeze.
+// "Production" is the last environment in promotion order. Pure, thread-safe.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/time.h"
+#include "domain/change_request.h"
+#include "domain/config.h"
+
+namespace rollgate {
+
+struct Gate {
+  std::string name;
+  bool passed = false;
+  std::string missing;  // empty when passed; otherwise a sentence naming what is missing
+};
+
+struct GateReport {
+  std::string cr_id;
+  std::string environment;
+  bool emergency = false;
+  bool passed = false;  // every gate passed
+  std::vector<Gate> gates;
+
+  // The gate called `name`, or nullptr when it was not evaluated for this environment.
+  const Gate* Find(std::string_view name) const;
+  // The `missing` sentences of the failed gates, in order.
+  std::vector<std::string> Missing() const;
+};
+
+// Every gate for starting `environment` of `cr` at `now`. With `emergency`, the §5.3 path:
+// emergency lead time, verbal approvals count, an environment with allow_emergency_skip that
+// has not succeeded may be skipped, no regression, test-results or UAT gates, but a recorded
+// risk acceptance. An unknown environment yields one failed gate, "environment".
+GateReport CheckGates(const ChangeRequest& cr, const Config& config, std::string_view environment,
+                      Timestamp now, const TimeZone& zone, bool emergency);
+
+// {"cr","environment","emergency","passed","gates":[{"name","passed","missing"}]}.
+nlohmann::json GateReportToJson(const GateReport& report);
+
+}  // namespace rollgate
