@@ -1,0 +1,7 @@
+#include "config/starter.h"
+
+namespace rollgate {
+
+std::string StarterConfigYaml() { return "version: 1\n"; }
+
+}  // namespace rollgate
