@@ -184,6 +184,8 @@ class Loader {
   // Where each environment's quorum was written (or its entry, when defaulted), by name.
   std::map<std::string, Position> quorum_positions_;
   std::map<std::string, Position> unix_users_;
+  // Environments whose quorum value was invalid (already reported).
+  std::set<std::string> bad_quorums_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -969,6 +971,8 @@ void Loader::ReadApproval(const YAML::Node& node, Environment& env) {
     quorum_positions_[env.name] = PositionOf(*quorum_node);
     if (auto quorum = ReadInteger(node, "quorum", 1, 100)) {
       env.approval.quorum = static_cast<int>(*quorum);
+    } else {
+      bad_quorums_.insert(env.name);
     }
   }
   if (auto lead_time = ReadLeadTime(node, "lead_time")) env.approval.lead_time = *lead_time;
@@ -1560,13 +1564,20 @@ void Loader::ReadEmergency(const YAML::Node& root, Config& config) {
 void Loader::CheckQuorums(const Config& config) {
   // Without people the file describes policy only (the demo's embedded defaults); with people,
   // every environment must be approvable: at least `quorum` people hold an approver role.
+  // Environments whose quorum or roles are already reported as wrong are not checked again.
   if (config.people.empty()) return;
   for (const Environment& env : config.environments) {
-    if (env.approval.approver_roles.empty()) continue;
+    if (env.approval.approver_roles.empty() || bad_quorums_.count(env.name)) continue;
+    bool roles_known = std::all_of(env.approval.approver_roles.begin(),
+                                   env.approval.approver_roles.end(), [&](const std::string& role) {
+                                     return std::find(config.roles.begin(), config.roles.end(),
+                                                      role) != config.roles.end();
+                                   });
+    if (!roles_known) continue;
     std::vector<std::string> holders;
     for (const Person& person : config.people) {
       for (const std::string& role : env.approval.approver_roles) {
-        if (config.PersonHasRole(person.name, role) && !person.name.empty()) {
+        if (!person.name.empty() && config.PersonHasRole(person.name, role)) {
           holders.push_back(person.name);
           break;
         }
@@ -1575,11 +1586,14 @@ void Loader::CheckQuorums(const Config& config) {
     if (static_cast<int>(holders.size()) >= env.approval.quorum) continue;
     auto where = quorum_positions_.find(env.name);
     Position position = where == quorum_positions_.end() ? root_position_ : where->second;
-    Error(position,
-          fmt::format("quorum {} for environment {} needs {} people holding {}, but {} do{}",
-                      env.approval.quorum, Quote(env.name), env.approval.quorum,
-                      Join(env.approval.approver_roles, " or "), holders.size(),
-                      holders.empty() ? "" : fmt::format(" ({})", Join(holders, ", "))));
+    Error(position, fmt::format("quorum {} for environment {} needs {} {} holding {}; {}",
+                                env.approval.quorum, Quote(env.name), env.approval.quorum,
+                                env.approval.quorum == 1 ? "person" : "people",
+                                Join(env.approval.approver_roles, " or "),
+                                holders.empty() ? std::string("nobody does")
+                                                : fmt::format("only {} {} ({})", holders.size(),
+                                                              holders.size() == 1 ? "does" : "do",
+                                                              Join(holders, ", "))));
   }
 }
 
