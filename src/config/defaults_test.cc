@@ -154,7 +154,7 @@ TEST(DefaultConfigTest, ContactsAndGroups) {
   EXPECT_EQ(config.groups[3].channel, "#security-incidents");
 }
 
-TEST(DefaultEnvironmentTest, NameIsCaseInsensitiveOtherwiseGeneric) {
+TEST(ConfigDefaultEnvironmentTest, NameIsCaseInsensitiveOtherwiseGeneric) {
   Environment prod = DefaultEnvironment("prod");
   EXPECT_EQ(prod.name, "prod");
   EXPECT_EQ(prod.approval.lead_time, LeadTime::BusinessDays(5));

@@ -9,7 +9,7 @@ namespace {
 
 using std::chrono::hours;
 
-TEST(ValidateHostTest, AcceptsNamesAddressesUsersAndPorts) {
+TEST(ConfigValidateHostTest, AcceptsNamesAddressesUsersAndPorts) {
   for (const char* host :
        {"app1", "app1.example.com", "app1.example.com.", "a-b.c-d.example", "10.0.0.1",
         "127.0.0.2:2222", "deploy@app1.example.com", "deploy@10.0.0.1:22", "_svc@host", "::1",
@@ -21,7 +21,7 @@ TEST(ValidateHostTest, AcceptsNamesAddressesUsersAndPorts) {
   EXPECT_TRUE(ValidateHost(longest_label + ".example").ok());
 }
 
-TEST(ValidateHostTest, RefusesHostileValues) {
+TEST(ConfigValidateHostTest, RefusesHostileValues) {
   const std::string nul("a\0b", 3);
   for (const std::string& host : {std::string("-oProxyCommand=x"),
                                   std::string("a;b"),
@@ -70,7 +70,7 @@ TEST(ValidateHostTest, RefusesHostileValues) {
   }
 }
 
-TEST(ValidateHostTest, NamesTheReason) {
+TEST(ConfigValidateHostTest, NamesTheReason) {
   EXPECT_EQ(ValidateHost("-oProxyCommand=x").message(),
             "invalid host '-oProxyCommand=x': must not start with '-' (expected "
             "[user@]host[:port] with an RFC 1123 name, an IPv4 address or an IPv6 address)");
@@ -82,7 +82,7 @@ TEST(ValidateHostTest, NamesTheReason) {
             std::string::npos);
 }
 
-TEST(ValidateNamesTest, PersonNames) {
+TEST(ConfigValidateNamesTest, PersonNames) {
   EXPECT_TRUE(ValidatePersonName("alice").ok());
   EXPECT_TRUE(ValidatePersonName("j.smith-2").ok());
   for (const char* bad : {"", "Alice", "1alice", "al ice", "al;ice", "-alice", "ålice"}) {
@@ -91,7 +91,7 @@ TEST(ValidateNamesTest, PersonNames) {
   EXPECT_FALSE(ValidatePersonName(std::string(65, 'a')).ok());
 }
 
-TEST(ValidateNamesTest, UnixUsers) {
+TEST(ConfigValidateNamesTest, UnixUsers) {
   EXPECT_TRUE(ValidateUnixUser("alice").ok());
   EXPECT_TRUE(ValidateUnixUser("_rollgate").ok());
   EXPECT_TRUE(ValidateUnixUser("svc-deploy2").ok());
@@ -101,7 +101,7 @@ TEST(ValidateNamesTest, UnixUsers) {
   EXPECT_FALSE(ValidateUnixUser(std::string(33, 'a')).ok());
 }
 
-TEST(ValidateNamesTest, Identifiers) {
+TEST(ConfigValidateNamesTest, Identifiers) {
   EXPECT_TRUE(ValidateIdentifier("PROD", "environment").ok());
   EXPECT_TRUE(ValidateIdentifier("it-operations-on-call", "contact").ok());
   EXPECT_EQ(ValidateIdentifier("a b", "environment").message(),
@@ -111,7 +111,7 @@ TEST(ValidateNamesTest, Identifiers) {
   EXPECT_FALSE(ValidateIdentifier("", "system").ok());
 }
 
-TEST(ParseLeadTimeTest, PlaybookForms) {
+TEST(ConfigParseLeadTimeTest, PlaybookForms) {
   EXPECT_EQ(*ParseLeadTime("same-day"), LeadTime::SameDay());
   EXPECT_EQ(*ParseLeadTime("same day"), LeadTime::SameDay());
   EXPECT_EQ(*ParseLeadTime("24h"), LeadTime::Hours(hours(24)));
@@ -122,7 +122,7 @@ TEST(ParseLeadTimeTest, PlaybookForms) {
   EXPECT_EQ(*ParseLeadTime("5 BD"), LeadTime::BusinessDays(5));
 }
 
-TEST(ParseLeadTimeTest, RefusesOtherText) {
+TEST(ConfigParseLeadTimeTest, RefusesOtherText) {
   for (const char* bad : {"", "tomorrow", "0h", "0bd", "261bd", "-5bd", "5 days please", "5"}) {
     EXPECT_FALSE(ParseLeadTime(bad).ok()) << bad;
   }
@@ -131,14 +131,14 @@ TEST(ParseLeadTimeTest, RefusesOtherText) {
             "business days such as '5 business days' or 5bd");
 }
 
-TEST(ParseResponseTimeTest, ImmediateAndDurations) {
+TEST(ConfigParseResponseTimeTest, ImmediateAndDurations) {
   EXPECT_EQ(*ParseResponseTime("immediate"), Seconds(0));
   EXPECT_EQ(*ParseResponseTime("Immediately"), Seconds(0));
   EXPECT_EQ(*ParseResponseTime("15m"), std::chrono::minutes(15));
   EXPECT_FALSE(ParseResponseTime("soon").ok());
 }
 
-TEST(ParsePercentTest, ZeroToHundred) {
+TEST(ConfigParsePercentTest, ZeroToHundred) {
   EXPECT_DOUBLE_EQ(*ParsePercent("95"), 95.0);
   EXPECT_DOUBLE_EQ(*ParsePercent("99.5"), 99.5);
   EXPECT_DOUBLE_EQ(*ParsePercent("95%"), 95.0);
@@ -149,7 +149,7 @@ TEST(ParsePercentTest, ZeroToHundred) {
   }
 }
 
-TEST(ParseWeekdayTest, NamesAndAbbreviations) {
+TEST(ConfigParseWeekdayTest, NamesAndAbbreviations) {
   EXPECT_EQ(*ParseWeekday("saturday"), std::chrono::Saturday);
   EXPECT_EQ(*ParseWeekday("Sun"), std::chrono::Sunday);
   EXPECT_EQ(*ParseWeekday("MONDAY"), std::chrono::Monday);
@@ -159,7 +159,7 @@ TEST(ParseWeekdayTest, NamesAndAbbreviations) {
             "invalid weekday 'xyzzy' (expected monday..sunday)");
 }
 
-TEST(ValidateBatchTest, CountsAndPercentages) {
+TEST(ConfigValidateBatchTest, CountsAndPercentages) {
   EXPECT_TRUE(ValidateBatch("1").ok());
   EXPECT_TRUE(ValidateBatch("25%").ok());
   EXPECT_TRUE(ValidateBatch("100%").ok());
@@ -168,7 +168,7 @@ TEST(ValidateBatchTest, CountsAndPercentages) {
   }
 }
 
-TEST(ValidatePathTest, AbsoluteAndSafe) {
+TEST(ConfigValidatePathTest, AbsoluteAndSafe) {
   EXPECT_TRUE(ValidateAbsolutePath("/opt/billing").ok());
   EXPECT_TRUE(ValidateAbsolutePath("/var/log/billing/application.log").ok());
   for (const char* bad : {"", "opt/billing", "/opt/../etc", "/opt/a b", "/opt/$(id)", "/opt/a;b",
@@ -177,7 +177,7 @@ TEST(ValidatePathTest, AbsoluteAndSafe) {
   }
 }
 
-TEST(ValidateContactDetailsTest, EmailPhoneUrl) {
+TEST(ConfigValidateContactDetailsTest, EmailPhoneUrl) {
   EXPECT_TRUE(ValidateEmail("it-ops@example.com").ok());
   EXPECT_FALSE(ValidateEmail("not an email").ok());
   EXPECT_FALSE(ValidateEmail("a@b").ok());
@@ -197,7 +197,7 @@ TEST(ValidateContactDetailsTest, EmailPhoneUrl) {
   EXPECT_FALSE(ValidateTableName("a.b.c").ok());
 }
 
-TEST(ValidateSecretsTest, OnlyReferences) {
+TEST(ConfigValidateSecretsTest, OnlyReferences) {
   EXPECT_TRUE(ValidateSecretReference("env:BILLING_DB_PASSWORD").ok());
   EXPECT_TRUE(ValidateSecretReference("file:/etc/rollgate/billing.pass").ok());
   for (const char* bad : {"hunter2", "env:", "env:1X", "env:A-B", "file:relative", "file:"}) {
@@ -210,7 +210,7 @@ TEST(ValidateSecretsTest, OnlyReferences) {
   EXPECT_NE(ValidateSecretReference("hunter2").message().find("env:NAME"), std::string::npos);
 }
 
-TEST(ValidateSecretsTest, DatabaseUrlWithoutPassword) {
+TEST(ConfigValidateSecretsTest, DatabaseUrlWithoutPassword) {
   EXPECT_TRUE(ValidateDatabaseUrl("postgresql://billing@db:5432/billing").ok());
   EXPECT_TRUE(ValidateDatabaseUrl("postgres://db/billing?sslmode=require").ok());
   Status with_password = ValidateDatabaseUrl("postgresql://billing:s3cret@db/billing");
@@ -220,7 +220,7 @@ TEST(ValidateSecretsTest, DatabaseUrlWithoutPassword) {
   EXPECT_FALSE(ValidateDatabaseUrl("mysql://db/billing").ok());
 }
 
-TEST(DisplayValueTest, EscapesAndShortens) {
+TEST(ConfigDisplayValueTest, EscapesAndShortens) {
   EXPECT_EQ(DisplayValue("a\nb"), "a\\nb");
   EXPECT_EQ(DisplayValue(std::string(100, 'x')), std::string(80, 'x') + "...");
   // A two-byte character straddling the cut is not split.
