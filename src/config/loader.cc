@@ -1,6 +1,7 @@
 #include "config/loader.h"
 
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <sstream>
 #include <tuple>
 #include <utility>
 
@@ -77,6 +79,25 @@ struct Reference {
   std::string name;
   Position position;
   std::string note;  // appended to the message, e.g. why a default refers to it
+};
+
+// Records where each YAML document starts; nothing else.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override { marks.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  std::vector<YAML::Mark> marks;
 };
 
 // Reads one document into a Config, recording every problem.
@@ -568,29 +589,36 @@ std::optional<Config> Loader::Load(std::string_view text) {
   }
   if (!CheckBytes(text)) return std::nullopt;
 
-  std::vector<YAML::Node> documents;
+  // Parse events first: that reports syntax errors and finds a second document without
+  // YAML::LoadAll, which loops forever on some invalid inputs in yaml-cpp 0.7 (e.g. `"a", "b"`).
+  std::string copy(text);
+  YAML::Node root;
   try {
-    documents = YAML::LoadAll(std::string(text));
+    std::istringstream stream(copy);
+    YAML::Parser parser(stream);
+    DocumentStarts starts;
+    bool any = parser.HandleNextDocument(starts);
+    if (any && parser.HandleNextDocument(starts) && starts.marks.size() > 1) {
+      const YAML::Mark& mark = starts.marks[1];
+      bool separator = mark.pos >= 0 && copy.compare(static_cast<size_t>(mark.pos), 3, "---") == 0;
+      Error(Position{mark.line + 1, mark.column + 1},
+            separator ? "only one YAML document is allowed in the configuration"
+                      : "unexpected text after the end of the YAML document");
+      return std::nullopt;
+    }
+    root = YAML::Load(copy);
   } catch (const YAML::Exception& e) {
     Position position;
     if (!e.mark.is_null()) position = {e.mark.line + 1, e.mark.column + 1};
     Error(position, fmt::format("YAML syntax error: {}", EscapeForDisplay(e.msg)));
     return std::nullopt;
-  } catch (const std::exception& e) {
-    Error(Position{1, 1}, fmt::format("YAML could not be read: {}", EscapeForDisplay(e.what())));
-    return std::nullopt;
   }
-  if (documents.empty() || documents[0].IsNull()) {
+  if (root.IsNull()) {
     Error(Position{1, 1},
           "the configuration is empty: expected a mapping starting with "
           "'version: 1'");
     return std::nullopt;
   }
-  if (documents.size() > 1) {
-    Error(documents[1], "only one YAML document is allowed in the configuration");
-    return std::nullopt;
-  }
-  const YAML::Node& root = documents[0];
   size_t visited = 0;
   if (!CheckShape(root, 1, visited)) return std::nullopt;
   if (!CheckKeys(root, "the configuration",
