@@ -275,7 +275,7 @@ bool Loader::CheckKeys(const YAML::Node& map, std::string_view what,
   }
   std::map<std::string, Position> seen;
   for (auto it = map.begin(); it != map.end(); ++it) {
-    const YAML::Node& key = it->first;
+    const YAML::Node key = it->first;  // a copy: it-> is a proxy that dies here
     if (!key.IsScalar()) {
       Error(key, fmt::format("keys in {} must be plain names, got {}", what, Describe(key)));
       continue;
@@ -1527,7 +1527,7 @@ void Loader::ReadChannels(const YAML::Node& root, Config& config) {
                                           Quote(key.value), Describe(it->second)));
             continue;
           }
-          const std::string& value = it->second.Scalar();
+          const std::string value = it->second.Scalar();
           std::string lowered = ToLower(key.value);
           bool secret = lowered.find("password") != std::string::npos ||
                         lowered.find("secret") != std::string::npos ||
