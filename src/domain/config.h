@@ -212,6 +212,11 @@ struct Config {
   bool separation_of_duties = true;  // policy.separation_of_duties
   // Attachment kinds required before submitting a P1/P2 CR.
   std::vector<std::string> required_attachments_p1_p2 = {"security-impact-assessment"};
+  // Who may grant an emergency approval, verbally or in writing (playbook §5.2 step 1).
+  std::vector<std::string> emergency_approver_roles = {kRoleCabChair, kRoleSecurityLead,
+                                                       kRoleItOperationsManager};
+  // Whom to tell when the emergency path is taken (playbook §2.5, "Emergency" row).
+  NotificationRule emergency_notification;
 
   const Environment* FindEnvironment(std::string_view name) const;
   const Person* FindPerson(std::string_view name) const;
