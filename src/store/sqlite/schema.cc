@@ -25,9 +25,11 @@ CREATE TABLE patches (
 ) STRICT;
 CREATE INDEX patches_by_number ON patches(number);
 
+-- The columns `cr list` shows and filters on, keyed by number so that listing in number order is
+-- a scan of a compact table; the aggregate's JSON lives in change_request_bodies.
 CREATE TABLE change_requests (
-  id                     TEXT PRIMARY KEY NOT NULL,
-  number                 INTEGER NOT NULL UNIQUE,
+  number                 INTEGER PRIMARY KEY,
+  id                     TEXT NOT NULL UNIQUE,
   patch_id               TEXT NOT NULL,
   title                  TEXT NOT NULL,
   state                  TEXT NOT NULL,
@@ -38,8 +40,7 @@ CREATE TABLE change_requests (
   created_at             INTEGER NOT NULL,
   updated_at             INTEGER NOT NULL,
   has_unconfirmed_verbal INTEGER NOT NULL,
-  next_deadline          INTEGER,
-  body                   TEXT NOT NULL
+  next_deadline          INTEGER
 ) STRICT;
 CREATE INDEX change_requests_by_state ON change_requests(state, number);
 CREATE INDEX change_requests_by_system ON change_requests(system, number);
@@ -47,6 +48,12 @@ CREATE INDEX change_requests_by_classification ON change_requests(classification
 CREATE INDEX change_requests_by_patch ON change_requests(patch_id);
 CREATE INDEX change_requests_unconfirmed_verbal ON change_requests(number)
   WHERE has_unconfirmed_verbal = 1;
+
+CREATE TABLE change_request_bodies (
+  id   TEXT PRIMARY KEY NOT NULL
+       REFERENCES change_requests(id) ON DELETE CASCADE ON UPDATE CASCADE,
+  body TEXT NOT NULL
+) STRICT;
 
 CREATE TABLE blobs (
   sha256  TEXT PRIMARY KEY NOT NULL,

@@ -226,7 +226,7 @@ TEST_F(SqliteStoreTest, UnreadableStoredRecordsAreCorruption) {
                     .ok());
   }
   ExecSql(path_,
-          "UPDATE change_requests SET body = '{\"state\": \"teleported\"}';"
+          "UPDATE change_request_bodies SET body = '{\"state\": \"teleported\"}';"
           "UPDATE patches SET body = 'not json';"
           "UPDATE blobs SET content = x'00';");
   auto store = Open();
