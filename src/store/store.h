@@ -3,8 +3,11 @@
 // Every state change happens inside Store::Write, one durable transaction, together with the
 // audit event(s) describing it: either all of it is stored or none of it. Reads see a consistent
 // snapshot. Implementations: store/sqlite (embedded default); PostgreSQL follows behind the same
-// interface. A Store is safe to use from one thread at a time; separate processes may share one
-// database (writers are serialised by the backend).
+// interface. A Store is safe to use from one thread at a time; separate processes (or several
+// Store objects) may share one database (writers are serialised by the backend). Transactions do
+// not nest: calling the Store from inside a Write/Read body or an audit sink returns Internal.
+// The Store owns its connection; a Transaction is valid only during the body it is passed to.
+// Formats: docs/store-schema.md (schema) and docs/audit-chain.md (the chain and checkpoints).
 #pragma once
 
 #include <functional>
@@ -37,13 +40,15 @@ struct AuditRecord {
   std::string details;  // a JSON object, canonical (sorted keys)
 };
 
+// The outcome of walking the chain. A broken chain is reported here (ok = false), not as an error
+// Status; errors are kept for failures to read the store.
 struct AuditVerification {
   bool ok = true;
-  int64_t events = 0;
-  std::optional<int64_t> first_bad;
-  std::string reason;
-  std::string head_hash;
-  int64_t head_seq = 0;
+  int64_t events = 0;                // events stored in the log (all of them, good or bad)
+  std::optional<int64_t> first_bad;  // seq of the first event that fails to verify
+  std::string reason;                // why it fails, in words, naming the event
+  std::string head_hash;             // hash of the last event that verified (genesis if none)
+  int64_t head_seq = 0;              // seq of the last event that verified (0 if none)
 };
 
 // Operations available inside one transaction.
@@ -51,23 +56,39 @@ class Transaction {
  public:
   virtual ~Transaction() = default;
 
-  // The next number for a kind ("PATCH", "CR"); ids are "KIND-N".
+  // Every method that changes state returns Internal when called inside Store::Read. Failures to
+  // reach the backend are Unavailable (busy, disk full, I/O error) or Corruption (damaged file).
+
+  // The next number for a kind ("PATCH", "CR"): 1, 2, 3 ... per kind, never reused once the
+  // transaction commits; ids are "KIND-N". InvalidArgument for an empty kind.
   virtual Result<int> NextNumber(const std::string& kind) = 0;
 
-  virtual Status PutPatch(const Patch& patch) = 0;  // insert or replace
-  virtual Result<Patch> GetPatch(const std::string& id) = 0;  // NotFound
-  virtual Result<std::vector<Patch>> ListPatches() = 0;
+  // Insert or replace, keyed by patch.id. InvalidArgument for an empty id or text that is not
+  // valid UTF-8.
+  virtual Status PutPatch(const Patch& patch) = 0;
+  virtual Result<Patch> GetPatch(const std::string& id) = 0;  // NotFound naming the id
+  virtual Result<std::vector<Patch>> ListPatches() = 0;       // by number, then id
 
-  virtual Status PutChangeRequest(const ChangeRequest& cr) = 0;  // insert or replace, whole
+  // Insert or replace the whole aggregate, keyed by cr.id. InvalidArgument for an empty id;
+  // Conflict when another CR already has cr.number.
+  virtual Status PutChangeRequest(const ChangeRequest& cr) = 0;
   virtual Result<ChangeRequest> GetChangeRequest(const std::string& id) = 0;  // NotFound
+  // Summaries by ascending number, filtered (all conditions must hold), at most filter.limit.
+  // Built from indexed columns, not by loading aggregates. next_deadline is the earliest
+  // written-confirmation deadline (approval time + kVerbalConfirmationDue) among verbal
+  // approvals not yet confirmed.
   virtual Result<std::vector<ChangeRequestSummary>> ListChangeRequests(
       const ChangeRequestFilter& filter) = 0;
 
-  // Content-addressed documents: stored once per SHA-256.
+  // Content-addressed documents: stored once per SHA-256 (a second Put of the same content is a
+  // no-op). InvalidArgument when `sha256` is not the lowercase hex SHA-256 of `content`.
   virtual Status PutBlob(const std::string& sha256, const std::string& content) = 0;
+  // NotFound when absent; Corruption when the stored content no longer matches its address.
   virtual Result<std::string> GetBlob(const std::string& sha256) = 0;
 
-  // Appends an event to the chain; returns its seq.
+  // Appends an event to the chain (seq = head + 1, prev_hash = head hash, hash computed) in this
+  // transaction, so it commits or rolls back with the state change it describes. Returns its
+  // seq. InvalidArgument for an empty actor or action; an empty `details` is stored as "{}".
   virtual Result<int64_t> AppendAudit(const AuditRecord& record) = 0;
 };
 
@@ -81,17 +102,28 @@ class Store {
   // Runs `body` in a read transaction (a consistent snapshot); never commits changes.
   virtual Status Read(const std::function<Status(Transaction&)>& body) = 0;
 
-  // Walks the whole audit chain in seq order.
+  // Walks the whole audit chain in seq order over one snapshot, streaming (constant memory).
+  // A broken chain is reported in the result; an error Status means the store could not be read.
   virtual Result<AuditVerification> VerifyAudit() = 0;
-  // Calls `sink` for events in seq order (for export); stops at the first non-OK return.
+  // Calls `sink` for events in seq order over one snapshot (for export); stops at and returns
+  // the first non-OK Status of `sink`. `sink` must not call the Store.
   virtual Status ForEachAuditEvent(const std::function<Status(const AuditEvent&)>& sink) = 0;
-  // Events whose object is `object`, in seq order.
+  // Events whose object is `object`, in seq order (empty when there are none).
   virtual Result<std::vector<AuditEvent>> AuditEventsFor(const std::string& object) = 0;
+
+  // The backend's full consistency check (SQLite: PRAGMA integrity_check). OK when clean;
+  // Corruption listing the first problems otherwise.
+  virtual Status CheckIntegrity() = 0;
 };
 
-// Opens the store a URL names: "sqlite:/path/state.db" (created with its directory if missing).
-// InvalidArgument for an unknown or malformed URL; Unavailable when it cannot be opened;
-// Corruption when its schema is newer than this binary or fails its integrity check.
+// How long after a verbal emergency approval its written confirmation is due (playbook §5.2).
+inline constexpr Seconds kVerbalConfirmationDue{24 * 3600};
+
+// Opens the store a URL names: "sqlite:/path/state.db" or "sqlite:relative/state.db" (created
+// with its directory if missing; pending schema migrations are applied). InvalidArgument for an
+// unknown or malformed URL (naming it); Unavailable for "postgresql://" / "postgres://" in this
+// build, or when the file cannot be opened or created; Corruption when the file is not a
+// database or its schema is newer than this binary. The full integrity check is CheckIntegrity.
 Result<std::unique_ptr<Store>> OpenStore(const std::string& url);
 
 }  // namespace rollgate

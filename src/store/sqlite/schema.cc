@@ -1,0 +1,158 @@
+#include "store/sqlite/schema.h"
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <memory>
+
+#include "store/sqlite/sqlite_error.h"
+
+namespace rollgate::sqlite {
+
+namespace {
+
+// Version 1: the foundation. Aggregates are stored whole as JSON (`body`) next to the columns
+// that lists filter and sort on; see docs/store-schema.md for why.
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE patches (
+  id             TEXT PRIMARY KEY NOT NULL,
+  number         INTEGER,
+  title          TEXT NOT NULL,
+  classification INTEGER NOT NULL,
+  emergency      INTEGER NOT NULL,
+  created_at     INTEGER NOT NULL,
+  body           TEXT NOT NULL
+) STRICT;
+CREATE INDEX patches_by_number ON patches(number);
+
+-- The columns `cr list` shows and filters on, keyed by number so that listing in number order is
+-- a scan of a compact table; the aggregate's JSON lives in change_request_bodies.
+CREATE TABLE change_requests (
+  number                 INTEGER PRIMARY KEY,
+  id                     TEXT NOT NULL UNIQUE,
+  patch_id               TEXT NOT NULL,
+  title                  TEXT NOT NULL,
+  state                  TEXT NOT NULL,
+  system                 TEXT NOT NULL,
+  classification         INTEGER NOT NULL,
+  emergency              INTEGER NOT NULL,
+  requester              TEXT NOT NULL,
+  created_at             INTEGER NOT NULL,
+  updated_at             INTEGER NOT NULL,
+  has_unconfirmed_verbal INTEGER NOT NULL,
+  next_deadline          INTEGER
+) STRICT;
+CREATE INDEX change_requests_by_state ON change_requests(state, number);
+CREATE INDEX change_requests_by_system ON change_requests(system, number);
+CREATE INDEX change_requests_by_classification ON change_requests(classification, number);
+CREATE INDEX change_requests_by_patch ON change_requests(patch_id);
+CREATE INDEX change_requests_unconfirmed_verbal ON change_requests(number)
+  WHERE has_unconfirmed_verbal = 1;
+
+CREATE TABLE change_request_bodies (
+  id   TEXT PRIMARY KEY NOT NULL
+       REFERENCES change_requests(id) ON DELETE CASCADE ON UPDATE CASCADE,
+  body TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE blobs (
+  sha256  TEXT PRIMARY KEY NOT NULL,
+  content BLOB NOT NULL,
+  size    INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE counters (
+  kind TEXT PRIMARY KEY NOT NULL,
+  next INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE audit_events (
+  seq       INTEGER PRIMARY KEY,
+  at        INTEGER NOT NULL,
+  actor     TEXT NOT NULL,
+  action    TEXT NOT NULL,
+  object    TEXT NOT NULL,
+  details   TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash      TEXT NOT NULL
+) STRICT;
+CREATE INDEX audit_events_by_object ON audit_events(object, seq);
+CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+BEGIN
+  SELECT RAISE(ABORT, 'audit events are append-only');
+END;
+CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+BEGIN
+  SELECT RAISE(ABORT, 'audit events are append-only');
+END;
+)sql";
+
+Status Exec(sqlite3* db, const char* sql, std::string_view context) {
+  return SqliteStatus(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), context, db);
+}
+
+void RollbackQuietly(sqlite3* db) {
+  if (sqlite3_get_autocommit(db) == 0) {
+    // The original error is what the caller reports; a failed rollback leaves the transaction to
+    // be discarded when the connection closes.
+    (void)sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+}
+
+Status CheckNotNewer(int version) {
+  if (version > kSchemaVersion) {
+    return Corruption(fmt::format(
+        "store schema version {} is newer than this rollgate (knows {}); upgrade rollgate", version,
+        kSchemaVersion));
+  }
+  if (version < 0) {
+    return Corruption(fmt::format("store schema version {} is invalid", version));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+const std::vector<Migration>& Migrations() {
+  static const std::vector<Migration> migrations = {
+      {1, "patches, change requests, blobs, counters and the audit chain", kSchemaV1},
+  };
+  return migrations;
+}
+
+Result<int> ReadSchemaVersion(sqlite3* db) {
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &raw, nullptr);
+  std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> stmt(raw, &sqlite3_finalize);
+  if (rc != SQLITE_OK) return SqliteStatus(rc, "reading the store schema version", db);
+  rc = sqlite3_step(stmt.get());
+  if (rc != SQLITE_ROW) return SqliteStatus(rc, "reading the store schema version", db);
+  return sqlite3_column_int(stmt.get(), 0);
+}
+
+Status Migrate(sqlite3* db) {
+  ASSIGN_OR_RETURN(int version, ReadSchemaVersion(db));
+  RETURN_IF_ERROR(CheckNotNewer(version));
+  if (version == kSchemaVersion) return Status::Ok();
+
+  RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE", "starting the schema migration"));
+  auto migrate = [&]() -> Status {
+    // Another process may have migrated between the first read and taking the write lock.
+    ASSIGN_OR_RETURN(int current, ReadSchemaVersion(db));
+    RETURN_IF_ERROR(CheckNotNewer(current));
+    for (const Migration& migration : Migrations()) {
+      if (migration.version <= current) continue;
+      std::string context = fmt::format("applying store schema migration {} ({})",
+                                        migration.version, migration.description);
+      RETURN_IF_ERROR(Exec(db, migration.sql, context));
+      std::string set_version = fmt::format("PRAGMA user_version = {}", migration.version);
+      RETURN_IF_ERROR(Exec(db, set_version.c_str(), context));
+    }
+    return Exec(db, "COMMIT", "committing the schema migration");
+  };
+  Status status = migrate();
+  if (!status.ok()) RollbackQuietly(db);
+  return status;
+}
+
+}  // namespace rollgate::sqlite

@@ -1,0 +1,705 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <charconv>
+#include <exception>
+#include <string_view>
+#include <system_error>
+#include <unordered_map>
+#include <utility>
+
+#include "common/sha256.h"
+#include "common/strings.h"
+#include "store/serialization.h"
+#include "store/sqlite/schema.h"
+#include "store/sqlite/sqlite_error.h"
+
+namespace rollgate {
+
+namespace {
+
+using sqlite::SqliteStatus;
+
+struct DbCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+struct StatementFinalizer {
+  void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
+};
+using DbHandle = std::unique_ptr<sqlite3, DbCloser>;
+using StatementHandle = std::unique_ptr<sqlite3_stmt, StatementFinalizer>;
+
+// A cached prepared statement while in use: bind, step, read columns. Going out of scope resets
+// it and clears its bindings, so the cache never holds a statement mid-way (which would keep a
+// read transaction open). Does not own the statement; the connection's cache does.
+class Statement {
+ public:
+  Statement(sqlite3_stmt* statement, sqlite3* db, std::string_view context)
+      : statement_(statement), db_(db), context_(context) {}
+  Statement(Statement&& other) noexcept
+      : statement_(std::exchange(other.statement_, nullptr)),
+        db_(other.db_),
+        context_(std::move(other.context_)),
+        bind_status_(std::move(other.bind_status_)) {}
+  Statement& operator=(Statement&&) = delete;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  ~Statement() {
+    if (statement_ != nullptr) {
+      sqlite3_reset(statement_);
+      sqlite3_clear_bindings(statement_);
+    }
+  }
+
+  // Parameters are 1-based, as in SQLite. Values are copied (SQLITE_TRANSIENT).
+  void BindText(int index, std::string_view text) {
+    Check(sqlite3_bind_text64(statement_, index, text.data(), text.size(), SQLITE_TRANSIENT,
+                              SQLITE_UTF8));
+  }
+  void BindBlob(int index, std::string_view bytes) {
+    Check(sqlite3_bind_blob64(statement_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT));
+  }
+  void BindInt(int index, int64_t value) { Check(sqlite3_bind_int64(statement_, index, value)); }
+  void BindNull(int index) { Check(sqlite3_bind_null(statement_, index)); }
+
+  // Steps once: true when a row is available, false when the statement is done.
+  Result<bool> Step() {
+    RETURN_IF_ERROR(bind_status_);
+    int rc = sqlite3_step(statement_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return SqliteStatus(rc, context_, db_);
+  }
+  // Steps to completion, ignoring rows (for statements run for their effect).
+  Status Run() {
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, Step());
+      if (!row) return Status::Ok();
+    }
+  }
+
+  int64_t Int(int column) const { return sqlite3_column_int64(statement_, column); }
+  bool IsNull(int column) const { return sqlite3_column_type(statement_, column) == SQLITE_NULL; }
+  std::string_view Text(int column) const {
+    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(statement_, column));
+    if (text == nullptr) return {};
+    return {text, static_cast<size_t>(sqlite3_column_bytes(statement_, column))};
+  }
+  std::string_view Blob(int column) const {
+    const void* data = sqlite3_column_blob(statement_, column);
+    if (data == nullptr) return {};
+    return {static_cast<const char*>(data),
+            static_cast<size_t>(sqlite3_column_bytes(statement_, column))};
+  }
+  const std::string& context() const { return context_; }
+
+ private:
+  void Check(int rc) {
+    if (rc != SQLITE_OK && bind_status_.ok()) bind_status_ = SqliteStatus(rc, context_, db_);
+  }
+
+  sqlite3_stmt* statement_;
+  sqlite3* db_;
+  std::string context_;
+  Status bind_status_;
+};
+
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+};
+
+// One SQLite connection with its prepared-statement cache.
+class Connection {
+ public:
+  explicit Connection(DbHandle db) : db_(std::move(db)) {}
+
+  sqlite3* db() const { return db_.get(); }
+
+  // The cached statement for `sql` (prepared on first use). Internal when that statement is
+  // already in use (a nested call into the store).
+  Result<Statement> Prepare(std::string_view sql, std::string_view context) {
+    auto it = cache_.find(sql);
+    if (it == cache_.end()) {
+      sqlite3_stmt* raw = nullptr;
+      int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()),
+                                  SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+      StatementHandle handle(raw);
+      if (rc != SQLITE_OK) return SqliteStatus(rc, context, db_.get());
+      it = cache_.emplace(std::string(sql), std::move(handle)).first;
+    }
+    if (sqlite3_stmt_busy(it->second.get()) != 0) {
+      return Internal(
+          fmt::format("{}: the statement is already in use (nested store call)", context));
+    }
+    return Statement(it->second.get(), db_.get(), context);
+  }
+
+  Status Exec(const char* sql, std::string_view context) {
+    return SqliteStatus(sqlite3_exec(db_.get(), sql, nullptr, nullptr, nullptr), context,
+                        db_.get());
+  }
+
+  // Ends an open transaction after a failure; the failure is what the caller reports.
+  void RollbackIfActive() {
+    if (sqlite3_get_autocommit(db_.get()) == 0) {
+      (void)sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+  }
+
+ private:
+  DbHandle db_;  // declared first: destroyed after the statements below
+  std::unordered_map<std::string, StatementHandle, StringHash, std::equal_to<>> cache_;
+};
+
+Timestamp TimeFromColumn(int64_t seconds) { return Timestamp(Seconds(seconds)); }
+int64_t TimeToColumn(Timestamp t) { return t.time_since_epoch().count(); }
+
+// "PATCH-7" -> 7; nullopt when the id does not end in "-<digits>".
+std::optional<int64_t> NumberOfId(std::string_view id) {
+  size_t dash = id.rfind('-');
+  if (dash == std::string_view::npos || dash + 1 == id.size()) return std::nullopt;
+  int64_t number = 0;
+  auto [end, ec] = std::from_chars(id.data() + dash + 1, id.data() + id.size(), number);
+  if (ec != std::errc() || end != id.data() + id.size()) return std::nullopt;
+  return number;
+}
+
+constexpr std::string_view kSelectEvents =
+    "SELECT seq, at, actor, action, object, details, prev_hash, hash FROM audit_events";
+
+// Decodes a row of kSelectEvents into `event`, reusing its buffers.
+void ReadEvent(const Statement& row, AuditEvent& event) {
+  event.seq = row.Int(0);
+  event.at = TimeFromColumn(row.Int(1));
+  event.actor.assign(row.Text(2));
+  event.action.assign(row.Text(3));
+  event.object.assign(row.Text(4));
+  event.details.assign(row.Text(5));
+  event.prev_hash.assign(row.Text(6));
+  event.hash.assign(row.Text(7));
+}
+
+class SqliteTransaction final : public Transaction {
+ public:
+  SqliteTransaction(Connection& connection, bool writable)
+      : connection_(connection), writable_(writable) {}
+
+  Result<int> NextNumber(const std::string& kind) override {
+    RETURN_IF_ERROR(RequireWritable("NextNumber"));
+    if (kind.empty()) return InvalidArgument("a counter kind must not be empty");
+    ASSIGN_OR_RETURN(Statement statement,
+                     connection_.Prepare("INSERT INTO counters(kind, next) VALUES(?1, 2) "
+                                         "ON CONFLICT(kind) DO UPDATE SET next = next + 1 "
+                                         "RETURNING next - 1",
+                                         fmt::format("taking the next {} number", kind)));
+    statement.BindText(1, kind);
+    ASSIGN_OR_RETURN(bool row, statement.Step());
+    if (!row) return Internal(fmt::format("{}: no number returned", statement.context()));
+    int64_t number = statement.Int(0);
+    RETURN_IF_ERROR(statement.Run());
+    return static_cast<int>(number);
+  }
+
+  Status PutPatch(const Patch& patch) override {
+    RETURN_IF_ERROR(RequireWritable("PutPatch"));
+    if (patch.id.empty()) return InvalidArgument("a patch needs an id to be stored");
+    ASSIGN_OR_RETURN(std::string body, PatchToJson(patch));
+    ASSIGN_OR_RETURN(
+        Statement statement,
+        connection_.Prepare(
+            "INSERT INTO patches(id, number, title, classification, emergency, created_at, body) "
+            "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(id) DO UPDATE SET "
+            "number = excluded.number, title = excluded.title, "
+            "classification = excluded.classification, emergency = excluded.emergency, "
+            "created_at = excluded.created_at, body = excluded.body",
+            fmt::format("storing patch {}", EscapeForDisplay(patch.id))));
+    statement.BindText(1, patch.id);
+    if (auto number = NumberOfId(patch.id)) {
+      statement.BindInt(2, *number);
+    } else {
+      statement.BindNull(2);
+    }
+    statement.BindText(3, patch.title);
+    statement.BindInt(4, static_cast<int>(patch.classification.priority));
+    statement.BindInt(5, patch.classification.emergency ? 1 : 0);
+    statement.BindInt(6, TimeToColumn(patch.created_at));
+    statement.BindText(7, body);
+    return statement.Run();
+  }
+
+  Result<Patch> GetPatch(const std::string& id) override {
+    ASSIGN_OR_RETURN(Statement statement,
+                     connection_.Prepare("SELECT body FROM patches WHERE id = ?1",
+                                         fmt::format("reading patch {}", EscapeForDisplay(id))));
+    statement.BindText(1, id);
+    ASSIGN_OR_RETURN(bool row, statement.Step());
+    if (!row) return NotFound(fmt::format("no patch {}", EscapeForDisplay(id)));
+    return DecodePatch(statement.Text(0), id);
+  }
+
+  Result<std::vector<Patch>> ListPatches() override {
+    ASSIGN_OR_RETURN(
+        Statement statement,
+        connection_.Prepare("SELECT id, body FROM patches ORDER BY number, id", "listing patches"));
+    std::vector<Patch> patches;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, statement.Step());
+      if (!row) break;
+      ASSIGN_OR_RETURN(Patch patch, DecodePatch(statement.Text(1), statement.Text(0)));
+      patches.push_back(std::move(patch));
+    }
+    return patches;
+  }
+
+  Status PutChangeRequest(const ChangeRequest& cr) override {
+    RETURN_IF_ERROR(RequireWritable("PutChangeRequest"));
+    if (cr.id.empty()) return InvalidArgument("a change request needs an id to be stored");
+    ASSIGN_OR_RETURN(std::string body, ChangeRequestToJson(cr));
+    bool has_unconfirmed_verbal = false;
+    std::optional<Timestamp> next_deadline;
+    for (const Approval& approval : cr.approvals) {
+      if (!approval.verbal || approval.confirmed_at) continue;
+      has_unconfirmed_verbal = true;
+      Timestamp due = approval.at + kVerbalConfirmationDue;
+      if (!next_deadline || due < *next_deadline) next_deadline = due;
+    }
+    ASSIGN_OR_RETURN(
+        Statement statement,
+        connection_.Prepare(
+            "INSERT INTO change_requests(id, number, patch_id, title, state, system, "
+            "classification, emergency, requester, created_at, updated_at, "
+            "has_unconfirmed_verbal, next_deadline) "
+            "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+            "ON CONFLICT(id) DO UPDATE SET number = excluded.number, "
+            "patch_id = excluded.patch_id, title = excluded.title, state = excluded.state, "
+            "system = excluded.system, classification = excluded.classification, "
+            "emergency = excluded.emergency, requester = excluded.requester, "
+            "created_at = excluded.created_at, updated_at = excluded.updated_at, "
+            "has_unconfirmed_verbal = excluded.has_unconfirmed_verbal, "
+            "next_deadline = excluded.next_deadline",
+            fmt::format("storing change request {}", EscapeForDisplay(cr.id))));
+    statement.BindText(1, cr.id);
+    statement.BindInt(2, cr.number);
+    statement.BindText(3, cr.patch_id);
+    statement.BindText(4, cr.title);
+    statement.BindText(5, CrStateName(cr.state));
+    statement.BindText(6, cr.system);
+    statement.BindInt(7, static_cast<int>(cr.classification));
+    statement.BindInt(8, cr.emergency ? 1 : 0);
+    statement.BindText(9, cr.requester);
+    statement.BindInt(10, TimeToColumn(cr.created_at));
+    statement.BindInt(11, TimeToColumn(cr.updated_at));
+    statement.BindInt(12, has_unconfirmed_verbal ? 1 : 0);
+    if (next_deadline) {
+      statement.BindInt(13, TimeToColumn(*next_deadline));
+    } else {
+      statement.BindNull(13);
+    }
+    RETURN_IF_ERROR(statement.Run());
+
+    ASSIGN_OR_RETURN(
+        Statement body_statement,
+        connection_.Prepare("INSERT INTO change_request_bodies(id, body) "
+                            "VALUES(?1, ?2) ON CONFLICT(id) DO UPDATE SET "
+                            "body = excluded.body",
+                            fmt::format("storing change request {}", EscapeForDisplay(cr.id))));
+    body_statement.BindText(1, cr.id);
+    body_statement.BindText(2, body);
+    return body_statement.Run();
+  }
+
+  Result<ChangeRequest> GetChangeRequest(const std::string& id) override {
+    ASSIGN_OR_RETURN(
+        Statement statement,
+        connection_.Prepare("SELECT body FROM change_request_bodies WHERE id = ?1",
+                            fmt::format("reading change request {}", EscapeForDisplay(id))));
+    statement.BindText(1, id);
+    ASSIGN_OR_RETURN(bool row, statement.Step());
+    if (!row) return NotFound(fmt::format("no change request {}", EscapeForDisplay(id)));
+    Result<ChangeRequest> cr = ChangeRequestFromJson(statement.Text(0));
+    if (!cr.ok()) {
+      return Corruption(fmt::format("stored change request {} is unreadable: {}",
+                                    EscapeForDisplay(id), cr.error().message()));
+    }
+    return cr;
+  }
+
+  Result<std::vector<ChangeRequestSummary>> ListChangeRequests(
+      const ChangeRequestFilter& filter) override {
+    if (filter.limit && *filter.limit < 0) {
+      return InvalidArgument(
+          fmt::format("a list limit must not be negative (got {})", *filter.limit));
+    }
+    // The SQL depends only on which filters are set (16 shapes), so each shape is prepared once
+    // and its plan uses the matching index.
+    std::vector<std::string> conditions;
+    int parameter = 0;
+    if (filter.state) conditions.push_back(fmt::format("state = ?{}", ++parameter));
+    if (filter.system) conditions.push_back(fmt::format("system = ?{}", ++parameter));
+    if (filter.classification) {
+      conditions.push_back(fmt::format("classification = ?{}", ++parameter));
+    }
+    if (filter.only_unconfirmed_verbal) conditions.emplace_back("has_unconfirmed_verbal = 1");
+    std::string where = conditions.empty() ? "" : " WHERE " + Join(conditions, " AND ");
+    auto bind_filter = [&](Statement& statement) {
+      int index = 0;
+      if (filter.state) statement.BindText(++index, CrStateName(*filter.state));
+      if (filter.system) statement.BindText(++index, *filter.system);
+      if (filter.classification) {
+        statement.BindInt(++index, static_cast<int>(*filter.classification));
+      }
+      return index;
+    };
+
+    // Counting first lets the result be allocated once: growing a vector of 100,000 summaries
+    // (about 20 MB) step by step costs more than the count.
+    int64_t count = 0;
+    {
+      ASSIGN_OR_RETURN(Statement statement,
+                       connection_.Prepare("SELECT count(*) FROM change_requests" + where,
+                                           "counting change requests"));
+      bind_filter(statement);
+      ASSIGN_OR_RETURN(bool row, statement.Step());
+      if (row) count = statement.Int(0);
+    }
+    if (filter.limit) count = std::min<int64_t>(count, *filter.limit);
+
+    ASSIGN_OR_RETURN(
+        Statement statement,
+        connection_.Prepare(
+            "SELECT id, number, title, system, classification, emergency, state, requester, "
+            "created_at, updated_at, next_deadline, has_unconfirmed_verbal FROM change_requests" +
+                where + fmt::format(" ORDER BY number LIMIT ?{}", parameter + 1),
+            "listing change requests"));
+    statement.BindInt(bind_filter(statement) + 1, filter.limit ? *filter.limit : -1);
+
+    std::vector<ChangeRequestSummary> summaries;
+    summaries.reserve(static_cast<size_t>(count));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, statement.Step());
+      if (!row) break;
+      ChangeRequestSummary& s = summaries.emplace_back();
+      s.id.assign(statement.Text(0));
+      s.number = static_cast<int>(statement.Int(1));
+      s.title.assign(statement.Text(2));
+      s.system.assign(statement.Text(3));
+      int64_t priority = statement.Int(4);
+      if (priority < 1 || priority > 4) {
+        return Corruption(fmt::format("change request {} has an invalid classification {}",
+                                      EscapeForDisplay(s.id), priority));
+      }
+      s.classification = static_cast<Priority>(priority);
+      s.emergency = statement.Int(5) != 0;
+      Result<CrState> state = ParseCrState(statement.Text(6));
+      if (!state.ok()) {
+        return Corruption(
+            fmt::format("change request {}: {}", EscapeForDisplay(s.id), state.error().message()));
+      }
+      s.state = *state;
+      s.requester.assign(statement.Text(7));
+      s.created_at = TimeFromColumn(statement.Int(8));
+      s.updated_at = TimeFromColumn(statement.Int(9));
+      if (!statement.IsNull(10)) s.next_deadline = TimeFromColumn(statement.Int(10));
+      s.has_unconfirmed_verbal = statement.Int(11) != 0;
+    }
+    return summaries;
+  }
+
+  Status PutBlob(const std::string& sha256, const std::string& content) override {
+    RETURN_IF_ERROR(RequireWritable("PutBlob"));
+    std::string actual = Sha256Hex(content);
+    if (sha256 != actual) {
+      return InvalidArgument(fmt::format("blob address '{}' is not the SHA-256 of its content ({})",
+                                         EscapeForDisplay(sha256), actual));
+    }
+    ASSIGN_OR_RETURN(Statement statement,
+                     connection_.Prepare("INSERT INTO blobs(sha256, content, size) "
+                                         "VALUES(?1, ?2, ?3) ON CONFLICT(sha256) DO NOTHING",
+                                         fmt::format("storing blob {}", sha256)));
+    statement.BindText(1, sha256);
+    statement.BindBlob(2, content);
+    statement.BindInt(3, static_cast<int64_t>(content.size()));
+    return statement.Run();
+  }
+
+  Result<std::string> GetBlob(const std::string& sha256) override {
+    ASSIGN_OR_RETURN(Statement statement,
+                     connection_.Prepare("SELECT content FROM blobs WHERE sha256 = ?1",
+                                         fmt::format("reading blob {}", EscapeForDisplay(sha256))));
+    statement.BindText(1, sha256);
+    ASSIGN_OR_RETURN(bool row, statement.Step());
+    if (!row) return NotFound(fmt::format("no stored document {}", EscapeForDisplay(sha256)));
+    std::string content(statement.Blob(0));
+    if (Sha256Hex(content) != sha256) {
+      return Corruption(fmt::format(
+          "stored document {} does not match its SHA-256: it was modified in the store", sha256));
+    }
+    return content;
+  }
+
+  Result<int64_t> AppendAudit(const AuditRecord& record) override {
+    RETURN_IF_ERROR(RequireWritable("AppendAudit"));
+    if (record.actor.empty() || record.action.empty()) {
+      return InvalidArgument("an audit event needs an actor and an action");
+    }
+    if (!head_) {
+      ASSIGN_OR_RETURN(Statement statement,
+                       connection_.Prepare("SELECT seq, hash FROM audit_events "
+                                           "ORDER BY seq DESC LIMIT 1",
+                                           "reading the audit chain head"));
+      ASSIGN_OR_RETURN(bool row, statement.Step());
+      head_ =
+          row ? Head{statement.Int(0), std::string(statement.Text(1))} : Head{0, kAuditGenesisHash};
+    }
+    AuditEvent event;
+    event.seq = head_->seq + 1;
+    event.at = record.at;
+    event.actor = record.actor;
+    event.action = record.action;
+    event.object = record.object;
+    event.details = record.details.empty() ? "{}" : record.details;
+    event.prev_hash = head_->hash;
+    event.hash = ComputeAuditHash(event);
+    ASSIGN_OR_RETURN(Statement statement,
+                     connection_.Prepare("INSERT INTO audit_events(seq, at, actor, action, "
+                                         "object, details, prev_hash, hash) "
+                                         "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                                         "appending an audit event"));
+    statement.BindInt(1, event.seq);
+    statement.BindInt(2, TimeToColumn(event.at));
+    statement.BindText(3, event.actor);
+    statement.BindText(4, event.action);
+    statement.BindText(5, event.object);
+    statement.BindText(6, event.details);
+    statement.BindText(7, event.prev_hash);
+    statement.BindText(8, event.hash);
+    RETURN_IF_ERROR(statement.Run());
+    head_ = Head{event.seq, std::move(event.hash)};
+    return event.seq;
+  }
+
+ private:
+  struct Head {
+    int64_t seq;
+    std::string hash;
+  };
+
+  Status RequireWritable(std::string_view operation) const {
+    if (writable_) return Status::Ok();
+    return Internal(
+        fmt::format("{} called inside Store::Read; changes need Store::Write", operation));
+  }
+
+  static Result<Patch> DecodePatch(std::string_view body, std::string_view id) {
+    Result<Patch> patch = PatchFromJson(body);
+    if (!patch.ok()) {
+      return Corruption(fmt::format("stored patch {} is unreadable: {}", EscapeForDisplay(id),
+                                    patch.error().message()));
+    }
+    return patch;
+  }
+
+  Connection& connection_;
+  const bool writable_;
+  // The chain head, read once per write transaction (which holds the write lock, so no other
+  // writer can move it) and advanced by each append.
+  std::optional<Head> head_;
+};
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(std::unique_ptr<Connection> connection)
+      : connection_(std::move(connection)) {}
+
+  Status Write(const std::function<Status(Transaction&)>& body) override {
+    RETURN_IF_ERROR(RequireNoTransaction("Write"));
+    RETURN_IF_ERROR(connection_->Exec("BEGIN IMMEDIATE", "starting a write transaction"));
+    in_transaction_ = true;
+    SqliteTransaction transaction(*connection_, /*writable=*/true);
+    Status status = RunGuarded([&] { return body(transaction); }, "write transaction");
+    if (status.ok()) status = connection_->Exec("COMMIT", "committing a write transaction");
+    if (!status.ok()) connection_->RollbackIfActive();
+    in_transaction_ = false;
+    return status;
+  }
+
+  Status Read(const std::function<Status(Transaction&)>& body) override {
+    return Snapshot("Read", [&] {
+      SqliteTransaction transaction(*connection_, /*writable=*/false);
+      return body(transaction);
+    });
+  }
+
+  Result<AuditVerification> VerifyAudit() override {
+    AuditChainVerifier verifier;
+    int64_t events = 0;
+    Status status = Snapshot("VerifyAudit", [&]() -> Status {
+      ASSIGN_OR_RETURN(Statement statement,
+                       connection_->Prepare(std::string(kSelectEvents) + " ORDER BY seq",
+                                            "reading the audit log"));
+      AuditEvent event;
+      while (true) {
+        ASSIGN_OR_RETURN(bool row, statement.Step());
+        if (!row) return Status::Ok();
+        ++events;
+        if (!verifier.ok()) continue;  // keep counting; the first bad event is known
+        ReadEvent(statement, event);
+        verifier.Add(event);
+      }
+    });
+    RETURN_IF_ERROR(status);
+    AuditVerification verification;
+    verification.ok = verifier.ok();
+    verification.events = events;
+    verification.first_bad = verifier.first_bad();
+    verification.reason = verifier.reason();
+    verification.head_hash = verifier.head_hash();
+    verification.head_seq = verifier.head_seq();
+    return verification;
+  }
+
+  Status ForEachAuditEvent(const std::function<Status(const AuditEvent&)>& sink) override {
+    return Snapshot("ForEachAuditEvent", [&]() -> Status {
+      ASSIGN_OR_RETURN(Statement statement,
+                       connection_->Prepare(std::string(kSelectEvents) + " ORDER BY seq",
+                                            "reading the audit log"));
+      AuditEvent event;
+      while (true) {
+        ASSIGN_OR_RETURN(bool row, statement.Step());
+        if (!row) return Status::Ok();
+        ReadEvent(statement, event);
+        RETURN_IF_ERROR(sink(event));
+      }
+    });
+  }
+
+  Result<std::vector<AuditEvent>> AuditEventsFor(const std::string& object) override {
+    std::vector<AuditEvent> events;
+    Status status = Snapshot("AuditEventsFor", [&]() -> Status {
+      ASSIGN_OR_RETURN(
+          Statement statement,
+          connection_->Prepare(
+              std::string(kSelectEvents) + " WHERE object = ?1 ORDER BY seq",
+              fmt::format("reading the audit events of {}", EscapeForDisplay(object))));
+      statement.BindText(1, object);
+      while (true) {
+        ASSIGN_OR_RETURN(bool row, statement.Step());
+        if (!row) return Status::Ok();
+        ReadEvent(statement, events.emplace_back());
+      }
+    });
+    RETURN_IF_ERROR(status);
+    return events;
+  }
+
+  Status CheckIntegrity() override {
+    RETURN_IF_ERROR(RequireNoTransaction("CheckIntegrity"));
+    ASSIGN_OR_RETURN(Statement statement,
+                     connection_->Prepare("PRAGMA integrity_check", "checking store integrity"));
+    std::vector<std::string> problems;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, statement.Step());
+      if (!row) break;
+      std::string line(statement.Text(0));
+      if (line != "ok" && problems.size() < 10) problems.push_back(std::move(line));
+    }
+    if (problems.empty()) return Status::Ok();
+    return Corruption("store integrity check failed: " + Join(problems, "; "));
+  }
+
+ private:
+  Status RequireNoTransaction(std::string_view operation) const {
+    if (!in_transaction_) return Status::Ok();
+    return Internal(fmt::format(
+        "Store::{} called inside another store transaction (transactions do not nest)", operation));
+  }
+
+  // Runs `body`, turning an escaping exception into Internal (STYLE.md 5).
+  template <typename Body>
+  static Status RunGuarded(Body&& body, std::string_view what) {
+    try {
+      return body();
+    } catch (const std::exception& e) {
+      return Internal(fmt::format("{} aborted by an exception: {}", what, e.what()));
+    } catch (...) {
+      return Internal(fmt::format("{} aborted by an unknown exception", what));
+    }
+  }
+
+  // Runs `body` in a read transaction (one consistent snapshot), then ends it without writing.
+  template <typename Body>
+  Status Snapshot(std::string_view operation, Body&& body) {
+    RETURN_IF_ERROR(RequireNoTransaction(operation));
+    RETURN_IF_ERROR(connection_->Exec("BEGIN DEFERRED", "starting a read transaction"));
+    in_transaction_ = true;
+    Status status = RunGuarded(std::forward<Body>(body), "read transaction");
+    connection_->RollbackIfActive();
+    in_transaction_ = false;
+    return status;
+  }
+
+  std::unique_ptr<Connection> connection_;
+  bool in_transaction_ = false;
+};
+
+// Runs a PRAGMA that returns one value and gives it back as text.
+Result<std::string> PragmaValue(Connection& connection, const char* sql) {
+  ASSIGN_OR_RETURN(Statement statement, connection.Prepare(sql, fmt::format("running {}", sql)));
+  ASSIGN_OR_RETURN(bool row, statement.Step());
+  std::string value = row ? std::string(statement.Text(0)) : std::string();
+  RETURN_IF_ERROR(statement.Run());
+  return value;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::filesystem::path& path,
+                                               const SqliteStoreOptions& options) {
+  std::string where = EscapeForDisplay(path.string());
+  if (path.empty()) return InvalidArgument("the SQLite store needs a file path");
+  std::filesystem::path directory = path.parent_path();
+  if (!directory.empty()) {
+    std::error_code error;
+    std::filesystem::create_directories(directory, error);
+    if (error) {
+      return Unavailable(fmt::format("cannot create the store directory {}: {}",
+                                     EscapeForDisplay(directory.string()), error.message()));
+    }
+  }
+
+  sqlite3* raw = nullptr;
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  DbHandle db(raw);  // owns the handle even when opening failed
+  if (rc != SQLITE_OK) {
+    return sqlite::SqliteStatus(rc, fmt::format("opening the store {}", where), db.get());
+  }
+  sqlite3_extended_result_codes(db.get(), 1);
+  sqlite3_busy_timeout(db.get(), static_cast<int>(options.busy_timeout.count()));
+  auto connection = std::make_unique<Connection>(std::move(db));
+
+  auto configure = [&]() -> Status {
+    ASSIGN_OR_RETURN(std::string mode, PragmaValue(*connection, "PRAGMA journal_mode = WAL"));
+    if (ToLower(mode) != "wal") {
+      return Unavailable(fmt::format(
+          "the store's file system does not support write-ahead logging (journal mode {})", mode));
+    }
+    RETURN_IF_ERROR(connection->Exec("PRAGMA synchronous = FULL", "setting synchronous=FULL"));
+    RETURN_IF_ERROR(connection->Exec("PRAGMA foreign_keys = ON", "enabling foreign keys"));
+    if (options.max_page_count) {
+      std::string sql = fmt::format("PRAGMA max_page_count = {}", *options.max_page_count);
+      RETURN_IF_ERROR(PragmaValue(*connection, sql.c_str()).status());
+    }
+    return sqlite::Migrate(connection->db());
+  };
+  Status status = configure();
+  if (!status.ok()) return status.WithContext(fmt::format("opening the store {}", where));
+  return std::unique_ptr<Store>(std::make_unique<SqliteStore>(std::move(connection)));
+}
+
+}  // namespace rollgate
