@@ -47,7 +47,7 @@ Result<std::string> ReadPlanFile(const std::string& flag, const std::string& pat
 // Prints a CR after a change: the short confirmation, or the JSON document.
 Status PrintChanged(Context& ctx, const ChangeRequest& cr, const std::string& what) {
   if (ctx.json()) {
-    PrintJson(ctx, CrJson(cr, *ctx.GetConfig().value(), ctx.clock().Now(), ctx.zone()));
+    PrintJson(ctx, CrToJson(cr, nullptr, *ctx.GetConfig().value(), ctx.clock().Now(), ctx.zone()));
   } else {
     ctx.out() << fmt::format("{}: {} (state {})\n", cr.id, what, CrStateName(cr.state));
   }
@@ -56,7 +56,7 @@ Status PrintChanged(Context& ctx, const ChangeRequest& cr, const std::string& wh
 
 struct CreateArgs {
   std::string patch, system, type, description, implementation_plan, rollback_plan, risk,
-      test_plan, downtime, duration, rollback_complexity, title;
+      test_plan, downtime, duration, rollback_complexity;
   std::vector<std::string> affected;
 };
 
@@ -64,12 +64,10 @@ Status RunCreate(Context& ctx, const CreateArgs& a) {
   ASSIGN_OR_RETURN(auto service, MakeService(ctx));
   ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
   CrDraft draft;
-  draft.patch_id = a.patch;
   draft.system = a.system;
   draft.affected_systems = a.affected;
   draft.description = a.description;
   draft.risk_assessment = a.risk;
-  draft.title = a.title;
   if (!a.type.empty()) {
     ASSIGN_OR_RETURN(ChangeType type, ParseChangeType(a.type));
     draft.type = type;
@@ -96,7 +94,7 @@ Status RunCreate(Context& ctx, const CreateArgs& a) {
     ASSIGN_OR_RETURN(Seconds d, ParseDuration(a.duration));
     draft.expected_duration = d;
   }
-  ASSIGN_OR_RETURN(ChangeRequest cr, service.Create(draft, actor));
+  ASSIGN_OR_RETURN(ChangeRequest cr, service.Create(a.patch, draft, actor));
   if (ctx.json()) return PrintChanged(ctx, cr, "created");
   ctx.out() << fmt::format("{}: created '{}' ({}), state {}\n", cr.id, EscapeForDisplay(cr.title),
                            PriorityName(cr.classification), CrStateName(cr.state));
@@ -107,14 +105,22 @@ Status RunShow(Context& ctx, const std::string& id, const std::string& format) {
   ASSIGN_OR_RETURN(auto service, MakeService(ctx));
   ASSIGN_OR_RETURN(ChangeRequest cr, service.Get(id));
   ASSIGN_OR_RETURN(const Config* config, ctx.GetConfig());
+  ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
+  std::optional<Patch> patch;
+  RETURN_IF_ERROR(store->Read([&](Transaction& tx) -> Status {
+    Result<Patch> p = tx.GetPatch(cr.patch_id);
+    if (p.ok()) patch = std::move(*p);
+    return Status::Ok();
+  }));
+  const Patch* patch_ptr = patch ? &*patch : nullptr;
   Timestamp now = ctx.clock().Now();
   std::string chosen = format.empty() ? (ctx.json() ? "json" : "text") : format;
   if (chosen == "json") {
-    PrintJson(ctx, CrJson(cr, *config, now, ctx.zone()));
+    PrintJson(ctx, CrToJson(cr, patch_ptr, *config, now, ctx.zone()));
   } else if (chosen == "markdown") {
-    ctx.out() << RenderCrMarkdown(cr, *config, now, ctx.zone());
+    ctx.out() << RenderCrMarkdown(cr, patch_ptr, *config, now, ctx.zone());
   } else {
-    ctx.out() << RenderCrText(cr, *config, now, ctx.zone());
+    ctx.out() << RenderCrText(cr, patch_ptr, *config, now, ctx.zone());
   }
   return Status::Ok();
 }
@@ -156,12 +162,12 @@ Status RunList(Context& ctx, const ListArgs& a) {
 
 Status RunChecklist(Context& ctx, const std::string& id, const std::string& env) {
   ASSIGN_OR_RETURN(auto service, MakeService(ctx));
-  ASSIGN_OR_RETURN(Checklist list, service.ComputeChecklist(id, env));
+  ASSIGN_OR_RETURN(ChecklistView view, service.ComputeChecklist(id, env));
   if (ctx.json()) {
-    PrintJson(ctx, ChecklistJson(list));
+    PrintJson(ctx, ChecklistToJson(view.cr, env, view.items));
     return Status::Ok();
   }
-  ctx.out() << RenderChecklistText(list);
+  ctx.out() << ChecklistText(view.cr, env, view.items);
   return Status::Ok();
 }
 
@@ -169,9 +175,9 @@ Status RunGateCheck(Context& ctx, const std::string& id, const std::string& env,
   ASSIGN_OR_RETURN(auto service, MakeService(ctx));
   ASSIGN_OR_RETURN(GateReport report, service.CheckGates(id, env, emergency));
   if (ctx.json()) {
-    PrintJson(ctx, GateReportJson(report));
+    PrintJson(ctx, GateReportToJson(report));
   } else {
-    ctx.out() << RenderGateReportText(report);
+    ctx.out() << GateReportText(report);
   }
   if (!report.passed) return RefusedByGate("");
   return Status::Ok();
@@ -201,7 +207,6 @@ void RegisterCrCommands(CLI::App& app, Action& slot) {
     cmd->add_option("--system", a->system, "the system the patch is for")->required();
     cmd->add_option("--affected-system", a->affected, "another affected system (repeatable)");
     cmd->add_option("--type", a->type, "security, standard or infrastructure");
-    cmd->add_option("--title", a->title, "override the generated '[System] - [Patch Type] - [Date]'");
     cmd->add_option("--description", a->description, "detailed patch description and purpose");
     cmd->add_option("--implementation-plan", a->implementation_plan, "file: step-by-step procedure");
     cmd->add_option("--rollback-plan", a->rollback_plan, "file: detailed rollback procedure");

@@ -94,4 +94,49 @@ std::string PatchText(const Patch& patch, const TimeZone& zone) {
   return out;
 }
 
+nlohmann::json CrSummaryJson(const ChangeRequestSummary& r) {
+  nlohmann::json row = {{"id", r.id},
+                        {"title", r.title},
+                        {"system", r.system},
+                        {"classification", std::string(PriorityShort(r.classification))},
+                        {"emergency", r.emergency},
+                        {"state", std::string(CrStateName(r.state))},
+                        {"requester", r.requester},
+                        {"created_at", FormatRfc3339Utc(r.created_at)},
+                        {"updated_at", FormatRfc3339Utc(r.updated_at)},
+                        {"unconfirmed_verbal_approval", r.has_unconfirmed_verbal},
+                        {"next_deadline", nullptr}};
+  if (r.next_deadline) row["next_deadline"] = FormatRfc3339Utc(*r.next_deadline);
+  return row;
+}
+
+std::string GateReportText(const GateReport& report) {
+  std::string out = fmt::format("Gates for {} to start {}{}: {}\n", report.cr_id, report.environment,
+                                report.emergency ? " (emergency path)" : "",
+                                report.passed ? "ALL PASSED" : "REFUSED");
+  for (const auto& gate : report.gates) {
+    out += fmt::format("  [{}] {}\n", gate.passed ? "ok" : "--", gate.name);
+    if (!gate.passed) out += fmt::format("       missing: {}\n", gate.missing);
+  }
+  return out;
+}
+
+std::string ChecklistText(const ChangeRequest& cr, std::string_view environment,
+                          const std::vector<ChecklistItem>& items) {
+  std::string out = fmt::format("Checklists for {} in {}\n", cr.id, environment);
+  std::string section;
+  size_t done = 0;
+  for (const auto& item : items) {
+    if (item.section != section) {
+      section = item.section;
+      out += fmt::format("\n{}\n", section);
+    }
+    if (item.done) ++done;
+    out += fmt::format("  [{}] {}\n", item.done ? "x" : " ", item.item);
+    if (!item.evidence.empty()) out += fmt::format("        {}\n", item.evidence);
+  }
+  out += fmt::format("\n{} of {} items done\n", done, items.size());
+  return out;
+}
+
 }  // namespace rollgate::cli

@@ -232,12 +232,14 @@ Result<GateReport> CrService::CheckGates(const std::string& id, const std::strin
   return rollgate::CheckGates(cr, config_, env, clock_.Now(), zone_, emergency);
 }
 
-Result<Checklist> CrService::ComputeChecklist(const std::string& id, const std::string& env) {
+Result<ChecklistView> CrService::ComputeChecklist(const std::string& id,
+                                                  const std::string& env) {
   if (!config_.FindEnvironment(env)) {
     return NotFound(fmt::format("no environment '{}' in the configuration", EscapeForDisplay(env)));
   }
   ASSIGN_OR_RETURN(ChangeRequest cr, Get(id));
-  return rollgate::ComputeChecklist(cr, config_, env, clock_.Now(), zone_);
+  std::vector<ChecklistItem> items = rollgate::ComputeChecklist(cr, config_, env, clock_.Now(), zone_);
+  return ChecklistView{std::move(cr), std::move(items)};
 }
 
 }  // namespace rollgate

@@ -21,6 +21,11 @@
 
 namespace rollgate {
 
+struct ChecklistView {
+  ChangeRequest cr;
+  std::vector<ChecklistItem> items;
+};
+
 class CrService {
  public:
   CrService(const Config& config, Store& store, const Clock& clock, const TimeZone& zone)
@@ -60,7 +65,7 @@ class CrService {
   // `overdue`: only CRs with a verbal approval whose written confirmation is overdue.
   Result<std::vector<ChangeRequestSummary>> List(const ChangeRequestFilter& filter, bool overdue);
   Result<GateReport> CheckGates(const std::string& id, const std::string& env, bool emergency);
-  Result<Checklist> ComputeChecklist(const std::string& id, const std::string& env);
+  Result<ChecklistView> ComputeChecklist(const std::string& id, const std::string& env);
 
  private:
   // Loads the CR, applies `change`, stores the result and its audit event atomically.
