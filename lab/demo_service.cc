@@ -83,7 +83,8 @@ class Service {
     uint64_t n = ++orders_requests_;
     if (ratio <= 0) return false;
     if (ratio >= 1) return true;
-    return static_cast<uint64_t>(n * ratio) > static_cast<uint64_t>((n - 1) * ratio);
+    auto count = static_cast<double>(n);
+    return static_cast<uint64_t>(count * ratio) > static_cast<uint64_t>((count - 1) * ratio);
   }
 
   void Record(const httplib::Request& request, int status, double seconds) {
@@ -115,7 +116,8 @@ class Service {
           << buckets_[i].load() << "\n";
     }
     out << "demo_request_duration_seconds_bucket{le=\"+Inf\"} " << requests_total_.load() << "\n"
-        << "demo_request_duration_seconds_sum " << latency_micros_sum_.load() / 1e6 << "\n"
+        << "demo_request_duration_seconds_sum "
+        << static_cast<double>(latency_micros_sum_.load()) / 1e6 << "\n"
         << "demo_request_duration_seconds_count " << requests_total_.load() << "\n"
         << "# HELP demo_version_info The running version.\n# TYPE demo_version_info gauge\n"
         << "demo_version_info{version=\"" << Version() << "\"} 1\n";
@@ -221,7 +223,7 @@ int Main(int argc, char** argv) {
     server.stop();
   });
   stopper.detach();
-  if (!server.bind_to_port(flags.host.c_str(), flags.port)) {
+  if (!server.bind_to_port(flags.host, flags.port)) {
     std::fprintf(stderr, "rollgate-demo-service: cannot listen on %s:%d\n", flags.host.c_str(),
                  flags.port);
     return 1;

@@ -62,8 +62,18 @@ Result<CommandResult> LocalTransport::Run(const HostAddress& /*host*/, const Com
   if (!spec.status_file.empty()) {
     std::error_code ec;
     std::filesystem::remove(spec.status_file, ec);
+    std::filesystem::remove(spec.status_file + ".pid", ec);
+    if (std::filesystem::exists(spec.status_file + ".cancel", ec)) {
+      CommandResult cancelled;
+      cancelled.exit_code = kExitCancelledBeforeStart;
+      cancelled.output_tail = "rollgate: cancelled before start\n";
+      return cancelled;
+    }
     observer = [&](pid_t pid) {
       pid_write = WriteFileAtomically(spec.status_file + ".pid", fmt::format("{}\n", pid));
+      // Cancel marks first, then reads the pid file; we write the pid file, then read the mark:
+      // one of the two sees the other.
+      if (std::filesystem::exists(spec.status_file + ".cancel", ec)) kill(-pid, SIGTERM);
     };
   }
   ASSIGN_OR_RETURN(ProcessOutcome outcome, RunProcess(process, clock_, observer));
@@ -120,6 +130,7 @@ Result<std::optional<int>> LocalTransport::ReadExitStatus(const HostAddress& /*h
 Status LocalTransport::Cancel(const HostAddress& /*host*/, const std::string& status_file,
                               Seconds timeout) {
   RETURN_IF_ERROR(ValidateStatusFilePath(status_file));
+  RETURN_IF_ERROR(WriteFileAtomically(status_file + ".cancel", "").WithContext("cancel mark"));
   ASSIGN_OR_RETURN(std::optional<std::string> pid_text, ReadSmallFile(status_file + ".pid"));
   if (!pid_text) return Status::Ok();  // never started
   ASSIGN_OR_RETURN(std::optional<std::string> done, ReadSmallFile(status_file));

@@ -181,6 +181,20 @@ TEST_F(LocalTransportTest, CancelStopsARunningCommand) {
   EXPECT_TRUE(local_.Cancel({}, spec.status_file, Seconds(1)).ok());  // already ended
 }
 
+TEST_F(LocalTransportTest, ACancelledStatusFileNeverStarts) {
+  std::filesystem::path canary = dir_ / "ran";
+  CommandSpec spec = Spec({"touch", canary.string()});
+  spec.status_file = (dir_ / "cancelled-first.status").string();
+  ASSERT_TRUE(local_.Cancel({}, spec.status_file, Seconds(1)).ok());
+  auto result = local_.Run({}, spec);
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->exit_code, kExitCancelledBeforeStart);
+  EXPECT_FALSE(std::filesystem::exists(canary));
+  auto status = local_.ReadExitStatus({}, spec.status_file);
+  ASSERT_TRUE(status.ok());
+  EXPECT_FALSE(status->has_value());
+}
+
 TEST_F(LocalTransportTest, CopiesFilesWithDigestCheck) {
   std::filesystem::path source = dir_ / "source.bin";
   std::ofstream(source, std::ios::binary) << std::string(100000, 'z');

@@ -63,7 +63,12 @@ std::vector<std::string> BuildEnvironment(const std::map<std::string, std::strin
     if (overrides.count(name)) continue;
     out.emplace_back(text);
   }
-  for (const auto& [name, value] : overrides) out.push_back(name + "=" + value);
+  for (const auto& [name, value] : overrides) {
+    std::string entry = name;
+    entry += '=';
+    entry += value;
+    out.push_back(std::move(entry));
+  }
   return out;
 }
 

@@ -78,7 +78,7 @@ struct ProcessSpec {
   std::chrono::milliseconds timeout{std::chrono::seconds(300)};
   // After SIGTERM on timeout, SIGKILL follows after this.
   std::chrono::milliseconds kill_grace{std::chrono::seconds(2)};
-  size_t output_limit = 64 * 1024;
+  size_t output_limit = size_t{64} * 1024;
   std::vector<std::string> secrets;  // masked as "***" in the tail
 };
 

@@ -143,6 +143,7 @@ std::string BuildRemoteScript(const CommandSpec& spec) {
   script += "rg_sf=" + ShellQuote(spec.status_file) + "\n";
   script += R"(mkdir -p -- "${rg_sf%/*}" || exit 126
 rm -f -- "$rg_sf" "$rg_sf.pid"
+if [ -e "$rg_sf.cancel" ]; then echo 'rollgate: cancelled before start' >&2; exit 125; fi
 exec 3<&0
 if command -v setsid >/dev/null 2>&1; then
   setsid )" +
@@ -154,6 +155,9 @@ fi
 rg_pid=$!
 exec 3<&-
 printf '%s\n' "$rg_pid" >"$rg_sf.pid.tmp.$$" && mv -f -- "$rg_sf.pid.tmp.$$" "$rg_sf.pid"
+if [ -e "$rg_sf.cancel" ]; then
+  kill -s TERM -- "-$rg_pid" 2>/dev/null || kill -s TERM "$rg_pid" 2>/dev/null
+fi
 wait "$rg_pid"
 rg_rc=$?
 printf '%s\n' "$rg_rc" >"$rg_sf.tmp.$$" && mv -f -- "$rg_sf.tmp.$$" "$rg_sf"

@@ -37,7 +37,9 @@ Status ValidateRemotePath(std::string_view path);
 //    leaves the rest of standard input (stdin_data) to the command;
 //  - exports env and secret_env, runs the ShellQuote'd argv;
 //  - with a status_file: ignores SIGHUP (a dropped connection does not kill the command), runs the
-//    command in its own session when `setsid` exists, writes its pid to "<status_file>.pid", its
+//    command in its own session when `setsid` exists (unless "<status_file>.cancel" exists: then
+//    it exits kExitCancelledBeforeStart), writes its pid to "<status_file>.pid" (and stops the
+//    command if "<status_file>.cancel" appeared meanwhile), its
 //    output to "<status_file>.out", then its exit status to "<status_file>" atomically (write to a
 //    temporary file in the same directory, then mv), and finally prints the last
 //    spec.output_limit bytes of the output;

@@ -169,6 +169,7 @@ TEST(SimulatedTransportTest, TenThousandHostsAreCheapAndThreadSafe) {
   behavior.failure_rate = 0.01;
   transport.SetDefaultBehavior(behavior);
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&transport, t] {
       for (int host = t; host < 10000; host += 4) {

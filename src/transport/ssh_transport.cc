@@ -63,6 +63,7 @@ constexpr const char* kReadStatusScript =
 // `kill -s SIG -- -PGID` is the form every POSIX shell accepts (dash refuses `kill -TERM --
 // -PGID`).
 constexpr const char* kCancelScript = R"(rg_sf=$1
+mkdir -p -- "${rg_sf%/*}" && : >"$rg_sf.cancel" || { echo "cannot create $rg_sf.cancel" >&2; exit 3; }
 [ -f "$rg_sf.pid" ] || exit 0
 [ -f "$rg_sf" ] && exit 0
 rg_pid=$(cat -- "$rg_sf.pid")

@@ -66,7 +66,8 @@ class SshTransportTest : public testing::Test {
   std::string StatusFile(int host, const std::string& suffix) {
     std::string path =
         (HostRoot(host) / "var/rollgate/runs" / (name_ + "-" + suffix + ".status")).string();
-    for (const char* extension : {"", ".pid", ".out"}) std::filesystem::remove(path + extension);
+    for (const char* extension : {"", ".pid", ".out", ".cancel"})
+      std::filesystem::remove(path + extension);
     return path;
   }
 
@@ -268,7 +269,16 @@ TEST_F(SshTransportTest, CancelReturnsOnceTheRemoteProcessIsGone) {
   pid_t pid = 0;
   pid_file >> pid;
   EXPECT_NE(kill(-pid, 0), 0) << "process group " << pid << " survived Cancel";
-  EXPECT_TRUE(transport_->Cancel(host, StatusFile(3, "never-started"), Seconds(1)).ok());
+  std::string never = StatusFile(3, "never-started");
+  EXPECT_TRUE(transport_->Cancel(host, never, Seconds(1)).ok());
+  std::filesystem::path canary = HostRoot(3) / "tmp/cancelled-command-ran";
+  std::filesystem::remove(canary);
+  CommandSpec late = Spec({"touch", canary.string()});
+  late.status_file = never;
+  auto refused = transport_->Run(host, late);
+  ASSERT_TRUE(refused.ok()) << refused.status().ToString();
+  EXPECT_EQ(refused->exit_code, kExitCancelledBeforeStart);
+  EXPECT_FALSE(std::filesystem::exists(canary));
 }
 
 TEST_F(SshTransportTest, HostWithNothingListeningFailsCleanly) {

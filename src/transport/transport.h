@@ -36,6 +36,9 @@ namespace rollgate {
 // Exit code of a command whose process was killed by a signal: 128 + signal number (as sh does).
 // Exit code reported when the outcome is not known (timed out, connection lost): kExitUnknown.
 inline constexpr int kExitUnknown = -1;
+// Exit code of a Run whose status_file had been cancelled before the command started: the command
+// did not run and no exit-status file is written.
+inline constexpr int kExitCancelledBeforeStart = 125;
 
 struct CommandSpec {
   // The program and its arguments; argv[0] is looked up in PATH. Must not be empty; no element
@@ -57,10 +60,11 @@ struct CommandSpec {
   // "/var/lib/rollgate/runs/R-12/step-3-host1.status". Characters: [A-Za-z0-9._/-], no "..".
   // Empty: no status file (the command's outcome is lost with the connection). With a status file,
   // the remote command's output is also kept on the host in "<status_file>.out" and its pid in
-  // "<status_file>.pid" (for Cancel).
+  // "<status_file>.pid" (for Cancel); Cancel leaves "<status_file>.cancel". A status_file that was
+  // cancelled is never run again (Run returns kExitCancelledBeforeStart): name one per attempt.
   std::string status_file;
   // The output tail keeps at most this many bytes (the end of stdout+stderr interleaved).
-  size_t output_limit = 64 * 1024;
+  size_t output_limit = size_t{64} * 1024;
   // Strings masked as "***" in the output tail (in addition to secret_env values).
   std::vector<std::string> redact;
 };
@@ -96,8 +100,10 @@ class Transport {
   // DeadlineExceeded when connecting took longer than the connect timeout (nothing ran).
   virtual Result<CommandResult> Run(const HostAddress& host, const CommandSpec& spec) = 0;
 
-  // Copies the local file `local` to `remote_path` on `host` (written to a temporary file, checked
-  // against the local file's SHA-256, then renamed into place; mode 0600 unless the target exists).
+  // Copies the local file `local` to `remote_path` on `host`: written to a temporary file next to
+  // it, checked against the local file's SHA-256, then renamed into place, so the target is either
+  // the old file or the complete new one. Missing parent directories are created. Remote copies
+  // are created with mode 0600 (set other modes with a command).
   // Failure: NotFound (local file), Unavailable (host unreachable or connection lost),
   // DeadlineExceeded, Corruption (digest mismatch; nothing renamed), Failed (remote write error,
   // e.g. disk full; the temporary file is removed), InvalidArgument (path).
@@ -112,9 +118,11 @@ class Transport {
                                                     const std::string& status_file) = 0;
 
   // Stops the command started with `status_file` on `host`, if it still runs: SIGTERM to its
-  // process group, SIGKILL after a grace period. Returns OK only once no such process runs (also
-  // when it had already ended or never started); Unavailable when the host cannot be reached;
-  // DeadlineExceeded when the process survived SIGKILL for `timeout`.
+  // process group, SIGKILL after a grace period. It first marks the status_file cancelled
+  // ("<status_file>.cancel"), so a command whose start races with Cancel either never starts or
+  // is stopped by its own wrapper right after it started. Returns OK once no such process runs
+  // (also when it had already ended or never started); Unavailable when the host cannot be
+  // reached; DeadlineExceeded when the process survived SIGKILL for `timeout`.
   virtual Status Cancel(const HostAddress& host, const std::string& status_file,
                         Seconds timeout) = 0;
 
