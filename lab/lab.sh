@@ -20,6 +20,10 @@
 #   ROLLGATE_LAB_HTTP_PORT demo service port (default 8080)
 #   ROLLGATE_LAB_PG_PORT   first PostgreSQL port tried (default 55432)
 #   ROLLGATE_DEMO_SERVICE  the rollgate-demo-service binary (default: searched in build/*/lab)
+#   ROLLGATE_LAB_USER      the login user on the hosts (default: root, or the invoking user when
+#                          not root). `rollgate-lab` is created as a system user with /bin/sh if
+#                          missing: sessions then skip root's login shell start-up files, which on
+#                          some machines (pyenv in /root/.bashrc) cost seconds per ssh session.
 set -euo pipefail
 
 LAB=${ROLLGATE_LAB_DIR:-/tmp/rollgate-lab}
@@ -83,8 +87,11 @@ setup_client() {
   if [ ! -f "$LAB/client/id_ed25519" ]; then
     ssh-keygen -q -t ed25519 -N '' -C rollgate-lab -f "$LAB/client/id_ed25519"
   fi
-  cp "$LAB/client/id_ed25519.pub" "$LAB/client/authorized_keys"
-  chmod 600 "$LAB/client/authorized_keys"
+  # Read by sshd as the login user, so readable by all (it holds only the public key).
+  mkdir -p "$LAB/authorized"
+  chmod 755 "$LAB/authorized"
+  cp "$LAB/client/id_ed25519.pub" "$LAB/authorized/authorized_keys"
+  chmod 644 "$LAB/authorized/authorized_keys"
 }
 
 write_service_script() {  # write_service_script I ROOT
@@ -139,7 +146,7 @@ setup_host() {  # setup_host I DEMO_BINARY
 ListenAddress $(host_addr "$i"):$(host_ssh_port "$i")
 HostKey $dir/ssh_host_ed25519_key
 PidFile $dir/sshd.pid
-AuthorizedKeysFile $LAB/client/authorized_keys
+AuthorizedKeysFile $LAB/authorized/authorized_keys
 PermitRootLogin prohibit-password
 PubkeyAuthentication yes
 PasswordAuthentication no
@@ -305,12 +312,31 @@ cmd_up() {
     printf 'MODE=%s\nSUBNET=%s\nSSH_PORT=%s\nHTTP_PORT=%s\n' "$MODE" "$SUBNET" "$SSH_PORT" "$HTTP_PORT" >"$LAB/lab.conf"
     log "addressing: $MODE"
   fi
+  if [ -n "${LAB_LOGIN_USER:-}" ]; then
+    # Chosen at the first `up` of this lab directory (lab.conf).
+    if [ -n "${ROLLGATE_LAB_USER:-}" ] && [ "$ROLLGATE_LAB_USER" != "$LAB_LOGIN_USER" ]; then
+      die "this lab logs in as $LAB_LOGIN_USER; run lab.sh down and use another ROLLGATE_LAB_DIR"
+    fi
+    ROLLGATE_LAB_USER=$LAB_LOGIN_USER
+  fi
   if [ "$(id -u)" -eq 0 ]; then
-    LOGIN_USER=root
+    LOGIN_USER=${ROLLGATE_LAB_USER:-root}
     [ -d /run/sshd ] || { mkdir -p /run/sshd && chmod 755 /run/sshd; }
+    if [ "$LOGIN_USER" != root ]; then
+      [[ $LOGIN_USER =~ ^[a-z_][a-z0-9_-]{0,31}$ ]] || die "ROLLGATE_LAB_USER: not a user name"
+      if ! getent passwd "$LOGIN_USER" >/dev/null; then
+        [ "$LOGIN_USER" = rollgate-lab ] || die "user $LOGIN_USER does not exist (only rollgate-lab is created)"
+        useradd --system --no-create-home --home-dir /tmp --shell /bin/sh rollgate-lab
+        # '*': no password can log in, but the account is not locked (sshd refuses locked ones).
+        usermod -p '*' rollgate-lab
+        log "created system user rollgate-lab (login shell /bin/sh)"
+      fi
+    fi
   else
     LOGIN_USER=$(id -un)
+    [ "${ROLLGATE_LAB_USER:-$LOGIN_USER}" = "$LOGIN_USER" ] || die "ROLLGATE_LAB_USER needs root"
   fi
+  grep -q '^LAB_LOGIN_USER=' "$LAB/lab.conf" || echo "LAB_LOGIN_USER=$LOGIN_USER" >>"$LAB/lab.conf"
   local previous=0
   [ -f "$LAB/hosts.count" ] && previous=$(cat "$LAB/hosts.count")
   [ "$previous" -gt "$n" ] && n=$previous
@@ -320,11 +346,18 @@ cmd_up() {
   local i
   for ((i = 1; i <= n; i++)); do
     setup_host "$i" "$demo"
+    if [ "$LOGIN_USER" != "$(id -un)" ]; then
+      chown -R "$LOGIN_USER:" "$LAB/hosts/host$i/root"
+    fi
   done
   write_client_config "$n"
   for ((i = 1; i <= n; i++)); do
     start_sshd "$i"
-    "$LAB/hosts/host$i/root/bin/demo-service" start >/dev/null
+    if [ "$LOGIN_USER" != "$(id -un)" ]; then
+      runuser -u "$LOGIN_USER" -- "$LAB/hosts/host$i/root/bin/demo-service" start >/dev/null
+    else
+      "$LAB/hosts/host$i/root/bin/demo-service" start >/dev/null
+    fi
   done
   ROLLGATE_LAB_DIR=$LAB "$HERE/make-patches.sh" 2>/dev/null
   log "up: $n hosts; ssh -F $LAB/ssh_config host1; database: . $LAB/postgres.env && psql"
@@ -342,6 +375,8 @@ cmd_down() {
     if alive "$dir/sshd.pid"; then
       local pid
       pid=$(cat "$dir/sshd.pid")
+      # Its per-connection children first (sessions of clients that still hold a connection).
+      pkill -TERM -P "$pid" 2>/dev/null || true
       kill "$pid" 2>/dev/null || true
       local n=0
       while kill -0 "$pid" 2>/dev/null && [ $n -lt 50 ]; do n=$((n + 1)); sleep 0.1; done
