@@ -387,6 +387,7 @@ TEST_P(StoreContractTest, PutPatchReplacesAndListsInNumberOrder) {
                   ->Read([&](Transaction& txn) {
                     ASSIGN_OR_RETURN(std::vector<Patch> patches, txn.ListPatches());
                     std::vector<std::string> ids;
+                    ids.reserve(patches.size());
                     for (const auto& p : patches) ids.push_back(p.id);
                     EXPECT_EQ(ids, (std::vector<std::string>{"PATCH-1", "PATCH-2", "PATCH-10"}));
                     EXPECT_EQ(patches[1].title, "changed");
@@ -536,7 +537,7 @@ TEST_P(StoreContractTest, BlobsAreStoredOncePerContent) {
                   .ok());
   Status wrong = store_->Write([&](Transaction& txn) { return txn.PutBlob(address, "other"); });
   EXPECT_EQ(wrong.code(), StatusCode::kInvalidArgument);
-  std::string binary("\0\x01\xff zero bytes", 15);
+  const std::string binary = std::string("\0\x01\xff zero bytes", 14);
   ASSERT_TRUE(
       store_->Write([&](Transaction& txn) { return txn.PutBlob(Sha256Hex(binary), binary); }).ok());
   ASSERT_TRUE(store_

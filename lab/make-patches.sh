@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Builds the lab's patch artefacts into <lab>/patches (issue 4, "The lab"):
+#   demo-1.1.0.tar.gz      the good patch: new VERSION, migration 0002_add_column, a smoke test
+#                          that passes against a healthy service
+#   demo-1.1.1-bad.tar.gz  the bad patch: same shape, but it turns the service's health to "fail"
+#                          (every /health answers 500), so its smoke test fails
+# plus SHA256SUMS. Archives are reproducible (sorted names, fixed mtime and owners).
+#
+# Patch layout (top directory demo-<version>/):
+#   VERSION                       the version the patch installs
+#   app/                          files for the app dir (<root>/opt/demo)
+#   config/                       files for the config dir (<root>/etc/demo), bad patch only
+#   migrations/NNNN_name.sql      forward migration, one transaction, records its version
+#   migrations/NNNN_name.down.sql its reversal
+#   smoke-test.sh BASE_URL        exit 0 when the service at BASE_URL is healthy at this version
+#
+# Environment: ROLLGATE_LAB_DIR (default /tmp/rollgate-lab).
+set -euo pipefail
+LAB=${ROLLGATE_LAB_DIR:-/tmp/rollgate-lab}
+OUT="$LAB/patches"
+mkdir -p "$OUT"
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+make_patch() {  # make_patch VERSION ARCHIVE_NAME BAD(0|1)
+  local version=$1 name=$2 bad=$3 top="$WORK/demo-$1"
+  mkdir -p "$top/app" "$top/migrations"
+  echo "$version" >"$top/VERSION"
+  echo "$version" >"$top/app/VERSION"
+  cat >"$top/migrations/0002_add_column.sql" <<'SQL'
+BEGIN;
+ALTER TABLE orders ADD COLUMN priority integer NOT NULL DEFAULT 0;
+INSERT INTO schema_migrations (version) VALUES ('0002_add_column');
+COMMIT;
+SQL
+  cat >"$top/migrations/0002_add_column.down.sql" <<'SQL'
+BEGIN;
+ALTER TABLE orders DROP COLUMN priority;
+DELETE FROM schema_migrations WHERE version = '0002_add_column';
+COMMIT;
+SQL
+  if [ "$bad" = 1 ]; then
+    mkdir -p "$top/config"
+    printf 'fail_ratio=1\nlatency_ms=0\nhealth=fail\n' >"$top/config/knobs"
+  fi
+  cat >"$top/smoke-test.sh" <<EOF
+#!/bin/sh
+# Smoke test for demo $version: the service answers /health, /ready and the critical endpoint,
+# and runs this version. Usage: smoke-test.sh BASE_URL (e.g. http://127.0.1.1:8080)
+set -u
+base=\${1:?usage: smoke-test.sh BASE_URL}
+fail=0
+for path in /health /ready /api/orders; do
+  code=\$(curl -s -m 5 -o /dev/null -w '%{http_code}' "\$base\$path")
+  if [ "\$code" != 200 ]; then echo "FAIL \$path answered \$code"; fail=1; else echo "ok   \$path"; fi
+done
+version=\$(curl -s -m 5 "\$base/version")
+case "\$version" in
+  *'"$version"'*) echo "ok   /version \$version" ;;
+  *) echo "FAIL /version is \$version, expected $version"; fail=1 ;;
+esac
+exit \$fail
+EOF
+  chmod 755 "$top/smoke-test.sh"
+  tar -C "$WORK" --sort=name --mtime='2026-01-01 00:00:00Z' --owner=0 --group=0 --numeric-owner \
+    -cf - "demo-$version" | gzip -n >"$OUT/$name.tmp"
+  mv -f "$OUT/$name.tmp" "$OUT/$name"
+}
+
+make_patch 1.1.0 demo-1.1.0.tar.gz 0
+make_patch 1.1.1 demo-1.1.1-bad.tar.gz 1
+(cd "$OUT" && sha256sum demo-1.1.0.tar.gz demo-1.1.1-bad.tar.gz >SHA256SUMS)
+echo "lab: patches in $OUT:" >&2
+cat "$OUT/SHA256SUMS" >&2
