@@ -58,7 +58,7 @@ std::filesystem::path MakeTempDir() {
 
 class MinisignTest : public ::testing::Test {
  protected:
-  // Key generation is slow (scrypt), so the two key pairs are shared by the suite.
+  // The two key pairs are generated once and shared by the suite.
   static void SetUpTestSuite() {
     keys_dir_ = new std::filesystem::path(MakeTempDir());
     ASSERT_EQ(RunProgram({"minisign", "-v"}), 0)
