@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fmt/format.h>
+#include <locale.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -49,6 +50,29 @@ std::string LibarchiveError(archive* a) {
   if (message == nullptr || *message == '\0') return "unknown libarchive error";
   return Displayable(message);
 }
+
+// libarchive converts entry names between the archive's charset and the calling thread's locale;
+// in the "C" locale every non-ASCII UTF-8 name (zip's UTF-8 flag, pax "path") fails to convert.
+// A thread-local UTF-8 locale for the duration of a scan makes that conversion a pass-through,
+// whatever the process's locale is. Without C.UTF-8 on the system the scan runs in the process's
+// locale, which refuses such names as damaged: safe, only stricter.
+class ScopedUtf8Locale {
+ public:
+  ScopedUtf8Locale() : locale_(newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(0))) {
+    if (locale_ != static_cast<locale_t>(0)) previous_ = uselocale(locale_);
+  }
+  ~ScopedUtf8Locale() {
+    if (locale_ == static_cast<locale_t>(0)) return;
+    uselocale(previous_);
+    freelocale(locale_);
+  }
+  ScopedUtf8Locale(const ScopedUtf8Locale&) = delete;
+  ScopedUtf8Locale& operator=(const ScopedUtf8Locale&) = delete;
+
+ private:
+  locale_t locale_;
+  locale_t previous_ = LC_GLOBAL_LOCALE;
+};
 
 // A reader that decodes only the accepted formats and filters, all in-process.
 Result<ArchiveReader> NewReader() {
@@ -456,6 +480,7 @@ Result<ArchiveReport> ScanArchive(const std::filesystem::path& path, const Archi
   if (std::filesystem::is_directory(path, error)) {
     return InvalidArgument(fmt::format("{}: is a directory, not an archive", path.string()));
   }
+  ScopedUtf8Locale utf8_names;
   ASSIGN_OR_RETURN(ArchiveReader reader, NewReader());
   Scanner scanner(limits);
   if (archive_read_open_filename(reader.get(), path.c_str(), kReadBlockBytes) != ARCHIVE_OK) {
@@ -465,6 +490,7 @@ Result<ArchiveReport> ScanArchive(const std::filesystem::path& path, const Archi
 }
 
 ArchiveReport ScanArchiveMemory(std::string_view bytes, const ArchiveLimits& limits) {
+  ScopedUtf8Locale utf8_names;
   Scanner scanner(limits);
   Result<ArchiveReader> reader = NewReader();
   if (!reader.ok()) return scanner.RefuseWhole(reader.error().message());

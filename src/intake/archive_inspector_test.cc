@@ -276,6 +276,32 @@ TEST(ArchiveInspectorTest, AcceptsCleanZipAndListsAtMostTheLimit) {
   EXPECT_TRUE(report->paths_truncated);
 }
 
+// Replaces every occurrence of `from` by `to` (same length), e.g. a zip name in both the local
+// header and the central directory.
+std::string ReplaceAll(std::string bytes, std::string_view from, std::string_view to) {
+  for (size_t at = bytes.find(from); at != std::string::npos; at = bytes.find(from, at + 1)) {
+    bytes.replace(at, from.size(), to);
+  }
+  return bytes;
+}
+
+TEST(ArchiveInspectorTest, ReadsZipNamesAsBytesWhateverTheLocale) {
+  std::string zip = ArchiveBuilder(ArchiveBuilder::Format::kZip).File("docs/XXXXXX", "x").Finish();
+  std::string utf8_zip = ReplaceAll(zip, "XXXXXX", "na\xC3\xAFve");
+  // Set the "name is UTF-8" flag (bit 11) in the local header and the central directory, so
+  // libarchive converts the name: this must not depend on the process's locale.
+  utf8_zip[7] |= 0x08;
+  utf8_zip[utf8_zip.find("PK\x01\x02") + 9] |= 0x08;
+  Result<ArchiveReport> utf8 = InspectArchiveMemory(utf8_zip, {});
+  ASSERT_TRUE(utf8.ok()) << utf8.status().ToString();
+  EXPECT_THAT(utf8->paths, ::testing::ElementsAre("docs/naïve"));
+
+  Result<ArchiveReport> latin1 = InspectArchiveMemory(ReplaceAll(zip, "XXXXXX", "caf\xE9__"), {});
+  ASSERT_FALSE(latin1.ok());
+  EXPECT_THAT(latin1.error().message(),
+              HasSubstr("\"docs/caf\\xe9__\" (entry 1): name is not valid UTF-8"));
+}
+
 TEST(ArchiveInspectorTest, AcceptsXzAndCpio) {
   std::string xz = ArchiveBuilder(ArchiveBuilder::Format::kPax, "xz").File("a", "x").Finish();
   Result<ArchiveReport> xz_report = InspectArchiveMemory(xz, {});
