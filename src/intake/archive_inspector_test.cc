@@ -465,27 +465,38 @@ TEST(ArchiveInspectorTest, MissingFileIsNotFound) {
   EXPECT_EQ(report.error().code(), StatusCode::kNotFound);
 }
 
-// 1.5 GiB of zeros in a tar, gzip-compressed as concatenated members so that neither this test
-// nor the inspector ever holds more than 1 MiB of it.
-TEST(ArchiveInspectorTest, RefusesDecompressionBombByRatio) {
+// 4 GiB of zeros in a tar, gzip-compressed as concatenated 1 MiB members, so that neither this
+// test nor the inspector ever holds more than 1 MiB of it (the file is about 4 MiB).
+TEST(ArchiveInspectorTest, RefusesDecompressionBombs) {
   constexpr int64_t kMiB = 1 << 20;
   const std::string zeros_member = Gzip(std::string(kMiB, '\0'));
   TempDir dir;
   auto path = dir.path() / "bomb.tar.gz";
   {
     std::ofstream out(path, std::ios::binary);
-    std::string first = Gzip(UstarHeader("zeros.bin", 1536 * kMiB));
+    std::string first = Gzip(UstarHeader("zeros.bin", 4096 * kMiB));
     out.write(first.data(), static_cast<std::streamsize>(first.size()));
-    for (int i = 0; i < 1536; ++i) {
+    for (int i = 0; i < 4096; ++i) {
       out.write(zeros_member.data(), static_cast<std::streamsize>(zeros_member.size()));
     }
   }
   ASSERT_LT(std::filesystem::file_size(path), uint64_t{8} * kMiB);
-  Result<ArchiveReport> report = ScanArchive(path, {});
-  ASSERT_TRUE(report.ok());
-  ASSERT_EQ(report->refused.size(), 1u) << DescribeRefusals(report->refused);
-  EXPECT_EQ(report->refused[0].name, "zeros.bin");
-  EXPECT_THAT(AllReasons(report->refused[0]), HasSubstr("decompression bomb"));
+
+  // Default limits: the declared 4 GiB is above the 2 GiB limit, refused before reading.
+  Result<ArchiveReport> declared = ScanArchive(path, {});
+  ASSERT_TRUE(declared.ok());
+  ASSERT_EQ(declared->refused.size(), 1u) << DescribeRefusals(declared->refused);
+  EXPECT_EQ(declared->refused[0].name, "zeros.bin");
+  EXPECT_THAT(AllReasons(declared->refused[0]), HasSubstr("declares 4294967296 bytes"));
+
+  // With room for it, the expansion ratio stops reading after 64 MiB of output.
+  ArchiveLimits generous;
+  generous.max_total_bytes = int64_t{16} << 30;
+  Result<ArchiveReport> streamed = ScanArchive(path, generous);
+  ASSERT_TRUE(streamed.ok());
+  ASSERT_EQ(streamed->refused.size(), 1u) << DescribeRefusals(streamed->refused);
+  EXPECT_EQ(streamed->refused[0].name, "zeros.bin");
+  EXPECT_THAT(AllReasons(streamed->refused[0]), HasSubstr("decompression bomb"));
 }
 
 TEST(ArchiveInspectorTest, RefusesArchivesAboveTheSizeLimit) {
