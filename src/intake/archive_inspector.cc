@@ -20,7 +20,7 @@ namespace rollgate {
 namespace {
 
 constexpr int kMaxSymlinkHops = 40;  // as Linux's ELOOP limit
-constexpr size_t kReadBlockBytes = 64 * 1024;
+constexpr size_t kReadBlockBytes = size_t{64} * 1024;
 constexpr std::string_view kArchiveItself = "(archive)";
 
 struct ArchiveReadDeleter {
@@ -52,17 +52,17 @@ std::string LibarchiveError(archive* a) {
 }
 
 // libarchive converts entry names between the archive's charset and the calling thread's locale;
-// in the "C" locale every non-ASCII UTF-8 name (zip's UTF-8 flag, pax "path") fails to convert.
+// in the "C" locale a non-ASCII UTF-8 name (a zip entry with the UTF-8 flag) fails to convert.
 // A thread-local UTF-8 locale for the duration of a scan makes that conversion a pass-through,
 // whatever the process's locale is. Without C.UTF-8 on the system the scan runs in the process's
 // locale, which refuses such names as damaged: safe, only stricter.
 class ScopedUtf8Locale {
  public:
-  ScopedUtf8Locale() : locale_(newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(0))) {
-    if (locale_ != static_cast<locale_t>(0)) previous_ = uselocale(locale_);
+  ScopedUtf8Locale() : locale_(newlocale(LC_CTYPE_MASK, "C.UTF-8", nullptr)) {
+    if (locale_ != nullptr) previous_ = uselocale(locale_);
   }
   ~ScopedUtf8Locale() {
-    if (locale_ == static_cast<locale_t>(0)) return;
+    if (locale_ == nullptr) return;
     uselocale(previous_);
     freelocale(locale_);
   }

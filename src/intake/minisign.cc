@@ -16,8 +16,8 @@ namespace {
 
 constexpr std::string_view kUntrustedPrefix = "untrusted comment: ";
 constexpr std::string_view kTrustedPrefix = "trusted comment: ";
-constexpr size_t kMaxSignatureFileBytes = 64 * 1024;
-constexpr size_t kMaxKeyFileBytes = 64 * 1024;
+constexpr size_t kMaxSignatureFileBytes = size_t{64} * 1024;
+constexpr size_t kMaxKeyFileBytes = size_t{64} * 1024;
 constexpr uintmax_t kMaxLegacyFileBytes = uintmax_t{256} << 20;
 constexpr size_t kAlgorithmBytes = 2;
 constexpr size_t kKeyNumberBytes = 8;
@@ -218,6 +218,7 @@ Result<SignatureCheck> VerifyMinisign(const std::filesystem::path& file,
   });
   if (key == keys.end()) {
     std::vector<std::string> known;
+    known.reserve(keys.size());
     for (const TrustedKey& trusted : keys) known.push_back(trusted.key_id);
     return PermissionDenied(fmt::format("{}: signed by unknown key {} (trusted keys: {})",
                                         signature.string(), key_id,

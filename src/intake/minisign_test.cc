@@ -34,6 +34,7 @@ void WriteText(const std::filesystem::path& path, std::string_view text) {
 // Runs a program without a shell, stdin and stdout/stderr on /dev/null; its exit code.
 int RunProgram(std::vector<std::string> args) {
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
   posix_spawn_file_actions_t actions;
