@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -68,12 +69,14 @@ std::optional<std::string> DecodeBase64(std::string_view text, size_t size) {
   return out;
 }
 
+// As minisign prints key ids: the bytes as a little-endian integer, upper-case hex, no leading
+// zeros (minisign uses "%" PRIX64).
 std::string KeyIdHex(std::string_view key_number) {
-  std::string hex;
+  uint64_t value = 0;
   for (size_t i = key_number.size(); i-- > 0;) {
-    hex += fmt::format("{:02X}", static_cast<unsigned char>(key_number[i]));
+    value = (value << 8) | static_cast<unsigned char>(key_number[i]);
   }
-  return hex;
+  return fmt::format("{:X}", value);
 }
 
 // Lines without their "\n" or "\r\n"; a final empty line is dropped.

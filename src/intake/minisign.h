@@ -11,8 +11,9 @@
 //   public key:  ["untrusted comment: ..."] then base64("Ed" || key id (8 bytes) || key (32 bytes))
 //   signature:   "untrusted comment: ...", base64(algorithm (2) || key id (8) || signature (64)),
 //                "trusted comment: ...", base64(global signature (64))
-// Key ids are shown as minisign shows them: the 8 bytes read as a little-endian integer, printed
-// as 16 upper-case hex digits ("15140E4CBDC9A4F8").
+// Key ids are shown exactly as minisign prints them in key files and messages: the 8 bytes read as
+// a little-endian integer, in upper-case hex without leading zeros ("15140E4CBDC9A4F8",
+// "C00C5E979C14390"), so an operator can compare them with the comment of a key file.
 //
 // Thread-safety: all functions are thread-safe (libsodium is initialised once, safely).
 // Ownership: values are returned by copy; nothing is retained.
@@ -29,7 +30,7 @@
 namespace rollgate {
 
 struct TrustedKey {
-  std::string key_id;  // 16 upper-case hex digits
+  std::string key_id;  // upper-case hex, as minisign prints it
   std::array<unsigned char, 8> key_number{};
   std::array<unsigned char, 32> public_key{};
   std::string comment;  // the untrusted comment of a key file, without its prefix; may be empty

@@ -136,6 +136,15 @@ TEST_F(MinisignTest, ParsesKeyFilesAndBase64LinesWithMinisignsKeyId) {
   EXPECT_EQ(from_line->public_key, from_file.public_key);
 }
 
+TEST(MinisignKeyIdTest, PrintsKeyIdsLikeMinisignWithoutLeadingZeros) {
+  // Key number bytes 90 43 C1 79 5E 0C 0C 00: the little-endian value 0x000C0C5E79C14390.
+  Result<TrustedKey> key =
+      ParseTrustedKey("RWSQQ8F5XgwMAAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f");
+  ASSERT_TRUE(key.ok()) << key.status().ToString();
+  EXPECT_EQ(key->key_id, "C0C5E79C14390");
+  EXPECT_EQ(key->public_key[31], 31);
+}
+
 TEST_F(MinisignTest, RefusesTextThatIsNotAPublicKey) {
   for (std::string_view text : {"", "hello", "RWQ!!!!", "untrusted comment: x\n",
                                 "RWT4pMm9TA4UFQOXN4IfhlzrtvSVlXZ71Ea/m0bqojZkD0YZ", "a\nb\nc\n"}) {
