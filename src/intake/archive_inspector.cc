@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 #include "common/strings.h"
 
@@ -74,26 +75,49 @@ class ScopedUtf8Locale {
   locale_t previous_ = LC_GLOBAL_LOCALE;
 };
 
-// A reader that decodes only the accepted formats and filters, all in-process.
+using SupportFunction = int (*)(archive*);
+
+// The compression filters this libarchive decodes in-process, probed once per process. A filter
+// built without its library answers ARCHIVE_WARN and would run an external program (gzip -d,
+// zstd -d, ...) on hostile input: such filters are left out, and archives using them are then
+// refused as unreadable.
+const std::vector<SupportFunction>& InProcessFilters() {
+  static const std::vector<SupportFunction> filters = [] {
+    std::vector<SupportFunction> usable;
+    for (SupportFunction filter :
+         {archive_read_support_filter_gzip, archive_read_support_filter_bzip2,
+          archive_read_support_filter_xz, archive_read_support_filter_lzma,
+          archive_read_support_filter_zstd, archive_read_support_filter_lz4}) {
+      ArchiveReader probe(archive_read_new());
+      if (probe && filter(probe.get()) == ARCHIVE_OK) usable.push_back(filter);
+    }
+    return usable;
+  }();
+  return filters;
+}
+
+// A reader that decodes only the accepted formats and in-process filters.
 Result<ArchiveReader> NewReader() {
   ArchiveReader reader(archive_read_new());
   if (!reader) return Internal("libarchive: cannot allocate a reader");
-  using SupportFunction = int (*)(archive*);
-  struct Support {
+  for (SupportFunction filter : InProcessFilters()) {
+    if (filter(reader.get()) != ARCHIVE_OK) {
+      return Internal("libarchive: cannot enable a filter: " + LibarchiveError(reader.get()));
+    }
+  }
+  struct Format {
     const char* name;
     SupportFunction function;
   };
-  static constexpr Support kSupports[] = {
-      {"gzip", archive_read_support_filter_gzip}, {"bzip2", archive_read_support_filter_bzip2},
-      {"xz", archive_read_support_filter_xz},     {"lzma", archive_read_support_filter_lzma},
-      {"zstd", archive_read_support_filter_zstd}, {"lz4", archive_read_support_filter_lz4},
-      {"tar", archive_read_support_format_tar},   {"cpio", archive_read_support_format_cpio},
-      {"zip", archive_read_support_format_zip},   {"7zip", archive_read_support_format_7zip},
+  static constexpr Format kFormats[] = {
+      {"tar", archive_read_support_format_tar},
+      {"cpio", archive_read_support_format_cpio},
+      {"zip", archive_read_support_format_zip},
+      {"7zip", archive_read_support_format_7zip},
   };
-  for (const Support& support : kSupports) {
-    // ARCHIVE_WARN means libarchive would run an external program for this filter: refuse.
-    if (support.function(reader.get()) != ARCHIVE_OK) {
-      return Internal(fmt::format("libarchive cannot decode {} in-process: {}", support.name,
+  for (const Format& format : kFormats) {
+    if (format.function(reader.get()) != ARCHIVE_OK) {
+      return Internal(fmt::format("libarchive cannot read the {} format: {}", format.name,
                                   LibarchiveError(reader.get())));
     }
   }

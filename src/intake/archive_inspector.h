@@ -20,8 +20,9 @@
 //     or an expansion ratio above `max_ratio` once more than `ratio_floor_bytes` were produced.
 //     Reading stops at the first limit exceeded.
 // Accepted formats are tar (all variants), cpio, zip and 7-Zip, optionally compressed with gzip,
-// bzip2, xz, lzma, zstd or lz4, all decoded inside the process. mtree is refused on purpose (its
-// entries name files on the local disk) and no external decompressor program is ever run.
+// bzip2, xz, lzma, zstd or lz4 — those of them this libarchive decodes inside the process. mtree is
+// refused on purpose (its entries name files on the local disk) and no external decompressor
+// program is ever run.
 //
 // Thread-safety: the functions are re-entrant; concurrent calls share nothing.
 // Ownership: the caller owns the file or buffer; nothing is retained after a call returns.

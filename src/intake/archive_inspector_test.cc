@@ -302,11 +302,14 @@ TEST(ArchiveInspectorTest, ReadsZipNamesAsBytesWhateverTheLocale) {
               HasSubstr("\"docs/caf\\xe9__\" (entry 1): name is not valid UTF-8"));
 }
 
-TEST(ArchiveInspectorTest, AcceptsXzAndCpio) {
-  std::string xz = ArchiveBuilder(ArchiveBuilder::Format::kPax, "xz").File("a", "x").Finish();
-  Result<ArchiveReport> xz_report = InspectArchiveMemory(xz, {});
-  ASSERT_TRUE(xz_report.ok()) << xz_report.status().ToString();
-  EXPECT_EQ(xz_report->compression, "xz");
+TEST(ArchiveInspectorTest, AcceptsEveryCompressionAndCpio) {
+  for (const char* filter : {"gzip", "bzip2", "xz", "lzma", "zstd", "lz4"}) {
+    std::string bytes =
+        ArchiveBuilder(ArchiveBuilder::Format::kPax, filter).File("a", "x").Finish();
+    Result<ArchiveReport> report = InspectArchiveMemory(bytes, {});
+    ASSERT_TRUE(report.ok()) << filter << ": " << report.status().ToString();
+    EXPECT_EQ(report->compression, filter);
+  }
   std::string cpio = ArchiveBuilder(ArchiveBuilder::Format::kCpio).File("a", "x").Finish();
   Result<ArchiveReport> report = InspectArchiveMemory(cpio, {});
   ASSERT_TRUE(report.ok()) << report.status().ToString();
