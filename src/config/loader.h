@@ -19,12 +19,13 @@
 #include <vector>
 
 #include "common/time.h"
+#include "config/defaults.h"  // DefaultConfig(), for callers that load or fall back
 #include "domain/config.h"
 
 namespace rollgate {
 
 // The largest configuration file accepted, and the deepest nesting of YAML collections.
-inline constexpr size_t kMaxConfigBytes = 4 * 1024 * 1024;
+inline constexpr size_t kMaxConfigBytes = size_t{4} * 1024 * 1024;
 inline constexpr int kMaxConfigDepth = 32;
 
 // One problem in a configuration file. line and column are 1-based; both are 0 for problems with

@@ -155,10 +155,11 @@ escalation:
 }
 
 TEST(LoadConfigTest, EmptyKeysForListsAndSectionsMeanEmpty) {
-  LoadResult result = Load("version: 1\nidentity:\nholidays_are_not_here: 1\n");
-  EXPECT_THAT(Errors("version: 1\nidentity:\npeople:\ncalendar: {holidays: }\n"),
-              ::testing::IsEmpty());
-  EXPECT_FALSE(result.ok());
+  LoadResult result = Load("version: 1\nidentity:\npeople:\ncalendar: {holidays: }\n");
+  ASSERT_TRUE(result.ok()) << FormatConfigError(result.errors.at(0));
+  EXPECT_TRUE(result.config->people.empty());
+  EXPECT_TRUE(result.config->holidays.empty());
+  EXPECT_FALSE(result.config->allow_as);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -532,6 +533,61 @@ TEST(LoadConfigErrorsTest, ValuesAreEscapedInMessages) {
             "rollgate.yaml:3:11: invalid environment name 'PROD\\x1b[31m\\u202E': "
             "use a letter or digit first, then letters, digits, '.', '_' or '-' (at "
             "most 64)");
+}
+
+TEST(LoadConfigErrorsTest, EscalationChannelsEmergencyAndNotification) {
+  EXPECT_THAT(
+      Errors(R"(version: 1
+escalation:
+  - name: standard
+    levels:
+      - {contact: it-operations-on-call, response_time: 1h}
+      - {contact: development-lead, response_time: 15m}
+  - name: empty
+    levels: []
+channels:
+  - {name: email, type: e-mail}
+  - {name: teams, type: webhook, settings: {url: "ftp://example.com"}}
+  - {name: phone, type: command}
+emergency:
+  approver_roles: [cab-chair, ciso-office]
+  notify: {before_min: 2h, before_max: 1h}
+environments:
+  - name: DEV
+    batch: "0"
+systems:
+  - name: app
+    service: {manager: command, start_command: "/opt/app/bin/start"}
+)"),
+      ElementsAre("rollgate.yaml:6:52: 'response_time' must not be shorter than the previous "
+                  "level's",
+                  "rollgate.yaml:8:13: 'levels' must list at least one level",
+                  "rollgate.yaml:10:25: unknown channel type 'e-mail' (did you mean 'email'?)",
+                  "rollgate.yaml:11:50: invalid URL 'ftp://example.com': expected http:// or "
+                  "https:// without spaces, quotes or control characters",
+                  "rollgate.yaml:14:31: unknown role 'ciso-office'",
+                  "rollgate.yaml:15:40: 'before_max' (1h) must not be less than 'before_min' "
+                  "(2h)",
+                  "rollgate.yaml:18:12: invalid batch '0': expected a number of hosts (1-10000) "
+                  "or a percentage such as 25%",
+                  "rollgate.yaml:21:14: missing required key 'stop_command' (manager: "
+                  "command)"));
+}
+
+TEST(LoadConfigTest, CustomRolesAreUsableEverywhere) {
+  LoadResult result = Load(R"(version: 1
+roles: [release-manager]
+people: [{name: rita, roles: [release-manager, development-lead, test-manager, cab-chair]}]
+environments:
+  - name: DEV
+    approval: {roles: [release-manager]}
+    rollback_approvers: [release-manager]
+emergency: {approver_roles: [release-manager]}
+escalation: [{name: standard, levels: [{contact: release-manager, response_time: 5m}]}]
+)");
+  ASSERT_TRUE(result.ok()) << FormatConfigError(result.errors.at(0));
+  EXPECT_EQ(result.config->emergency_approver_roles, std::vector<std::string>{"release-manager"});
+  EXPECT_TRUE(result.config->PersonHasRole("rita", "release-manager"));
 }
 
 // ---------------------------------------------------------------------------------------------

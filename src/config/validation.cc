@@ -79,7 +79,9 @@ std::string DisplayValue(std::string_view value) {
 
 Status ValidateHost(std::string_view host) {
   if (host.empty()) return BadHost(host, "empty");
-  if (host.size() > 253 + 33 + 6 + 2) return BadHost(host, "longer than 253 characters");
+  // A 253-character name, a 32-character user with '@', ':' and a five-digit port, and brackets.
+  constexpr size_t kMaxHostEntry = 253 + 33 + 6 + 2;
+  if (host.size() > kMaxHostEntry) return BadHost(host, "longer than 253 characters");
   if (host.front() == '-') return BadHost(host, "must not start with '-'");
   for (char c : host) {
     if (!IsHostCharacter(c)) {

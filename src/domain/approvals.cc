@@ -127,6 +127,15 @@ std::vector<OverdueConfirmation> OverdueConfirmations(const ChangeRequest& cr, c
   return overdue;
 }
 
+std::optional<Timestamp> NextConfirmationDue(const ChangeRequest& cr, const Config& config) {
+  std::optional<Timestamp> next;
+  for (const Approval* a : UnconfirmedVerbalApprovals(cr)) {
+    Timestamp due = ConfirmationDue(*a, config);
+    if (!next || due < *next) next = due;
+  }
+  return next;
+}
+
 std::vector<const Approval*> UnconfirmedVerbalApprovals(const ChangeRequest& cr) {
   std::vector<const Approval*> pending;
   for (const auto& a : cr.approvals) {

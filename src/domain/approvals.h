@@ -6,6 +6,7 @@
 // Pure functions, thread-safe. Pointers returned point into the ChangeRequest.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,6 +64,9 @@ struct OverdueConfirmation {
 // Every verbal approval (any revision) still unconfirmed at or after its due time.
 std::vector<OverdueConfirmation> OverdueConfirmations(const ChangeRequest& cr, const Config& config,
                                                       Timestamp now);
+// The earliest due time among verbal approvals awaiting written confirmation, or nullopt
+// (ChangeRequestSummary::next_deadline).
+std::optional<Timestamp> NextConfirmationDue(const ChangeRequest& cr, const Config& config);
 // Every verbal approval still waiting for written confirmation, overdue or not.
 std::vector<const Approval*> UnconfirmedVerbalApprovals(const ChangeRequest& cr);
 

@@ -133,6 +133,11 @@ TEST_F(ApprovalsTest, OverdueAndUnconfirmedLists) {
   EXPECT_EQ(overdue[0].recorded_by, "eve");
   EXPECT_EQ(overdue[0].overdue_by, hours(6));
   EXPECT_EQ(OverdueConfirmations(cr_, config_, now_ + hours(36)).size(), 2u);
+  EXPECT_EQ(NextConfirmationDue(cr_, config_), now_ + hours(24));
+  cr_.approvals[0].confirmed_at = now_;
+  EXPECT_EQ(NextConfirmationDue(cr_, config_), now_ + hours(36));
+  cr_.approvals[1].confirmed_at = now_;
+  EXPECT_EQ(NextConfirmationDue(cr_, config_), std::nullopt);
 }
 
 }  // namespace

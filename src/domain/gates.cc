@@ -115,13 +115,21 @@ Gate LeadTimeGate(const GateContext& c) {
                                          c.cr.id));
   }
   if (!c.start) return Fail("lead-time", NoSchedule(c));
-  const LeadTime& lead =
-      c.emergency ? c.env.approval.emergency_lead_time : c.env.approval.lead_time;
-  Timestamp earliest = EarliestStart(lead, *c.cr.submitted_at, c.config, c.zone);
+  // The emergency path never waits longer than the standard one (DEV stays "same day").
+  const LeadTime& standard = c.env.approval.lead_time;
+  const LeadTime& urgent = c.env.approval.emergency_lead_time;
+  Timestamp earliest = EarliestStart(standard, *c.cr.submitted_at, c.config, c.zone);
+  bool use_urgent = false;
+  if (c.emergency) {
+    Timestamp urgent_earliest = EarliestStart(urgent, *c.cr.submitted_at, c.config, c.zone);
+    use_urgent = urgent_earliest < earliest;
+    earliest = std::min(earliest, urgent_earliest);
+  }
   return Check("lead-time", *c.start >= earliest,
                fmt::format("the {}lead time for {} is {} (submitted {}): earliest allowed start "
                            "{}, but scheduled {}",
-                           c.emergency ? "emergency " : "", c.env.name, LeadTimeText(lead),
+                           use_urgent ? "emergency " : "", c.env.name,
+                           LeadTimeText(use_urgent ? urgent : standard),
                            Local(*c.cr.submitted_at, c), Local(earliest, c), Local(*c.start, c)));
 }
 

@@ -43,8 +43,9 @@ struct GateReport {
 
 // Every gate for starting `environment` of `cr` at `now`. With `emergency`, the §5.3 path:
 // emergency lead time, verbal approvals count, an environment with allow_emergency_skip that
-// has not succeeded may be skipped, no regression, test-results or UAT gates, but a recorded
-// risk acceptance. An unknown environment yields one failed gate, "environment".
+// has not succeeded may be skipped, the earlier of the standard and emergency lead times applies,
+// no regression, test-results or UAT gates, but a recorded risk acceptance. An unknown environment
+// yields one failed gate, "environment".
 GateReport CheckGates(const ChangeRequest& cr, const Config& config, std::string_view environment,
                       Timestamp now, const TimeZone& zone, bool emergency);
 

@@ -431,6 +431,15 @@ TEST_F(EmergencyGatesTest, EmergencyLeadTime) {
             "allowed start 2026-11-30 13:00, but scheduled 2026-11-30 12:00");
 }
 
+TEST_F(EmergencyGatesTest, EmergencyNeverWaitsLongerThanStandard) {
+  cr_.scheduled["DEV"] = now_ + minutes(30);  // DEV: same day beats the 4h emergency lead time
+  EXPECT_EQ(Missing("DEV", "lead-time", true), "PASSED");
+  cr_.scheduled["DEV"] = now_ - hours(10);
+  EXPECT_EQ(Missing("DEV", "lead-time", true),
+            "the lead time for DEV is same day (submitted 2026-11-30 09:00): earliest allowed "
+            "start 2026-11-30 00:00, but scheduled 2026-11-29 23:00");
+}
+
 TEST_F(EmergencyGatesTest, SkippedEnvironmentStillNeedsTheOneBefore) {
   RemoveEvidence("DEV", kEvidenceDeployment);
   EXPECT_EQ(Missing("PROD", "previous-environment", true),
