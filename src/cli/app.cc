@@ -1,7 +1,6 @@
 #include "cli/app.h"
 
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 
 #include "cli/commands.h"
@@ -22,9 +21,10 @@ void OnRun(CLI::App* command, Action& slot, Command body) {
 }
 
 int Main(int argc, char** argv) {
-  CLI::App app{"Rollgate runs the patch management playbook: intake, change requests, approvals, "
-               "gates, deployments and a tamper-evident record.",
-               "rollgate"};
+  CLI::App app{
+      "Rollgate runs the patch management playbook: intake, change requests, approvals, "
+      "gates, deployments and a tamper-evident record.",
+      "rollgate"};
   app.require_subcommand(1);
   app.fallthrough();  // global options may follow the command
   app.set_help_all_flag("--help-all", "help for every command");

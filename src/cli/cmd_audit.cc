@@ -1,8 +1,8 @@
 // audit verify | export | checkpoint.
+#include <fmt/format.h>
+
 #include <fstream>
 #include <iterator>
-
-#include <fmt/format.h>
 
 #include "cli/app.h"
 #include "cli/commands.h"
@@ -22,7 +22,8 @@ Status RunVerify(Context& ctx, const std::string& against_file) {
     ASSIGN_OR_RETURN(v, store->VerifyAudit());
   } else {
     std::ifstream in(against_file);
-    if (!in) return NotFound(fmt::format("--against {}: cannot open", EscapeForDisplay(against_file)));
+    if (!in)
+      return NotFound(fmt::format("--against {}: cannot open", EscapeForDisplay(against_file)));
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     ASSIGN_OR_RETURN(AuditCheckpoint checkpoint, ParseCheckpoint(Trim(text)));
     ASSIGN_OR_RETURN(v, VerifyAgainst(*store, checkpoint));
@@ -47,15 +48,21 @@ Status RunVerify(Context& ctx, const std::string& against_file) {
 }
 
 Status RunExport(Context& ctx, const std::string& format) {
-  if (format != "jsonl") return InvalidArgument(fmt::format("unknown export format '{}': expected jsonl", EscapeForDisplay(format)));
+  if (format != "jsonl")
+    return InvalidArgument(
+        fmt::format("unknown export format '{}': expected jsonl", EscapeForDisplay(format)));
   ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
   return store->ForEachAuditEvent([&](const AuditEvent& e) -> Status {
     nlohmann::json details = nlohmann::json::parse(e.details, nullptr, false);
     if (details.is_discarded()) details = e.details;
-    nlohmann::json line = {{"seq", e.seq},           {"at", FormatRfc3339Utc(e.at)},
-                           {"actor", e.actor},       {"action", e.action},
-                           {"object", e.object},     {"details", details},
-                           {"prev_hash", e.prev_hash}, {"hash", e.hash}};
+    nlohmann::json line = {{"seq", e.seq},
+                           {"at", FormatRfc3339Utc(e.at)},
+                           {"actor", e.actor},
+                           {"action", e.action},
+                           {"object", e.object},
+                           {"details", details},
+                           {"prev_hash", e.prev_hash},
+                           {"hash", e.hash}};
     ctx.out() << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return Status::Ok();
   });
@@ -65,8 +72,9 @@ Status RunCheckpoint(Context& ctx, const std::string& file) {
   ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
   ASSIGN_OR_RETURN(AuditVerification v, store->VerifyAudit());
   if (!v.ok) {
-    return Corruption(fmt::format("the audit chain is broken at event {} ({}); no checkpoint written",
-                                  v.first_bad.value_or(0), v.reason));
+    return Corruption(
+        fmt::format("the audit chain is broken at event {} ({}); no checkpoint written",
+                    v.first_bad.value_or(0), v.reason));
   }
   AuditCheckpoint checkpoint = MakeCheckpoint(v.head_seq, v.head_hash, ctx.clock().Now());
   std::string line = FormatCheckpoint(checkpoint);
@@ -92,10 +100,12 @@ void RegisterAuditCommands(CLI::App& app, Action& slot) {
   auto* audit = app.add_subcommand("audit", "verify and export the tamper-evident audit log");
   audit->require_subcommand(1);
   {
-    auto* cmd = audit->add_subcommand("verify", "check the hash chain; exit 1 naming the first bad event");
+    auto* cmd =
+        audit->add_subcommand("verify", "check the hash chain; exit 1 naming the first bad event");
     auto against = std::make_shared<std::string>();
-    cmd->add_option("--against", *against,
-                    "a checkpoint file from 'audit checkpoint': also detects removed newest events");
+    cmd->add_option(
+        "--against", *against,
+        "a checkpoint file from 'audit checkpoint': also detects removed newest events");
     OnRun(cmd, slot, [against](Context& ctx) { return RunVerify(ctx, *against); });
   }
   {
@@ -106,7 +116,8 @@ void RegisterAuditCommands(CLI::App& app, Action& slot) {
   }
   {
     auto* cmd = audit->add_subcommand(
-        "checkpoint", "print (and optionally save) a stamped record of the chain's head, to keep elsewhere");
+        "checkpoint",
+        "print (and optionally save) a stamped record of the chain's head, to keep elsewhere");
     auto file = std::make_shared<std::string>();
     cmd->add_option("--file", *file, "also write the checkpoint to this file");
     OnRun(cmd, slot, [file](Context& ctx) { return RunCheckpoint(ctx, *file); });

@@ -1,9 +1,9 @@
 // init, validate, cvss.
+#include <fmt/format.h>
+
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-
-#include <fmt/format.h>
 
 #include "cli/app.h"
 #include "cli/commands.h"
@@ -22,12 +22,12 @@ Status RunInit(Context& ctx, const std::string& dir, bool force) {
   std::error_code ec;
   std::filesystem::create_directories(target.parent_path(), ec);
   if (ec) {
-    return (Unavailable(fmt::format("cannot create {}: {}",
-                                                    target.parent_path().string(), ec.message())));
+    return (Unavailable(
+        fmt::format("cannot create {}: {}", target.parent_path().string(), ec.message())));
   }
   if (std::filesystem::exists(target) && !force) {
-    return (Conflict(fmt::format(
-                                "{} already exists; pass --force to overwrite it", target.string())));
+    return (
+        Conflict(fmt::format("{} already exists; pass --force to overwrite it", target.string())));
   }
   std::filesystem::path temporary = target;
   temporary += ".tmp";

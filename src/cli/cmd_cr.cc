@@ -1,9 +1,9 @@
 // cr create | attach | submit | schedule | approve | confirm | reject | signoff | evidence |
 // show | list | checklist | cancel | close, and gate check.
+#include <fmt/format.h>
+
 #include <fstream>
 #include <iterator>
-
-#include <fmt/format.h>
 
 #include "cli/app.h"
 #include "cli/commands.h"
@@ -29,7 +29,9 @@ Result<CrService> MakeService(Context& ctx) {
 // Reads a plan document named by a flag (the flag says it is a file; nothing else is expanded).
 Result<std::string> ReadPlanFile(const std::string& flag, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return InvalidArgument(fmt::format("{} {}: cannot open the file", flag, EscapeForDisplay(path)));
+  if (!in)
+    return InvalidArgument(
+        fmt::format("{} {}: cannot open the file", flag, EscapeForDisplay(path)));
   std::string content;
   content.resize(kMaxPlanBytes + 1);
   in.read(content.data(), static_cast<std::streamsize>(content.size()));
@@ -55,8 +57,8 @@ Status PrintChanged(Context& ctx, const ChangeRequest& cr, const std::string& wh
 }
 
 struct CreateArgs {
-  std::string patch, system, type, description, implementation_plan, rollback_plan, risk,
-      test_plan, downtime, duration, rollback_complexity;
+  std::string patch, system, type, description, implementation_plan, rollback_plan, risk, test_plan,
+      downtime, duration, rollback_complexity;
   std::vector<std::string> affected;
 };
 
@@ -152,8 +154,9 @@ Status RunList(Context& ctx, const ListArgs& a) {
     return Status::Ok();
   }
   for (const auto& r : rows) {
-    ctx.out() << fmt::format("{:<8} {:<3} {:<11} {:<12} {}{}\n", r.id, PriorityShort(r.classification),
-                             CrStateName(r.state), EscapeForDisplay(r.system), EscapeForDisplay(r.title),
+    ctx.out() << fmt::format("{:<8} {:<3} {:<11} {:<12} {}{}\n", r.id,
+                             PriorityShort(r.classification), CrStateName(r.state),
+                             EscapeForDisplay(r.system), EscapeForDisplay(r.title),
                              r.emergency ? "  [emergency]" : "");
   }
   if (rows.empty()) ctx.err() << "no change requests match\n";
@@ -208,7 +211,8 @@ void RegisterCrCommands(CLI::App& app, Action& slot) {
     cmd->add_option("--affected-system", a->affected, "another affected system (repeatable)");
     cmd->add_option("--type", a->type, "security, standard or infrastructure");
     cmd->add_option("--description", a->description, "detailed patch description and purpose");
-    cmd->add_option("--implementation-plan", a->implementation_plan, "file: step-by-step procedure");
+    cmd->add_option("--implementation-plan", a->implementation_plan,
+                    "file: step-by-step procedure");
     cmd->add_option("--rollback-plan", a->rollback_plan, "file: detailed rollback procedure");
     cmd->add_option("--risk", a->risk, "impact and risk analysis");
     cmd->add_option("--test-plan", a->test_plan, "file: validation and test approach");
@@ -230,8 +234,8 @@ void RegisterCrCommands(CLI::App& app, Action& slot) {
                   ASSIGN_OR_RETURN(auto service, MakeService(ctx));
                   ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
                   ASSIGN_OR_RETURN(ChangeRequest cr, service.Attach(*id, *kind, *file, actor));
-                  return PrintChanged(ctx, cr, fmt::format("attached {} '{}'", *kind,
-                                                           EscapeForDisplay(*file)));
+                  return PrintChanged(
+                      ctx, cr, fmt::format("attached {} '{}'", *kind, EscapeForDisplay(*file)));
                 });
               });
   AddCrAction(cr, slot, "submit", "submit for approval", false,
@@ -253,46 +257,48 @@ void RegisterCrCommands(CLI::App& app, Action& slot) {
                   ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
                   ASSIGN_OR_RETURN(Timestamp t, ParseTime(*at, ctx.zone()));
                   ASSIGN_OR_RETURN(ChangeRequest cr, service.Schedule(*id, *env, t, actor));
-                  return PrintChanged(ctx, cr, fmt::format("{} scheduled for {}", *env,
-                                                           FormatLocalMinutes(t, ctx.zone())));
+                  return PrintChanged(
+                      ctx, cr,
+                      fmt::format("{} scheduled for {}", *env, FormatLocalMinutes(t, ctx.zone())));
                 });
               });
-  AddCrAction(cr, slot, "approve", "approve for an environment (or record a verbal approval)", true,
-              [](CLI::App* cmd, auto id, auto env, Action& s) {
-                auto verbal = std::make_shared<bool>(false);
-                auto approver = std::make_shared<std::string>();
-                auto conditions = std::make_shared<std::string>();
-                cmd->add_flag("--verbal", *verbal,
-                              "record an emergency verbal approval given by --approver");
-                cmd->add_option("--approver", *approver, "who gave the verbal approval");
-                cmd->add_option("--conditions", *conditions, "conditions of the verbal approval");
-                OnRun(cmd, s, [id, env, verbal, approver, conditions](Context& ctx) -> Status {
-                  ASSIGN_OR_RETURN(auto service, MakeService(ctx));
-                  ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
-                  if (*verbal) {
-                    if (approver->empty()) return InvalidArgument("--verbal needs --approver PERSON");
-                    ASSIGN_OR_RETURN(ChangeRequest cr, service.RecordVerbalApproval(
-                                                           *id, *env, *approver, *conditions, actor));
-                    return PrintChanged(ctx, cr,
-                                        fmt::format("verbal approval by {} recorded for {}; written "
-                                                    "confirmation due within 24h",
-                                                    *approver, *env));
-                  }
-                  if (!approver->empty() || !conditions->empty()) {
-                    return InvalidArgument("--approver and --conditions go with --verbal");
-                  }
-                  ASSIGN_OR_RETURN(ChangeRequest cr, service.Approve(*id, *env, actor));
-                  return PrintChanged(ctx, cr, fmt::format("approved for {} by {}", *env, actor));
-                });
-              });
+  AddCrAction(
+      cr, slot, "approve", "approve for an environment (or record a verbal approval)", true,
+      [](CLI::App* cmd, auto id, auto env, Action& s) {
+        auto verbal = std::make_shared<bool>(false);
+        auto approver = std::make_shared<std::string>();
+        auto conditions = std::make_shared<std::string>();
+        cmd->add_flag("--verbal", *verbal,
+                      "record an emergency verbal approval given by --approver");
+        cmd->add_option("--approver", *approver, "who gave the verbal approval");
+        cmd->add_option("--conditions", *conditions, "conditions of the verbal approval");
+        OnRun(cmd, s, [id, env, verbal, approver, conditions](Context& ctx) -> Status {
+          ASSIGN_OR_RETURN(auto service, MakeService(ctx));
+          ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
+          if (*verbal) {
+            if (approver->empty()) return InvalidArgument("--verbal needs --approver PERSON");
+            ASSIGN_OR_RETURN(ChangeRequest cr, service.RecordVerbalApproval(*id, *env, *approver,
+                                                                            *conditions, actor));
+            return PrintChanged(ctx, cr,
+                                fmt::format("verbal approval by {} recorded for {}; written "
+                                            "confirmation due within 24h",
+                                            *approver, *env));
+          }
+          if (!approver->empty() || !conditions->empty()) {
+            return InvalidArgument("--approver and --conditions go with --verbal");
+          }
+          ASSIGN_OR_RETURN(ChangeRequest cr, service.Approve(*id, *env, actor));
+          return PrintChanged(ctx, cr, fmt::format("approved for {} by {}", *env, actor));
+        });
+      });
   AddCrAction(cr, slot, "confirm", "confirm your verbal approval in writing", true,
               [](CLI::App* cmd, auto id, auto env, Action& s) {
                 OnRun(cmd, s, [id, env](Context& ctx) -> Status {
                   ASSIGN_OR_RETURN(auto service, MakeService(ctx));
                   ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
                   ASSIGN_OR_RETURN(ChangeRequest cr, service.Confirm(*id, *env, actor));
-                  return PrintChanged(ctx, cr, fmt::format("verbal approval for {} confirmed by {}",
-                                                           *env, actor));
+                  return PrintChanged(
+                      ctx, cr, fmt::format("verbal approval for {} confirmed by {}", *env, actor));
                 });
               });
   AddCrAction(cr, slot, "reject", "reject for an environment", true,
@@ -306,19 +312,19 @@ void RegisterCrCommands(CLI::App& app, Action& slot) {
                   return PrintChanged(ctx, cr, fmt::format("rejected for {} by {}", *env, actor));
                 });
               });
-  AddCrAction(cr, slot, "signoff", "sign off (dev-lead, test-manager, business-analyst, uat, cab)",
-              true, [](CLI::App* cmd, auto id, auto env, Action& s) {
-                auto kind = std::make_shared<std::string>();
-                cmd->add_option("--kind", *kind, "dev-lead, test-manager, business-analyst, uat, cab")
-                    ->required();
-                OnRun(cmd, s, [id, env, kind](Context& ctx) -> Status {
-                  ASSIGN_OR_RETURN(auto service, MakeService(ctx));
-                  ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
-                  ASSIGN_OR_RETURN(ChangeRequest cr, service.Signoff(*id, *env, *kind, actor));
-                  return PrintChanged(ctx, cr,
-                                      fmt::format("{} sign-off for {} by {}", *kind, *env, actor));
-                });
-              });
+  AddCrAction(
+      cr, slot, "signoff", "sign off (dev-lead, test-manager, business-analyst, uat, cab)", true,
+      [](CLI::App* cmd, auto id, auto env, Action& s) {
+        auto kind = std::make_shared<std::string>();
+        cmd->add_option("--kind", *kind, "dev-lead, test-manager, business-analyst, uat, cab")
+            ->required();
+        OnRun(cmd, s, [id, env, kind](Context& ctx) -> Status {
+          ASSIGN_OR_RETURN(auto service, MakeService(ctx));
+          ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
+          ASSIGN_OR_RETURN(ChangeRequest cr, service.Signoff(*id, *env, *kind, actor));
+          return PrintChanged(ctx, cr, fmt::format("{} sign-off for {} by {}", *kind, *env, actor));
+        });
+      });
   AddCrAction(
       cr, slot, "evidence",
       "record deployment evidence by hand (the engine records it when it runs; audited)", true,
@@ -340,7 +346,8 @@ void RegisterCrCommands(CLI::App& app, Action& slot) {
         cmd->add_option("--detail", a->detail, "what was observed");
         cmd->add_option("--field", a->fields, "KEY=VALUE (repeatable), e.g. location=/backup/x");
         OnRun(cmd, s, [id, env, a](Context& ctx) -> Status {
-          if (a->passed && a->failed) return InvalidArgument("--passed and --failed exclude each other");
+          if (a->passed && a->failed)
+            return InvalidArgument("--passed and --failed exclude each other");
           ASSIGN_OR_RETURN(auto service, MakeService(ctx));
           ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
           Evidence e;
@@ -353,7 +360,8 @@ void RegisterCrCommands(CLI::App& app, Action& slot) {
           for (const auto& f : a->fields) {
             auto eq = f.find('=');
             if (eq == std::string::npos || eq == 0) {
-              return InvalidArgument(fmt::format("--field '{}': expected KEY=VALUE", EscapeForDisplay(f)));
+              return InvalidArgument(
+                  fmt::format("--field '{}': expected KEY=VALUE", EscapeForDisplay(f)));
             }
             e.fields[f.substr(0, eq)] = f.substr(eq + 1);
           }
@@ -415,9 +423,8 @@ void RegisterGateCommands(CLI::App& app, Action& slot) {
   cmd->add_option("CR", *id, "change request id")->required();
   cmd->add_option("--env", *env, "environment")->required();
   cmd->add_flag("--emergency", *emergency, "judge by the emergency path (playbook 5.3)");
-  OnRun(cmd, slot, [id, env, emergency](Context& ctx) {
-    return RunGateCheck(ctx, *id, *env, *emergency);
-  });
+  OnRun(cmd, slot,
+        [id, env, emergency](Context& ctx) { return RunGateCheck(ctx, *id, *env, *emergency); });
 }
 
 }  // namespace rollgate::cli

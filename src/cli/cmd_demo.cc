@@ -5,17 +5,19 @@
 // exit code against the one the playbook demands — so a refusal that did not happen fails the
 // demo instead of scrolling past.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
-
-#include <fmt/format.h>
 
 #include "cli/app.h"
 #include "cli/commands.h"
@@ -33,8 +35,24 @@ namespace {
 
 struct DemoArgs {
   std::string dir;
-  bool keep = false;
 };
+
+// The command line as a person would type it: arguments with spaces or quotes are quoted.
+std::string DisplayCommand(const std::vector<std::string>& args) {
+  std::string out = "rollgate";
+  for (const auto& a : args) {
+    bool plain = !a.empty() && a.find_first_of(" \t'\"$`\\;&|<>()*?") == std::string::npos;
+    out += " ";
+    if (plain) {
+      out += a;
+      continue;
+    }
+    out += "'";
+    for (char c : a) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    out += "'";
+  }
+  return out;
+}
 
 Result<std::filesystem::path> SelfPath() {
   std::error_code ec;
@@ -78,10 +96,17 @@ Result<int> RunStep(const std::filesystem::path& self, const std::filesystem::pa
 
 Status RunDemo(Context& ctx, const DemoArgs& args) {
   ASSIGN_OR_RETURN(std::filesystem::path self, SelfPath());
-  std::filesystem::path workspace =
-      args.dir.empty() ? std::filesystem::temp_directory_path() /
-                             fmt::format("rollgate-demo-{}", getpid())
-                       : std::filesystem::path(args.dir);
+  std::filesystem::path workspace(args.dir);
+  if (args.dir.empty()) {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "rollgate-demo-XXXXXX").string();
+    if (!mkdtemp(pattern.data())) {
+      return Unavailable(fmt::format("cannot create a workspace under {}: {}",
+                                     std::filesystem::temp_directory_path().string(),
+                                     std::strerror(errno)));
+    }
+    workspace = pattern;
+  }
   std::error_code ec;
   if (std::filesystem::exists(workspace / ".rollgate", ec)) {
     return Conflict(fmt::format("{} already holds a Rollgate store; choose an empty --dir",
@@ -105,27 +130,26 @@ Status RunDemo(Context& ctx, const DemoArgs& args) {
   int step_number = 0;
   for (const auto& step : story.steps) {
     if (!step.chapter.empty()) std::cout << "\n== " << step.chapter << "\n";
-    std::cout << "\n" << ++step_number << ". " << step.narration << "\n";
-    std::cout << "$ rollgate " << Join(step.args, " ") << "\n";
+    std::cout << "\n" << ++step_number << ".";
+    if (!step.narration.empty()) std::cout << " " << step.narration;
+    std::cout << "\n$ " << DisplayCommand(step.args) << "\n";
     ASSIGN_OR_RETURN(int exit_code, RunStep(self, workspace, step.args));
     if (exit_code != step.expected_exit) {
-      return Failed(fmt::format("demo step {} exited {} where the playbook expects {}: rollgate {}",
-                                step_number, exit_code, step.expected_exit, Join(step.args, " ")));
+      return Failed(fmt::format("demo step {} exited {} where the playbook expects {}: {}",
+                                step_number, exit_code, step.expected_exit,
+                                DisplayCommand(step.args)));
     }
     if (step.expected_exit != 0) {
       std::cout << fmt::format("   -> refused with exit code {}, as the playbook demands\n",
                                exit_code);
     }
   }
+  std::string config_flag = "--config " + (workspace / "rollgate.yaml").string();
   std::cout << "\nThe story is complete. Everything above is in the store and the audit log:\n"
             << "  workspace:  " << workspace.string() << "\n"
-            << "  config:     " << (workspace / "rollgate.yaml").string() << "\n"
-            << "  documents:  rollgate --config " << (workspace / "rollgate.yaml").string()
-            << " cr show " << story.cr_id << " --format markdown\n";
-  if (!args.keep && args.dir.empty()) {
-    std::cout << "  (pass --keep or --dir DIR to keep the workspace; removing it now)\n";
-    std::filesystem::remove_all(workspace, ec);
-  }
+            << "  the CR:     rollgate " << config_flag << " cr show " << story.cr_id
+            << " --format markdown\n"
+            << "  the record: rollgate " << config_flag << " audit export\n";
   return Status::Ok();
 }
 
@@ -134,8 +158,7 @@ Status RunDemo(Context& ctx, const DemoArgs& args) {
 void RegisterDemoCommand(CLI::App& app, Action& slot) {
   auto* cmd = app.add_subcommand("demo", "the whole story on embedded defaults");
   auto args = std::make_shared<DemoArgs>();
-  cmd->add_option("--dir", args->dir, "workspace to use (kept afterwards)");
-  cmd->add_flag("--keep", args->keep, "keep the temporary workspace");
+  cmd->add_option("--dir", args->dir, "workspace to use (default: a new directory under /tmp)");
   OnRun(cmd, slot, [args](Context& ctx) { return RunDemo(ctx, *args); });
 }
 

@@ -1,8 +1,8 @@
 // patch add | import | show | list | classify.
+#include <fmt/format.h>
+
 #include <fstream>
 #include <iterator>
-
-#include <fmt/format.h>
 
 #include "cli/app.h"
 #include "cli/commands.h"
@@ -10,6 +10,7 @@
 #include "cli/output.h"
 #include "cli/views.h"
 #include "common/strings.h"
+#include "intake/advisory.h"
 #include "service/patch_service.h"
 
 namespace rollgate::cli {
@@ -19,13 +20,13 @@ namespace {
 struct PatchAddArgs {
   PatchInput input;
   std::string cvss;
-  std::string package, signature, release_notes_file;
+  std::string signature, release_notes_file;
 };
 
 Result<PatchService> MakeService(Context& ctx) {
   ASSIGN_OR_RETURN(const Config* config, ctx.GetConfig());
   ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
-  return PatchService(*config, *store, ctx.clock());
+  return PatchService(*config, *store, ctx.clock(), ctx.PackagesDir());
 }
 
 Result<std::string> ReadSmallFile(const std::string& path, size_t limit) {
@@ -54,7 +55,6 @@ Status RunAdd(Context& ctx, PatchAddArgs args) {
   ASSIGN_OR_RETURN(auto service, MakeService(ctx));
   ASSIGN_OR_RETURN(auto actor, ctx.Actor());
   if (!args.cvss.empty()) args.input.cvss_vectors.push_back(args.cvss);
-  if (!args.package.empty()) args.input.package = args.package;
   if (!args.signature.empty()) args.input.signature = args.signature;
   if (!args.release_notes_file.empty()) {
     auto notes = ReadSmallFile(args.release_notes_file, 64 * 1024);
@@ -62,6 +62,14 @@ Status RunAdd(Context& ctx, PatchAddArgs args) {
     args.input.release_notes = *notes;
   }
   ASSIGN_OR_RETURN(auto patch, service.Add(args.input, actor));
+  return PrintPatch(ctx, patch);
+}
+
+Status RunImport(Context& ctx, const std::string& file) {
+  ASSIGN_OR_RETURN(auto service, MakeService(ctx));
+  ASSIGN_OR_RETURN(auto actor, ctx.Actor());
+  ASSIGN_OR_RETURN(std::string document, ReadSmallFile(file, kMaxAdvisoryBytes));
+  ASSIGN_OR_RETURN(auto patch, service.Import(document, actor));
   return PrintPatch(ctx, patch);
 }
 
@@ -82,17 +90,16 @@ Status RunList(Context& ctx) {
   }
   for (const auto& p : patches) {
     const CvssScore* s = p.PreferredCvss();
-    ctx.out() << fmt::format("{:<10} {:<3} {:<5} {:<9} {}\n", p.id,
-                             PriorityShort(p.classification.priority),
-                             s ? fmt::format("{:.1f}", s->base_score) : "-",
-                             p.classification.emergency ? "emergency" : "",
-                             EscapeForDisplay(p.title));
+    ctx.out() << fmt::format(
+        "{:<10} {:<3} {:<5} {:<9} {}\n", p.id, PriorityShort(p.classification.priority),
+        s ? fmt::format("{:.1f}", s->base_score) : "-",
+        p.classification.emergency ? "emergency" : "", EscapeForDisplay(p.title));
   }
   return Status::Ok();
 }
 
 Status RunClassify(Context& ctx, const std::string& id, const std::string& priority,
-                const std::string& justification) {
+                   const std::string& justification) {
   ASSIGN_OR_RETURN(auto service, MakeService(ctx));
   ASSIGN_OR_RETURN(auto actor, ctx.Actor());
   ASSIGN_OR_RETURN(auto p, ParsePriority(priority));
@@ -113,17 +120,26 @@ void RegisterPatchCommands(CLI::App& app, Action& slot) {
                     "vendor-advisory, security-team, development-team or change-management")
         ->required();
     cmd->add_option("--cve", args->input.cves, "CVE id (repeatable)");
-    cmd->add_option("--ref", args->input.references, "vendor reference: KB article, URL (repeatable)");
+    cmd->add_option("--ref", args->input.references,
+                    "vendor reference: KB article, URL (repeatable)");
     cmd->add_option("--version", args->input.version, "the version the patch brings");
     cmd->add_option("--cvss", args->cvss, "CVSS 3.1 or 4.0 vector");
     cmd->add_flag("--exploited", args->input.exploited, "active exploitation is confirmed");
     cmd->add_option("--criterion", args->input.criteria,
                     "declared emergency criterion: service-availability, regulatory-directive, "
                     "business-impact (repeatable)");
-    cmd->add_option("--package", args->package, "the patch package (tarball)");
+    cmd->add_option("--package", args->input.package,
+                    "the patch package: a file, or an https:// URL (then --sha256 is required)");
+    cmd->add_option("--sha256", args->input.package_sha256, "the package's expected SHA-256");
     cmd->add_option("--signature", args->signature, "minisign signature of the package");
     cmd->add_option("--release-notes-file", args->release_notes_file, "vendor release notes");
     OnRun(cmd, slot, [args](Context& ctx) { return RunAdd(ctx, *args); });
+  }
+  {
+    auto* cmd = patch->add_subcommand("import", "import an OSV or CSAF 2.0 advisory as a patch");
+    auto file = std::make_shared<std::string>();
+    cmd->add_option("FILE", *file, "the advisory (JSON)")->required();
+    OnRun(cmd, slot, [file](Context& ctx) { return RunImport(ctx, *file); });
   }
   {
     auto* cmd = patch->add_subcommand("show", "show one patch");

@@ -1,13 +1,12 @@
 #include "cli/context.h"
 
+#include <fmt/format.h>
 #include <pwd.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
-
-#include <fmt/format.h>
 
 #include "cli/output.h"
 #include "common/strings.h"
@@ -50,25 +49,44 @@ Result<const Config*> Context::GetConfig() {
   LoadResult loaded = LoadConfigFile(ConfigPath());
   if (!loaded.errors.empty()) {
     for (const auto& e : loaded.errors) err_ << FormatConfigError(e) << "\n";
-    return InvalidArgument(fmt::format("{}: invalid configuration ({} error{}); run 'rollgate "
-                                       "validate' for the list",
-                                       ConfigPath(), loaded.errors.size(),
-                                       loaded.errors.size() == 1 ? "" : "s"));
+    return InvalidArgument(
+        fmt::format("{}: invalid configuration ({} error{}); run 'rollgate "
+                    "validate' for the list",
+                    ConfigPath(), loaded.errors.size(), loaded.errors.size() == 1 ? "" : "s"));
   }
   config_ = std::move(*loaded.config);
   return &*config_;
 }
 
-Result<Store*> Context::GetStore() {
-  if (store_) return store_.get();
+namespace {
+
+std::filesystem::path ConfigDir(const std::string& config_path) {
+  std::filesystem::path dir = std::filesystem::path(config_path).parent_path();
+  return dir.empty() ? std::filesystem::path(".") : dir;
+}
+
+}  // namespace
+
+std::string Context::StoreUrl() const {
   std::string url = options_.store_url;
   if (url.empty()) url = EnvOr("ROLLGATE_STORE", "");
-  if (url.empty()) {
-    std::filesystem::path dir = std::filesystem::path(ConfigPath()).parent_path();
-    if (dir.empty()) dir = ".";
-    url = "sqlite:" + (dir / ".rollgate" / "state.db").string();
+  if (url.empty()) url = "sqlite:" + (ConfigDir(ConfigPath()) / ".rollgate" / "state.db").string();
+  return url;
+}
+
+std::filesystem::path Context::PackagesDir() const {
+  std::string url = StoreUrl();
+  if (StartsWith(url, "sqlite:")) {
+    std::filesystem::path db(url.substr(7));
+    std::filesystem::path dir = db.parent_path();
+    return (dir.empty() ? std::filesystem::path(".") : dir) / "packages";
   }
-  ASSIGN_OR_RETURN(store_, OpenStore(url));
+  return ConfigDir(ConfigPath()) / ".rollgate" / "packages";
+}
+
+Result<Store*> Context::GetStore() {
+  if (store_) return store_.get();
+  ASSIGN_OR_RETURN(store_, OpenStore(StoreUrl()));
   return store_.get();
 }
 

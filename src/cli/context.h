@@ -5,6 +5,7 @@
 // neither (cvss, init) work without a rollgate.yaml. Not thread-safe; one per process.
 #pragma once
 
+#include <filesystem>
 #include <iosfwd>
 #include <memory>
 #include <optional>
@@ -19,7 +20,8 @@ namespace rollgate::cli {
 
 struct GlobalOptions {
   std::string config_path;  // --config, else $ROLLGATE_CONFIG, else ./rollgate.yaml
-  std::string store_url;    // --store, else $ROLLGATE_STORE, else sqlite:<config dir>/.rollgate/state.db
+  std::string
+      store_url;  // --store, else $ROLLGATE_STORE, else sqlite:<config dir>/.rollgate/state.db
   std::string output = "text";  // text | json
   std::string as_person;        // --as
 };
@@ -44,6 +46,11 @@ class Context {
   Result<const Config*> GetConfig();
   // Opens the store once (creating it on first use).
   Result<Store*> GetStore();
+  // The store URL this process uses.
+  std::string StoreUrl() const;
+  // Where accepted patch packages are kept: beside an SQLite store's file, else under the
+  // configuration's directory.
+  std::filesystem::path PackagesDir() const;
   // The acting person: --as when the configuration allows it, else the OS user mapped through
   // people[].unix_user. PermissionDenied naming the problem otherwise.
   Result<std::string> Actor();

@@ -20,7 +20,8 @@ std::string At(Timestamp t) { return FormatRfc3339Utc(t); }
 Timestamp NextProdSlot(const Config& config, Timestamp from, const TimeZone& zone) {
   Timestamp t = from + Seconds(900 - from.time_since_epoch().count() % 900);
   for (int i = 0; i < 4 * 24 * 120; ++i, t += Seconds(900)) {
-    if (InMaintenanceWindow(config, "PROD", t, zone) && FreezesCovering(config, "PROD", t).empty()) return t;
+    if (InMaintenanceWindow(config, "PROD", t, zone) && FreezesCovering(config, "PROD", t).empty())
+      return t;
   }
   return from;
 }
@@ -56,6 +57,20 @@ DemoStory BuildGovernanceStory(Timestamp now, const TimeZone& zone,
       "The TLS stack of billing is exposed to the internet; the flaw allows reading server memory. "
       "No known exploitation. Patch within the standard path.\n";
   story.files["release-notes.txt"] = "OpenSSL 3.0.15: fixes CVE-2026-31337 (heap over-read).\n";
+  story.files["advisory-osv.json"] = R"({
+  "schema_version": "1.6.0",
+  "id": "OSV-2026-0977",
+  "modified": "2026-11-28T08:15:00Z",
+  "published": "2026-11-27T16:00:00Z",
+  "aliases": ["CVE-2026-44001"],
+  "summary": "Remote code execution in the billing PDF renderer",
+  "details": "A crafted invoice lets an unauthenticated attacker run code on the server that renders it.",
+  "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
+  "affected": [{"package": {"ecosystem": "Debian:12", "name": "billing-pdf"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "4.2.1"}]}]}],
+  "references": [{"type": "ADVISORY", "url": "https://security.example.org/OSV-2026-0977"}]
+}
+)";
 
   Timestamp dev_start = now + std::chrono::hours(1);
   // TEST: first too early for its 24-hour lead time, then just after it.
@@ -65,7 +80,8 @@ DemoStory BuildGovernanceStory(Timestamp now, const TimeZone& zone,
   // the lead time.
   Timestamp prod_too_early = NextProdSlot(config, now + std::chrono::hours(48), zone);
   Timestamp prod_earliest = AddBusinessDays(now, 5, config, zone) + std::chrono::hours(1);
-  Timestamp prod_start = NextProdSlot(config, std::max(prod_earliest, test_start + std::chrono::hours(24)), zone);
+  Timestamp prod_start =
+      NextProdSlot(config, std::max(prod_earliest, test_start + std::chrono::hours(24)), zone);
 
   auto& s = story.steps;
   auto add = [&](std::string chapter, std::string narration, std::vector<std::string> args,
@@ -77,24 +93,46 @@ DemoStory BuildGovernanceStory(Timestamp now, const TimeZone& zone,
   add("Intake and classification (playbook 2.1)",
       "A CVSS vector is scored exactly as FIRST specifies.",
       {"cvss", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N"});
-  add("", "Heidi, an engineer, records the vendor's patch; Rollgate classifies it P2-High (7.0-8.9).",
+  add("",
+      "Grace, the security lead, imports a vendor advisory (OSV); CVSS 9.8 makes it P1-Critical "
+      "and an emergency (5.1).",
+      {"patch", "import", "advisory-osv.json", "--as", "grace"});
+  add("", "Heidi, an engineer, records another vendor patch by hand; it is P2-High (7.0-8.9).",
       {"patch", "add", "--title", "OpenSSL 3.0.15 for billing", "--source", "vendor-advisory",
        "--cve", "CVE-2026-31337", "--cvss", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N",
        "--version", "3.0.15", "--ref", "https://openssl.example/news/secadv/20261129.txt", "--as",
        "heidi"});
   add("Change request (playbook 2.2)",
       "She opens a change request with every 2.2 field; the title is generated.",
-      {"cr", "create", "--patch", "PATCH-1", "--system", "billing", "--description",
-       "Upgrade OpenSSL to 3.0.15 to fix CVE-2026-31337", "--implementation-plan",
-       "implementation-plan.md", "--rollback-plan", "rollback-plan.md", "--risk",
-       "Low: library upgrade, restart of billing only", "--test-plan", "test-plan.md",
-       "--downtime", "15m", "--duration", "1h", "--as", "heidi"});
+      {"cr",
+       "create",
+       "--patch",
+       "PATCH-2",
+       "--system",
+       "billing",
+       "--description",
+       "Upgrade OpenSSL to 3.0.15 to fix CVE-2026-31337",
+       "--implementation-plan",
+       "implementation-plan.md",
+       "--rollback-plan",
+       "rollback-plan.md",
+       "--risk",
+       "Low: library upgrade, restart of billing only",
+       "--test-plan",
+       "test-plan.md",
+       "--downtime",
+       "15m",
+       "--duration",
+       "1h",
+       "--as",
+       "heidi"});
   add("", "Submitting a P2 change without the security impact assessment is refused.",
       {"cr", "submit", kCr, "--as", "heidi"}, 2);
   add("", "She attaches it (stored by SHA-256) and the vendor's release notes.",
-      {"cr", "attach", kCr, "--kind", "security-impact-assessment",
-       "security-impact-assessment.md", "--as", "heidi"});
-  add("", "", {"cr", "attach", kCr, "--kind", "release-notes", "release-notes.txt", "--as", "heidi"});
+      {"cr", "attach", kCr, "--kind", "security-impact-assessment", "security-impact-assessment.md",
+       "--as", "heidi"});
+  add("", "",
+      {"cr", "attach", kCr, "--kind", "release-notes", "release-notes.txt", "--as", "heidi"});
   add("", "Now the submission is accepted.", {"cr", "submit", kCr, "--as", "heidi"});
   add("DEV (playbook 3.1)", "The requester may not approve her own change (separation of duties).",
       {"cr", "approve", kCr, "--env", "DEV", "--as", "heidi"}, 4);
@@ -108,10 +146,12 @@ DemoStory BuildGovernanceStory(Timestamp now, const TimeZone& zone,
   add("", "The DEV deployment's results are recorded as evidence (the engine records them itself).",
       {"cr", "evidence", kCr, "--env", "DEV", "--kind", "deployment", "--passed", "--detail",
        "deployed to billing-dev-1", "--as", "heidi"});
-  add("", "", {"cr", "evidence", kCr, "--env", "DEV", "--kind", "smoke", "--passed", "--value",
-               "100", "--as", "heidi"});
+  add("", "",
+      {"cr", "evidence", kCr, "--env", "DEV", "--kind", "smoke", "--passed", "--value", "100",
+       "--as", "heidi"});
   add("TEST (playbook 3.2)",
-      "TEST may not start yet: no development lead sign-off, no test manager approval, no schedule.",
+      "TEST may not start yet: no development lead sign-off, no test manager approval, no "
+      "schedule.",
       {"gate", "check", kCr, "--env", "TEST"}, 4);
   add("", "Alice signs off DEV (4.3 step 2).",
       {"cr", "signoff", kCr, "--env", "DEV", "--kind", "dev-lead", "--as", "alice"});
@@ -126,10 +166,12 @@ DemoStory BuildGovernanceStory(Timestamp now, const TimeZone& zone,
   add("", "", {"gate", "check", kCr, "--env", "TEST"});
   add("", "TEST results: deployment, smoke tests and a regression run at 93 %.",
       {"cr", "evidence", kCr, "--env", "TEST", "--kind", "deployment", "--passed", "--as", "ivan"});
-  add("", "", {"cr", "evidence", kCr, "--env", "TEST", "--kind", "smoke", "--passed", "--value",
-               "100", "--as", "ivan"});
-  add("", "", {"cr", "evidence", kCr, "--env", "TEST", "--kind", "regression", "--value", "93",
-               "--detail", "186 of 200 passed", "--as", "ivan"});
+  add("", "",
+      {"cr", "evidence", kCr, "--env", "TEST", "--kind", "smoke", "--passed", "--value", "100",
+       "--as", "ivan"});
+  add("", "",
+      {"cr", "evidence", kCr, "--env", "TEST", "--kind", "regression", "--value", "93", "--detail",
+       "186 of 200 passed", "--as", "ivan"});
   add("PROD (playbook 3.3)",
       "PROD is refused, naming everything missing: regression below 95 %, UAT, sign-offs, CAB "
       "approval, a tested rollback, a schedule.",
@@ -139,7 +181,8 @@ DemoStory BuildGovernanceStory(Timestamp now, const TimeZone& zone,
        "--detail", "195 of 200 passed", "--as", "ivan"});
   add("", "Sign-offs of 4.3 step 2: test manager, business analyst, and UAT.",
       {"cr", "signoff", kCr, "--env", "TEST", "--kind", "test-manager", "--as", "bob"});
-  add("", "", {"cr", "signoff", kCr, "--env", "TEST", "--kind", "business-analyst", "--as", "carol"});
+  add("", "",
+      {"cr", "signoff", kCr, "--env", "TEST", "--kind", "business-analyst", "--as", "carol"});
   add("", "", {"cr", "signoff", kCr, "--env", "TEST", "--kind", "uat", "--as", "carol"});
   add("", "Dave, a CAB member, approves PROD.",
       {"cr", "approve", kCr, "--env", "PROD", "--as", "dave"});
@@ -149,14 +192,40 @@ DemoStory BuildGovernanceStory(Timestamp now, const TimeZone& zone,
   add("", "Two days out is short of the CAB's 5 business days.",
       {"cr", "schedule", kCr, "--env", "PROD", "--at", At(prod_too_early), "--as", "heidi"});
   add("", "", {"gate", "check", kCr, "--env", "PROD"}, 4);
-  add("", fmt::format("The first maintenance window after the lead time: {}.",
-                      FormatLocalMinutes(prod_start, zone)),
+  add("",
+      fmt::format("The first maintenance window after the lead time: {}.",
+                  FormatLocalMinutes(prod_start, zone)),
       {"cr", "schedule", kCr, "--env", "PROD", "--at", At(prod_start), "--as", "heidi"});
   add("", "Every PROD gate holds.", {"gate", "check", kCr, "--env", "PROD"});
   add("Documents and checklists (playbook 8, Appendix B)",
       "The pre-deployment checklist, computed from the record.",
       {"cr", "checklist", kCr, "--env", "PROD"});
   add("", "The change request as the playbook's Appendix B.", {"cr", "show", kCr});
+  constexpr const char* kEmergency = "CR-2";
+  add("The emergency path (playbook 5)",
+      "The P1 advisory gets its own change request; it is marked emergency from the patch.",
+      {"cr", "create", "--patch", "PATCH-1", "--system", "billing", "--description",
+       "Emergency: fix CVE-2026-44001 in the PDF renderer", "--implementation-plan",
+       "implementation-plan.md", "--rollback-plan", "rollback-plan.md", "--risk",
+       "High if not deployed: remote code execution", "--test-plan", "test-plan.md", "--as",
+       "heidi"});
+  add("", "",
+      {"cr", "attach", kEmergency, "--kind", "security-impact-assessment",
+       "security-impact-assessment.md", "--as", "heidi"});
+  add("", "", {"cr", "submit", kEmergency, "--as", "heidi"});
+  add("",
+      "Erin, the CAB chair, approves PROD on the phone; Heidi records it with its conditions (5.2 "
+      "step 3).",
+      {"cr", "approve", kEmergency, "--env", "PROD", "--verbal", "--approver", "erin",
+       "--conditions", "deploy only after DEV smoke tests pass", "--as", "heidi"});
+  add("",
+      "The compressed path still refuses PROD until DEV has succeeded, the risk of skipping TEST "
+      "is accepted and the rollback is tested.",
+      {"gate", "check", kEmergency, "--env", "PROD", "--emergency"}, 4);
+  add("", "Only Erin herself can confirm her verbal approval in writing...",
+      {"cr", "confirm", kEmergency, "--env", "PROD", "--as", "heidi"}, 4);
+  add("", "...which she does within the 24 hours.",
+      {"cr", "confirm", kEmergency, "--env", "PROD", "--as", "erin"});
   add("The record", "Every step above is an event in a hash chain; it verifies.",
       {"audit", "verify"});
   add("", "A checkpoint of the chain's head, to keep elsewhere...",

@@ -2,9 +2,8 @@
 // codes of INTERFACE.md.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <iosfwd>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "common/status.h"

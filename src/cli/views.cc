@@ -77,10 +77,13 @@ std::string PatchText(const Patch& patch, const TimeZone& zone) {
   out += fmt::format("  source: {}\n", PatchSourceName(patch.source));
   if (!patch.cves.empty()) out += fmt::format("  CVEs: {}\n", Join(patch.cves, ", "));
   for (const auto& s : patch.cvss) {
-    out += fmt::format("  CVSS {}: {:.1f} {} ({})\n", s.version, s.base_score, s.severity, s.vector);
+    out +=
+        fmt::format("  CVSS {}: {:.1f} {} ({})\n", s.version, s.base_score, s.severity, s.vector);
   }
-  if (!patch.version.empty()) out += fmt::format("  version: {}\n", EscapeForDisplay(patch.version));
-  for (const auto& r : patch.references) out += fmt::format("  reference: {}\n", EscapeForDisplay(r));
+  if (!patch.version.empty())
+    out += fmt::format("  version: {}\n", EscapeForDisplay(patch.version));
+  for (const auto& r : patch.references)
+    out += fmt::format("  reference: {}\n", EscapeForDisplay(r));
   if (patch.package) {
     out += fmt::format("  package: {} sha256 {} ({} bytes){}\n",
                        EscapeForDisplay(patch.package->file_name), patch.package->sha256,
@@ -111,8 +114,8 @@ nlohmann::json CrSummaryJson(const ChangeRequestSummary& r) {
 }
 
 std::string GateReportText(const GateReport& report) {
-  std::string out = fmt::format("Gates for {} to start {}{}: {}\n", report.cr_id, report.environment,
-                                report.emergency ? " (emergency path)" : "",
+  std::string out = fmt::format("Gates for {} to start {}{}: {}\n", report.cr_id,
+                                report.environment, report.emergency ? " (emergency path)" : "",
                                 report.passed ? "ALL PASSED" : "REFUSED");
   for (const auto& gate : report.gates) {
     out += fmt::format("  [{}] {}\n", gate.passed ? "ok" : "--", gate.name);

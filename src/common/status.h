@@ -15,16 +15,16 @@ namespace rollgate {
 
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,    // bad input: configuration, flags, vectors, files
-  kNotFound,           // the named object does not exist
-  kConflict,           // illegal state transition, concurrent modification, duplicate
-  kPermissionDenied,   // the acting person may not do this (role, separation of duties)
-  kRefusedByGate,      // a gate, approval, lead time, window or freeze is not met
-  kUnavailable,        // a host, service or database cannot be reached right now
-  kDeadlineExceeded,   // a timeout
-  kCorruption,         // stored data failed an integrity check (audit chain, schema)
-  kFailed,             // an operation ran and failed (deployment, verification)
-  kInternal,           // a bug or an unexpected error from a library or the OS
+  kInvalidArgument,   // bad input: configuration, flags, vectors, files
+  kNotFound,          // the named object does not exist
+  kConflict,          // illegal state transition, concurrent modification, duplicate
+  kPermissionDenied,  // the acting person may not do this (role, separation of duties)
+  kRefusedByGate,     // a gate, approval, lead time, window or freeze is not met
+  kUnavailable,       // a host, service or database cannot be reached right now
+  kDeadlineExceeded,  // a timeout
+  kCorruption,        // stored data failed an integrity check (audit chain, schema)
+  kFailed,            // an operation ran and failed (deployment, verification)
+  kInternal,          // a bug or an unexpected error from a library or the OS
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -52,7 +52,9 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+inline Status InvalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
 inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status Conflict(std::string m) { return {StatusCode::kConflict, std::move(m)}; }
 inline Status PermissionDenied(std::string m) {
@@ -70,7 +72,7 @@ inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : data_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : data_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : data_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(data_).ok() && "Result constructed from an OK Status");
   }
@@ -104,10 +106,10 @@ class [[nodiscard]] Result {
 #define RG_CONCAT(a, b) RG_CONCAT_INNER(a, b)
 
 // Returns the Status of `expr` from the enclosing function when it is not OK.
-#define RETURN_IF_ERROR(expr)                              \
-  do {                                                     \
-    ::rollgate::Status rg_status_ = (expr);                \
-    if (!rg_status_.ok()) return rg_status_;               \
+#define RETURN_IF_ERROR(expr)                \
+  do {                                       \
+    ::rollgate::Status rg_status_ = (expr);  \
+    if (!rg_status_.ok()) return rg_status_; \
   } while (false)
 
 // Evaluates `expr` (a Result<T>); on error returns its Status, else binds the value to `lhs`.

@@ -12,9 +12,7 @@ using std::chrono::days;
 using std::chrono::floor;
 using std::chrono::sys_days;
 
-Timestamp SystemClock::Now() const {
-  return floor<Seconds>(std::chrono::system_clock::now());
-}
+Timestamp SystemClock::Now() const { return floor<Seconds>(std::chrono::system_clock::now()); }
 
 std::chrono::steady_clock::time_point SystemClock::Monotonic() const {
   return std::chrono::steady_clock::now();
@@ -27,9 +25,7 @@ LocalDateTime SplitLocal(Timestamp local_as_utc) {
   return {std::chrono::year_month_day(day), local_as_utc - day};
 }
 
-Timestamp JoinLocal(const LocalDateTime& local) {
-  return sys_days(local.date) + local.time_of_day;
-}
+Timestamp JoinLocal(const LocalDateTime& local) { return sys_days(local.date) + local.time_of_day; }
 
 }  // namespace
 
@@ -107,8 +103,8 @@ bool ReadDate(std::string_view text, size_t& pos, std::chrono::year_month_day& o
       !Expect(text, pos, '-') || !ReadDigits(text, pos, 2, d)) {
     return false;
   }
-  out = std::chrono::year_month_day(std::chrono::year(y), std::chrono::month(m),
-                                    std::chrono::day(d));
+  out =
+      std::chrono::year_month_day(std::chrono::year(y), std::chrono::month(m), std::chrono::day(d));
   return out.ok();
 }
 
@@ -135,10 +131,10 @@ Result<Seconds> ParseTimeOfDay(std::string_view text) {
 
 Result<Timestamp> ParseTime(std::string_view text, const TimeZone& zone) {
   auto bad = [&](std::string_view why) {
-    return InvalidArgument(fmt::format(
-        "invalid time '{}': {} (expected RFC 3339 such as 2026-12-01T09:00:00Z, or "
-        "'YYYY-MM-DD HH:MM' in the local zone)",
-        text, why));
+    return InvalidArgument(
+        fmt::format("invalid time '{}': {} (expected RFC 3339 such as 2026-12-01T09:00:00Z, or "
+                    "'YYYY-MM-DD HH:MM' in the local zone)",
+                    text, why));
   };
   size_t pos = 0;
   std::chrono::year_month_day date;
@@ -197,12 +193,23 @@ Result<Seconds> ParseDuration(std::string_view text, bool allow_zero) {
     if (pos == text.size()) return bad("missing unit");
     int64_t unit = 0;
     switch (text[pos]) {
-      case 's': unit = 1; break;
-      case 'm': unit = 60; break;
-      case 'h': unit = 3600; break;
-      case 'd': unit = 86400; break;
-      case 'w': unit = 7 * 86400; break;
-      default: return bad(fmt::format("unknown unit '{}'", text[pos]));
+      case 's':
+        unit = 1;
+        break;
+      case 'm':
+        unit = 60;
+        break;
+      case 'h':
+        unit = 3600;
+        break;
+      case 'd':
+        unit = 86400;
+        break;
+      case 'w':
+        unit = 7 * 86400;
+        break;
+      default:
+        return bad(fmt::format("unknown unit '{}'", text[pos]));
     }
     ++pos;
     total += value * unit;

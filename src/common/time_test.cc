@@ -15,8 +15,9 @@ TEST(TimeTest, ParsesRfc3339AndLocalForms) {
   EXPECT_EQ(*ParseTime("2026-12-01T09:00:00.250Z", cet), utc9);
   EXPECT_EQ(*ParseTime("2026-12-01 10:00", cet), utc9);
   EXPECT_EQ(*ParseTime("2026-12-01T10:00", cet), utc9);
-  for (const char* bad : {"", "2026-13-01 10:00", "2026-02-30 10:00", "2026-12-01", "2026-12-01 25:00",
-                          "2026-12-01 10:00 extra", "2026-12-01T10:00+1", "tomorrow"}) {
+  for (const char* bad :
+       {"", "2026-13-01 10:00", "2026-02-30 10:00", "2026-12-01", "2026-12-01 25:00",
+        "2026-12-01 10:00 extra", "2026-12-01T10:00+1", "tomorrow"}) {
     EXPECT_FALSE(ParseTime(bad, cet).ok()) << bad;
   }
 }

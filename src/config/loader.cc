@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -174,6 +175,7 @@ class Loader {
   void ReadVersion(const YAML::Node& root);
   void ReadIdentity(const YAML::Node& node, Config& config);
   void ReadPolicy(const YAML::Node& node, Config& config);
+  void ReadPackages(const YAML::Node& node, Config& config);
   void ReadRoles(const YAML::Node& root, Config& config);
   void ReadCalendar(const YAML::Node& node, Config& config);
   void ReadWindow(const YAML::Node& node, Config& config);
@@ -621,9 +623,10 @@ std::optional<Config> Loader::Load(std::string_view text) {
   }
   size_t visited = 0;
   if (!CheckShape(root, 1, visited)) return std::nullopt;
-  if (!CheckKeys(root, "the configuration",
-                 {"version", "identity", "policy", "calendar", "roles", "environments", "people",
-                  "systems", "contacts", "groups", "escalation", "channels", "emergency"})) {
+  if (!CheckKeys(
+          root, "the configuration",
+          {"version", "identity", "policy", "calendar", "roles", "environments", "people",
+           "systems", "contacts", "groups", "escalation", "channels", "emergency", "packages"})) {
     return std::nullopt;
   }
   root_position_ = PositionOf(root);
@@ -633,6 +636,7 @@ std::optional<Config> Loader::Load(std::string_view text) {
   ReadVersion(root);
   if (auto node = Find(root, "identity")) ReadIdentity(*node, config);
   if (auto node = Find(root, "policy")) ReadPolicy(*node, config);
+  if (auto node = Find(root, "packages")) ReadPackages(*node, config);
   ReadRoles(root, config);
   if (auto node = Find(root, "calendar")) ReadCalendar(*node, config);
   ReadEnvironments(root, config);
@@ -679,6 +683,41 @@ void Loader::ReadPolicy(const YAML::Node& node, Config& config) {
   if (auto kinds = ReadIdentifierList(node, "required_attachments_p1_p2", "attachment kind")) {
     config.required_attachments_p1_p2.clear();
     for (const Item& kind : *kinds) config.required_attachments_p1_p2.push_back(kind.value);
+  }
+}
+
+void Loader::ReadPackages(const YAML::Node& node, Config& config) {
+  if (!IsMapOrNull(node, "packages") || node.IsNull()) return;
+  if (!CheckKeys(node, "'packages'",
+                 {"trusted_keys", "require_signature", "max_size_mib", "allow_plain_http"})) {
+    return;
+  }
+  if (auto keys = ReadStringList(node, "trusted_keys")) {
+    for (const Item& key : *keys) {
+      // A minisign public key: base64 of 42 bytes ("Ed" + 8-byte id + 32-byte key), "RW...".
+      bool base64 =
+          key.value.size() == 56 && key.value.compare(0, 2, "RW") == 0 &&
+          std::all_of(key.value.begin(), key.value.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=';
+          });
+      if (!base64) {
+        Error(key.position,
+              "a trusted key must be a minisign public key: the 56-character base64 line "
+              "starting with 'RW' from the .pub file");
+        continue;
+      }
+      config.packages.trusted_keys.push_back(key.value);
+    }
+  }
+  if (auto require = ReadBool(node, "require_signature")) {
+    config.packages.require_signature = *require;
+  }
+  if (auto mib = ReadInteger(node, "max_size_mib", 1, 1024 * 1024)) {
+    config.packages.max_bytes = *mib * 1024 * 1024;
+  }
+  if (auto plain = ReadBool(node, "allow_plain_http")) config.packages.allow_plain_http = *plain;
+  if (config.packages.require_signature && config.packages.trusted_keys.empty()) {
+    Error(node, "'packages.require_signature' is on but no 'trusted_keys' are listed");
   }
 }
 

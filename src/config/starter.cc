@@ -23,6 +23,15 @@ policy:
   # §2.2 step 2: attachments required before a P1 or P2 CR can be submitted.
   required_attachments_p1_p2: [security-impact-assessment]
 
+# Patch packages (§8.1 "patch package downloaded and verified"). Every package is hashed
+# (SHA-256) and inspected before it is accepted: absolute paths, '..', links leaving the archive,
+# device nodes, FIFOs and setuid/setgid bits are refused. Signatures are minisign signatures
+# checked against these public keys (the "RW..." line of a .pub file).
+packages:
+  trusted_keys: []
+  require_signature: false
+  max_size_mib: 2048
+
 # Custom roles, in addition to the built-in ones: development-lead, test-manager,
 # business-analyst, cab-member, cab-chair, it-operations-manager, security-lead, engineer,
 # test-engineer, help-desk, dba-lead, it-director, ciso, admin.

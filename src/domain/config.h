@@ -194,6 +194,15 @@ struct Freeze {
   std::string reason;
 };
 
+// How patch packages are accepted (playbook §8.1 "downloaded and verified").
+struct PackagePolicy {
+  // minisign public keys (the base64 "RW..." line) whose signatures are trusted.
+  std::vector<std::string> trusted_keys;
+  bool require_signature = false;
+  int64_t max_bytes = int64_t{2} << 30;  // uncompressed archive size and download size
+  bool allow_plain_http = false;         // http:// downloads (tests on loopback only)
+};
+
 struct Config {
   std::string source_file;         // where it was loaded from
   std::vector<std::string> roles;  // built-in plus custom
@@ -208,6 +217,7 @@ struct Config {
   std::vector<Freeze> freezes;
   std::vector<std::chrono::year_month_day> holidays;
   std::vector<std::chrono::weekday> weekend = {std::chrono::Saturday, std::chrono::Sunday};
+  PackagePolicy packages;
   bool allow_as = false;             // identity.allow_as
   bool separation_of_duties = true;  // policy.separation_of_duties
   // Attachment kinds required before submitting a P1/P2 CR.

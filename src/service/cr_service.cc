@@ -63,7 +63,8 @@ Result<ChangeRequest> CrService::Attach(const std::string& id, const std::string
     return InvalidArgument(fmt::format("{}: attachments are limited to {} MiB",
                                        EscapeForDisplay(file.string()), kMaxAttachmentBytes >> 20));
   }
-  if (size == 0) return InvalidArgument(fmt::format("{}: empty file", EscapeForDisplay(file.string())));
+  if (size == 0)
+    return InvalidArgument(fmt::format("{}: empty file", EscapeForDisplay(file.string())));
   std::ifstream in(file, std::ios::binary);
   std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (!in.good() && !in.eof()) {
@@ -92,7 +93,10 @@ Result<ChangeRequest> CrService::Attach(const std::string& id, const std::string
 
 Result<ChangeRequest> CrService::Submit(const std::string& id, const std::string& actor) {
   return Mutate(
-      id, [&](const ChangeRequest& cr, Timestamp now) { return rollgate::Submit(cr, config_, actor, now); },
+      id,
+      [&](const ChangeRequest& cr, Timestamp now) {
+        return rollgate::Submit(cr, config_, actor, now);
+      },
       actor);
 }
 
@@ -116,8 +120,7 @@ Result<ChangeRequest> CrService::Approve(const std::string& id, const std::strin
       actor);
 }
 
-Result<ChangeRequest> CrService::RecordVerbalApproval(const std::string& id,
-                                                      const std::string& env,
+Result<ChangeRequest> CrService::RecordVerbalApproval(const std::string& id, const std::string& env,
                                                       const std::string& approver,
                                                       const std::string& conditions,
                                                       const std::string& actor) {
@@ -184,7 +187,10 @@ Result<ChangeRequest> CrService::Cancel(const std::string& id, const std::string
 
 Result<ChangeRequest> CrService::Close(const std::string& id, const std::string& actor) {
   return Mutate(
-      id, [&](const ChangeRequest& cr, Timestamp now) { return rollgate::Close(cr, config_, actor, now); },
+      id,
+      [&](const ChangeRequest& cr, Timestamp now) {
+        return rollgate::Close(cr, config_, actor, now);
+      },
       actor);
 }
 
@@ -232,13 +238,13 @@ Result<GateReport> CrService::CheckGates(const std::string& id, const std::strin
   return rollgate::CheckGates(cr, config_, env, clock_.Now(), zone_, emergency);
 }
 
-Result<ChecklistView> CrService::ComputeChecklist(const std::string& id,
-                                                  const std::string& env) {
+Result<ChecklistView> CrService::ComputeChecklist(const std::string& id, const std::string& env) {
   if (!config_.FindEnvironment(env)) {
     return NotFound(fmt::format("no environment '{}' in the configuration", EscapeForDisplay(env)));
   }
   ASSIGN_OR_RETURN(ChangeRequest cr, Get(id));
-  std::vector<ChecklistItem> items = rollgate::ComputeChecklist(cr, config_, env, clock_.Now(), zone_);
+  std::vector<ChecklistItem> items =
+      rollgate::ComputeChecklist(cr, config_, env, clock_.Now(), zone_);
   return ChecklistView{std::move(cr), std::move(items)};
 }
 

@@ -26,21 +26,31 @@ struct PatchInput {
   bool exploited = false;
   std::vector<std::string> criteria;  // declared §5.1 criteria
   std::string release_notes;
-  std::optional<std::filesystem::path> package;
+  // A local file or an https:// URL; a URL needs `package_sha256`.
+  std::string package;
+  std::string package_sha256;  // expected digest: required for URLs, checked when given
   std::optional<std::filesystem::path> signature;
 };
 
+// Packages accepted into the store's package directory, named by SHA-256, so that what is
+// deployed later is exactly what was verified here.
 class PatchService {
  public:
-  PatchService(const Config& config, Store& store, const Clock& clock)
-      : config_(config), store_(store), clock_(clock) {}
+  PatchService(const Config& config, Store& store, const Clock& clock,
+               std::filesystem::path packages_dir)
+      : config_(config), store_(store), clock_(clock), packages_dir_(std::move(packages_dir)) {}
 
   // Validates `input` (every problem named), scores the vectors, hashes the package, classifies,
   // and stores the patch with a "patch.add" audit event. InvalidArgument on bad input, with
   // nothing stored.
   Result<Patch> Add(const PatchInput& input, const std::string& actor);
 
-  // Stores an already-built patch (from an advisory import) under a new id with its audit event.
+  // Imports an OSV or CSAF 2.0 advisory (the document's text) as a patch: CVEs, both CVSS
+  // versions (a claimed score that contradicts its vector is refused), exploitation, fixed
+  // versions, references, remediation. InvalidArgument for anything malformed; nothing stored.
+  Result<Patch> Import(std::string_view document, const std::string& actor);
+
+  // Stores an already-built patch under a new id with its audit event.
   Result<Patch> Record(Patch patch, const std::string& action, const std::string& actor);
 
   // Overrides the classification; the justification must not be blank. Audited.
@@ -51,9 +61,15 @@ class PatchService {
   Result<std::vector<Patch>> List();
 
  private:
+  // Copies or downloads the package into the package directory, checks its digest and
+  // signature and inspects the archive. InvalidArgument naming every problem; on failure
+  // nothing is kept.
+  Result<PackageInfo> AcceptPackage(const PatchInput& input);
+
   const Config& config_;
   Store& store_;
   const Clock& clock_;
+  std::filesystem::path packages_dir_;
 };
 
 }  // namespace rollgate

@@ -1,10 +1,9 @@
 // Runs the real rollgate binary in a temporary directory for black-box tests.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
