@@ -115,7 +115,10 @@ class [[nodiscard]] Result {
 // Evaluates `expr` (a Result<T>); on error returns its Status, else binds the value to `lhs`.
 #define ASSIGN_OR_RETURN(lhs, expr) \
   ASSIGN_OR_RETURN_IMPL(RG_CONCAT(rg_result_, __LINE__), lhs, expr)
+// `lhs` may be a declaration ("auto x") and `tmp` is a name, so neither can be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                          \
   if (!tmp.ok()) return tmp.error();          \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)

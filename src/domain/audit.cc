@@ -18,7 +18,10 @@ void AppendField(std::string& out, std::string_view value) {
 }  // namespace
 
 std::string CanonicalAuditEncoding(const AuditEvent& event) {
-  std::string out = "rollgate-audit-v1;";
+  std::string out;
+  out.reserve(160 + event.actor.size() + event.action.size() + event.object.size() +
+              event.details.size() + event.prev_hash.size());
+  out += "rollgate-audit-v1;";
   AppendField(out, std::to_string(event.seq));
   AppendField(out, FormatRfc3339Utc(event.at));
   AppendField(out, event.actor);

@@ -20,7 +20,7 @@ namespace rollgate {
 namespace {
 
 constexpr size_t kMaxTitle = 200;
-constexpr size_t kMaxText = 64 * 1024;
+constexpr size_t kMaxText = size_t{64} * 1024;
 constexpr size_t kMaxList = 100;
 
 void CheckText(std::string_view field, std::string_view value, size_t limit,
