@@ -201,11 +201,12 @@ TEST_F(SshTransportTest, ExitStatusIsReadableAfterTheConnectionWasKilled) {
   pid_t master = MasterPid(*transport_, host);
   ASSERT_GT(master, 1);
 
-  CommandSpec spec = Spec({"sh", "-c", "sleep 2; echo done; exit 7"});
+  // Long enough to be killed mid-command even on a loaded machine, where a login takes seconds.
+  CommandSpec spec = Spec({"sh", "-c", "sleep 6; echo done; exit 7"});
   spec.status_file = StatusFile(1, "killed");
   auto running = std::async(std::launch::async, [&] { return transport_->Run(host, spec); });
   // The host's file system is local in the lab: wait for the wrapper's pid file.
-  for (int i = 0; i < 500 && !std::filesystem::exists(spec.status_file + ".pid"); ++i) {
+  for (int i = 0; i < 3000 && !std::filesystem::exists(spec.status_file + ".pid"); ++i) {
     std::this_thread::sleep_for(milliseconds(10));
   }
   ASSERT_TRUE(std::filesystem::exists(spec.status_file + ".pid"));
@@ -217,7 +218,7 @@ TEST_F(SshTransportTest, ExitStatusIsReadableAfterTheConnectionWasKilled) {
 
   // The command went on running on the host; its outcome is read, not guessed.
   std::optional<int> code;
-  for (int i = 0; i < 100 && !code; ++i) {
+  for (int i = 0; i < 300 && !code; ++i) {
     auto status = transport_->ReadExitStatus(host, spec.status_file);
     ASSERT_TRUE(status.ok()) << status.status().ToString();
     code = *status;
