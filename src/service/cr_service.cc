@@ -15,12 +15,25 @@ namespace {
 
 constexpr int64_t kMaxAttachmentBytes = 16 * 1024 * 1024;
 
+// OK for "CR-<number>" (1 or more, no leading zeros, at most 18 digits); InvalidArgument naming
+// the text otherwise, so a malformed id is bad input rather than "not found".
+Status CheckCrId(const std::string& id) {
+  std::string_view digits = std::string_view(id).substr(std::min<size_t>(3, id.size()));
+  bool ok = StartsWith(id, "CR-") && !digits.empty() && digits.size() <= 18 && digits[0] != '0' &&
+            digits.find_first_not_of("0123456789") == std::string_view::npos;
+  if (ok) return Status::Ok();
+  std::string shown = id.size() > 40 ? id.substr(0, 40) + "..." : id;
+  return InvalidArgument(fmt::format(
+      "invalid change request id '{}': expected CR-<number>, e.g. CR-12", EscapeForDisplay(shown)));
+}
+
 }  // namespace
 
 Result<ChangeRequest> CrService::Mutate(
     const std::string& id,
     const std::function<Result<CrTransition>(const ChangeRequest&, Timestamp now)>& change,
     const std::string& actor) {
+  RETURN_IF_ERROR(CheckCrId(id));
   ChangeRequest result;
   RETURN_IF_ERROR(store_.Write([&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(ChangeRequest cr, tx.GetChangeRequest(id));
@@ -54,6 +67,7 @@ Result<ChangeRequest> CrService::Create(const std::string& patch_id, CrDraft dra
 Result<ChangeRequest> CrService::Attach(const std::string& id, const std::string& kind,
                                         const std::filesystem::path& file,
                                         const std::string& actor) {
+  RETURN_IF_ERROR(CheckCrId(id));
   std::error_code ec;
   if (!std::filesystem::is_regular_file(file, ec)) {
     return InvalidArgument(fmt::format("{}: not a readable file", EscapeForDisplay(file.string())));
@@ -63,7 +77,8 @@ Result<ChangeRequest> CrService::Attach(const std::string& id, const std::string
     return InvalidArgument(fmt::format("{}: attachments are limited to {} MiB",
                                        EscapeForDisplay(file.string()), kMaxAttachmentBytes >> 20));
   }
-  if (size == 0) return InvalidArgument(fmt::format("{}: empty file", EscapeForDisplay(file.string())));
+  if (size == 0)
+    return InvalidArgument(fmt::format("{}: empty file", EscapeForDisplay(file.string())));
   std::ifstream in(file, std::ios::binary);
   std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (!in.good() && !in.eof()) {
@@ -92,7 +107,10 @@ Result<ChangeRequest> CrService::Attach(const std::string& id, const std::string
 
 Result<ChangeRequest> CrService::Submit(const std::string& id, const std::string& actor) {
   return Mutate(
-      id, [&](const ChangeRequest& cr, Timestamp now) { return rollgate::Submit(cr, config_, actor, now); },
+      id,
+      [&](const ChangeRequest& cr, Timestamp now) {
+        return rollgate::Submit(cr, config_, actor, now);
+      },
       actor);
 }
 
@@ -116,8 +134,7 @@ Result<ChangeRequest> CrService::Approve(const std::string& id, const std::strin
       actor);
 }
 
-Result<ChangeRequest> CrService::RecordVerbalApproval(const std::string& id,
-                                                      const std::string& env,
+Result<ChangeRequest> CrService::RecordVerbalApproval(const std::string& id, const std::string& env,
                                                       const std::string& approver,
                                                       const std::string& conditions,
                                                       const std::string& actor) {
@@ -184,11 +201,15 @@ Result<ChangeRequest> CrService::Cancel(const std::string& id, const std::string
 
 Result<ChangeRequest> CrService::Close(const std::string& id, const std::string& actor) {
   return Mutate(
-      id, [&](const ChangeRequest& cr, Timestamp now) { return rollgate::Close(cr, config_, actor, now); },
+      id,
+      [&](const ChangeRequest& cr, Timestamp now) {
+        return rollgate::Close(cr, config_, actor, now);
+      },
       actor);
 }
 
 Result<ChangeRequest> CrService::Get(const std::string& id) {
+  RETURN_IF_ERROR(CheckCrId(id));
   ChangeRequest result;
   RETURN_IF_ERROR(store_.Read([&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(result, tx.GetChangeRequest(id));
@@ -232,13 +253,13 @@ Result<GateReport> CrService::CheckGates(const std::string& id, const std::strin
   return rollgate::CheckGates(cr, config_, env, clock_.Now(), zone_, emergency);
 }
 
-Result<ChecklistView> CrService::ComputeChecklist(const std::string& id,
-                                                  const std::string& env) {
+Result<ChecklistView> CrService::ComputeChecklist(const std::string& id, const std::string& env) {
   if (!config_.FindEnvironment(env)) {
     return NotFound(fmt::format("no environment '{}' in the configuration", EscapeForDisplay(env)));
   }
   ASSIGN_OR_RETURN(ChangeRequest cr, Get(id));
-  std::vector<ChecklistItem> items = rollgate::ComputeChecklist(cr, config_, env, clock_.Now(), zone_);
+  std::vector<ChecklistItem> items =
+      rollgate::ComputeChecklist(cr, config_, env, clock_.Now(), zone_);
   return ChecklistView{std::move(cr), std::move(items)};
 }
 
