@@ -1,9 +1,11 @@
 // cr create | attach | submit | schedule | approve | confirm | reject | signoff | evidence |
 // show | list | checklist | cancel | close, and gate check.
+#include <fmt/format.h>
+
 #include <fstream>
 #include <iterator>
-
-#include <fmt/format.h>
+#include <optional>
+#include <string_view>
 
 #include "cli/app.h"
 #include "cli/commands.h"
@@ -29,7 +31,9 @@ Result<CrService> MakeService(Context& ctx) {
 // Reads a plan document named by a flag (the flag says it is a file; nothing else is expanded).
 Result<std::string> ReadPlanFile(const std::string& flag, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return InvalidArgument(fmt::format("{} {}: cannot open the file", flag, EscapeForDisplay(path)));
+  if (!in)
+    return InvalidArgument(
+        fmt::format("{} {}: cannot open the file", flag, EscapeForDisplay(path)));
   std::string content;
   content.resize(kMaxPlanBytes + 1);
   in.read(content.data(), static_cast<std::streamsize>(content.size()));
@@ -44,10 +48,32 @@ Result<std::string> ReadPlanFile(const std::string& flag, const std::string& pat
   return content;
 }
 
-// Prints a CR after a change: the short confirmation, or the JSON document.
+// InvalidArgument naming `flag` when `value` is not UTF-8: it would be stored and shown as text.
+Status CheckUtf8(std::string_view flag, const std::string& value) {
+  if (IsValidUtf8(value)) return Status::Ok();
+  return InvalidArgument(fmt::format("{} is not valid UTF-8", flag));
+}
+
+// The CR's patch, or nullopt when it cannot be read (the document then shows it as pending).
+std::optional<Patch> LoadPatch(Context& ctx, const ChangeRequest& cr) {
+  std::optional<Patch> patch;
+  Result<Store*> store = ctx.GetStore();
+  if (!store.ok()) return patch;
+  (void)(*store)->Read([&](Transaction& tx) -> Status {
+    Result<Patch> p = tx.GetPatch(cr.patch_id);
+    if (p.ok()) patch = std::move(*p);
+    return Status::Ok();
+  });
+  return patch;
+}
+
+// Prints a CR after a change: the short confirmation, or the JSON document (the same as
+// `cr show --output json`).
 Status PrintChanged(Context& ctx, const ChangeRequest& cr, const std::string& what) {
   if (ctx.json()) {
-    PrintJson(ctx, CrToJson(cr, nullptr, *ctx.GetConfig().value(), ctx.clock().Now(), ctx.zone()));
+    std::optional<Patch> patch = LoadPatch(ctx, cr);
+    PrintJson(ctx, CrToJson(cr, patch ? &*patch : nullptr, *ctx.GetConfig().value(),
+                            ctx.clock().Now(), ctx.zone()));
   } else {
     ctx.out() << fmt::format("{}: {} (state {})\n", cr.id, what, CrStateName(cr.state));
   }
@@ -55,12 +81,14 @@ Status PrintChanged(Context& ctx, const ChangeRequest& cr, const std::string& wh
 }
 
 struct CreateArgs {
-  std::string patch, system, type, description, implementation_plan, rollback_plan, risk,
-      test_plan, downtime, duration, rollback_complexity;
+  std::string patch, system, type, description, implementation_plan, rollback_plan, risk, test_plan,
+      downtime, duration, rollback_complexity;
   std::vector<std::string> affected;
 };
 
 Status RunCreate(Context& ctx, const CreateArgs& a) {
+  RETURN_IF_ERROR(CheckUtf8("--description", a.description));
+  RETURN_IF_ERROR(CheckUtf8("--risk", a.risk));
   ASSIGN_OR_RETURN(auto service, MakeService(ctx));
   ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
   CrDraft draft;
@@ -105,13 +133,7 @@ Status RunShow(Context& ctx, const std::string& id, const std::string& format) {
   ASSIGN_OR_RETURN(auto service, MakeService(ctx));
   ASSIGN_OR_RETURN(ChangeRequest cr, service.Get(id));
   ASSIGN_OR_RETURN(const Config* config, ctx.GetConfig());
-  ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
-  std::optional<Patch> patch;
-  RETURN_IF_ERROR(store->Read([&](Transaction& tx) -> Status {
-    Result<Patch> p = tx.GetPatch(cr.patch_id);
-    if (p.ok()) patch = std::move(*p);
-    return Status::Ok();
-  }));
+  std::optional<Patch> patch = LoadPatch(ctx, cr);
   const Patch* patch_ptr = patch ? &*patch : nullptr;
   Timestamp now = ctx.clock().Now();
   std::string chosen = format.empty() ? (ctx.json() ? "json" : "text") : format;
@@ -152,8 +174,9 @@ Status RunList(Context& ctx, const ListArgs& a) {
     return Status::Ok();
   }
   for (const auto& r : rows) {
-    ctx.out() << fmt::format("{:<8} {:<3} {:<11} {:<12} {}{}\n", r.id, PriorityShort(r.classification),
-                             CrStateName(r.state), EscapeForDisplay(r.system), EscapeForDisplay(r.title),
+    ctx.out() << fmt::format("{:<8} {:<3} {:<11} {:<12} {}{}\n", r.id,
+                             PriorityShort(r.classification), CrStateName(r.state),
+                             EscapeForDisplay(r.system), EscapeForDisplay(r.title),
                              r.emergency ? "  [emergency]" : "");
   }
   if (rows.empty()) ctx.err() << "no change requests match\n";
@@ -208,7 +231,8 @@ void RegisterCrCommands(CLI::App& app, Action& slot) {
     cmd->add_option("--affected-system", a->affected, "another affected system (repeatable)");
     cmd->add_option("--type", a->type, "security, standard or infrastructure");
     cmd->add_option("--description", a->description, "detailed patch description and purpose");
-    cmd->add_option("--implementation-plan", a->implementation_plan, "file: step-by-step procedure");
+    cmd->add_option("--implementation-plan", a->implementation_plan,
+                    "file: step-by-step procedure");
     cmd->add_option("--rollback-plan", a->rollback_plan, "file: detailed rollback procedure");
     cmd->add_option("--risk", a->risk, "impact and risk analysis");
     cmd->add_option("--test-plan", a->test_plan, "file: validation and test approach");
@@ -230,8 +254,8 @@ void RegisterCrCommands(CLI::App& app, Action& slot) {
                   ASSIGN_OR_RETURN(auto service, MakeService(ctx));
                   ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
                   ASSIGN_OR_RETURN(ChangeRequest cr, service.Attach(*id, *kind, *file, actor));
-                  return PrintChanged(ctx, cr, fmt::format("attached {} '{}'", *kind,
-                                                           EscapeForDisplay(*file)));
+                  return PrintChanged(
+                      ctx, cr, fmt::format("attached {} '{}'", *kind, EscapeForDisplay(*file)));
                 });
               });
   AddCrAction(cr, slot, "submit", "submit for approval", false,
@@ -253,46 +277,49 @@ void RegisterCrCommands(CLI::App& app, Action& slot) {
                   ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
                   ASSIGN_OR_RETURN(Timestamp t, ParseTime(*at, ctx.zone()));
                   ASSIGN_OR_RETURN(ChangeRequest cr, service.Schedule(*id, *env, t, actor));
-                  return PrintChanged(ctx, cr, fmt::format("{} scheduled for {}", *env,
-                                                           FormatLocalMinutes(t, ctx.zone())));
+                  return PrintChanged(
+                      ctx, cr,
+                      fmt::format("{} scheduled for {}", *env, FormatLocalMinutes(t, ctx.zone())));
                 });
               });
-  AddCrAction(cr, slot, "approve", "approve for an environment (or record a verbal approval)", true,
-              [](CLI::App* cmd, auto id, auto env, Action& s) {
-                auto verbal = std::make_shared<bool>(false);
-                auto approver = std::make_shared<std::string>();
-                auto conditions = std::make_shared<std::string>();
-                cmd->add_flag("--verbal", *verbal,
-                              "record an emergency verbal approval given by --approver");
-                cmd->add_option("--approver", *approver, "who gave the verbal approval");
-                cmd->add_option("--conditions", *conditions, "conditions of the verbal approval");
-                OnRun(cmd, s, [id, env, verbal, approver, conditions](Context& ctx) -> Status {
-                  ASSIGN_OR_RETURN(auto service, MakeService(ctx));
-                  ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
-                  if (*verbal) {
-                    if (approver->empty()) return InvalidArgument("--verbal needs --approver PERSON");
-                    ASSIGN_OR_RETURN(ChangeRequest cr, service.RecordVerbalApproval(
-                                                           *id, *env, *approver, *conditions, actor));
-                    return PrintChanged(ctx, cr,
-                                        fmt::format("verbal approval by {} recorded for {}; written "
-                                                    "confirmation due within 24h",
-                                                    *approver, *env));
-                  }
-                  if (!approver->empty() || !conditions->empty()) {
-                    return InvalidArgument("--approver and --conditions go with --verbal");
-                  }
-                  ASSIGN_OR_RETURN(ChangeRequest cr, service.Approve(*id, *env, actor));
-                  return PrintChanged(ctx, cr, fmt::format("approved for {} by {}", *env, actor));
-                });
-              });
+  AddCrAction(
+      cr, slot, "approve", "approve for an environment (or record a verbal approval)", true,
+      [](CLI::App* cmd, auto id, auto env, Action& s) {
+        auto verbal = std::make_shared<bool>(false);
+        auto approver = std::make_shared<std::string>();
+        auto conditions = std::make_shared<std::string>();
+        cmd->add_flag("--verbal", *verbal,
+                      "record an emergency verbal approval given by --approver");
+        cmd->add_option("--approver", *approver, "who gave the verbal approval");
+        cmd->add_option("--conditions", *conditions, "conditions of the verbal approval");
+        OnRun(cmd, s, [id, env, verbal, approver, conditions](Context& ctx) -> Status {
+          RETURN_IF_ERROR(CheckUtf8("--conditions", *conditions));
+          ASSIGN_OR_RETURN(auto service, MakeService(ctx));
+          ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
+          if (*verbal) {
+            if (approver->empty()) return InvalidArgument("--verbal needs --approver PERSON");
+            ASSIGN_OR_RETURN(ChangeRequest cr, service.RecordVerbalApproval(*id, *env, *approver,
+                                                                            *conditions, actor));
+            return PrintChanged(ctx, cr,
+                                fmt::format("verbal approval by {} recorded for {}; written "
+                                            "confirmation due within 24h",
+                                            *approver, *env));
+          }
+          if (!approver->empty() || !conditions->empty()) {
+            return InvalidArgument("--approver and --conditions go with --verbal");
+          }
+          ASSIGN_OR_RETURN(ChangeRequest cr, service.Approve(*id, *env, actor));
+          return PrintChanged(ctx, cr, fmt::format("approved for {} by {}", *env, actor));
+        });
+      });
   AddCrAction(cr, slot, "confirm", "confirm your verbal approval in writing", true,
               [](CLI::App* cmd, auto id, auto env, Action& s) {
                 OnRun(cmd, s, [id, env](Context& ctx) -> Status {
                   ASSIGN_OR_RETURN(auto service, MakeService(ctx));
                   ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
                   ASSIGN_OR_RETURN(ChangeRequest cr, service.Confirm(*id, *env, actor));
-                  return PrintChanged(ctx, cr, fmt::format("verbal approval for {} confirmed by {}",
-                                                           *env, actor));
+                  return PrintChanged(
+                      ctx, cr, fmt::format("verbal approval for {} confirmed by {}", *env, actor));
                 });
               });
   AddCrAction(cr, slot, "reject", "reject for an environment", true,
@@ -300,25 +327,26 @@ void RegisterCrCommands(CLI::App& app, Action& slot) {
                 auto reason = std::make_shared<std::string>();
                 cmd->add_option("--reason", *reason, "why")->required();
                 OnRun(cmd, s, [id, env, reason](Context& ctx) -> Status {
+                  RETURN_IF_ERROR(CheckUtf8("--reason", *reason));
                   ASSIGN_OR_RETURN(auto service, MakeService(ctx));
                   ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
                   ASSIGN_OR_RETURN(ChangeRequest cr, service.Reject(*id, *env, *reason, actor));
                   return PrintChanged(ctx, cr, fmt::format("rejected for {} by {}", *env, actor));
                 });
               });
-  AddCrAction(cr, slot, "signoff", "sign off (dev-lead, test-manager, business-analyst, uat, cab)",
-              true, [](CLI::App* cmd, auto id, auto env, Action& s) {
-                auto kind = std::make_shared<std::string>();
-                cmd->add_option("--kind", *kind, "dev-lead, test-manager, business-analyst, uat, cab")
-                    ->required();
-                OnRun(cmd, s, [id, env, kind](Context& ctx) -> Status {
-                  ASSIGN_OR_RETURN(auto service, MakeService(ctx));
-                  ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
-                  ASSIGN_OR_RETURN(ChangeRequest cr, service.Signoff(*id, *env, *kind, actor));
-                  return PrintChanged(ctx, cr,
-                                      fmt::format("{} sign-off for {} by {}", *kind, *env, actor));
-                });
-              });
+  AddCrAction(
+      cr, slot, "signoff", "sign off (dev-lead, test-manager, business-analyst, uat, cab)", true,
+      [](CLI::App* cmd, auto id, auto env, Action& s) {
+        auto kind = std::make_shared<std::string>();
+        cmd->add_option("--kind", *kind, "dev-lead, test-manager, business-analyst, uat, cab")
+            ->required();
+        OnRun(cmd, s, [id, env, kind](Context& ctx) -> Status {
+          ASSIGN_OR_RETURN(auto service, MakeService(ctx));
+          ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
+          ASSIGN_OR_RETURN(ChangeRequest cr, service.Signoff(*id, *env, *kind, actor));
+          return PrintChanged(ctx, cr, fmt::format("{} sign-off for {} by {}", *kind, *env, actor));
+        });
+      });
   AddCrAction(
       cr, slot, "evidence",
       "record deployment evidence by hand (the engine records it when it runs; audited)", true,
@@ -340,7 +368,10 @@ void RegisterCrCommands(CLI::App& app, Action& slot) {
         cmd->add_option("--detail", a->detail, "what was observed");
         cmd->add_option("--field", a->fields, "KEY=VALUE (repeatable), e.g. location=/backup/x");
         OnRun(cmd, s, [id, env, a](Context& ctx) -> Status {
-          if (a->passed && a->failed) return InvalidArgument("--passed and --failed exclude each other");
+          if (a->passed && a->failed)
+            return InvalidArgument("--passed and --failed exclude each other");
+          RETURN_IF_ERROR(CheckUtf8("--detail", a->detail));
+          for (const auto& f : a->fields) RETURN_IF_ERROR(CheckUtf8("--field", f));
           ASSIGN_OR_RETURN(auto service, MakeService(ctx));
           ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
           Evidence e;
@@ -353,7 +384,8 @@ void RegisterCrCommands(CLI::App& app, Action& slot) {
           for (const auto& f : a->fields) {
             auto eq = f.find('=');
             if (eq == std::string::npos || eq == 0) {
-              return InvalidArgument(fmt::format("--field '{}': expected KEY=VALUE", EscapeForDisplay(f)));
+              return InvalidArgument(
+                  fmt::format("--field '{}': expected KEY=VALUE", EscapeForDisplay(f)));
             }
             e.fields[f.substr(0, eq)] = f.substr(eq + 1);
           }
@@ -388,6 +420,7 @@ void RegisterCrCommands(CLI::App& app, Action& slot) {
                 auto reason = std::make_shared<std::string>();
                 cmd->add_option("--reason", *reason, "why")->required();
                 OnRun(cmd, s, [id, reason](Context& ctx) -> Status {
+                  RETURN_IF_ERROR(CheckUtf8("--reason", *reason));
                   ASSIGN_OR_RETURN(auto service, MakeService(ctx));
                   ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
                   ASSIGN_OR_RETURN(ChangeRequest cr, service.Cancel(*id, *reason, actor));
@@ -415,9 +448,8 @@ void RegisterGateCommands(CLI::App& app, Action& slot) {
   cmd->add_option("CR", *id, "change request id")->required();
   cmd->add_option("--env", *env, "environment")->required();
   cmd->add_flag("--emergency", *emergency, "judge by the emergency path (playbook 5.3)");
-  OnRun(cmd, slot, [id, env, emergency](Context& ctx) {
-    return RunGateCheck(ctx, *id, *env, *emergency);
-  });
+  OnRun(cmd, slot,
+        [id, env, emergency](Context& ctx) { return RunGateCheck(ctx, *id, *env, *emergency); });
 }
 
 }  // namespace rollgate::cli
