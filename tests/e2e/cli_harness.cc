@@ -158,6 +158,12 @@ CommandOutput CliHarness::RunAs(const std::string& person, std::vector<std::stri
 
 namespace rollgate::e2e {
 
+void CliHarness::CopyStateFrom(const CliHarness& other) {
+  std::filesystem::copy(
+      other.dir_, dir_,
+      std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
+}
+
 std::string CliHarness::ReadFile(const std::string& name) const {
   std::ifstream in(dir_ / name, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

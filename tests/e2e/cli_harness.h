@@ -39,6 +39,9 @@ class CliHarness {
   void WriteFile(const std::string& name, const std::string& content);
   std::string ReadFile(const std::string& name) const;
 
+  // Copies `other`'s configuration and store here (to set a scene up once per test suite).
+  void CopyStateFrom(const CliHarness& other);
+
   // Every later Run sets ROLLGATE_NOW (the binary's fixed test clock) to `time`; "" unsets it.
   void SetNow(const std::string& time) { now_ = time; }
 
