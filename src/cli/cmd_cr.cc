@@ -2,6 +2,7 @@
 // show | list | checklist | cancel | close, and gate check.
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <optional>
@@ -30,6 +31,11 @@ Result<CrService> MakeService(Context& ctx) {
 
 // Reads a plan document named by a flag (the flag says it is a file; nothing else is expanded).
 Result<std::string> ReadPlanFile(const std::string& flag, const std::string& path) {
+  std::error_code ec;
+  // A directory opens as a stream that reads nothing: it would become an empty plan.
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return InvalidArgument(fmt::format("{} {}: not a readable file", flag, EscapeForDisplay(path)));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in)
     return InvalidArgument(
