@@ -1,4 +1,4 @@
-// cr create | attach | submit | schedule | approve | confirm | reject | signoff | evidence |
+// cr create | edit | attach | submit | schedule | approve | confirm | reject | signoff | evidence |
 // show | list | checklist | cancel | close, and gate check.
 #include <fmt/format.h>
 
@@ -135,6 +135,53 @@ Status RunCreate(Context& ctx, const CreateArgs& a) {
   return Status::Ok();
 }
 
+struct EditArgs {
+  std::string id;
+  std::optional<std::string> description, implementation_plan, rollback_plan, risk, test_plan, type,
+      downtime, duration, rollback_complexity;
+  std::vector<std::string> affected;
+  CLI::Option* affected_option = nullptr;
+};
+
+Status RunEdit(Context& ctx, const EditArgs& a) {
+  CrEdit edit;
+  if (a.description) {
+    RETURN_IF_ERROR(CheckUtf8("--description", *a.description));
+    edit.description = *a.description;
+  }
+  if (a.risk) {
+    RETURN_IF_ERROR(CheckUtf8("--risk", *a.risk));
+    edit.risk_assessment = *a.risk;
+  }
+  if (a.implementation_plan) {
+    ASSIGN_OR_RETURN(edit.implementation_plan,
+                     ReadPlanFile("--implementation-plan", *a.implementation_plan));
+  }
+  if (a.rollback_plan) {
+    ASSIGN_OR_RETURN(edit.rollback_plan, ReadPlanFile("--rollback-plan", *a.rollback_plan));
+  }
+  if (a.test_plan) {
+    ASSIGN_OR_RETURN(edit.test_plan, ReadPlanFile("--test-plan", *a.test_plan));
+  }
+  if (a.affected_option && a.affected_option->count() > 0) edit.affected_systems = a.affected;
+  if (a.type) {
+    ASSIGN_OR_RETURN(edit.type, ParseChangeType(*a.type));
+  }
+  if (a.downtime) {
+    ASSIGN_OR_RETURN(edit.expected_downtime, ParseDuration(*a.downtime, /*allow_zero=*/true));
+  }
+  if (a.duration) {
+    ASSIGN_OR_RETURN(edit.expected_duration, ParseDuration(*a.duration));
+  }
+  if (a.rollback_complexity) {
+    ASSIGN_OR_RETURN(edit.rollback_complexity, ParseRollbackComplexity(*a.rollback_complexity));
+  }
+  ASSIGN_OR_RETURN(auto service, MakeService(ctx));
+  ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
+  ASSIGN_OR_RETURN(ChangeRequest cr, service.Edit(a.id, edit, actor));
+  return PrintChanged(ctx, cr, fmt::format("edited, now revision {}", cr.revision));
+}
+
 Status RunShow(Context& ctx, const std::string& id, const std::string& format) {
   ASSIGN_OR_RETURN(auto service, MakeService(ctx));
   ASSIGN_OR_RETURN(ChangeRequest cr, service.Get(id));
@@ -246,6 +293,25 @@ void RegisterCrCommands(CLI::App& app, Action& slot) {
     cmd->add_option("--duration", a->duration, "expected duration of the deployment, e.g. 1h");
     cmd->add_option("--rollback-complexity", a->rollback_complexity, "low, medium or high");
     OnRun(cmd, slot, [a](Context& ctx) { return RunCreate(ctx, *a); });
+  }
+  {
+    auto* cmd = cr->add_subcommand(
+        "edit", "change a CR's content; after submission approvals and sign-offs must be renewed");
+    auto a = std::make_shared<EditArgs>();
+    cmd->add_option("CR", a->id, "change request id, e.g. CR-12")->required();
+    cmd->add_option("--description", a->description, "detailed patch description and purpose");
+    cmd->add_option("--implementation-plan", a->implementation_plan,
+                    "file: step-by-step procedure");
+    cmd->add_option("--rollback-plan", a->rollback_plan, "file: detailed rollback procedure");
+    cmd->add_option("--risk", a->risk, "impact and risk analysis");
+    cmd->add_option("--test-plan", a->test_plan, "file: validation and test approach");
+    a->affected_option = cmd->add_option("--affected-system", a->affected,
+                                         "the affected systems (repeatable; replaces the list)");
+    cmd->add_option("--type", a->type, "security, standard or infrastructure");
+    cmd->add_option("--downtime", a->downtime, "expected downtime, e.g. 15m (0s for none)");
+    cmd->add_option("--duration", a->duration, "expected duration of the deployment, e.g. 1h");
+    cmd->add_option("--rollback-complexity", a->rollback_complexity, "low, medium or high");
+    OnRun(cmd, slot, [a](Context& ctx) { return RunEdit(ctx, *a); });
   }
   AddCrAction(cr, slot, "attach", "attach a document (stored by SHA-256)", false,
               [](CLI::App* cmd, auto id, auto, Action& s) {

@@ -105,6 +105,16 @@ Result<ChangeRequest> CrService::Attach(const std::string& id, const std::string
   return result;
 }
 
+Result<ChangeRequest> CrService::Edit(const std::string& id, const CrEdit& edit,
+                                      const std::string& actor) {
+  return Mutate(
+      id,
+      [&](const ChangeRequest& cr, Timestamp now) {
+        return EditChangeRequest(cr, edit, config_, actor, now, zone_);
+      },
+      actor);
+}
+
 Result<ChangeRequest> CrService::Submit(const std::string& id, const std::string& actor) {
   return Mutate(
       id,

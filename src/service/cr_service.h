@@ -41,6 +41,9 @@ class CrService {
   // empty or oversized file.
   Result<ChangeRequest> Attach(const std::string& id, const std::string& kind,
                                const std::filesystem::path& file, const std::string& actor);
+  // Changes content fields; after submission this bumps the revision, so earlier approvals and
+  // sign-offs stay recorded but no longer count. InvalidArgument when nothing changes.
+  Result<ChangeRequest> Edit(const std::string& id, const CrEdit& edit, const std::string& actor);
   Result<ChangeRequest> Submit(const std::string& id, const std::string& actor);
   Result<ChangeRequest> Schedule(const std::string& id, const std::string& env, Timestamp at,
                                  const std::string& actor);
