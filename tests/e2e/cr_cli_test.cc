@@ -365,6 +365,47 @@ TEST_F(CrCliTest, AnAdminRequesterCannotApproveTheirOwnChange) {
   Ok(h_, "alice", {"cr", "approve", cr, "--env", "DEV"});
 }
 
+TEST_F(CrCliTest, AnEditAfterSubmissionVoidsEarlierApprovalsAndSignoffs) {
+  std::string cr = SubmittedCr(h_, {"--cvss", kHighVector});
+  Ok(h_, "alice", {"cr", "approve", cr, "--env", "DEV"});
+  Ok(h_, "alice", {"cr", "signoff", cr, "--env", "DEV", "--kind", "dev-lead"});
+  Ok(h_, "heidi", {"cr", "schedule", cr, "--env", "DEV", "--at", "2026-11-30T10:00:00Z"});
+  EXPECT_EQ(GateCheck(h_, cr, "DEV")["passed"], true);
+
+  ExpectRefused("heidi", {"cr", "edit", cr}, 2, "nothing to change");
+  ExpectRefused("heidi", {"cr", "edit", cr, "--risk", "Low: restart of billing only"}, 2,
+                "nothing to change");
+  ExpectRefused("heidi", {"cr", "edit", cr, "--downtime", "soon"}, 2, "soon");
+  ExpectRefused("heidi", {"cr", "edit", cr, "--test-plan", "missing.md"}, 2, "missing.md");
+  ExpectRefused("heidi", {"cr", "edit", cr, "--description", "\xff"}, 2, "UTF-8");
+  ExpectRefused("heidi", {"cr", "edit", "CR-x", "--risk", "x"}, 2, "invalid change request id");
+  ExpectRefused("heidi", {"cr", "edit", "CR-9", "--risk", "x"}, 3, "CR-9");
+  ExpectRefused("heidi", {"cr", "edit", cr, "--risk", "x", "--rsk", "y"}, 2, "--rsk");
+
+  CommandOutput edited =
+      h_.RunJson({"cr", "edit", cr, "--risk", "Medium: touches the payment path"}, "heidi");
+  ASSERT_EQ(edited.exit_code, 0) << Describe(edited);
+  nlohmann::json doc = edited.Json();
+  EXPECT_EQ(doc["revision"], 2);
+  EXPECT_EQ(doc["risk_assessment"], "Medium: touches the payment path");
+  ASSERT_EQ(doc["approvals"].size(), 1u);
+  EXPECT_EQ(doc["approvals"][0]["revision"], 1);
+  EXPECT_EQ(doc["approvals"][0]["counts"], false) << "an approval of revision 1 is void";
+
+  nlohmann::json dev = GateCheck(h_, cr, "DEV");
+  EXPECT_EQ(dev["passed"], false);
+  EXPECT_THAT(Missing(dev, "approval"), HasSubstr("revision 1"));
+  // The same person may approve the new revision.
+  Ok(h_, "alice", {"cr", "approve", cr, "--env", "DEV"});
+  EXPECT_EQ(GateCheck(h_, cr, "DEV")["passed"], true);
+  std::string exported = h_.Run({"audit", "export"}).out;
+  EXPECT_THAT(exported, HasSubstr("\"action\":\"cr.edit\""));
+  EXPECT_THAT(exported, HasSubstr("\"changed\":[\"risk_assessment\"]"));
+
+  Ok(h_, "heidi", {"cr", "cancel", cr, "--reason", "replaced"});
+  ExpectRefused("heidi", {"cr", "edit", cr, "--risk", "y"}, 2, "it is cancelled");
+}
+
 TEST_F(CrCliTest, ShowRendersEveryAppendixBHeadingInEachFormat) {
   std::string cr = SubmittedCr(h_, {"--cvss", kHighVector});
   const std::vector<std::string> headings = {"CHANGE REQUEST",     "CLASSIFICATION", "APPROVALS",
