@@ -183,6 +183,10 @@ Status RunEdit(Context& ctx, const EditArgs& a) {
 }
 
 Status RunShow(Context& ctx, const std::string& id, const std::string& format) {
+  if (ctx.json() && !format.empty() && format != "json") {
+    // --output json promises one JSON document on stdout.
+    return InvalidArgument(fmt::format("--format {} conflicts with --output json", format));
+  }
   ASSIGN_OR_RETURN(auto service, MakeService(ctx));
   ASSIGN_OR_RETURN(ChangeRequest cr, service.Get(id));
   ASSIGN_OR_RETURN(const Config* config, ctx.GetConfig());
