@@ -130,6 +130,14 @@ TEST_F(AuditCliTest, TruncationIsDetectedOnlyAgainstACheckpoint) {
   EXPECT_THAT(checkpoint.out, StartsWith("rollgate-checkpoint v1 seq=9 head="));
   EXPECT_EQ(h_.ReadFile("head.txt"), checkpoint.out);
   EXPECT_EQ(Verify("head.txt")["ok"], true);
+  CommandOutput json = h_.RunJson({"audit", "checkpoint"});
+  ASSERT_EQ(json.exit_code, 0) << Describe(json);
+  nlohmann::json stamped = json.Json();
+  EXPECT_EQ(stamped["seq"], 9);
+  EXPECT_THAT(h_.ReadFile("head.txt"), HasSubstr("head=" + stamped["head"].get<std::string>()));
+  EXPECT_THAT(stamped["checkpoint"].get<std::string>(),
+              StartsWith("rollgate-checkpoint v1 seq=9 "));
+  EXPECT_EQ(stamped["head"].get<std::string>().size(), 64u);
 
   // The chain grows after the checkpoint: still fine.
   Ok(h_, "bob", {"cr", "approve", cr_, "--env", "TEST"});

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -188,7 +189,47 @@ int64_t CliHarness::AuditEvents() const {
 
 std::string CliHarness::StoreDump() const {
   if (!std::filesystem::exists(StorePath())) return "";
-  return Sql(".dump");
+  // Read in-process (a sqlite3 process per comparison would slow the suite down): every row of
+  // every table, in rowid order, plus the schema.
+  sqlite3* db = nullptr;
+  std::string dump;
+  if (sqlite3_open_v2(StorePath().c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    ADD_FAILURE() << "cannot open " << StorePath() << ": " << sqlite3_errmsg(db);
+    sqlite3_close(db);
+    return dump;
+  }
+  auto query = [&](const std::string& sql, auto&& row) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+      ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db);
+      return;
+    }
+    while (sqlite3_step(stmt) == SQLITE_ROW) row(stmt);
+    sqlite3_finalize(stmt);
+  };
+  std::vector<std::string> tables;
+  query("SELECT name, sql FROM sqlite_master ORDER BY name", [&](sqlite3_stmt* stmt) {
+    auto text = [&](int i) {
+      const unsigned char* t = sqlite3_column_text(stmt, i);
+      return t ? std::string(reinterpret_cast<const char*>(t)) : std::string();
+    };
+    dump += text(1) + ";\n";
+    std::string name = text(0);
+    if (text(1).rfind("CREATE TABLE", 0) == 0) tables.push_back(name);
+  });
+  for (const auto& table : tables) {
+    query("SELECT * FROM \"" + table + "\" ORDER BY rowid", [&](sqlite3_stmt* stmt) {
+      dump += table + ":";
+      for (int i = 0; i < sqlite3_column_count(stmt); ++i) {
+        const void* blob = sqlite3_column_blob(stmt, i);
+        int size = sqlite3_column_bytes(stmt, i);
+        dump += "|" + (blob ? std::string(static_cast<const char*>(blob), size) : "NULL");
+      }
+      dump += "\n";
+    });
+  }
+  sqlite3_close(db);
+  return dump;
 }
 
 }  // namespace rollgate::e2e

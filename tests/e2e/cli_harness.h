@@ -58,7 +58,7 @@ class CliHarness {
   std::string Sql(const std::string& sql) const;
   // The number of audit events, as `audit verify --output json` counts them.
   int64_t AuditEvents() const;
-  // Everything stored: the sqlite3 dump of the store ("" when there is none yet). A refused
+  // Everything stored: the schema and every row of the store ("" when there is none yet). A refused
   // command must leave it unchanged.
   std::string StoreDump() const;
 

@@ -443,6 +443,10 @@ TEST_F(CrCliTest, ShowRendersEveryAppendixBHeadingInEachFormat) {
   EXPECT_EQ(h_.RunJson({"cr", "show", cr}).Json(), doc) << "--output json means --format json";
 
   ExpectRead("", {"cr", "show", cr, "--format", "yaml"}, 2, "yaml");
+  // --output json promises JSON on stdout: a text format with it is a usage error.
+  CommandOutput clash = h_.RunJson({"cr", "show", cr, "--format", "markdown"});
+  EXPECT_EQ(clash.exit_code, 2) << Describe(clash);
+  EXPECT_EQ(clash.Json()["error"]["code"], "INVALID_ARGUMENT");
 }
 
 TEST_F(CrCliTest, ListFiltersByStateSystemAndClassification) {
