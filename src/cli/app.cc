@@ -59,8 +59,8 @@ int Main(int argc, char** argv) {
                  "state.db)");
   app.add_option("--output", global.output, "output format")
       ->check(CLI::IsMember({"text", "json"}));
-  app.add_option("--as", global.as_person,
-                 "act as this person (only when the configuration allows it)");
+  CLI::Option* as_option = app.add_option(
+      "--as", global.as_person, "act as this person (only when the configuration allows it)");
   app.add_flag_callback(
       "--version", [] { throw CLI::CallForVersion("rollgate 0.1.0", 0); }, "print the version");
 
@@ -82,6 +82,11 @@ int Main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);
+    return kExitUsage;
+  }
+  if (as_option->count() > 0 && global.as_person.empty()) {
+    // An empty --as must not quietly fall back to the OS user.
+    std::cerr << "rollgate: --as needs a person's name\n";
     return kExitUsage;
   }
   SystemTimeZone zone;
