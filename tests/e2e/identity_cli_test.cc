@@ -92,7 +92,8 @@ TEST_F(IdentityCliTest, AsNamesAConfiguredPersonWhenAllowed) {
   EXPECT_EQ(control.exit_code, 3);
   EXPECT_THAT(control.err, HasSubstr("heidi\\nrollgate: ok"));
   CommandOutput empty = h_.RunAs("", AddPatchArgs());
-  EXPECT_NE(empty.exit_code, 0) << "an empty --as must not fall back silently: " << Describe(empty);
+  EXPECT_EQ(empty.exit_code, 2) << "an empty --as must not fall back silently: " << Describe(empty);
+  EXPECT_THAT(empty.err, HasSubstr("--as needs a person"));
   EXPECT_EQ(h_.AuditEvents(), 0);
 
   CommandOutput ok = h_.RunJson(AddPatchArgs(), "grace");
