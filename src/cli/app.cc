@@ -1,13 +1,35 @@
 #include "cli/app.h"
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <iostream>
+#include <optional>
 
 #include "cli/commands.h"
 #include "cli/context.h"
 #include "cli/output.h"
+#include "common/strings.h"
+#include "common/time.h"
 
 namespace rollgate::cli {
+
+namespace {
+
+// The clock of a process started with ROLLGATE_NOW: the wall clock stands still at that instant
+// (the monotonic clock still runs). A test hook, so that black-box tests can check lead times and
+// overdue confirmations without waiting; every use is announced on stderr.
+class FixedWallClock final : public Clock {
+ public:
+  explicit FixedWallClock(Timestamp now) : now_(now) {}
+  Timestamp Now() const override { return now_; }
+  std::chrono::steady_clock::time_point Monotonic() const override { return real_.Monotonic(); }
+
+ private:
+  Timestamp now_;
+  SystemClock real_;
+};
+
+}  // namespace
 
 void OnRun(CLI::App* command, Action& slot, Command body) {
   command->callback([&slot, body = std::move(body)] {
@@ -37,8 +59,8 @@ int Main(int argc, char** argv) {
                  "state.db)");
   app.add_option("--output", global.output, "output format")
       ->check(CLI::IsMember({"text", "json"}));
-  app.add_option("--as", global.as_person,
-                 "act as this person (only when the configuration allows it)");
+  CLI::Option* as_option = app.add_option(
+      "--as", global.as_person, "act as this person (only when the configuration allows it)");
   app.add_flag_callback(
       "--version", [] { throw CLI::CallForVersion("rollgate 0.1.0", 0); }, "print the version");
 
@@ -62,8 +84,25 @@ int Main(int argc, char** argv) {
     app.exit(e);
     return kExitUsage;
   }
-  SystemClock clock;
+  if (as_option->count() > 0 && global.as_person.empty()) {
+    // An empty --as must not quietly fall back to the OS user.
+    std::cerr << "rollgate: --as needs a person's name\n";
+    return kExitUsage;
+  }
   SystemTimeZone zone;
+  SystemClock system_clock;
+  std::optional<FixedWallClock> fixed_clock;
+  if (const char* now = std::getenv("ROLLGATE_NOW"); now && *now) {
+    Result<Timestamp> parsed = ParseTime(now, zone);
+    if (!parsed.ok()) {
+      std::cerr << "rollgate: ROLLGATE_NOW: " << EscapeForDisplay(parsed.error().message()) << "\n";
+      return kExitUsage;
+    }
+    fixed_clock.emplace(*parsed);
+    std::cerr << "rollgate: warning: ROLLGATE_NOW is set: the clock stands at "
+              << FormatRfc3339Utc(*parsed) << " (a test hook; unset it for real use)\n";
+  }
+  const Clock& clock = fixed_clock ? static_cast<const Clock&>(*fixed_clock) : system_clock;
   Context ctx(global, clock, zone, std::cout, std::cerr);
   if (!selected) {
     std::cerr << "rollgate: no command given; see 'rollgate --help'\n";

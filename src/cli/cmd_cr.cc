@@ -1,9 +1,12 @@
-// cr create | attach | submit | schedule | approve | confirm | reject | signoff | evidence |
+// cr create | edit | attach | submit | schedule | approve | confirm | reject | signoff | evidence |
 // show | list | checklist | cancel | close, and gate check.
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
+#include <string_view>
 
 #include "cli/app.h"
 #include "cli/commands.h"
@@ -28,6 +31,11 @@ Result<CrService> MakeService(Context& ctx) {
 
 // Reads a plan document named by a flag (the flag says it is a file; nothing else is expanded).
 Result<std::string> ReadPlanFile(const std::string& flag, const std::string& path) {
+  std::error_code ec;
+  // A directory opens as a stream that reads nothing: it would become an empty plan.
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return InvalidArgument(fmt::format("{} {}: not a readable file", flag, EscapeForDisplay(path)));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in)
     return InvalidArgument(
@@ -46,10 +54,32 @@ Result<std::string> ReadPlanFile(const std::string& flag, const std::string& pat
   return content;
 }
 
-// Prints a CR after a change: the short confirmation, or the JSON document.
+// InvalidArgument naming `flag` when `value` is not UTF-8: it would be stored and shown as text.
+Status CheckUtf8(std::string_view flag, const std::string& value) {
+  if (IsValidUtf8(value)) return Status::Ok();
+  return InvalidArgument(fmt::format("{} is not valid UTF-8", flag));
+}
+
+// The CR's patch, or nullopt when it cannot be read (the document then shows it as pending).
+std::optional<Patch> LoadPatch(Context& ctx, const ChangeRequest& cr) {
+  std::optional<Patch> patch;
+  Result<Store*> store = ctx.GetStore();
+  if (!store.ok()) return patch;
+  (void)(*store)->Read([&](Transaction& tx) -> Status {
+    Result<Patch> p = tx.GetPatch(cr.patch_id);
+    if (p.ok()) patch = std::move(*p);
+    return Status::Ok();
+  });
+  return patch;
+}
+
+// Prints a CR after a change: the short confirmation, or the JSON document (the same as
+// `cr show --output json`).
 Status PrintChanged(Context& ctx, const ChangeRequest& cr, const std::string& what) {
   if (ctx.json()) {
-    PrintJson(ctx, CrToJson(cr, nullptr, *ctx.GetConfig().value(), ctx.clock().Now(), ctx.zone()));
+    std::optional<Patch> patch = LoadPatch(ctx, cr);
+    PrintJson(ctx, CrToJson(cr, patch ? &*patch : nullptr, *ctx.GetConfig().value(),
+                            ctx.clock().Now(), ctx.zone()));
   } else {
     ctx.out() << fmt::format("{}: {} (state {})\n", cr.id, what, CrStateName(cr.state));
   }
@@ -63,6 +93,8 @@ struct CreateArgs {
 };
 
 Status RunCreate(Context& ctx, const CreateArgs& a) {
+  RETURN_IF_ERROR(CheckUtf8("--description", a.description));
+  RETURN_IF_ERROR(CheckUtf8("--risk", a.risk));
   ASSIGN_OR_RETURN(auto service, MakeService(ctx));
   ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
   CrDraft draft;
@@ -103,17 +135,62 @@ Status RunCreate(Context& ctx, const CreateArgs& a) {
   return Status::Ok();
 }
 
+struct EditArgs {
+  std::string id;
+  std::optional<std::string> description, implementation_plan, rollback_plan, risk, test_plan, type,
+      downtime, duration, rollback_complexity;
+  std::vector<std::string> affected;
+  CLI::Option* affected_option = nullptr;
+};
+
+Status RunEdit(Context& ctx, const EditArgs& a) {
+  CrEdit edit;
+  if (a.description) {
+    RETURN_IF_ERROR(CheckUtf8("--description", *a.description));
+    edit.description = *a.description;
+  }
+  if (a.risk) {
+    RETURN_IF_ERROR(CheckUtf8("--risk", *a.risk));
+    edit.risk_assessment = *a.risk;
+  }
+  if (a.implementation_plan) {
+    ASSIGN_OR_RETURN(edit.implementation_plan,
+                     ReadPlanFile("--implementation-plan", *a.implementation_plan));
+  }
+  if (a.rollback_plan) {
+    ASSIGN_OR_RETURN(edit.rollback_plan, ReadPlanFile("--rollback-plan", *a.rollback_plan));
+  }
+  if (a.test_plan) {
+    ASSIGN_OR_RETURN(edit.test_plan, ReadPlanFile("--test-plan", *a.test_plan));
+  }
+  if (a.affected_option && a.affected_option->count() > 0) edit.affected_systems = a.affected;
+  if (a.type) {
+    ASSIGN_OR_RETURN(edit.type, ParseChangeType(*a.type));
+  }
+  if (a.downtime) {
+    ASSIGN_OR_RETURN(edit.expected_downtime, ParseDuration(*a.downtime, /*allow_zero=*/true));
+  }
+  if (a.duration) {
+    ASSIGN_OR_RETURN(edit.expected_duration, ParseDuration(*a.duration));
+  }
+  if (a.rollback_complexity) {
+    ASSIGN_OR_RETURN(edit.rollback_complexity, ParseRollbackComplexity(*a.rollback_complexity));
+  }
+  ASSIGN_OR_RETURN(auto service, MakeService(ctx));
+  ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
+  ASSIGN_OR_RETURN(ChangeRequest cr, service.Edit(a.id, edit, actor));
+  return PrintChanged(ctx, cr, fmt::format("edited, now revision {}", cr.revision));
+}
+
 Status RunShow(Context& ctx, const std::string& id, const std::string& format) {
+  if (ctx.json() && !format.empty() && format != "json") {
+    // --output json promises one JSON document on stdout.
+    return InvalidArgument(fmt::format("--format {} conflicts with --output json", format));
+  }
   ASSIGN_OR_RETURN(auto service, MakeService(ctx));
   ASSIGN_OR_RETURN(ChangeRequest cr, service.Get(id));
   ASSIGN_OR_RETURN(const Config* config, ctx.GetConfig());
-  ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
-  std::optional<Patch> patch;
-  RETURN_IF_ERROR(store->Read([&](Transaction& tx) -> Status {
-    Result<Patch> p = tx.GetPatch(cr.patch_id);
-    if (p.ok()) patch = std::move(*p);
-    return Status::Ok();
-  }));
+  std::optional<Patch> patch = LoadPatch(ctx, cr);
   const Patch* patch_ptr = patch ? &*patch : nullptr;
   Timestamp now = ctx.clock().Now();
   std::string chosen = format.empty() ? (ctx.json() ? "json" : "text") : format;
@@ -221,6 +298,25 @@ void RegisterCrCommands(CLI::App& app, Action& slot) {
     cmd->add_option("--rollback-complexity", a->rollback_complexity, "low, medium or high");
     OnRun(cmd, slot, [a](Context& ctx) { return RunCreate(ctx, *a); });
   }
+  {
+    auto* cmd = cr->add_subcommand(
+        "edit", "change a CR's content; after submission approvals and sign-offs must be renewed");
+    auto a = std::make_shared<EditArgs>();
+    cmd->add_option("CR", a->id, "change request id, e.g. CR-12")->required();
+    cmd->add_option("--description", a->description, "detailed patch description and purpose");
+    cmd->add_option("--implementation-plan", a->implementation_plan,
+                    "file: step-by-step procedure");
+    cmd->add_option("--rollback-plan", a->rollback_plan, "file: detailed rollback procedure");
+    cmd->add_option("--risk", a->risk, "impact and risk analysis");
+    cmd->add_option("--test-plan", a->test_plan, "file: validation and test approach");
+    a->affected_option = cmd->add_option("--affected-system", a->affected,
+                                         "the affected systems (repeatable; replaces the list)");
+    cmd->add_option("--type", a->type, "security, standard or infrastructure");
+    cmd->add_option("--downtime", a->downtime, "expected downtime, e.g. 15m (0s for none)");
+    cmd->add_option("--duration", a->duration, "expected duration of the deployment, e.g. 1h");
+    cmd->add_option("--rollback-complexity", a->rollback_complexity, "low, medium or high");
+    OnRun(cmd, slot, [a](Context& ctx) { return RunEdit(ctx, *a); });
+  }
   AddCrAction(cr, slot, "attach", "attach a document (stored by SHA-256)", false,
               [](CLI::App* cmd, auto id, auto, Action& s) {
                 auto kind = std::make_shared<std::string>();
@@ -273,6 +369,7 @@ void RegisterCrCommands(CLI::App& app, Action& slot) {
         cmd->add_option("--approver", *approver, "who gave the verbal approval");
         cmd->add_option("--conditions", *conditions, "conditions of the verbal approval");
         OnRun(cmd, s, [id, env, verbal, approver, conditions](Context& ctx) -> Status {
+          RETURN_IF_ERROR(CheckUtf8("--conditions", *conditions));
           ASSIGN_OR_RETURN(auto service, MakeService(ctx));
           ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
           if (*verbal) {
@@ -306,6 +403,7 @@ void RegisterCrCommands(CLI::App& app, Action& slot) {
                 auto reason = std::make_shared<std::string>();
                 cmd->add_option("--reason", *reason, "why")->required();
                 OnRun(cmd, s, [id, env, reason](Context& ctx) -> Status {
+                  RETURN_IF_ERROR(CheckUtf8("--reason", *reason));
                   ASSIGN_OR_RETURN(auto service, MakeService(ctx));
                   ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
                   ASSIGN_OR_RETURN(ChangeRequest cr, service.Reject(*id, *env, *reason, actor));
@@ -348,6 +446,8 @@ void RegisterCrCommands(CLI::App& app, Action& slot) {
         OnRun(cmd, s, [id, env, a](Context& ctx) -> Status {
           if (a->passed && a->failed)
             return InvalidArgument("--passed and --failed exclude each other");
+          RETURN_IF_ERROR(CheckUtf8("--detail", a->detail));
+          for (const auto& f : a->fields) RETURN_IF_ERROR(CheckUtf8("--field", f));
           ASSIGN_OR_RETURN(auto service, MakeService(ctx));
           ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
           Evidence e;
@@ -396,6 +496,7 @@ void RegisterCrCommands(CLI::App& app, Action& slot) {
                 auto reason = std::make_shared<std::string>();
                 cmd->add_option("--reason", *reason, "why")->required();
                 OnRun(cmd, s, [id, reason](Context& ctx) -> Status {
+                  RETURN_IF_ERROR(CheckUtf8("--reason", *reason));
                   ASSIGN_OR_RETURN(auto service, MakeService(ctx));
                   ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
                   ASSIGN_OR_RETURN(ChangeRequest cr, service.Cancel(*id, *reason, actor));

@@ -26,7 +26,9 @@ int ExitCodeFor(const Status& status) {
 }
 
 int ReportError(Context& ctx, const Status& status) {
-  ctx.err() << "rollgate: " << status.message() << "\n";
+  // Messages quote what the user typed; escaping here too means no message can forge a line on
+  // stderr, whichever layer built it (escaping is idempotent on already escaped text).
+  ctx.err() << "rollgate: " << EscapeForDisplay(status.message()) << "\n";
   if (ctx.json()) {
     PrintJson(
         ctx,

@@ -15,12 +15,25 @@ namespace {
 
 constexpr int64_t kMaxAttachmentBytes = 16 * 1024 * 1024;
 
+// OK for "CR-<number>" (1 or more, no leading zeros, at most 18 digits); InvalidArgument naming
+// the text otherwise, so a malformed id is bad input rather than "not found".
+Status CheckCrId(const std::string& id) {
+  std::string_view digits = std::string_view(id).substr(std::min<size_t>(3, id.size()));
+  bool ok = StartsWith(id, "CR-") && !digits.empty() && digits.size() <= 18 && digits[0] != '0' &&
+            digits.find_first_not_of("0123456789") == std::string_view::npos;
+  if (ok) return Status::Ok();
+  std::string shown = id.size() > 40 ? id.substr(0, 40) + "..." : id;
+  return InvalidArgument(fmt::format(
+      "invalid change request id '{}': expected CR-<number>, e.g. CR-12", EscapeForDisplay(shown)));
+}
+
 }  // namespace
 
 Result<ChangeRequest> CrService::Mutate(
     const std::string& id,
     const std::function<Result<CrTransition>(const ChangeRequest&, Timestamp now)>& change,
     const std::string& actor) {
+  RETURN_IF_ERROR(CheckCrId(id));
   ChangeRequest result;
   RETURN_IF_ERROR(store_.Write([&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(ChangeRequest cr, tx.GetChangeRequest(id));
@@ -54,6 +67,7 @@ Result<ChangeRequest> CrService::Create(const std::string& patch_id, CrDraft dra
 Result<ChangeRequest> CrService::Attach(const std::string& id, const std::string& kind,
                                         const std::filesystem::path& file,
                                         const std::string& actor) {
+  RETURN_IF_ERROR(CheckCrId(id));
   std::error_code ec;
   if (!std::filesystem::is_regular_file(file, ec)) {
     return InvalidArgument(fmt::format("{}: not a readable file", EscapeForDisplay(file.string())));
@@ -89,6 +103,16 @@ Result<ChangeRequest> CrService::Attach(const std::string& id, const std::string
     return Status::Ok();
   }));
   return result;
+}
+
+Result<ChangeRequest> CrService::Edit(const std::string& id, const CrEdit& edit,
+                                      const std::string& actor) {
+  return Mutate(
+      id,
+      [&](const ChangeRequest& cr, Timestamp now) {
+        return EditChangeRequest(cr, edit, config_, actor, now, zone_);
+      },
+      actor);
 }
 
 Result<ChangeRequest> CrService::Submit(const std::string& id, const std::string& actor) {
@@ -195,6 +219,7 @@ Result<ChangeRequest> CrService::Close(const std::string& id, const std::string&
 }
 
 Result<ChangeRequest> CrService::Get(const std::string& id) {
+  RETURN_IF_ERROR(CheckCrId(id));
   ChangeRequest result;
   RETURN_IF_ERROR(store_.Read([&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(result, tx.GetChangeRequest(id));

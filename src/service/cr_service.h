@@ -1,6 +1,8 @@
 // Change request use cases (playbook §2.2, §4.3, §5.2, §8): each loads the CR, applies the
 // domain's rule, and stores the result with its audit event in one transaction — so a refused
 // action changes nothing and an accepted one is never stored without its event.
+// Every operation that takes a CR id refuses a malformed one (anything but "CR-<number>") with
+// InvalidArgument before reading the store; a well-formed id that is not stored is NotFound.
 // Thread-compatible; one per command or request.
 #pragma once
 
@@ -39,6 +41,9 @@ class CrService {
   // empty or oversized file.
   Result<ChangeRequest> Attach(const std::string& id, const std::string& kind,
                                const std::filesystem::path& file, const std::string& actor);
+  // Changes content fields; after submission this bumps the revision, so earlier approvals and
+  // sign-offs stay recorded but no longer count. InvalidArgument when nothing changes.
+  Result<ChangeRequest> Edit(const std::string& id, const CrEdit& edit, const std::string& actor);
   Result<ChangeRequest> Submit(const std::string& id, const std::string& actor);
   Result<ChangeRequest> Schedule(const std::string& id, const std::string& env, Timestamp at,
                                  const std::string& actor);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,25 +57,12 @@ void CliHarness::InitDemoConfig() {
   WriteConfig(text);
 }
 
-CommandOutput CliHarness::Run(const std::vector<std::string>& args,
-                              const std::map<std::string, std::string>& env) const {
-  std::vector<std::string> argv_storage = {ROLLGATE_BINARY};
-  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+CommandOutput RunProgram(const std::vector<std::string>& args, const std::filesystem::path& cwd,
+                         const std::map<std::string, std::string>& environment) {
+  std::vector<std::string> argv_storage = args;
   std::vector<char*> argv;
   for (auto& a : argv_storage) argv.push_back(a.data());
   argv.push_back(nullptr);
-
-  std::map<std::string, std::string> environment;
-  for (char** e = environ; *e; ++e) {
-    std::string entry(*e);
-    auto eq = entry.find('=');
-    if (eq != std::string::npos) environment[entry.substr(0, eq)] = entry.substr(eq + 1);
-  }
-  environment.erase("ROLLGATE_STORE");
-  environment.erase("ROLLGATE_SERVER");
-  environment["ROLLGATE_CONFIG"] = (dir_ / "rollgate.yaml").string();
-  environment["TZ"] = "UTC";
-  for (const auto& [k, v] : env) environment[k] = v;
   std::vector<std::string> env_storage;
   for (const auto& [k, v] : environment) env_storage.push_back(k + "=" + v);
   std::vector<char*> envp;
@@ -90,13 +78,19 @@ CommandOutput CliHarness::Run(const std::vector<std::string>& args,
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addchdir_np(&actions, dir_.c_str());
+  posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
   pid_t pid = 0;
-  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+  // PATH for the search comes from the child's environment only when argv[0] has no slash;
+  // posix_spawnp uses the parent's PATH, which the tests do not change.
+  int rc = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   close(out_pipe[1]);
   close(err_pipe[1]);
-  if (rc != 0) throw std::runtime_error("posix_spawn failed");
+  if (rc != 0) {
+    close(out_pipe[0]);
+    close(err_pipe[0]);
+    throw std::runtime_error("posix_spawn failed for " + args.front());
+  }
 
   CommandOutput result;
   pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
@@ -123,6 +117,26 @@ CommandOutput CliHarness::Run(const std::vector<std::string>& args,
   return result;
 }
 
+CommandOutput CliHarness::Run(const std::vector<std::string>& args,
+                              const std::map<std::string, std::string>& env) const {
+  std::vector<std::string> argv = {ROLLGATE_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::map<std::string, std::string> environment;
+  for (char** e = environ; *e; ++e) {
+    std::string entry(*e);
+    auto eq = entry.find('=');
+    if (eq != std::string::npos) environment[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  environment.erase("ROLLGATE_STORE");
+  environment.erase("ROLLGATE_SERVER");
+  environment.erase("ROLLGATE_NOW");
+  environment["ROLLGATE_CONFIG"] = (dir_ / "rollgate.yaml").string();
+  environment["TZ"] = "UTC";
+  if (!now_.empty()) environment["ROLLGATE_NOW"] = now_;
+  for (const auto& [k, v] : env) environment[k] = v;
+  return RunProgram(argv, dir_, environment);
+}
+
 CommandOutput CliHarness::RunJson(const std::vector<std::string>& args,
                                   const std::string& as) const {
   std::vector<std::string> full = args;
@@ -139,6 +153,83 @@ CommandOutput CliHarness::RunAs(const std::string& person, std::vector<std::stri
   args.push_back("--as");
   args.push_back(person);
   return Run(args);
+}
+
+}  // namespace rollgate::e2e
+
+namespace rollgate::e2e {
+
+void CliHarness::CopyStateFrom(const CliHarness& other) {
+  std::filesystem::copy(
+      other.dir_, dir_,
+      std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
+}
+
+std::string CliHarness::ReadFile(const std::string& name) const {
+  std::ifstream in(dir_ / name, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+std::string CliHarness::Sql(const std::string& sql) const {
+  CommandOutput r = RunProgram({"sqlite3", "-batch", StorePath().string(), sql}, dir_,
+                               {{"PATH", "/usr/bin:/bin:/usr/local/bin"}, {"HOME", dir_.string()}});
+  EXPECT_EQ(r.exit_code, 0) << "sqlite3 failed on: " << sql << "\n" << r.err;
+  return r.out;
+}
+
+int64_t CliHarness::AuditEvents() const {
+  CommandOutput r = RunJson({"audit", "verify"});
+  nlohmann::json doc = r.Json();
+  if (!doc.is_object() || !doc.contains("events")) {
+    ADD_FAILURE() << "audit verify printed no event count: " << r.out << r.err;
+    return -1;
+  }
+  return doc["events"].get<int64_t>();
+}
+
+std::string CliHarness::StoreDump() const {
+  if (!std::filesystem::exists(StorePath())) return "";
+  // Read in-process (a sqlite3 process per comparison would slow the suite down): every row of
+  // every table, in rowid order, plus the schema.
+  sqlite3* db = nullptr;
+  std::string dump;
+  if (sqlite3_open_v2(StorePath().c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    ADD_FAILURE() << "cannot open " << StorePath() << ": " << sqlite3_errmsg(db);
+    sqlite3_close(db);
+    return dump;
+  }
+  auto query = [&](const std::string& sql, auto&& row) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+      ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db);
+      return;
+    }
+    while (sqlite3_step(stmt) == SQLITE_ROW) row(stmt);
+    sqlite3_finalize(stmt);
+  };
+  std::vector<std::string> tables;
+  query("SELECT name, sql FROM sqlite_master ORDER BY name", [&](sqlite3_stmt* stmt) {
+    auto text = [&](int i) {
+      const unsigned char* t = sqlite3_column_text(stmt, i);
+      return t ? std::string(reinterpret_cast<const char*>(t)) : std::string();
+    };
+    dump += text(1) + ";\n";
+    std::string name = text(0);
+    if (text(1).rfind("CREATE TABLE", 0) == 0) tables.push_back(name);
+  });
+  for (const auto& table : tables) {
+    query("SELECT * FROM \"" + table + "\" ORDER BY rowid", [&](sqlite3_stmt* stmt) {
+      dump += table + ":";
+      for (int i = 0; i < sqlite3_column_count(stmt); ++i) {
+        const void* blob = sqlite3_column_blob(stmt, i);
+        int size = sqlite3_column_bytes(stmt, i);
+        dump += "|" + (blob ? std::string(static_cast<const char*>(blob), size) : "NULL");
+      }
+      dump += "\n";
+    });
+  }
+  sqlite3_close(db);
+  return dump;
 }
 
 }  // namespace rollgate::e2e
