@@ -74,7 +74,9 @@ Result<int> RunStep(const std::filesystem::path& self, const std::filesystem::pa
   std::vector<std::string> env_storage;
   for (char** e = environ; *e; ++e) {
     std::string entry(*e);
-    if (StartsWith(entry, "ROLLGATE_")) continue;
+    // The story's own configuration, not the caller's; a fixed clock (ROLLGATE_NOW) is kept so
+    // the steps run at the time the story was planned for.
+    if (StartsWith(entry, "ROLLGATE_") && !StartsWith(entry, "ROLLGATE_NOW=")) continue;
     env_storage.push_back(entry);
   }
   env_storage.push_back(config_env);

@@ -31,7 +31,7 @@ Result<PatchService> MakeService(Context& ctx) {
 
 Result<std::string> ReadSmallFile(const std::string& path, size_t limit) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound(fmt::format("{}: cannot open", EscapeForDisplay(path)));
+  if (!in) return InvalidArgument(fmt::format("{}: cannot open the file", EscapeForDisplay(path)));
   std::string content;
   content.resize(limit + 1);
   in.read(content.data(), static_cast<std::streamsize>(content.size()));

@@ -118,12 +118,23 @@ std::string EscapeForDisplay(std::string_view text) {
   out.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
     auto c = static_cast<unsigned char>(text[i]);
-    // U+202A..U+202E and U+2066..U+2069 (bidirectional controls) encode as E2 80 AA..AE and
-    // E2 81 A6..A9.
+    // C1 controls U+0080..U+009F (C2 80..C2 9F; U+009B is a one-byte terminal escape) and
+    // U+061C (D8 9C, the Arabic letter mark).
+    if (i + 1 < text.size()) {
+      auto b1 = static_cast<unsigned char>(text[i + 1]);
+      if ((c == 0xC2 && b1 >= 0x80 && b1 <= 0x9F) || (c == 0xD8 && b1 == 0x9C)) {
+        out += fmt::format("\\u{:04X}", ((c & 0x1F) << 6) | (b1 & 0x3F));
+        ++i;
+        continue;
+      }
+    }
+    // Bidirectional and line-breaking marks: U+200E/U+200F (E2 80 8E/8F), U+2028/U+2029
+    // (E2 80 A8/A9), U+202A..U+202E (E2 80 AA..AE) and U+2066..U+2069 (E2 81 A6..A9).
     if (c == 0xE2 && i + 2 < text.size()) {
       auto b1 = static_cast<unsigned char>(text[i + 1]);
       auto b2 = static_cast<unsigned char>(text[i + 2]);
-      if ((b1 == 0x80 && b2 >= 0xAA && b2 <= 0xAE) || (b1 == 0x81 && b2 >= 0xA6 && b2 <= 0xA9)) {
+      if ((b1 == 0x80 && (b2 == 0x8E || b2 == 0x8F || (b2 >= 0xA8 && b2 <= 0xAE))) ||
+          (b1 == 0x81 && b2 >= 0xA6 && b2 <= 0xA9)) {
         out += fmt::format("\\u{:04X}", ((c & 0x0F) << 12) | ((b1 & 0x3F) << 6) | (b2 & 0x3F));
         i += 2;
         continue;

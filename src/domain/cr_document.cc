@@ -432,7 +432,8 @@ json CrToJson(const ChangeRequest& cr, const Patch* patch, const Config& config,
   j["number"] = cr.number;
   j["patch_id"] = cr.patch_id;
   j["title"] = cr.title;
-  j["classification"] = std::string(PriorityName(cr.classification));
+  j["classification"] = std::string(PriorityShort(cr.classification));
+  j["classification_name"] = std::string(PriorityName(cr.classification));
   j["priority"] = std::string(PriorityShort(cr.classification));
   j["emergency"] = cr.emergency;
   j["type"] = std::string(ChangeTypeName(cr.type));

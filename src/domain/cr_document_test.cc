@@ -225,7 +225,8 @@ TEST_F(CrDocumentTest, JsonHasAllFields) {
                           "document"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
-  EXPECT_EQ(j["classification"], "P2-High");
+  EXPECT_EQ(j["classification"], "P2");
+  EXPECT_EQ(j["classification_name"], "P2-High");
   EXPECT_EQ(j["cvss"]["base_score"], 7.5);
   EXPECT_EQ(j["approvals"][0]["counts"], true);
   EXPECT_EQ(j["approvals"][1]["counts"], false);  // an earlier revision
