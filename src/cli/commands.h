@@ -4,7 +4,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <functional>
 
 #include "common/status.h"
@@ -21,11 +20,12 @@ using Command = std::function<Status(Context&)>;
 // Sets the command that runs when `command` was selected on the command line.
 void OnRun(CLI::App* command, Action& slot, Command body);
 
-void RegisterBasicCommands(CLI::App& app, Action& slot);   // init, validate, cvss
-void RegisterPatchCommands(CLI::App& app, Action& slot);   // patch add|import|show|list|classify
-void RegisterCrCommands(CLI::App& app, Action& slot);      // cr ...
-void RegisterGateCommands(CLI::App& app, Action& slot);    // gate check
-void RegisterAuditCommands(CLI::App& app, Action& slot);   // audit verify|export|checkpoint
-void RegisterDemoCommand(CLI::App& app, Action& slot);     // demo
+void RegisterBasicCommands(CLI::App& app, Action& slot);  // init, validate, cvss
+void RegisterPatchCommands(CLI::App& app, Action& slot);  // patch add|import|show|list|classify
+void RegisterCrCommands(CLI::App& app, Action& slot);     // cr ...
+void RegisterGateCommands(CLI::App& app, Action& slot);   // gate check
+void RegisterAuditCommands(CLI::App& app, Action& slot);  // audit verify|export|checkpoint
+void RegisterDemoCommand(CLI::App& app, Action& slot);    // demo
+void RegisterRunCommands(CLI::App& app, Action& slot);    // run exec|list|show|resume|cancel
 
 }  // namespace rollgate::cli

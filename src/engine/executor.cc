@@ -109,6 +109,13 @@ void Executor::Emit(ProgressEvent event) {
   sink_->OnEvent(event);
 }
 
+std::map<std::string, std::string> Executor::StepEnvironment(const Task& task) const {
+  return {{"ROLLGATE_RUN", run_.id},
+          {"ROLLGATE_HOST", host_names_[task.host]},
+          {"ROLLGATE_STEP", StepDisplayName(plan_, task.phase, task.step)},
+          {"ROLLGATE_ATTEMPT", std::to_string(task.attempt)}};
+}
+
 std::string Executor::StatusFileFor(int phase, int step, size_t host, int attempt) const {
   std::string safe = host_names_[host];
   for (char& c : safe) {
@@ -274,7 +281,7 @@ Status Executor::Commit(const std::function<Status(Transaction&)>& body) {
 }
 
 Executor::Settled Executor::Settle(const Task& task, const std::string& why, bool may_wait,
-                                   bool stop_without_probe) {
+                                   bool stop_without_probe, bool rerun_if_not_in_place) {
   const HostAddress& host = hosts_[task.host];
   const StepSpec& spec = plan_.phases[task.phase].steps[task.step];
   Settled settled;
@@ -317,7 +324,8 @@ Executor::Settled Executor::Settle(const Task& task, const std::string& why, boo
     return settled;
   }
   const StepType* type = types_.Find(spec.type);
-  StepRequest request{spec, host, task.status_file, transport_, options_.output_limit};
+  StepRequest request{
+      spec, host, task.status_file, transport_, options_.output_limit, StepEnvironment(task)};
   int probe_exit = kExitUnknown;
   Result<ProbeVerdict> verdict = type->Probe(request, &probe_exit);
   if (probe_exit != kExitUnknown) settled.probe_exit_code = probe_exit;
@@ -328,6 +336,11 @@ Executor::Settled Executor::Settle(const Task& task, const std::string& why, boo
     settled.state = StepState::kSucceeded;
     settled.evidence =
         fmt::format("{}; no exit-status file; the probe says the effect is in place", why);
+  } else if (*verdict == ProbeVerdict::kNotInPlace && rerun_if_not_in_place) {
+    // The command is stopped for good (Cancel) and had no effect: it runs again.
+    settled.state = StepState::kSkipped;
+    settled.evidence = fmt::format(
+        "{}; no exit-status file; the probe says the effect is not in place: it runs again", why);
   } else if (*verdict == ProbeVerdict::kNotInPlace) {
     settled.state = StepState::kFailed;
     settled.evidence =
@@ -343,7 +356,8 @@ Executor::Settled Executor::Settle(const Task& task, const std::string& why, boo
 Executor::Settled Executor::Perform(Task& task) {
   const StepSpec& spec = plan_.phases[task.phase].steps[task.step];
   const StepType* type = types_.Find(spec.type);
-  StepRequest request{spec, hosts_[task.host], task.status_file, transport_, options_.output_limit};
+  StepRequest request{spec,       hosts_[task.host],     task.status_file,
+                      transport_, options_.output_limit, StepEnvironment(task)};
   Result<CommandResult> result = type->Run(request);
   Settled settled;
   if (!result.ok()) {
@@ -364,7 +378,7 @@ Executor::Settled Executor::Perform(Task& task) {
                           ? fmt::format("timed out after {}", FormatDuration(spec.timeout))
                           : std::string("the connection to the host was lost");
     Settled decided = Settle(task, why, /*may_wait=*/result->connection_lost,
-                             /*stop_without_probe=*/false);
+                             /*stop_without_probe=*/false, /*rerun_if_not_in_place=*/false);
     decided.output_tail = std::move(settled.output_tail);
     return decided;
   }
@@ -706,7 +720,10 @@ Status Executor::SettleInFlight(std::vector<StepExecution>& in_flight, bool canc
     }
   }
   for (size_t i = 0; i < tasks.size(); ++i) {
-    if (!decided[i]) outcomes[i] = Settle(tasks[i], why, /*may_wait=*/false, cancelling);
+    if (!decided[i]) {
+      outcomes[i] = Settle(tasks[i], why, /*may_wait=*/false, /*stop_without_probe=*/cancelling,
+                           /*rerun_if_not_in_place=*/true);
+    }
   }
   Timestamp now = clock_.Now();
   RETURN_IF_ERROR(Commit([&](Transaction& txn) -> Status {
@@ -960,9 +977,9 @@ Result<Run> Executor::Resume(const std::string& run_id,
                                              EscapeForDisplay(decision.host),
                                              StepStateName(e.state)));
         }
-        e.state = decision.in_place ? StepState::kSucceeded : StepState::kFailed;
+        e.state = decision.in_place ? StepState::kSucceeded : StepState::kSkipped;
         e.evidence += fmt::format("; decided by {}: the effect is {}", options_.actor,
-                                  decision.in_place ? "in place" : "not in place");
+                                  decision.in_place ? "in place" : "not in place (it runs again)");
         decided.push_back(e);
       }
       if (!found) {

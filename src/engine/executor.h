@@ -36,6 +36,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -87,8 +88,8 @@ struct RunTarget {
   std::string transport;  // "local", "ssh", "simulated"
 };
 
-// A person's decision about an unknown step, given to Resume: "the effect is in place" (true)
-// or "it is not" (false).
+// A person's decision about an unknown step, given to Resume: "the effect is in place" (true:
+// recorded succeeded) or "it is not" (false: recorded skipped, and the step runs again).
 struct StepDecision {
   std::string step;  // "phase/step"
   std::string host;
@@ -137,8 +138,12 @@ class Executor {
   Result<Run> Drive();
   Status RunTasks(int phase, int step, std::vector<Task>& tasks);
   Settled Perform(Task& task);
-  Settled Settle(const Task& task, const std::string& first_evidence, bool may_wait,
-                 bool stop_without_probe);
+  // Decides an unknown outcome (see the header comment). `rerun_if_not_in_place`: a probe saying
+  // "not in place" makes the attempt skipped (the step runs again) instead of failed.
+  Settled Settle(const Task& task, const std::string& why, bool may_wait, bool stop_without_probe,
+                 bool rerun_if_not_in_place);
+  // ROLLGATE_RUN, ROLLGATE_HOST, ROLLGATE_STEP, ROLLGATE_ATTEMPT for the step's commands.
+  std::map<std::string, std::string> StepEnvironment(const Task& task) const;
   Status SettleInFlight(std::vector<StepExecution>& in_flight, bool cancelling);
   Result<Run> Finish(RunState state, std::string message, std::string attention);
   std::string StatusFileFor(int phase, int step, size_t host, int attempt) const;

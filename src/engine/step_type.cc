@@ -18,7 +18,8 @@ CommandSpec BaseSpec(const StepRequest& request, std::vector<std::string> argv, 
   CommandSpec spec;
   spec.argv = std::move(argv);
   spec.timeout = timeout;
-  spec.env = request.spec.env;
+  spec.env = request.env;
+  for (const auto& [name, value] : request.spec.env) spec.env[name] = value;
   spec.status_file = std::move(status_file);
   spec.output_limit = request.output_limit;
   return spec;

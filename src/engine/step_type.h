@@ -14,6 +14,7 @@
 // owns its step types and is immutable once built.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -33,6 +34,8 @@ struct StepRequest {
   const std::string& status_file;
   Transport& transport;
   size_t output_limit = 4096;
+  // Added to every command's environment (ROLLGATE_RUN, ROLLGATE_HOST, ...); not secret.
+  std::map<std::string, std::string> env;
 };
 
 enum class ProbeVerdict {
