@@ -781,4 +781,182 @@ TEST_P(StoreContractTest, IntegrityCheckPassesOnAHealthyStore) {
   EXPECT_TRUE(store_->CheckIntegrity().ok());
 }
 
+// --- Runs, step executions and run locks (schema version 2) ---
+
+::rollgate::Run SampleRun(int number) {
+  ::rollgate::Run run;
+  run.id = fmt::format("RUN-{}", number);
+  run.change_request = fmt::format("CR-{}", number);
+  run.environment = "PROD";
+  run.system = "billing";
+  run.state = RunState::kRunning;
+  run.plan_json = R"({"phases":[]})";
+  run.transport = "simulated";
+  run.created_by = "alice";
+  run.created_at = T(number);
+  run.started_at = T(number + 1);
+  run.owner_pid = 4242;
+  run.owner_host = "orchestrator";
+  run.owner_token = "token-1";
+  run.fencing_token = 3;
+  run.heartbeat_at = T(number + 2);
+  run.lease_expires_at = T(number + 7);
+  run.message = "in progress";
+  run.attention = "check db1: is the service stopped?";
+  return run;
+}
+
+StepExecution SampleExecution(const std::string& run_id, const std::string& host, int attempt) {
+  StepExecution e;
+  e.run_id = run_id;
+  e.phase = 1;
+  e.step = 2;
+  e.step_name = "deploy/install";
+  e.host = host;
+  e.attempt = attempt;
+  e.state = StepState::kIntent;
+  e.started_at = T(3);
+  e.status_file = fmt::format("/var/tmp/rollgate/{}/1-2-{}-{}.status", run_id, host, attempt);
+  e.evidence = "";
+  return e;
+}
+
+TEST_P(StoreContractTest, RunRoundTripsEveryFieldAndListsNewestFirst) {
+  ::rollgate::Run run = SampleRun(1);
+  run.finished_at = T(9);
+  run.cancel_requested = true;
+  ASSERT_TRUE(store_
+                  ->Write([&](Transaction& txn) {
+                    RETURN_IF_ERROR(txn.PutRun(run));
+                    return txn.PutRun(SampleRun(2));
+                  })
+                  .ok());
+  ASSERT_TRUE(store_
+                  ->Read([&](Transaction& txn) -> Status {
+                    ASSIGN_OR_RETURN(::rollgate::Run got, txn.GetRun("RUN-1"));
+                    EXPECT_EQ(got.change_request, run.change_request);
+                    EXPECT_EQ(got.environment, run.environment);
+                    EXPECT_EQ(got.system, run.system);
+                    EXPECT_EQ(got.state, run.state);
+                    EXPECT_EQ(got.plan_json, run.plan_json);
+                    EXPECT_EQ(got.transport, run.transport);
+                    EXPECT_EQ(got.created_by, run.created_by);
+                    EXPECT_EQ(got.created_at, run.created_at);
+                    EXPECT_EQ(got.started_at, run.started_at);
+                    EXPECT_EQ(got.finished_at, run.finished_at);
+                    EXPECT_EQ(got.owner_pid, run.owner_pid);
+                    EXPECT_EQ(got.owner_host, run.owner_host);
+                    EXPECT_EQ(got.owner_token, run.owner_token);
+                    EXPECT_EQ(got.fencing_token, run.fencing_token);
+                    EXPECT_EQ(got.heartbeat_at, run.heartbeat_at);
+                    EXPECT_EQ(got.lease_expires_at, run.lease_expires_at);
+                    EXPECT_TRUE(got.cancel_requested);
+                    EXPECT_EQ(got.message, run.message);
+                    EXPECT_EQ(got.attention, run.attention);
+                    ASSIGN_OR_RETURN(auto list, txn.ListRuns(std::nullopt));
+                    EXPECT_EQ(list.size(), 2U);
+                    if (list.size() == 2) {
+                      EXPECT_EQ(list[0].id, "RUN-2");
+                      EXPECT_EQ(list[1].finished_at, run.finished_at);
+                    }
+                    ASSIGN_OR_RETURN(auto one, txn.ListRuns(1));
+                    EXPECT_EQ(one.size(), 1U);
+                    EXPECT_EQ(txn.GetRun("RUN-9").status().code(), StatusCode::kNotFound);
+                    EXPECT_EQ(txn.ListRuns(-1).status().code(), StatusCode::kInvalidArgument);
+                    return Status::Ok();
+                  })
+                  .ok());
+}
+
+TEST_P(StoreContractTest, StepExecutionIntentThenResultKeepsItsPlace) {
+  ASSERT_TRUE(store_
+                  ->Write([&](Transaction& txn) {
+                    RETURN_IF_ERROR(txn.PutRun(SampleRun(1)));
+                    RETURN_IF_ERROR(txn.PutStepExecution(SampleExecution("RUN-1", "web1", 1)));
+                    return txn.PutStepExecution(SampleExecution("RUN-1", "web2", 1));
+                  })
+                  .ok());
+  StepExecution result = SampleExecution("RUN-1", "web1", 1);
+  result.state = StepState::kSucceeded;
+  result.finished_at = T(4);
+  result.exit_code = 0;
+  result.output_tail = "installed\n";
+  result.probe_exit_code = 0;
+  result.evidence = "exit-status file";
+  ASSERT_TRUE(store_->Write([&](Transaction& txn) { return txn.PutStepExecution(result); }).ok());
+  ASSERT_TRUE(store_
+                  ->Read([&](Transaction& txn) -> Status {
+                    ASSIGN_OR_RETURN(auto list, txn.ListStepExecutions("RUN-1"));
+                    EXPECT_EQ(list.size(), 2U);
+                    if (list.size() != 2) return Status::Ok();
+                    EXPECT_EQ(list[0].host, "web1");
+                    EXPECT_EQ(list[0].state, StepState::kSucceeded);
+                    EXPECT_EQ(list[0].exit_code, 0);
+                    EXPECT_EQ(list[0].output_tail, "installed\n");
+                    EXPECT_EQ(list[0].probe_exit_code, 0);
+                    EXPECT_EQ(list[0].evidence, "exit-status file");
+                    EXPECT_EQ(list[0].finished_at, T(4));
+                    EXPECT_EQ(list[0].status_file, result.status_file);
+                    EXPECT_EQ(list[0].step_name, "deploy/install");
+                    EXPECT_EQ(list[0].phase, 1);
+                    EXPECT_EQ(list[0].step, 2);
+                    EXPECT_EQ(list[1].host, "web2");
+                    EXPECT_EQ(list[1].state, StepState::kIntent);
+                    EXPECT_FALSE(list[1].exit_code.has_value());
+                    ASSIGN_OR_RETURN(auto none, txn.ListStepExecutions("RUN-2"));
+                    EXPECT_TRUE(none.empty());
+                    return Status::Ok();
+                  })
+                  .ok());
+}
+
+TEST_P(StoreContractTest, StepExecutionNeedsAnExistingRunAndAValidAttempt) {
+  Status status = store_->Write(
+      [&](Transaction& txn) { return txn.PutStepExecution(SampleExecution("RUN-7", "h", 1)); });
+  EXPECT_EQ(status.code(), StatusCode::kNotFound) << status.ToString();
+  status = store_->Write([&](Transaction& txn) {
+    RETURN_IF_ERROR(txn.PutRun(SampleRun(1)));
+    return txn.PutStepExecution(SampleExecution("RUN-1", "h", 0));
+  });
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->Write([&](Transaction& txn) { return txn.PutRun(::rollgate::Run{}); }).code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreContractTest, RunLockFencingTokenNeverGoesBack) {
+  RunLock lock;
+  lock.system = "billing";
+  lock.environment = "PROD";
+  lock.run_id = "RUN-1";
+  lock.owner_pid = 10;
+  lock.owner_host = "a";
+  lock.owner_token = "t1";
+  lock.fencing_token = 1;
+  lock.acquired_at = T(0);
+  lock.lease_expires_at = T(5);
+  ASSERT_TRUE(store_->Write([&](Transaction& txn) { return txn.PutRunLock(lock); }).ok());
+  RunLock takeover = lock;
+  takeover.run_id = "RUN-1";
+  takeover.owner_pid = 11;
+  takeover.fencing_token = 2;
+  ASSERT_TRUE(store_->Write([&](Transaction& txn) { return txn.PutRunLock(takeover); }).ok());
+  EXPECT_EQ(store_->Write([&](Transaction& txn) { return txn.PutRunLock(lock); }).code(),
+            StatusCode::kConflict);
+  ASSERT_TRUE(store_
+                  ->Read([&](Transaction& txn) -> Status {
+                    ASSIGN_OR_RETURN(auto got, txn.GetRunLock("billing", "PROD"));
+                    EXPECT_TRUE(got.has_value());
+                    if (got) {
+                      EXPECT_EQ(got->owner_pid, 11);
+                      EXPECT_EQ(got->fencing_token, 2);
+                      EXPECT_EQ(got->lease_expires_at, T(5));
+                      EXPECT_EQ(got->owner_token, "t1");
+                    }
+                    ASSIGN_OR_RETURN(auto none, txn.GetRunLock("billing", "TEST"));
+                    EXPECT_FALSE(none.has_value());
+                    return Status::Ok();
+                  })
+                  .ok());
+}
+
 }  // namespace rollgate::testing

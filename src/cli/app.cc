@@ -71,6 +71,7 @@ int Main(int argc, char** argv) {
   RegisterGateCommands(app, selected);
   RegisterAuditCommands(app, selected);
   RegisterDemoCommand(app, selected);
+  RegisterRunCommands(app, selected);
 
   try {
     app.parse(argc, argv);

@@ -26,5 +26,6 @@ void RegisterCrCommands(CLI::App& app, Action& slot);     // cr ...
 void RegisterGateCommands(CLI::App& app, Action& slot);   // gate check
 void RegisterAuditCommands(CLI::App& app, Action& slot);  // audit verify|export|checkpoint
 void RegisterDemoCommand(CLI::App& app, Action& slot);    // demo
+void RegisterRunCommands(CLI::App& app, Action& slot);    // run exec|list|show|resume|cancel
 
 }  // namespace rollgate::cli

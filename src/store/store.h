@@ -20,6 +20,7 @@
 #include "domain/audit.h"
 #include "domain/change_request.h"
 #include "domain/patch.h"
+#include "domain/run.h"
 
 namespace rollgate {
 
@@ -85,6 +86,29 @@ class Transaction {
   virtual Status PutBlob(const std::string& sha256, const std::string& content) = 0;
   // NotFound when absent; Corruption when the stored content no longer matches its address.
   virtual Result<std::string> GetBlob(const std::string& sha256) = 0;
+
+  // Runs, step executions and run locks (domain/run.h; the engine's journal, engine/executor.h).
+
+  // Insert or replace, keyed by run.id. InvalidArgument for an empty id or invalid UTF-8.
+  virtual Status PutRun(const Run& run) = 0;
+  virtual Result<Run> GetRun(const std::string& id) = 0;  // NotFound naming the id
+  // Newest first (by number), at most `limit` when given; InvalidArgument for a negative limit.
+  virtual Result<std::vector<RunSummary>> ListRuns(std::optional<int> limit) = 0;
+
+  // Insert or replace, keyed by (run_id, phase, step, host, attempt); a replaced row keeps its
+  // place in the listing order. NotFound when the run does not exist; InvalidArgument for an
+  // empty run id or host, or an attempt < 1.
+  virtual Status PutStepExecution(const StepExecution& execution) = 0;
+  // Every step execution of the run in the order they were first recorded (empty when none).
+  virtual Result<std::vector<StepExecution>> ListStepExecutions(const std::string& run_id) = 0;
+
+  // The lock row of (system, environment), held or released (run_id empty), or nullopt when no
+  // run ever took it. Its fencing token never decreases: release it by storing run_id "".
+  virtual Result<std::optional<RunLock>> GetRunLock(const std::string& system,
+                                                    const std::string& environment) = 0;
+  // Insert or replace, keyed by (system, environment). Conflict when lock.fencing_token is lower
+  // than the stored one (a stale owner writing back).
+  virtual Status PutRunLock(const RunLock& lock) = 0;
 
   // Appends an event to the chain (seq = head + 1, prev_hash = head hash, hash computed) in this
   // transaction, so it commits or rolls back with the state change it describes. Returns its

@@ -87,6 +87,68 @@ BEGIN
 END;
 )sql";
 
+// Version 2: the engine's journal. A run row per run (its plan as JSON), one row per step
+// execution (intent, then result), and one lock row per (system, environment).
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE runs (
+  id               TEXT PRIMARY KEY NOT NULL,
+  number           INTEGER,
+  change_request   TEXT NOT NULL,
+  environment      TEXT NOT NULL,
+  system           TEXT NOT NULL,
+  state            TEXT NOT NULL,
+  plan             TEXT NOT NULL,
+  transport        TEXT NOT NULL,
+  created_by       TEXT NOT NULL,
+  created_at       INTEGER NOT NULL,
+  started_at       INTEGER,
+  finished_at      INTEGER,
+  owner_pid        INTEGER NOT NULL,
+  owner_host       TEXT NOT NULL,
+  owner_token      TEXT NOT NULL,
+  fencing_token    INTEGER NOT NULL,
+  heartbeat_at     INTEGER,
+  lease_expires_at INTEGER,
+  cancel_requested INTEGER NOT NULL,
+  message          TEXT NOT NULL,
+  attention        TEXT NOT NULL
+) STRICT;
+CREATE INDEX runs_by_number ON runs(number);
+CREATE INDEX runs_by_target ON runs(system, environment, number);
+
+CREATE TABLE step_executions (
+  seq             INTEGER PRIMARY KEY,
+  run_id          TEXT NOT NULL REFERENCES runs(id),
+  phase           INTEGER NOT NULL,
+  step            INTEGER NOT NULL,
+  step_name       TEXT NOT NULL,
+  host            TEXT NOT NULL,
+  attempt         INTEGER NOT NULL,
+  state           TEXT NOT NULL,
+  started_at      INTEGER,
+  finished_at     INTEGER,
+  exit_code       INTEGER,
+  output_tail     TEXT NOT NULL,
+  status_file     TEXT NOT NULL,
+  probe_exit_code INTEGER,
+  evidence        TEXT NOT NULL,
+  UNIQUE(run_id, phase, step, host, attempt)
+) STRICT;
+
+CREATE TABLE run_locks (
+  system           TEXT NOT NULL,
+  environment      TEXT NOT NULL,
+  run_id           TEXT NOT NULL,
+  owner_pid        INTEGER NOT NULL,
+  owner_host       TEXT NOT NULL,
+  owner_token      TEXT NOT NULL,
+  fencing_token    INTEGER NOT NULL,
+  acquired_at      INTEGER NOT NULL,
+  lease_expires_at INTEGER NOT NULL,
+  PRIMARY KEY(system, environment)
+) STRICT;
+)sql";
+
 Status Exec(sqlite3* db, const char* sql, std::string_view context) {
   return SqliteStatus(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), context, db);
 }
@@ -116,6 +178,7 @@ Status CheckNotNewer(int version) {
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> migrations = {
       {1, "patches, change requests, blobs, counters and the audit chain", kSchemaV1},
+      {2, "runs, step executions and run locks", kSchemaV2},
   };
   return migrations;
 }

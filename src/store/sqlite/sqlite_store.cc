@@ -441,6 +441,268 @@ class SqliteTransaction final : public Transaction {
     return content;
   }
 
+  Status PutRun(const Run& run) override {
+    RETURN_IF_ERROR(RequireWritable("PutRun"));
+    if (run.id.empty()) return InvalidArgument("a run needs an id to be stored");
+    for (const std::string* text : {&run.id, &run.change_request, &run.environment, &run.system,
+                                    &run.plan_json, &run.message, &run.attention}) {
+      if (!IsValidUtf8(*text)) {
+        return InvalidArgument(
+            fmt::format("run {}: text is not valid UTF-8", EscapeForDisplay(run.id)));
+      }
+    }
+    ASSIGN_OR_RETURN(
+        Statement statement,
+        connection_.Prepare(
+            "INSERT INTO runs(id, number, change_request, environment, system, state, plan, "
+            "transport, created_by, created_at, started_at, finished_at, owner_pid, owner_host, "
+            "owner_token, fencing_token, heartbeat_at, lease_expires_at, cancel_requested, "
+            "message, attention) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+            "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) ON CONFLICT(id) DO UPDATE SET "
+            "number = excluded.number, change_request = excluded.change_request, "
+            "environment = excluded.environment, system = excluded.system, "
+            "state = excluded.state, plan = excluded.plan, transport = excluded.transport, "
+            "created_by = excluded.created_by, created_at = excluded.created_at, "
+            "started_at = excluded.started_at, finished_at = excluded.finished_at, "
+            "owner_pid = excluded.owner_pid, owner_host = excluded.owner_host, "
+            "owner_token = excluded.owner_token, fencing_token = excluded.fencing_token, "
+            "heartbeat_at = excluded.heartbeat_at, lease_expires_at = excluded.lease_expires_at, "
+            "cancel_requested = excluded.cancel_requested, message = excluded.message, "
+            "attention = excluded.attention",
+            fmt::format("storing run {}", EscapeForDisplay(run.id))));
+    statement.BindText(1, run.id);
+    BindOptionalInt(statement, 2, NumberOfId(run.id));
+    statement.BindText(3, run.change_request);
+    statement.BindText(4, run.environment);
+    statement.BindText(5, run.system);
+    statement.BindText(6, RunStateName(run.state));
+    statement.BindText(7, run.plan_json);
+    statement.BindText(8, run.transport);
+    statement.BindText(9, run.created_by);
+    statement.BindInt(10, TimeToColumn(run.created_at));
+    BindOptionalTime(statement, 11, run.started_at);
+    BindOptionalTime(statement, 12, run.finished_at);
+    statement.BindInt(13, run.owner_pid);
+    statement.BindText(14, run.owner_host);
+    statement.BindText(15, run.owner_token);
+    statement.BindInt(16, run.fencing_token);
+    BindOptionalTime(statement, 17, run.heartbeat_at);
+    BindOptionalTime(statement, 18, run.lease_expires_at);
+    statement.BindInt(19, run.cancel_requested ? 1 : 0);
+    statement.BindText(20, run.message);
+    statement.BindText(21, run.attention);
+    return statement.Run();
+  }
+
+  Result<Run> GetRun(const std::string& id) override {
+    ASSIGN_OR_RETURN(
+        Statement row,
+        connection_.Prepare(
+            "SELECT id, change_request, environment, system, state, plan, transport, created_by, "
+            "created_at, started_at, finished_at, owner_pid, owner_host, owner_token, "
+            "fencing_token, heartbeat_at, lease_expires_at, cancel_requested, message, attention "
+            "FROM runs WHERE id = ?1",
+            fmt::format("reading run {}", EscapeForDisplay(id))));
+    row.BindText(1, id);
+    ASSIGN_OR_RETURN(bool found, row.Step());
+    if (!found) return NotFound(fmt::format("no run {}", EscapeForDisplay(id)));
+    Run run;
+    run.id.assign(row.Text(0));
+    run.change_request.assign(row.Text(1));
+    run.environment.assign(row.Text(2));
+    run.system.assign(row.Text(3));
+    ASSIGN_OR_RETURN(run.state, DecodeRunState(row.Text(4), run.id));
+    run.plan_json.assign(row.Text(5));
+    run.transport.assign(row.Text(6));
+    run.created_by.assign(row.Text(7));
+    run.created_at = TimeFromColumn(row.Int(8));
+    run.started_at = OptionalTime(row, 9);
+    run.finished_at = OptionalTime(row, 10);
+    run.owner_pid = row.Int(11);
+    run.owner_host.assign(row.Text(12));
+    run.owner_token.assign(row.Text(13));
+    run.fencing_token = row.Int(14);
+    run.heartbeat_at = OptionalTime(row, 15);
+    run.lease_expires_at = OptionalTime(row, 16);
+    run.cancel_requested = row.Int(17) != 0;
+    run.message.assign(row.Text(18));
+    run.attention.assign(row.Text(19));
+    return run;
+  }
+
+  Result<std::vector<RunSummary>> ListRuns(std::optional<int> limit) override {
+    if (limit && *limit < 0) {
+      return InvalidArgument(fmt::format("a list limit must not be negative (got {})", *limit));
+    }
+    ASSIGN_OR_RETURN(Statement row,
+                     connection_.Prepare("SELECT id, change_request, environment, system, state, "
+                                         "created_at, finished_at FROM runs "
+                                         "ORDER BY number DESC, id DESC LIMIT ?1",
+                                         "listing runs"));
+    row.BindInt(1, limit ? *limit : -1);
+    std::vector<RunSummary> runs;
+    while (true) {
+      ASSIGN_OR_RETURN(bool found, row.Step());
+      if (!found) break;
+      RunSummary& summary = runs.emplace_back();
+      summary.id.assign(row.Text(0));
+      summary.change_request.assign(row.Text(1));
+      summary.environment.assign(row.Text(2));
+      summary.system.assign(row.Text(3));
+      ASSIGN_OR_RETURN(summary.state, DecodeRunState(row.Text(4), summary.id));
+      summary.created_at = TimeFromColumn(row.Int(5));
+      summary.finished_at = OptionalTime(row, 6);
+    }
+    return runs;
+  }
+
+  Status PutStepExecution(const StepExecution& execution) override {
+    RETURN_IF_ERROR(RequireWritable("PutStepExecution"));
+    if (execution.run_id.empty() || execution.host.empty()) {
+      return InvalidArgument("a step execution needs a run id and a host");
+    }
+    if (execution.attempt < 1) {
+      return InvalidArgument(
+          fmt::format("a step execution's attempt must be >= 1 (got {})", execution.attempt));
+    }
+    if (!IsValidUtf8(execution.output_tail) || !IsValidUtf8(execution.evidence) ||
+        !IsValidUtf8(execution.step_name)) {
+      return InvalidArgument("a step execution's text is not valid UTF-8");
+    }
+    std::string context =
+        fmt::format("recording step {} on {} of run {}", EscapeForDisplay(execution.step_name),
+                    EscapeForDisplay(execution.host), EscapeForDisplay(execution.run_id));
+    ASSIGN_OR_RETURN(
+        Statement statement,
+        connection_.Prepare(
+            "INSERT INTO step_executions(run_id, phase, step, step_name, host, attempt, state, "
+            "started_at, finished_at, exit_code, output_tail, status_file, probe_exit_code, "
+            "evidence) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
+            "ON CONFLICT(run_id, phase, step, host, attempt) DO UPDATE SET "
+            "step_name = excluded.step_name, state = excluded.state, "
+            "started_at = excluded.started_at, finished_at = excluded.finished_at, "
+            "exit_code = excluded.exit_code, output_tail = excluded.output_tail, "
+            "status_file = excluded.status_file, probe_exit_code = excluded.probe_exit_code, "
+            "evidence = excluded.evidence",
+            context));
+    statement.BindText(1, execution.run_id);
+    statement.BindInt(2, execution.phase);
+    statement.BindInt(3, execution.step);
+    statement.BindText(4, execution.step_name);
+    statement.BindText(5, execution.host);
+    statement.BindInt(6, execution.attempt);
+    statement.BindText(7, StepStateName(execution.state));
+    BindOptionalTime(statement, 8, execution.started_at);
+    BindOptionalTime(statement, 9, execution.finished_at);
+    BindOptionalInt(statement, 10, execution.exit_code);
+    statement.BindText(11, execution.output_tail);
+    statement.BindText(12, execution.status_file);
+    BindOptionalInt(statement, 13, execution.probe_exit_code);
+    statement.BindText(14, execution.evidence);
+    Status status = statement.Run();
+    if (status.code() == StatusCode::kConflict) {
+      return NotFound(
+          fmt::format("no run {} (for step {} on {})", EscapeForDisplay(execution.run_id),
+                      EscapeForDisplay(execution.step_name), EscapeForDisplay(execution.host)));
+    }
+    return status;
+  }
+
+  Result<std::vector<StepExecution>> ListStepExecutions(const std::string& run_id) override {
+    ASSIGN_OR_RETURN(
+        Statement row,
+        connection_.Prepare("SELECT phase, step, step_name, host, attempt, state, started_at, "
+                            "finished_at, exit_code, output_tail, status_file, probe_exit_code, "
+                            "evidence FROM step_executions WHERE run_id = ?1 ORDER BY seq",
+                            fmt::format("reading the steps of run {}", EscapeForDisplay(run_id))));
+    row.BindText(1, run_id);
+    std::vector<StepExecution> executions;
+    while (true) {
+      ASSIGN_OR_RETURN(bool found, row.Step());
+      if (!found) break;
+      StepExecution& e = executions.emplace_back();
+      e.run_id = run_id;
+      e.phase = static_cast<int>(row.Int(0));
+      e.step = static_cast<int>(row.Int(1));
+      e.step_name.assign(row.Text(2));
+      e.host.assign(row.Text(3));
+      e.attempt = static_cast<int>(row.Int(4));
+      Result<StepState> state = ParseStepState(row.Text(5));
+      if (!state.ok()) {
+        return Corruption(
+            fmt::format("run {}: {}", EscapeForDisplay(run_id), state.error().message()));
+      }
+      e.state = *state;
+      e.started_at = OptionalTime(row, 6);
+      e.finished_at = OptionalTime(row, 7);
+      if (!row.IsNull(8)) e.exit_code = static_cast<int>(row.Int(8));
+      e.output_tail.assign(row.Text(9));
+      e.status_file.assign(row.Text(10));
+      if (!row.IsNull(11)) e.probe_exit_code = static_cast<int>(row.Int(11));
+      e.evidence.assign(row.Text(12));
+    }
+    return executions;
+  }
+
+  Result<std::optional<RunLock>> GetRunLock(const std::string& system,
+                                            const std::string& environment) override {
+    ASSIGN_OR_RETURN(
+        Statement row,
+        connection_.Prepare("SELECT run_id, owner_pid, owner_host, owner_token, fencing_token, "
+                            "acquired_at, lease_expires_at FROM run_locks "
+                            "WHERE system = ?1 AND environment = ?2",
+                            fmt::format("reading the run lock of {} in {}",
+                                        EscapeForDisplay(system), EscapeForDisplay(environment))));
+    row.BindText(1, system);
+    row.BindText(2, environment);
+    ASSIGN_OR_RETURN(bool found, row.Step());
+    if (!found) return std::optional<RunLock>();
+    RunLock lock;
+    lock.system = system;
+    lock.environment = environment;
+    lock.run_id.assign(row.Text(0));
+    lock.owner_pid = row.Int(1);
+    lock.owner_host.assign(row.Text(2));
+    lock.owner_token.assign(row.Text(3));
+    lock.fencing_token = row.Int(4);
+    lock.acquired_at = TimeFromColumn(row.Int(5));
+    lock.lease_expires_at = TimeFromColumn(row.Int(6));
+    return std::optional<RunLock>(std::move(lock));
+  }
+
+  Status PutRunLock(const RunLock& lock) override {
+    RETURN_IF_ERROR(RequireWritable("PutRunLock"));
+    ASSIGN_OR_RETURN(std::optional<RunLock> current, GetRunLock(lock.system, lock.environment));
+    if (current && lock.fencing_token < current->fencing_token) {
+      return Conflict(fmt::format(
+          "the run lock of {} in {} has moved on (fencing token {} < {}); this owner is stale",
+          EscapeForDisplay(lock.system), EscapeForDisplay(lock.environment), lock.fencing_token,
+          current->fencing_token));
+    }
+    ASSIGN_OR_RETURN(
+        Statement statement,
+        connection_.Prepare(
+            "INSERT INTO run_locks(system, environment, run_id, owner_pid, owner_host, "
+            "owner_token, fencing_token, acquired_at, lease_expires_at) "
+            "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(system, environment) DO "
+            "UPDATE SET run_id = excluded.run_id, owner_pid = excluded.owner_pid, "
+            "owner_host = excluded.owner_host, owner_token = excluded.owner_token, "
+            "fencing_token = excluded.fencing_token, acquired_at = excluded.acquired_at, "
+            "lease_expires_at = excluded.lease_expires_at",
+            fmt::format("storing the run lock of {} in {}", EscapeForDisplay(lock.system),
+                        EscapeForDisplay(lock.environment))));
+    statement.BindText(1, lock.system);
+    statement.BindText(2, lock.environment);
+    statement.BindText(3, lock.run_id);
+    statement.BindInt(4, lock.owner_pid);
+    statement.BindText(5, lock.owner_host);
+    statement.BindText(6, lock.owner_token);
+    statement.BindInt(7, lock.fencing_token);
+    statement.BindInt(8, TimeToColumn(lock.acquired_at));
+    statement.BindInt(9, TimeToColumn(lock.lease_expires_at));
+    return statement.Run();
+  }
+
   Result<int64_t> AppendAudit(const AuditRecord& record) override {
     RETURN_IF_ERROR(RequireWritable("AppendAudit"));
     if (record.actor.empty() || record.action.empty()) {
@@ -492,6 +754,33 @@ class SqliteTransaction final : public Transaction {
     if (writable_) return Status::Ok();
     return Internal(
         fmt::format("{} called inside Store::Read; changes need Store::Write", operation));
+  }
+
+  static void BindOptionalTime(Statement& statement, int index, std::optional<Timestamp> t) {
+    if (t) {
+      statement.BindInt(index, TimeToColumn(*t));
+    } else {
+      statement.BindNull(index);
+    }
+  }
+  template <typename Int>
+  static void BindOptionalInt(Statement& statement, int index, std::optional<Int> value) {
+    if (value) {
+      statement.BindInt(index, static_cast<int64_t>(*value));
+    } else {
+      statement.BindNull(index);
+    }
+  }
+  static std::optional<Timestamp> OptionalTime(const Statement& row, int column) {
+    if (row.IsNull(column)) return std::nullopt;
+    return TimeFromColumn(row.Int(column));
+  }
+  static Result<RunState> DecodeRunState(std::string_view name, std::string_view id) {
+    Result<RunState> state = ParseRunState(name);
+    if (!state.ok()) {
+      return Corruption(fmt::format("run {}: {}", EscapeForDisplay(id), state.error().message()));
+    }
+    return state;
   }
 
   static Result<Patch> DecodePatch(std::string_view body, std::string_view id) {

@@ -1,0 +1,537 @@
+// run exec | list | show | resume | cancel: the executor from the command line (engine/executor.h).
+//
+// `run exec` starts a plan file on explicit hosts (a developer command, before the playbook's
+// procedures exist); the others work on any run. Progress: plain lines when stdout is not a
+// terminal, a live per-step summary on a terminal, one JSON object per line with --output json.
+#include <fmt/format.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <random>
+
+#include "cli/app.h"
+#include "cli/commands.h"
+#include "cli/context.h"
+#include "cli/output.h"
+#include "common/strings.h"
+#include "engine/executor.h"
+#include "engine/plan.h"
+#include "engine/step_type.h"
+#include "transport/local_transport.h"
+#include "transport/simulated_transport.h"
+#include "transport/ssh_transport.h"
+
+namespace rollgate::cli {
+
+namespace {
+
+using nlohmann::json;
+
+struct TransportOptions {
+  std::string ssh_config;
+  std::string identity;
+  std::string known_hosts;
+};
+
+Result<std::unique_ptr<Transport>> MakeTransport(const std::string& kind,
+                                                 const TransportOptions& options,
+                                                 const Clock& clock) {
+  if (kind == "local") return std::unique_ptr<Transport>(std::make_unique<LocalTransport>(clock));
+  if (kind == "simulated") {
+    return std::unique_ptr<Transport>(std::make_unique<SimulatedTransport>());
+  }
+  if (kind == "ssh") {
+    SshOptions ssh;
+    ssh.config_file = options.ssh_config;
+    ssh.identity_file = options.identity;
+    ssh.known_hosts_file = options.known_hosts;
+    ASSIGN_OR_RETURN(std::unique_ptr<SshTransport> transport,
+                     SshTransport::Create(clock, std::move(ssh)));
+    return std::unique_ptr<Transport>(std::move(transport));
+  }
+  return InvalidArgument(fmt::format("unknown transport '{}': expected local, ssh or simulated",
+                                     EscapeForDisplay(kind)));
+}
+
+// Who this process is, for the run's owner and lock.
+ExecutorOptions OwnerOptions(const std::string& actor, Seconds settle_wait) {
+  ExecutorOptions options;
+  options.actor = actor;
+  options.owner_pid = getpid();
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  options.owner_host = host[0] != '\0' ? host : "localhost";
+  std::random_device random;
+  options.owner_token = fmt::format("{:08x}{:08x}-{}", random(), random(), getpid());
+  options.settle_wait = settle_wait;
+  return options;
+}
+
+std::string TimeOrNull(const std::optional<Timestamp>& t) {
+  return t ? FormatRfc3339Utc(*t) : std::string();
+}
+json JsonTime(const std::optional<Timestamp>& t) {
+  return t ? json(FormatRfc3339Utc(*t)) : json(nullptr);
+}
+
+json EventJson(const ProgressEvent& event) {
+  json out = {{"event", ProgressKindName(event.kind)},
+              {"run", event.run_id},
+              {"at", FormatRfc3339Utc(event.at)}};
+  switch (event.kind) {
+    case ProgressEvent::Kind::kRunStarted:
+      out["hosts"] = event.hosts;
+      out["message"] = event.message;
+      break;
+    case ProgressEvent::Kind::kBatchStarted:
+      out["phase"] = event.step;
+      out["batch"] = event.batch;
+      out["batches"] = event.batches;
+      out["hosts"] = event.hosts;
+      break;
+    case ProgressEvent::Kind::kStepStarted:
+      out["step"] = event.step;
+      out["attempt"] = event.attempt;
+      out["hosts"] = event.hosts;
+      break;
+    case ProgressEvent::Kind::kStepFinished:
+      out["step"] = event.step;
+      out["host"] = event.host;
+      out["attempt"] = event.attempt;
+      out["state"] = StepStateName(event.state);
+      out["exit_code"] = event.exit_code ? json(*event.exit_code) : json(nullptr);
+      out["evidence"] = event.message;
+      break;
+    case ProgressEvent::Kind::kRunFinished:
+      out["state"] = RunStateName(event.run_state);
+      out["message"] = event.message;
+      break;
+  }
+  return out;
+}
+
+// Prints progress: JSON lines, a live summary on a terminal, or plain lines.
+class CliProgress final : public ProgressSink {
+ public:
+  CliProgress(Context& ctx, bool terminal) : ctx_(ctx), terminal_(terminal) {}
+
+  void OnEvent(const ProgressEvent& event) override {
+    if (ctx_.json()) {
+      ctx_.out() << EventJson(event).dump(-1, ' ', false, json::error_handler_t::replace) << "\n"
+                 << std::flush;
+      return;
+    }
+    if (terminal_) {
+      Live(event);
+    } else {
+      Plain(event);
+    }
+  }
+
+ private:
+  struct Counts {
+    int running = 0;
+    int done = 0;
+    int failed = 0;
+  };
+
+  void Plain(const ProgressEvent& event) {
+    std::ostream& out = ctx_.out();
+    switch (event.kind) {
+      case ProgressEvent::Kind::kRunStarted:
+        out << fmt::format("{} {} on {} hosts\n", event.run_id, event.message, event.hosts);
+        break;
+      case ProgressEvent::Kind::kBatchStarted:
+        out << fmt::format("{} phase {} batch {}/{}: {} hosts\n", event.run_id, event.step,
+                           event.batch, event.batches, event.hosts);
+        break;
+      case ProgressEvent::Kind::kStepStarted:
+        break;
+      case ProgressEvent::Kind::kStepFinished:
+        out << fmt::format("{} {} {}: {}{}\n", event.run_id, event.step, event.host,
+                           StepStateName(event.state),
+                           event.state == StepState::kSucceeded ? "" : " (" + event.message + ")");
+        break;
+      case ProgressEvent::Kind::kRunFinished:
+        out << fmt::format("{} {}: {}\n", event.run_id, RunStateName(event.run_state),
+                           event.message);
+        break;
+    }
+    out << std::flush;
+  }
+
+  void Live(const ProgressEvent& event) {
+    std::ostream& out = ctx_.out();
+    if (!started_) {
+      started_ = true;
+      start_ = ctx_.clock().Monotonic();
+    }
+    if (event.kind == ProgressEvent::Kind::kStepStarted ||
+        event.kind == ProgressEvent::Kind::kStepFinished) {
+      if (event.step != current_ && !current_.empty()) out << "\n";
+      current_ = event.step;
+      Counts& counts = counts_[event.step];
+      if (event.kind == ProgressEvent::Kind::kStepStarted) {
+        counts.running += event.hosts;
+      } else {
+        counts.running = std::max(0, counts.running - 1);
+        (event.state == StepState::kSucceeded ? counts.done : counts.failed) += 1;
+      }
+      auto elapsed = std::chrono::duration_cast<Seconds>(ctx_.clock().Monotonic() - start_);
+      out << fmt::format("\r\x1b[2K{}  {}: {} done, {} running, {} failed  ({})", event.run_id,
+                         event.step, counts.done, counts.running, counts.failed,
+                         FormatDuration(elapsed))
+          << std::flush;
+      return;
+    }
+    if (!current_.empty()) out << "\n";
+    current_.clear();
+    Plain(event);
+  }
+
+  Context& ctx_;
+  bool terminal_;
+  bool started_ = false;
+  std::chrono::steady_clock::time_point start_{};
+  std::string current_;
+  std::map<std::string, Counts> counts_;
+};
+
+json RunJson(const Run& run, const std::vector<StepExecution>& steps) {
+  json list = json::array();
+  for (const StepExecution& e : steps) {
+    list.push_back(
+        {{"step", e.step_name},
+         {"host", e.host},
+         {"state", StepStateName(e.state)},
+         {"exit_code", e.exit_code ? json(*e.exit_code) : json(nullptr)},
+         {"started", JsonTime(e.started_at)},
+         {"finished", JsonTime(e.finished_at)},
+         {"attempt", e.attempt},
+         {"status_file", e.status_file},
+         {"probe_exit_code", e.probe_exit_code ? json(*e.probe_exit_code) : json(nullptr)},
+         {"evidence", e.evidence},
+         {"output_tail", e.output_tail}});
+  }
+  return {{"id", run.id},
+          {"state", RunStateName(run.state)},
+          {"change_request", run.change_request},
+          {"system", run.system},
+          {"environment", run.environment},
+          {"transport", run.transport},
+          {"created_by", run.created_by},
+          {"created", FormatRfc3339Utc(run.created_at)},
+          {"started", JsonTime(run.started_at)},
+          {"finished", JsonTime(run.finished_at)},
+          {"owner", {{"pid", run.owner_pid}, {"host", run.owner_host}}},
+          {"fencing_token", run.fencing_token},
+          {"lease_expires", JsonTime(run.lease_expires_at)},
+          {"cancel_requested", run.cancel_requested},
+          {"message", run.message},
+          {"attention", run.attention},
+          {"steps", list}};
+}
+
+Status LoadRun(Store& store, const std::string& id, Run* run, std::vector<StepExecution>* steps) {
+  return store.Read([&](Transaction& txn) -> Status {
+    ASSIGN_OR_RETURN(*run, txn.GetRun(id));
+    ASSIGN_OR_RETURN(*steps, txn.ListStepExecutions(id));
+    return Status::Ok();
+  });
+}
+
+// Prints the run as `run show` does, and maps its state to the exit code.
+Status PrintRun(Context& ctx, const std::string& id) {
+  ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
+  Run run;
+  std::vector<StepExecution> steps;
+  RETURN_IF_ERROR(LoadRun(*store, id, &run, &steps));
+  if (ctx.json()) {
+    PrintJson(ctx, RunJson(run, steps));
+  } else {
+    std::ostream& out = ctx.out();
+    out << fmt::format("{}  {}  {} in {}{}\n", run.id, RunStateName(run.state), run.system,
+                       run.environment,
+                       run.change_request.empty() ? "" : " for " + run.change_request);
+    out << fmt::format("  created {} by {}; started {}; finished {}\n",
+                       FormatRfc3339Utc(run.created_at), run.created_by, TimeOrNull(run.started_at),
+                       TimeOrNull(run.finished_at));
+    if (!run.message.empty()) out << "  " << run.message << "\n";
+    for (const StepExecution& e : steps) {
+      out << fmt::format(
+          "  {:<24} {:<20} #{} {:<10} exit {:<4} {} .. {}{}\n", e.step_name, e.host, e.attempt,
+          StepStateName(e.state), e.exit_code ? std::to_string(*e.exit_code) : "-",
+          TimeOrNull(e.started_at), TimeOrNull(e.finished_at),
+          e.evidence.empty() || e.state == StepState::kSucceeded ? "" : "\n      " + e.evidence);
+    }
+    if (!run.attention.empty()) {
+      out << "\nA person must check:\n";
+      for (const std::string& line : Split(run.attention, '\n')) out << "  - " << line << "\n";
+    }
+  }
+  switch (run.state) {
+    case RunState::kSucceeded:
+    case RunState::kPending:
+    case RunState::kRunning:
+      return Status::Ok();
+    default:
+      return Failed("");  // printed above; exit 1
+  }
+}
+
+std::atomic<Executor*> g_cancel_target{nullptr};
+
+extern "C" void OnInterrupt(int /*signal*/) {
+  Executor* executor = g_cancel_target.load();
+  if (executor != nullptr) executor->RequestCancel();
+}
+
+// Runs `body` with SIGINT/SIGTERM turned into a cancel request of `executor`.
+template <typename Body>
+auto WithInterruptCancels(Executor& executor, Body&& body) {
+  g_cancel_target.store(&executor);
+  struct sigaction action = {};
+  action.sa_handler = OnInterrupt;
+  struct sigaction old_int = {};
+  struct sigaction old_term = {};
+  sigaction(SIGINT, &action, &old_int);
+  sigaction(SIGTERM, &action, &old_term);
+  auto result = body();
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  g_cancel_target.store(nullptr);
+  return result;
+}
+
+struct ExecOptions {
+  std::string plan_file;
+  std::string hosts;
+  std::string transport = "local";
+  std::string system;
+  std::string environment = "DEV";
+  std::string change_request;
+  TransportOptions transport_options;
+};
+
+Status RunExec(Context& ctx, const ExecOptions& options) {
+  std::ifstream in(options.plan_file);
+  if (!in) {
+    return NotFound(fmt::format("--plan {}: cannot open", EscapeForDisplay(options.plan_file)));
+  }
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Result<Plan> parsed = PlanFromJson(text);
+  if (!parsed.ok()) return parsed.error().WithContext(EscapeForDisplay(options.plan_file));
+  Plan plan = std::move(parsed).value();
+  if (!options.hosts.empty()) {
+    plan.hosts.clear();
+    for (const std::string& host : Split(options.hosts, ',')) {
+      ASSIGN_OR_RETURN(HostAddress address, ParseHostAddress(Trim(host)));
+      plan.hosts.push_back(address.ToString());
+    }
+  }
+  StepTypeTable types = DefaultStepTypes();
+  RETURN_IF_ERROR(ValidatePlan(plan, types).WithContext(EscapeForDisplay(options.plan_file)));
+  ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
+  ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
+  ASSIGN_OR_RETURN(std::unique_ptr<Transport> transport,
+                   MakeTransport(options.transport, options.transport_options, ctx.clock()));
+  RealSleeper sleeper;
+  CliProgress progress(ctx, isatty(STDOUT_FILENO) == 1);
+  Executor executor(*store, *transport, types, ctx.clock(), sleeper,
+                    OwnerOptions(actor, Seconds(60)), &progress);
+  RunTarget target{
+      options.change_request,
+      options.system.empty() ? (plan.name.empty() ? "adhoc" : plan.name) : options.system,
+      options.environment, options.transport};
+  ASSIGN_OR_RETURN(std::string id, executor.Create(plan, target));
+  if (!ctx.json()) ctx.err() << fmt::format("{} created\n", id);
+  Result<Run> run = WithInterruptCancels(executor, [&] { return executor.Execute(id); });
+  transport->Close();
+  RETURN_IF_ERROR(run.status());
+  if (ctx.json()) return PrintRun(ctx, id);
+  return run->state == RunState::kSucceeded ? Status::Ok() : Failed("");
+}
+
+Status RunList(Context& ctx, int limit) {
+  ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
+  std::vector<RunSummary> runs;
+  RETURN_IF_ERROR(store->Read([&](Transaction& txn) -> Status {
+    ASSIGN_OR_RETURN(runs, txn.ListRuns(limit > 0 ? std::optional<int>(limit) : std::nullopt));
+    return Status::Ok();
+  }));
+  if (ctx.json()) {
+    json list = json::array();
+    for (const RunSummary& r : runs) {
+      list.push_back({{"id", r.id},
+                      {"state", RunStateName(r.state)},
+                      {"change_request", r.change_request},
+                      {"system", r.system},
+                      {"environment", r.environment},
+                      {"created", FormatRfc3339Utc(r.created_at)},
+                      {"finished", JsonTime(r.finished_at)}});
+    }
+    PrintJson(ctx, list);
+    return Status::Ok();
+  }
+  for (const RunSummary& r : runs) {
+    ctx.out() << fmt::format("{:<8} {:<18} {:<12} {:<6} {:<8} {}\n", r.id, RunStateName(r.state),
+                             r.system, r.environment, r.change_request,
+                             FormatRfc3339Utc(r.created_at));
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<StepDecision>> ParseDecisions(const std::vector<std::string>& texts) {
+  std::vector<StepDecision> decisions;
+  for (const std::string& text : texts) {
+    size_t at = text.rfind('@');
+    size_t equals = text.rfind('=');
+    if (at == std::string::npos || equals == std::string::npos || equals < at) {
+      return InvalidArgument(
+          fmt::format("--decide '{}': expected STEP@HOST=in-place or STEP@HOST=not-in-place",
+                      EscapeForDisplay(text)));
+    }
+    std::string verdict = text.substr(equals + 1);
+    if (verdict != "in-place" && verdict != "not-in-place") {
+      return InvalidArgument(
+          fmt::format("--decide '{}': the verdict must be in-place or "
+                      "not-in-place",
+                      EscapeForDisplay(text)));
+    }
+    decisions.push_back(
+        {text.substr(0, at), text.substr(at + 1, equals - at - 1), verdict == "in-place"});
+  }
+  return decisions;
+}
+
+// Resume and cancel need the run's transport.
+Result<std::unique_ptr<Transport>> TransportOfRun(Context& ctx, Store& store, const std::string& id,
+                                                  const TransportOptions& options) {
+  Run run;
+  RETURN_IF_ERROR(store.Read([&](Transaction& txn) -> Status {
+    ASSIGN_OR_RETURN(run, txn.GetRun(id));
+    return Status::Ok();
+  }));
+  return MakeTransport(run.transport, options, ctx.clock());
+}
+
+Status RunResume(Context& ctx, const std::string& id, const std::string& wait_text,
+                 const std::vector<std::string>& decide, const TransportOptions& options) {
+  ASSIGN_OR_RETURN(Seconds wait, ParseDuration(wait_text, /*allow_zero=*/true));
+  ASSIGN_OR_RETURN(std::vector<StepDecision> decisions, ParseDecisions(decide));
+  ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
+  ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
+  ASSIGN_OR_RETURN(std::unique_ptr<Transport> transport, TransportOfRun(ctx, *store, id, options));
+  StepTypeTable types = DefaultStepTypes();
+  RealSleeper sleeper;
+  CliProgress progress(ctx, isatty(STDOUT_FILENO) == 1);
+  Executor executor(*store, *transport, types, ctx.clock(), sleeper, OwnerOptions(actor, wait),
+                    &progress);
+  Result<Run> run = WithInterruptCancels(executor, [&] { return executor.Resume(id, decisions); });
+  transport->Close();
+  RETURN_IF_ERROR(run.status());
+  if (ctx.json()) return PrintRun(ctx, id);
+  if (!run->attention.empty()) {
+    ctx.out() << "A person must check:\n";
+    for (const std::string& line : Split(run->attention, '\n')) ctx.out() << "  - " << line << "\n";
+  }
+  return run->state == RunState::kSucceeded ? Status::Ok() : Failed("");
+}
+
+Status RunCancel(Context& ctx, const std::string& id, const std::string& wait_text,
+                 const TransportOptions& options) {
+  ASSIGN_OR_RETURN(Seconds wait, ParseDuration(wait_text, /*allow_zero=*/true));
+  ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
+  ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
+  ASSIGN_OR_RETURN(std::unique_ptr<Transport> transport, TransportOfRun(ctx, *store, id, options));
+  StepTypeTable types = DefaultStepTypes();
+  RealSleeper sleeper;
+  Executor executor(*store, *transport, types, ctx.clock(), sleeper,
+                    OwnerOptions(actor, Seconds(0)));
+  Result<Run> run = executor.Cancel(id, wait);
+  transport->Close();
+  RETURN_IF_ERROR(run.status());
+  if (ctx.json()) return PrintRun(ctx, id);
+  ctx.out() << fmt::format("{} {}: {}\n", run->id, RunStateName(run->state), run->message);
+  return run->state == RunState::kCancelled ? Status::Ok() : Failed("");
+}
+
+void AddTransportOptions(CLI::App* command, TransportOptions& options) {
+  command->add_option("--ssh-config", options.ssh_config, "ssh client configuration file (ssh -F)");
+  command->add_option("--identity", options.identity, "ssh private key file (ssh -i)");
+  command->add_option("--known-hosts", options.known_hosts, "ssh known_hosts file");
+}
+
+}  // namespace
+
+void RegisterRunCommands(CLI::App& app, Action& slot) {
+  CLI::App* run = app.add_subcommand("run", "runs: execute, list, show, resume, cancel");
+  run->require_subcommand(1);
+
+  auto exec = std::make_shared<ExecOptions>();
+  CLI::App* exec_cmd =
+      run->add_subcommand("exec", "start a plan file on hosts (developer command)");
+  exec_cmd->add_option("--plan", exec->plan_file, "plan file (JSON)")->required();
+  exec_cmd->add_option("--hosts", exec->hosts, "hosts, comma-separated (default: the plan's)");
+  exec_cmd->add_option("--transport", exec->transport, "how hosts are reached")
+      ->check(CLI::IsMember({"local", "ssh", "simulated"}));
+  exec_cmd->add_option("--system", exec->system, "the system the run is for (lock scope)");
+  exec_cmd->add_option("--env", exec->environment, "the environment (lock scope)");
+  exec_cmd->add_option("--cr", exec->change_request, "the change request it belongs to");
+  AddTransportOptions(exec_cmd, exec->transport_options);
+  OnRun(exec_cmd, slot, [exec](Context& ctx) { return RunExec(ctx, *exec); });
+
+  auto limit = std::make_shared<int>(0);
+  CLI::App* list = run->add_subcommand("list", "runs, newest first");
+  list->add_option("--limit", *limit, "at most this many");
+  OnRun(list, slot, [limit](Context& ctx) { return RunList(ctx, *limit); });
+
+  auto show_id = std::make_shared<std::string>();
+  CLI::App* show = run->add_subcommand("show", "a run and every step execution");
+  show->add_option("RUN", *show_id, "run id")->required();
+  OnRun(show, slot, [show_id](Context& ctx) { return PrintRun(ctx, *show_id); });
+
+  struct ResumeOptions {
+    std::string id;
+    std::string wait = "60s";
+    std::vector<std::string> decide;
+    TransportOptions transport;
+  };
+  auto resume = std::make_shared<ResumeOptions>();
+  CLI::App* resume_cmd = run->add_subcommand(
+      "resume", "settle steps left in flight (exit-status files, probes) and finish the run");
+  resume_cmd->add_option("RUN", resume->id, "run id")->required();
+  resume_cmd->add_option("--wait", resume->wait,
+                         "how long to wait for commands that may still run (default 60s)");
+  resume_cmd->add_option(
+      "--decide", resume->decide,
+      "a person's verdict on an unknown step: STEP@HOST=in-place (recorded succeeded) or "
+      "STEP@HOST=not-in-place (it runs again)");
+  AddTransportOptions(resume_cmd, resume->transport);
+  OnRun(resume_cmd, slot, [resume](Context& ctx) {
+    return RunResume(ctx, resume->id, resume->wait, resume->decide, resume->transport);
+  });
+
+  struct CancelOptions {
+    std::string id;
+    std::string wait = "5m";
+    TransportOptions transport;
+  };
+  auto cancel = std::make_shared<CancelOptions>();
+  CLI::App* cancel_cmd = run->add_subcommand(
+      "cancel", "cancel a run; reported cancelled once its remote processes are gone");
+  cancel_cmd->add_option("RUN", cancel->id, "run id")->required();
+  cancel_cmd->add_option("--wait", cancel->wait,
+                         "how long to wait for the process executing it (default 5m)");
+  AddTransportOptions(cancel_cmd, cancel->transport);
+  OnRun(cancel_cmd, slot, [cancel](Context& ctx) {
+    return RunCancel(ctx, cancel->id, cancel->wait, cancel->transport);
+  });
+}
+
+}  // namespace rollgate::cli
