@@ -49,6 +49,7 @@ int Main(int argc, char** argv) {
   RegisterGateCommands(app, selected);
   RegisterAuditCommands(app, selected);
   RegisterDemoCommand(app, selected);
+  RegisterLabCommands(app, selected);
 
   try {
     app.parse(argc, argv);

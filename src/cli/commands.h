@@ -27,5 +27,6 @@ void RegisterCrCommands(CLI::App& app, Action& slot);      // cr ...
 void RegisterGateCommands(CLI::App& app, Action& slot);    // gate check
 void RegisterAuditCommands(CLI::App& app, Action& slot);   // audit verify|export|checkpoint
 void RegisterDemoCommand(CLI::App& app, Action& slot);     // demo
+void RegisterLabCommands(CLI::App& app, Action& slot);     // lab up|down|status
 
 }  // namespace rollgate::cli
