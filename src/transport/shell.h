@@ -62,6 +62,9 @@ class OutputTail {
  public:
   OutputTail(size_t limit, std::vector<std::string> secrets);
   void Append(std::string_view bytes);
+  // Records that bytes before the appended ones were dropped elsewhere (e.g. on the host), so the
+  // beginning of what was appended may hold a fragment of a secret: Finish then drops it.
+  void MarkTruncated() { dropped_ = true; }
   // The redacted tail, at most `limit` bytes; `truncated` set when bytes were dropped.
   std::string Finish(bool* truncated) const;
 
