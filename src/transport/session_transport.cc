@@ -29,26 +29,41 @@ namespace rollgate {
 const char* const kSessionDispatcher = R"(umask 077
 rg_num() { case $1 in ''|*[!0-9]*) return 1 ;; esac; }
 rg_nap() { sleep 0.1 2>/dev/null || sleep 1; }
+rg_lines() { rg_n=0; while [ "$rg_n" -lt "$1" ]; do IFS= read -r rg_line || exit 0; printf '%s\n' "$rg_line"; rg_n=$((rg_n + 1)); done; }
 rg_d=${TMPDIR:-/tmp}/rollgate-session.$$
 mkdir -m 700 -- "$rg_d" || { echo "rollgate-session: cannot create $rg_d" >&2; exit 1; }
 mkfifo -m 600 -- "$rg_d/done" || { rmdir -- "$rg_d"; echo 'rollgate-session: mkfifo failed' >&2; exit 1; }
 rg_setsid=
 command -v setsid >/dev/null 2>&1 && rg_setsid=setsid
 (
-  trap '' HUP
-  while IFS=' ' read -r rg_id rg_rc rg_want; do
-    rg_f=$rg_d/$rg_id
-    rg_total=$(wc -c <"$rg_f.out" 2>/dev/null) || rg_total=0
-    rg_total=$((rg_total + 0))
-    rg_send=$rg_total
-    [ "$rg_send" -gt "$rg_want" ] && rg_send=$rg_want
-    printf 'E %s %s %s %s\n' "$rg_id" "$rg_rc" "$rg_total" "$rg_send"
-    [ "$rg_send" -gt 0 ] && tail -c "$rg_send" "$rg_f.out"
-    rm -f -- "$rg_f.sh" "$rg_f.in" "$rg_f.sec" "$rg_f.out" "$rg_f.pid"
-  done <"$rg_d/done"
+  trap '' HUP PIPE
+  rg_jobs=0
+  rg_quit=0
+  while :; do
+    while IFS=' ' read -r rg_op rg_id rg_rc rg_want; do
+      case $rg_op in
+        S) rg_jobs=$((rg_jobs + 1)) ;;
+        Q) rg_quit=1 ;;
+        E)
+          rg_jobs=$((rg_jobs - 1))
+          rg_f=$rg_d/$rg_id
+          rg_total=0
+          if [ -s "$rg_f.out" ]; then rg_total=$(wc -c <"$rg_f.out") || rg_total=0; fi
+          rg_total=$((rg_total + 0))
+          rg_send=$rg_total
+          [ "$rg_send" -gt "$rg_want" ] && rg_send=$rg_want
+          printf 'E %s %s %s %s\n' "$rg_id" "$rg_rc" "$rg_total" "$rg_send"
+          [ "$rg_send" -gt 0 ] && tail -c "$rg_send" "$rg_f.out"
+          set -- "$@" "$rg_f.sh" "$rg_f.in" "$rg_f.sec" "$rg_f.out" "$rg_f.pid"
+          if [ "$#" -ge 80 ]; then rm -f -- "$@"; set --; fi ;;
+      esac
+      [ "$rg_quit" = 1 ] && [ "$rg_jobs" -le 0 ] && break 2
+    done <"$rg_d/done"
+  done
   rm -rf -- "$rg_d"
 ) &
 exec 4>"$rg_d/done"
+trap 'printf "Q\n" >&4' EXIT
 echo 'READY rollgate-session 1'
 while IFS=' ' read -r rg_op rg_id rg_slen rg_ilen rg_plen rg_want; do
   case $rg_op in
@@ -57,37 +72,34 @@ while IFS=' ' read -r rg_op rg_id rg_slen rg_ilen rg_plen rg_want; do
         rg_num "$rg_n" || { echo 'rollgate-session: malformed request' >&2; exit 2; }
       done
       rg_f=$rg_d/$rg_id
-      head -c "$rg_slen" >"$rg_f.sh"
+      rg_lines "$rg_slen" >"$rg_f.sh"
       rg_in=/dev/null
       if [ "$rg_ilen" -gt 0 ]; then head -c "$rg_ilen" >"$rg_f.in"; rg_in=$rg_f.in; fi
       IFS= read -r rg_end || exit 0
       [ "$rg_end" = . ] || { echo 'rollgate-session: request not terminated' >&2; exit 2; }
+      printf 'S %s\n' "$rg_id" >&4
       if [ "$rg_plen" -gt 0 ]; then
         mkfifo -m 600 -- "$rg_f.sec" || exit 2
-        (
-          { cat -- "$rg_f.sec"; cat -- "$rg_in"; } |
-            $rg_setsid sh -c 'echo "$$" >"$1"; exec sh "$2"' rollgate "$rg_f.pid" "$rg_f.sh" >"$rg_f.out" 2>&1
-          printf '%s %s %s\n' "$rg_id" "$?" "$rg_want" >&4
-        ) >/dev/null 2>&1 &
-        head -c "$rg_plen" >"$rg_f.sec"
+        { cat -- "$rg_f.sec"; cat -- "$rg_in"; } |
+          $rg_setsid sh "$rg_f.sh" "$rg_f.pid" "$rg_d/done" "$rg_id" "$rg_want" >"$rg_f.out" 2>&1 4>&- &
+        rg_lines "$rg_plen" >"$rg_f.sec"
       else
-        (
-          $rg_setsid sh -c 'echo "$$" >"$1"; exec sh "$2"' rollgate "$rg_f.pid" "$rg_f.sh" <"$rg_in" >"$rg_f.out" 2>&1
-          printf '%s %s %s\n' "$rg_id" "$?" "$rg_want" >&4
-        ) >/dev/null 2>&1 &
+        $rg_setsid sh "$rg_f.sh" "$rg_f.pid" "$rg_d/done" "$rg_id" "$rg_want" <"$rg_in" >"$rg_f.out" 2>&1 4>&- &
       fi ;;
     K)
       rg_num "$rg_id" || { echo 'rollgate-session: malformed request' >&2; exit 2; }
       (
         rg_f=$rg_d/$rg_id
         rg_n=0
-        while [ ! -s "$rg_f.pid" ] && [ -e "$rg_f.sh" ] && [ "$rg_n" -lt 50 ]; do rg_nap; rg_n=$((rg_n + 1)); done
+        while [ ! -s "$rg_f.pid" ] && [ "$rg_n" -lt 50 ]; do rg_nap; rg_n=$((rg_n + 1)); done
         rg_p=$(cat -- "$rg_f.pid" 2>/dev/null)
         rg_num "$rg_p" || exit 0
         kill -s TERM -- "-$rg_p" 2>/dev/null || kill -s TERM "$rg_p" 2>/dev/null || exit 0
         rg_n=0
         while kill -s 0 -- "-$rg_p" 2>/dev/null && [ "$rg_n" -lt 20 ]; do rg_nap; rg_n=$((rg_n + 1)); done
-        kill -s KILL -- "-$rg_p" 2>/dev/null || kill -s KILL "$rg_p" 2>/dev/null
+        if kill -s KILL -- "-$rg_p" 2>/dev/null || kill -s KILL "$rg_p" 2>/dev/null; then
+          printf 'E %s 137 0\n' "$rg_id" >>"$rg_d/done"
+        fi
       ) >/dev/null 2>&1 4>&- & ;;
     *) echo 'rollgate-session: unknown request' >&2; exit 2 ;;
   esac
@@ -114,6 +126,17 @@ bool ParseNumber(std::string_view text, Number* out) {
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), *out);
   return error == std::errc() && end == text.data() + text.size();
 }
+
+// The start of every job, run as `sh FILE PIDFILE DONE ID TAIL`: it records its pid for K
+// requests and, when it exits (also on SIGTERM or SIGINT), reports "E ID STATUS TAIL" on the
+// DONE FIFO. Its variables start with rg_, which ValidateCommandSpec reserves.
+constexpr const char* kJobPrologue =
+    "echo \"$$\" >\"$1\"\n"
+    "rg_done=$2 rg_job=$3 rg_want=$4\n"
+    "trap 'printf \"E %s %s %s\\n\" \"$rg_job\" \"$?\" \"$rg_want\" >>\"$rg_done\"' EXIT\n"
+    "trap 'exit 143' TERM\n"
+    "trap 'exit 130' INT\n"
+    "shift 4\n";
 
 // The script run on the host: positional parameters, then `script`.
 std::string WithArguments(const std::vector<std::string>& args, const char* script) {
@@ -178,8 +201,8 @@ class SessionTransport::Session {
 
   // Sends one request and waits for its reply until `deadline`; on expiry optionally asks the
   // dispatcher to stop the command (K). Never fails: the Outcome says what happened.
-  Outcome Call(std::string_view script, std::string_view stdin_data,
-               std::string_view secret_preamble, size_t tail_bytes,
+  Outcome Call(std::string_view script, size_t script_lines, size_t secret_lines,
+               std::string_view stdin_data, std::string_view secret_preamble, size_t tail_bytes,
                std::chrono::steady_clock::time_point deadline, bool kill_on_timeout) {
     Outcome outcome;
     auto start = clock_.Monotonic();
@@ -192,8 +215,8 @@ class SessionTransport::Session {
     }
     {
       std::lock_guard<std::mutex> write_lock(write_mutex_);
-      std::string header = fmt::format("R {} {} {} {} {}\n", id, script.size(), stdin_data.size(),
-                                       secret_preamble.size(), tail_bytes);
+      std::string header = fmt::format("R {} {} {} {} {}\n", id, script_lines, stdin_data.size(),
+                                       secret_lines, tail_bytes);
       // The request runs once its terminator arrived; the preamble follows the terminator.
       size_t written = 0;
       bool complete = Send(header, deadline, &written) && Send(script, deadline, &written) &&
@@ -505,10 +528,18 @@ Result<std::shared_ptr<SessionTransport::Session>> SessionTransport::GetSession(
 Result<SessionTransport::Reply> SessionTransport::Request(
     const HostAddress& host, const std::string& script, std::string_view stdin_data,
     std::string_view secret_preamble, size_t tail_bytes, Seconds timeout, bool kill_on_timeout) {
+  // The dispatcher runs the job as `sh FILE PIDFILE DONE ID TAIL`: it records its pid (its
+  // process group's) for K requests, and reports its end on the DONE FIFO when it exits.
+  std::string job = std::string(kJobPrologue) + script;
+  if (job.back() != '\n') job.push_back('\n');
+  size_t lines = static_cast<size_t>(std::count(job.begin(), job.end(), '\n'));
+  size_t secret_lines =
+      static_cast<size_t>(std::count(secret_preamble.begin(), secret_preamble.end(), '\n'));
   for (int attempt = 0;; ++attempt) {
     ASSIGN_OR_RETURN(std::shared_ptr<Session> session, GetSession(host));
-    Session::Outcome outcome = session->Call(script, stdin_data, secret_preamble, tail_bytes,
-                                             clock_.Monotonic() + timeout, kill_on_timeout);
+    Session::Outcome outcome =
+        session->Call(job, lines, secret_lines, stdin_data, secret_preamble, tail_bytes,
+                      clock_.Monotonic() + timeout, kill_on_timeout);
     if (outcome.sent) return outcome.reply;
     if (attempt == 1) {
       return Unavailable(
@@ -528,9 +559,10 @@ Result<CommandResult> SessionTransport::Run(const HostAddress& host, const Comma
   size_t longest_secret = 0;
   for (const std::string& secret : secrets)
     longest_secret = std::max(longest_secret, secret.size());
-  Result<Reply> sent = Request(host, BuildRemoteScript(spec), spec.stdin_data, preamble,
-                               spec.output_limit + longest_secret, spec.timeout,
-                               /*kill_on_timeout=*/spec.status_file.empty());
+  Result<Reply> sent =
+      Request(host, BuildRemoteScript(spec, /*exec_command=*/false), spec.stdin_data, preamble,
+              spec.output_limit + longest_secret, spec.timeout,
+              /*kill_on_timeout=*/spec.status_file.empty());
   if (!sent.ok()) return Status(sent.error().code(), Redact(sent.error().message(), secrets));
   Reply& reply = *sent;
 

@@ -10,18 +10,23 @@
 // The dispatcher (kSessionDispatcher, sent once on the ssh command line, fixed text: no value is
 // ever interpolated into it) reads requests and runs each as its own process on the host, in
 // its own process group (setsid when present), concurrently with the others:
-//   request:  "R <id> <script bytes> <stdin bytes> <secret bytes> <tail bytes>\n"
+//   request:  "R <id> <script lines> <stdin bytes> <secret lines> <tail bytes>\n"
 //             <script> <stdin> ".\n" <secret preamble>
 //             "K <id>\n"  stop request <id>'s process group (SIGTERM, SIGKILL after 2 s)
 //   reply:    "READY rollgate-session 1\n" once, when the dispatcher runs
 //             "E <id> <exit code> <output bytes> <sent bytes>\n" <last sent bytes of output>
-// Lengths are decimal byte counts, payloads raw bytes (binary-safe). The script is a file run by
-// `sh`; stdin is a file; the secret preamble (SecretPreamble, at most kMaxSecretBytes) goes
-// through a FIFO, so secrets never rest on the host's disk. A request cut short by a lost
-// connection lacks its ".\n" terminator and never runs. Replies come from a single writer
-// process that reads completions from a FIFO, so concurrent commands never interleave frames.
-// The host needs a POSIX sh plus mkfifo, `head -c` (reading exactly N bytes from a pipe, as GNU
-// coreutils and the BSDs do), tail, wc, cat, and sha256sum or openssl for CopyTo.
+// Counts are decimal. Standard input is raw bytes (binary-safe, any length; `head -c` reads it).
+// The script and the secret preamble contain no NUL (ValidateCommandSpec) and end with a newline,
+// so they are framed by line count and read with the shell's own `read -r` — no process per
+// request for them. The script is a file run as `sh FILE PIDFILE DONE ID TAIL` (its prologue,
+// added by the transport, records its pid and reports its exit on the DONE FIFO); stdin is a file;
+// the secret preamble (SecretPreamble, at most kMaxSecretBytes) goes through a FIFO, so secrets
+// never rest on the host's disk. A request cut short by a lost connection lacks its ".\n"
+// terminator and never runs. Replies come from a single writer process that reads completions from
+// a FIFO, so concurrent commands never interleave frames; it ends once the dispatcher has ended and
+// every job it started has reported. The host needs a POSIX sh plus mkfifo, `head -c` (reading
+// exactly N bytes from a pipe, as GNU coreutils and the BSDs do), tail, wc, cat, and sha256sum or
+// openssl for CopyTo.
 //
 // Commands are wrapped with BuildRemoteScript exactly as SshTransport wraps them: with a
 // status_file, the exit status is written on the host atomically, also after the session died.

@@ -43,9 +43,10 @@ Status ValidateRemotePath(std::string_view path);
 //    output to "<status_file>.out", then its exit status to "<status_file>" atomically (write to a
 //    temporary file in the same directory, then mv), and finally prints the last
 //    spec.output_limit bytes of the output;
-//  - without a status_file: execs the command directly.
-// `spec` must have passed ValidateCommandSpec.
-std::string BuildRemoteScript(const CommandSpec& spec);
+//  - without a status_file: execs the command directly (with `exec_command` false: runs it as a
+//    child and exits with its status, so that the script's EXIT trap runs).
+// `spec` must have passed ValidateCommandSpec (which reserves variable names starting "rg_").
+std::string BuildRemoteScript(const CommandSpec& spec, bool exec_command = true);
 
 // The secret_env values as the wrapper expects them on standard input: each value and '\n'.
 std::string SecretPreamble(const CommandSpec& spec);

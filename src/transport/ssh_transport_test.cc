@@ -202,19 +202,19 @@ TEST_P(SshTransportTest, OneConnectionPerHostIsOpenedOnceAndReused) {
 }
 
 TEST_P(SshTransportTest, CopiesAFileWithDigestCheck) {
-  std::filesystem::path local = std::filesystem::path(testing::TempDir()) / "copy-source.bin";
+  std::filesystem::path local = std::filesystem::path(testing::TempDir()) / (name_ + ".bin");
   {
     std::ofstream out(local, std::ios::binary);
     for (int i = 0; i < (1 << 20) / 16; ++i) out << "0123456789abcdef";
   }
-  std::string remote = (HostRoot(2) / "tmp/deep/dir/patch.bin").string();
+  std::string remote = (HostRoot(2) / "tmp/deep" / name_ / "patch.bin").string();
   std::filesystem::remove(remote);
   ASSERT_TRUE(transport_->CopyTo(LabHost(2), local, remote, Seconds(30)).ok());
   EXPECT_EQ(*Sha256File(remote), *Sha256File(local));
   auto digest = transport_->Run(LabHost(2), Spec({"sha256sum", remote}));
   ASSERT_TRUE(digest.ok());
   EXPECT_EQ(digest->output_tail.substr(0, 64), *Sha256File(local));
-  for (const auto& entry : std::filesystem::directory_iterator(HostRoot(2) / "tmp/deep/dir")) {
+  for (const auto& entry : std::filesystem::directory_iterator(HostRoot(2) / "tmp/deep" / name_)) {
     EXPECT_EQ(entry.path().string().find("rollgate-tmp"), std::string::npos);
   }
   EXPECT_EQ(transport_->CopyTo(LabHost(2), local, "-oProxyCommand=x", Seconds(5)).code(),
@@ -299,7 +299,7 @@ TEST_P(SshTransportTest, CancelReturnsOnceTheRemoteProcessIsGone) {
   EXPECT_NE(kill(-pid, 0), 0) << "process group " << pid << " survived Cancel";
   std::string never = StatusFile(3, "never-started");
   EXPECT_TRUE(transport_->Cancel(host, never, Seconds(1)).ok());
-  std::filesystem::path canary = HostRoot(3) / "tmp/cancelled-command-ran";
+  std::filesystem::path canary = HostRoot(3) / "tmp" / (name_ + "-ran");
   std::filesystem::remove(canary);
   CommandSpec late = Spec({"touch", canary.string()});
   late.status_file = never;
@@ -320,20 +320,22 @@ TEST_P(SshTransportTest, HostWithNothingListeningFailsCleanly) {
 }
 
 TEST_P(SshTransportTest, HostThatStopsAnsweringTimesOut) {
-  // A listening socket that never accepts: TCP connects, the SSH banner never comes.
+  // A listening socket that never accepts: TCP connects, the SSH banner never comes. (One
+  // address per transport: both variants may run at the same time.)
+  const std::string silent_host = kSubnet + (GetParam() == Kind::kSsh ? ".251" : ".252");
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ASSERT_GE(fd, 0);
   UniqueFd socket_fd(fd);
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(2222);
-  inet_pton(AF_INET, (kSubnet + ".251").c_str(), &address.sin_addr);
+  inet_pton(AF_INET, silent_host.c_str(), &address.sin_addr);
   ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
   ASSERT_EQ(listen(fd, 16), 0);
   auto silent = Make(kLab / "known_hosts", HostKeyPolicy::kStrict, Seconds(2));
   ASSERT_NE(silent, nullptr);
   auto start = clock_.Monotonic();
-  auto result = silent->Run({kSubnet + ".251", "root", 2222}, Spec({"true"}));
+  auto result = silent->Run({silent_host, "root", 2222}, Spec({"true"}));
   auto took = clock_.Monotonic() - start;
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().code(), StatusCode::kDeadlineExceeded) << result.status().ToString();
@@ -341,7 +343,7 @@ TEST_P(SshTransportTest, HostThatStopsAnsweringTimesOut) {
 }
 
 TEST_P(SshTransportTest, StrictPolicyRefusesUnknownHostKey) {
-  std::filesystem::path empty = std::filesystem::path(testing::TempDir()) / "empty_known_hosts";
+  std::filesystem::path empty = std::filesystem::path(testing::TempDir()) / (name_ + "-empty");
   std::ofstream(empty).close();
   auto strict = Make(empty, HostKeyPolicy::kStrict);
   auto refused = strict->Run(LabHost(1), Spec({"touch", "/tmp/rollgate-should-not-exist"}));
@@ -349,7 +351,7 @@ TEST_P(SshTransportTest, StrictPolicyRefusesUnknownHostKey) {
   EXPECT_EQ(refused.error().code(), StatusCode::kPermissionDenied) << refused.status().ToString();
   EXPECT_FALSE(std::filesystem::exists("/tmp/rollgate-should-not-exist"));
 
-  std::filesystem::path learned = std::filesystem::path(testing::TempDir()) / "learned_hosts";
+  std::filesystem::path learned = std::filesystem::path(testing::TempDir()) / (name_ + "-learned");
   std::filesystem::remove(learned);
   auto accept_new = Make(learned, HostKeyPolicy::kAcceptNew);
   auto accepted = accept_new->Run(LabHost(1), Spec({"true"}));
