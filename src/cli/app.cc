@@ -72,6 +72,7 @@ int Main(int argc, char** argv) {
   RegisterAuditCommands(app, selected);
   RegisterDemoCommand(app, selected);
   RegisterRunCommands(app, selected);
+  RegisterLabCommands(app, selected);
 
   try {
     app.parse(argc, argv);

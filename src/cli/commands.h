@@ -27,5 +27,6 @@ void RegisterGateCommands(CLI::App& app, Action& slot);   // gate check
 void RegisterAuditCommands(CLI::App& app, Action& slot);  // audit verify|export|checkpoint
 void RegisterDemoCommand(CLI::App& app, Action& slot);    // demo
 void RegisterRunCommands(CLI::App& app, Action& slot);    // run exec|list|show|resume|cancel
+void RegisterLabCommands(CLI::App& app, Action& slot);    // lab up|down|status
 
 }  // namespace rollgate::cli

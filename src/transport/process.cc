@@ -285,6 +285,47 @@ Result<ProcessOutcome> RunProcess(const ProcessSpec& spec, const Clock& clock,
   return outcome;
 }
 
+Result<PipedChild> SpawnPiped(const std::vector<std::string>& argv_in) {
+  if (argv_in.empty()) return InvalidArgument("SpawnPiped: empty argv");
+  const std::string& program = argv_in.front();
+  int stdin_pair[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, stdin_pair) < 0) {
+    return PosixError("socketpair for stdin of " + program, errno);
+  }
+  UniqueFd stdin_child(stdin_pair[0]), stdin_parent(stdin_pair[1]);
+  int out_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) < 0) return PosixError("pipe for stdout of " + program, errno);
+  UniqueFd out_parent(out_pipe[0]), out_child(out_pipe[1]);
+  int err_pipe[2];
+  if (pipe2(err_pipe, O_CLOEXEC) < 0) return PosixError("pipe for stderr of " + program, errno);
+  UniqueFd err_parent(err_pipe[0]), err_child(err_pipe[1]);
+
+  SpawnSetup setup;
+  posix_spawn_file_actions_adddup2(&setup.actions, stdin_child.get(), 0);
+  posix_spawn_file_actions_adddup2(&setup.actions, out_child.get(), 1);
+  posix_spawn_file_actions_adddup2(&setup.actions, err_child.get(), 2);
+  sigset_t empty_mask, default_signals;
+  sigemptyset(&empty_mask);
+  sigemptyset(&default_signals);
+  for (int sig : {SIGPIPE, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGCHLD, SIGALRM, SIGUSR1, SIGUSR2}) {
+    sigaddset(&default_signals, sig);
+  }
+  posix_spawnattr_setsigmask(&setup.attributes, &empty_mask);
+  posix_spawnattr_setsigdefault(&setup.attributes, &default_signals);
+  posix_spawnattr_setpgroup(&setup.attributes, 0);
+  posix_spawnattr_setflags(&setup.attributes,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  std::vector<std::string> argv_strings = argv_in;
+  std::vector<char*> argv = CStrings(argv_strings);
+  pid_t pid = -1;
+  int error =
+      posix_spawnp(&pid, program.c_str(), &setup.actions, &setup.attributes, argv.data(), environ);
+  if (error != 0) return PosixError(fmt::format("cannot start {}", program), error);
+  PipedChild child{ChildProcess(pid), std::move(stdin_parent), std::move(out_parent),
+                   std::move(err_parent)};
+  return child;
+}
+
 Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents) {
   static std::atomic<unsigned> counter{0};
   std::error_code ec;

@@ -102,6 +102,20 @@ using SpawnObserver = std::function<void(pid_t pid)>;
 Result<ProcessOutcome> RunProcess(const ProcessSpec& spec, const Clock& clock,
                                   const SpawnObserver& observer = nullptr);
 
+// A long-lived child talking through pipes, leader of its own process group (destroying it kills
+// the group, like ChildProcess). stdin_fd is a socket: write to it with send(MSG_NOSIGNAL), so a
+// child that died never raises SIGPIPE here.
+struct PipedChild {
+  ChildProcess process;
+  UniqueFd stdin_fd;
+  UniqueFd stdout_fd;
+  UniqueFd stderr_fd;
+};
+
+// Spawns `argv` (argv[0] looked up in PATH) with the signal set-up of RunProcess and pipes to its
+// three standard streams (all with FD_CLOEXEC on our side). Failure: as RunProcess's spawn.
+Result<PipedChild> SpawnPiped(const std::vector<std::string>& argv);
+
 // Writes `contents` to `path` atomically: a temporary file in the same directory, fsync, rename.
 // Creates missing parent directories. Failure: the OS error with the path as context.
 Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents);

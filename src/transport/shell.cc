@@ -22,9 +22,7 @@ bool IsValidEnvName(std::string_view name) {
 bool HasNul(std::string_view text) { return text.find('\0') != std::string_view::npos; }
 
 // Names the wrapper uses for itself; a command's env may not override them.
-bool IsReservedName(std::string_view name) {
-  return name == "rg_sf" || name == "rg_pid" || name == "rg_rc" || name == "IFS";
-}
+bool IsReservedName(std::string_view name) { return name.substr(0, 3) == "rg_" || name == "IFS"; }
 
 }  // namespace
 
@@ -123,7 +121,7 @@ std::string SecretPreamble(const CommandSpec& spec) {
   return out;
 }
 
-std::string BuildRemoteScript(const CommandSpec& spec) {
+std::string BuildRemoteScript(const CommandSpec& spec, bool exec_command) {
   std::string script;
   for (const auto& [name, value] : spec.secret_env) {
     script += fmt::format(
@@ -136,13 +134,15 @@ std::string BuildRemoteScript(const CommandSpec& spec) {
   }
   std::string command = ShellQuoteArgv(spec.argv);
   if (spec.status_file.empty()) {
-    script += "exec " + command + "\n";
+    script += exec_command ? "exec " + command + "\n" : command + "\nexit \"$?\"\n";
     return script;
   }
   script += "trap '' HUP\n";
   script += "rg_sf=" + ShellQuote(spec.status_file) + "\n";
-  script += R"(mkdir -p -- "${rg_sf%/*}" || exit 126
-rm -f -- "$rg_sf" "$rg_sf.pid"
+  // Test builtins first: a step's directory usually exists and its files usually do not, and
+  // every process spared counts when many steps stream through one session.
+  script += R"([ -d "${rg_sf%/*}" ] || mkdir -p -- "${rg_sf%/*}" || exit 126
+if [ -e "$rg_sf" ] || [ -e "$rg_sf.pid" ]; then rm -f -- "$rg_sf" "$rg_sf.pid"; fi
 if [ -e "$rg_sf.cancel" ]; then echo 'rollgate: cancelled before start' >&2; exit 125; fi
 exec 3<&0
 if command -v setsid >/dev/null 2>&1; then

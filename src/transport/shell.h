@@ -43,9 +43,10 @@ Status ValidateRemotePath(std::string_view path);
 //    output to "<status_file>.out", then its exit status to "<status_file>" atomically (write to a
 //    temporary file in the same directory, then mv), and finally prints the last
 //    spec.output_limit bytes of the output;
-//  - without a status_file: execs the command directly.
-// `spec` must have passed ValidateCommandSpec.
-std::string BuildRemoteScript(const CommandSpec& spec);
+//  - without a status_file: execs the command directly (with `exec_command` false: runs it as a
+//    child and exits with its status, so that the script's EXIT trap runs).
+// `spec` must have passed ValidateCommandSpec (which reserves variable names starting "rg_").
+std::string BuildRemoteScript(const CommandSpec& spec, bool exec_command = true);
 
 // The secret_env values as the wrapper expects them on standard input: each value and '\n'.
 std::string SecretPreamble(const CommandSpec& spec);
@@ -62,6 +63,9 @@ class OutputTail {
  public:
   OutputTail(size_t limit, std::vector<std::string> secrets);
   void Append(std::string_view bytes);
+  // Records that bytes before the appended ones were dropped elsewhere (e.g. on the host), so the
+  // beginning of what was appended may hold a fragment of a secret: Finish then drops it.
+  void MarkTruncated() { dropped_ = true; }
   // The redacted tail, at most `limit` bytes; `truncated` set when bytes were dropped.
   std::string Finish(bool* truncated) const;
 

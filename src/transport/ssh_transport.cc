@@ -38,8 +38,9 @@ bool Contains(std::string_view text, std::string_view part) {
   return text.find(part) != std::string_view::npos;
 }
 
-// Why a master could not be opened, from ssh's own message.
-Status MasterError(const HostAddress& host, const ProcessOutcome& outcome) {
+}  // namespace
+
+Status SshConnectError(const HostAddress& host, const ProcessOutcome& outcome) {
   std::string why = EscapeForDisplay(Trim(outcome.output_tail));
   std::string name = host.ToString();
   if (outcome.timed_out || Contains(why, "timed out")) {
@@ -57,12 +58,11 @@ Status MasterError(const HostAddress& host, const ProcessOutcome& outcome) {
       fmt::format("ssh {}: cannot connect (exit {}): {}", name, outcome.exit_code, why));
 }
 
-constexpr const char* kReadStatusScript =
-    R"(if [ -f "$1" ]; then cat -- "$1"; else echo pending; fi)";
+const char* const kReadStatusScript = R"(if [ -f "$1" ]; then cat -- "$1"; else echo pending; fi)";
 
 // `kill -s SIG -- -PGID` is the form every POSIX shell accepts (dash refuses `kill -TERM --
 // -PGID`).
-constexpr const char* kCancelScript = R"(rg_sf=$1
+const char* const kCancelScript = R"(rg_sf=$1
 mkdir -p -- "${rg_sf%/*}" && : >"$rg_sf.cancel" || { echo "cannot create $rg_sf.cancel" >&2; exit 3; }
 [ -f "$rg_sf.pid" ] || exit 0
 [ -f "$rg_sf" ] && exit 0
@@ -79,7 +79,7 @@ while alive; do
 done
 exit 0)";
 
-constexpr const char* kCopyScript = R"(rg_dst=$1
+const char* const kCopyScript = R"(rg_dst=$1
 rg_want=$2
 rg_tmp="$rg_dst.rollgate-tmp.$$"
 case $rg_dst in */*) mkdir -p -- "${rg_dst%/*}" || exit 3 ;; esac
@@ -96,9 +96,7 @@ if [ "$rg_got" != "$rg_want" ]; then
 fi
 mv -f -- "$rg_tmp" "$rg_dst" || { rm -f -- "$rg_tmp"; exit 3; })";
 
-}  // namespace
-
-Result<std::unique_ptr<SshTransport>> SshTransport::Create(const Clock& clock, SshOptions options) {
+Status ValidateSshOptions(const SshOptions& options) {
   RETURN_IF_ERROR(ValidateOptionPath("ssh_binary", options.ssh_binary));
   RETURN_IF_ERROR(ValidateOptionPath("config_file", options.config_file));
   RETURN_IF_ERROR(ValidateOptionPath("identity_file", options.identity_file));
@@ -108,6 +106,49 @@ Result<std::unique_ptr<SshTransport>> SshTransport::Create(const Clock& clock, S
       options.server_alive_interval <= Seconds(0)) {
     return InvalidArgument("ssh timeouts must be > 0");
   }
+  return Status::Ok();
+}
+
+std::vector<std::string> SshClientArgv(const SshOptions& options, const HostAddress& host,
+                                       const std::vector<std::string>& extra_options) {
+  std::vector<std::string> argv = {options.ssh_binary};
+  if (!options.config_file.empty()) {
+    argv.push_back("-F");
+    argv.push_back(options.config_file.string());
+  }
+  auto option = [&argv](std::string text) {
+    argv.push_back("-o");
+    argv.push_back(std::move(text));
+  };
+  option("BatchMode=yes");
+  for (const std::string& extra : extra_options) option(extra);
+  option(fmt::format("ConnectTimeout={}", options.connect_timeout.count()));
+  option(fmt::format("ServerAliveInterval={}", options.server_alive_interval.count()));
+  option("ServerAliveCountMax=3");
+  option(std::string("StrictHostKeyChecking=") +
+         (options.host_key_policy == HostKeyPolicy::kStrict ? "yes" : "accept-new"));
+  if (!options.known_hosts_file.empty()) {
+    option("UserKnownHostsFile=" + options.known_hosts_file.string());
+  }
+  if (!options.identity_file.empty()) {
+    argv.push_back("-i");
+    argv.push_back(options.identity_file.string());
+    option("IdentitiesOnly=yes");
+  }
+  option("LogLevel=ERROR");
+  if (host.port != 0) {
+    argv.push_back("-p");
+    argv.push_back(std::to_string(host.port));
+  }
+  if (!host.user.empty()) {
+    argv.push_back("-l");
+    argv.push_back(host.user);
+  }
+  return argv;
+}
+
+Result<std::unique_ptr<SshTransport>> SshTransport::Create(const Clock& clock, SshOptions options) {
+  RETURN_IF_ERROR(ValidateSshOptions(options));
   bool owns = false;
   if (options.control_dir.empty()) {
     char pattern[] = "/tmp/rollgate-ssh-XXXXXX";
@@ -143,42 +184,10 @@ std::filesystem::path SshTransport::ControlSocketPath(const HostAddress& host) c
 
 std::vector<std::string> SshTransport::BaseArgv(const HostAddress& host,
                                                 const char* control_master) const {
-  std::vector<std::string> argv = {options_.ssh_binary};
-  if (!options_.config_file.empty()) {
-    argv.push_back("-F");
-    argv.push_back(options_.config_file.string());
-  }
-  auto option = [&argv](std::string text) {
-    argv.push_back("-o");
-    argv.push_back(std::move(text));
-  };
-  option("BatchMode=yes");
-  option(std::string("ControlMaster=") + control_master);
-  option("ControlPath=" + ControlSocketPath(host).string());
-  option(fmt::format("ControlPersist={}", options_.control_persist.count()));
-  option(fmt::format("ConnectTimeout={}", options_.connect_timeout.count()));
-  option(fmt::format("ServerAliveInterval={}", options_.server_alive_interval.count()));
-  option("ServerAliveCountMax=3");
-  option(std::string("StrictHostKeyChecking=") +
-         (options_.host_key_policy == HostKeyPolicy::kStrict ? "yes" : "accept-new"));
-  if (!options_.known_hosts_file.empty()) {
-    option("UserKnownHostsFile=" + options_.known_hosts_file.string());
-  }
-  if (!options_.identity_file.empty()) {
-    argv.push_back("-i");
-    argv.push_back(options_.identity_file.string());
-    option("IdentitiesOnly=yes");
-  }
-  option("LogLevel=ERROR");
-  if (host.port != 0) {
-    argv.push_back("-p");
-    argv.push_back(std::to_string(host.port));
-  }
-  if (!host.user.empty()) {
-    argv.push_back("-l");
-    argv.push_back(host.user);
-  }
-  return argv;
+  return SshClientArgv(options_, host,
+                       {std::string("ControlMaster=") + control_master,
+                        "ControlPath=" + ControlSocketPath(host).string(),
+                        fmt::format("ControlPersist={}", options_.control_persist.count())});
 }
 
 std::vector<std::string> SshTransport::SshArgv(const HostAddress& host,
@@ -216,7 +225,7 @@ Status SshTransport::EnsureMaster(const HostAddress& host) {
   process.timeout = options_.connect_timeout + Seconds(10);
   process.output_limit = 4096;
   ASSIGN_OR_RETURN(ProcessOutcome outcome, RunProcess(process, clock_));
-  if (outcome.timed_out || outcome.exit_code != 0) return MasterError(host, outcome);
+  if (outcome.timed_out || outcome.exit_code != 0) return SshConnectError(host, outcome);
   return Status::Ok();
 }
 

@@ -66,6 +66,31 @@ struct SshOptions {
   Seconds server_alive_interval{5};
 };
 
+// Checks `options` as SshTransport::Create does: paths without whitespace, quotes, '%', '\\' or
+// control characters (ssh splits and expands them), timeouts > 0. InvalidArgument otherwise.
+Status ValidateSshOptions(const SshOptions& options);
+
+// The ssh argument vector for `host` up to the host name: [-F config] -o BatchMode=yes, then
+// `extra_options` (each as -o X), timeouts, host-key policy, identity, -p, -l. The caller appends
+// "-T", "--", host.name and the remote command. `host` must have been validated.
+std::vector<std::string> SshClientArgv(const SshOptions& options, const HostAddress& host,
+                                       const std::vector<std::string>& extra_options);
+
+// Why a connection to `host` could not be opened, from ssh's exit and its last messages:
+// DeadlineExceeded (timed out), PermissionDenied (host key refused, login refused) or Unavailable.
+Status SshConnectError(const HostAddress& host, const ProcessOutcome& outcome);
+
+// The transport's own remote scripts, run as `sh -c SCRIPT rollgate ARGS...` (SshTransport) or
+// as a script file after `set -- ARGS...` (SessionTransport); shared so both behave alike.
+//   kReadStatusScript FILE: prints the exit-status file, or "pending".
+//   kCancelScript FILE ROUNDS: marks FILE cancelled, stops its process group; exit 0 when gone,
+//     4 when it survived SIGKILL for ROUNDS tenths of a second, 3 on errors.
+//   kCopyScript DEST SHA256: stdin to DEST via a temporary file, digest checked; exit 4 on a
+//     digest mismatch, 3 on write errors.
+extern const char* const kReadStatusScript;
+extern const char* const kCancelScript;
+extern const char* const kCopyScript;
+
 class SshTransport final : public Transport {
  public:
   // Checks the options (paths must not contain whitespace, quotes, '%' or control characters,
