@@ -19,10 +19,12 @@ TEST(DemoCliTest, TheStoryRunsAndLeavesAStoreThatVerifies) {
   std::filesystem::path workspace = h.dir() / "demo";
   CommandOutput demo = h.Run({"demo", "--dir", workspace.string()});
   ASSERT_EQ(demo.exit_code, 0) << Describe(demo);
-  for (const char* part : {"classifies it P2-High", "CR-1: created", "refused with exit code 2",
-                           "refused with exit code 4", "approved for DEV by alice", "ALL PASSED",
-                           "REFUSED", "CHANGE REQUEST", "POST-DEPLOYMENT", "audit chain OK",
-                           "rollgate-checkpoint v1", "The story is complete"}) {
+  for (const char* part :
+       {"PATCH-1  Remote code execution", "P1-Critical", "it is P2-High", "CR-1: created",
+        "CR-2: created", "verbal approval by erin recorded", "confirmed by erin",
+        "refused with exit code 2", "refused with exit code 4", "approved for DEV by alice",
+        "ALL PASSED", "REFUSED", "CHANGE REQUEST", "POST-DEPLOYMENT", "audit chain OK",
+        "rollgate-checkpoint v1", "The story is complete"}) {
     EXPECT_THAT(demo.out, HasSubstr(part)) << part;
   }
 
