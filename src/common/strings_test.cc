@@ -30,11 +30,13 @@ TEST(StringsTest, Utf8Validation) {
 TEST(StringsTest, EscapesControlAndBidiCharacters) {
   EXPECT_EQ(EscapeForDisplay("a\nb\x01"), "a\\nb\\x01");
   EXPECT_EQ(EscapeForDisplay("x\xe2\x80\xaey"), "x\\u202Ey");
-  EXPECT_EQ(EscapeForDisplay("a\xc2\x9b" "b"), "a\\u009Bb");     // C1 CSI
-  EXPECT_EQ(EscapeForDisplay("\xe2\x80\x8f"), "\\u200F");          // right-to-left mark
-  EXPECT_EQ(EscapeForDisplay("\xe2\x80\xa8"), "\\u2028");          // line separator
-  EXPECT_EQ(EscapeForDisplay("\xd8\x9c"), "\\u061C");               // Arabic letter mark
-  EXPECT_EQ(EscapeForDisplay("caf\xc3\xa9"), "caf\xc3\xa9");      // ordinary text untouched
+  EXPECT_EQ(EscapeForDisplay("a\xc2\x9b"
+                             "b"),
+            "a\\u009Bb");                                     // C1 CSI
+  EXPECT_EQ(EscapeForDisplay("\xe2\x80\x8f"), "\\u200F");     // right-to-left mark
+  EXPECT_EQ(EscapeForDisplay("\xe2\x80\xa8"), "\\u2028");     // line separator
+  EXPECT_EQ(EscapeForDisplay("\xd8\x9c"), "\\u061C");         // Arabic letter mark
+  EXPECT_EQ(EscapeForDisplay("caf\xc3\xa9"), "caf\xc3\xa9");  // ordinary text untouched
 }
 
 }  // namespace
