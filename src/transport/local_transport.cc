@@ -73,7 +73,8 @@ Result<CommandResult> LocalTransport::Run(const HostAddress& /*host*/, const Com
       pid_write = WriteFileAtomically(spec.status_file + ".pid", fmt::format("{}\n", pid));
       // Cancel marks first, then reads the pid file; we write the pid file, then read the mark:
       // one of the two sees the other.
-      if (std::filesystem::exists(spec.status_file + ".cancel", ec)) kill(-pid, SIGTERM);
+      std::error_code exists_error;
+      if (std::filesystem::exists(spec.status_file + ".cancel", exists_error)) kill(-pid, SIGTERM);
     };
   }
   ASSIGN_OR_RETURN(ProcessOutcome outcome, RunProcess(process, clock_, observer));
