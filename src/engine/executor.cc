@@ -112,6 +112,7 @@ void Executor::Emit(ProgressEvent event) {
 std::map<std::string, std::string> Executor::StepEnvironment(const Task& task) const {
   return {{"ROLLGATE_RUN", run_.id},
           {"ROLLGATE_HOST", host_names_[task.host]},
+          {"ROLLGATE_HOST_NAME", hosts_[task.host].name},
           {"ROLLGATE_STEP", StepDisplayName(plan_, task.phase, task.step)},
           {"ROLLGATE_ATTEMPT", std::to_string(task.attempt)}};
 }

@@ -142,7 +142,8 @@ class Executor {
   // "not in place" makes the attempt skipped (the step runs again) instead of failed.
   Settled Settle(const Task& task, const std::string& why, bool may_wait, bool stop_without_probe,
                  bool rerun_if_not_in_place);
-  // ROLLGATE_RUN, ROLLGATE_HOST, ROLLGATE_STEP, ROLLGATE_ATTEMPT for the step's commands.
+  // ROLLGATE_RUN, ROLLGATE_HOST (as in the plan), ROLLGATE_HOST_NAME (its name or address),
+  // ROLLGATE_STEP, ROLLGATE_ATTEMPT for the step's commands.
   std::map<std::string, std::string> StepEnvironment(const Task& task) const;
   Status SettleInFlight(std::vector<StepExecution>& in_flight, bool cancelling);
   Result<Run> Finish(RunState state, std::string message, std::string attention);

@@ -60,6 +60,20 @@ class Fields {
     out = At(key).get<std::string>();
     return Status::Ok();
   }
+  Status StringMap(const char* key, std::map<std::string, std::string>& out) const {
+    if (!Has(key)) return Status::Ok();
+    const json& object = At(key);
+    if (!object.is_object())
+      return InvalidArgument(fmt::format("{}: expected an object", Path(key)));
+    out.clear();
+    for (const auto& [name, value] : object.items()) {
+      if (!value.is_string()) {
+        return InvalidArgument(fmt::format("{}.{}: expected text", Path(key), name));
+      }
+      out[name] = value.get<std::string>();
+    }
+    return Status::Ok();
+  }
   Status Strings(const char* key, std::vector<std::string>& out) const {
     if (!Has(key)) return Status::Ok();
     const json& list = At(key);
@@ -122,8 +136,9 @@ class Fields {
 Result<StepSpec> StepFromJson(const json& object, const std::string& path) {
   Fields f(object, path);
   RETURN_IF_ERROR(f.CheckObject());
-  RETURN_IF_ERROR(f.CheckKnown({"name", "type", "argv", "script", "undo_argv", "env", "source",
-                                "destination", "timeout", "idempotent", "retry", "probe"}));
+  RETURN_IF_ERROR(
+      f.CheckKnown({"name", "type", "argv", "script", "undo_argv", "env", "params", "secrets",
+                    "source", "destination", "timeout", "idempotent", "retry", "probe"}));
   StepSpec step;
   RETURN_IF_ERROR(f.String("name", step.name, /*required=*/true));
   RETURN_IF_ERROR(CheckName(step.name, f.Path("name")));
@@ -132,17 +147,9 @@ Result<StepSpec> StepFromJson(const json& object, const std::string& path) {
   RETURN_IF_ERROR(f.Strings("argv", step.argv));
   RETURN_IF_ERROR(f.String("script", step.script));
   RETURN_IF_ERROR(f.Strings("undo_argv", step.undo_argv));
-  if (f.Has("env")) {
-    if (!f.At("env").is_object()) {
-      return InvalidArgument(fmt::format("{}: expected an object", f.Path("env")));
-    }
-    for (const auto& [key, value] : f.At("env").items()) {
-      if (!value.is_string()) {
-        return InvalidArgument(fmt::format("{}.{}: expected text", f.Path("env"), key));
-      }
-      step.env[key] = value.get<std::string>();
-    }
-  }
+  RETURN_IF_ERROR(f.StringMap("env", step.env));
+  RETURN_IF_ERROR(f.StringMap("params", step.params));
+  RETURN_IF_ERROR(f.StringMap("secrets", step.secrets));
   RETURN_IF_ERROR(f.String("source", step.source));
   RETURN_IF_ERROR(f.String("destination", step.destination));
   RETURN_IF_ERROR(f.Duration("timeout", step.timeout));
@@ -188,6 +195,8 @@ json StepToJson(const StepSpec& step) {
   if (!step.script.empty()) out["script"] = step.script;
   if (!step.undo_argv.empty()) out["undo_argv"] = step.undo_argv;
   if (!step.env.empty()) out["env"] = step.env;
+  if (!step.params.empty()) out["params"] = step.params;
+  if (!step.secrets.empty()) out["secrets"] = step.secrets;
   if (!step.source.empty()) out["source"] = step.source;
   if (!step.destination.empty()) out["destination"] = step.destination;
   if (step.probe) {

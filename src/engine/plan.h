@@ -67,6 +67,14 @@ struct StepSpec {
   // command: what undoes the step (optional).
   std::vector<std::string> undo_argv;
   std::map<std::string, std::string> env;
+  // Playbook step types (engine/steps/): their inputs by name ("dir", "url", "threshold" ...),
+  // checked by the type's Validate and handed to the host as environment variables, never
+  // pasted into a command line.
+  std::map<std::string, std::string> params;
+  // Secret inputs: environment variable name -> secret reference ("env:NAME", "file:/path").
+  // Only the reference is stored with the plan; the value is read when the step runs and sent
+  // as CommandSpec::secret_env (never on a command line, redacted from output).
+  std::map<std::string, std::string> secrets;
   // file-transfer: a local file and its absolute destination on the host.
   std::string source;
   std::string destination;

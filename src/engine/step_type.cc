@@ -6,6 +6,7 @@
 
 #include "common/sha256.h"
 #include "common/strings.h"
+#include "engine/steps/steps.h"
 #include "transport/host_address.h"
 
 namespace rollgate {
@@ -23,17 +24,6 @@ CommandSpec BaseSpec(const StepRequest& request, std::vector<std::string> argv, 
   spec.status_file = std::move(status_file);
   spec.output_limit = request.output_limit;
   return spec;
-}
-
-// "<status_file minus .status>.<suffix>.status": a companion status file for a probe or undo.
-std::string CompanionStatusFile(const std::string& status_file, std::string_view suffix) {
-  std::string base = status_file;
-  constexpr std::string_view kExtension = ".status";
-  if (base.size() > kExtension.size() &&
-      base.compare(base.size() - kExtension.size(), kExtension.size(), kExtension) == 0) {
-    base.resize(base.size() - kExtension.size());
-  }
-  return fmt::format("{}.{}.status", base, suffix);
 }
 
 class CommandStep final : public StepType {
@@ -135,6 +125,16 @@ class FileTransferStep final : public StepType {
 
 }  // namespace
 
+std::string CompanionStatusFile(const std::string& status_file, std::string_view suffix) {
+  std::string base = status_file;
+  constexpr std::string_view kExtension = ".status";
+  if (base.size() > kExtension.size() &&
+      base.compare(base.size() - kExtension.size(), kExtension.size(), kExtension) == 0) {
+    base.resize(base.size() - kExtension.size());
+  }
+  return fmt::format("{}.{}.status", base, suffix);
+}
+
 Result<ProbeVerdict> StepType::Probe(const StepRequest& request, int* probe_exit_code) const {
   if (!request.spec.probe) return ProbeVerdict::kUndecided;
   CommandSpec spec = BaseSpec(request, request.spec.probe->argv, request.spec.probe->timeout,
@@ -180,6 +180,7 @@ StepTypeTable DefaultStepTypes() {
   // Distinct names by construction: Add cannot fail here.
   (void)table.Add(std::make_unique<CommandStep>());
   (void)table.Add(std::make_unique<FileTransferStep>());
+  AddPlaybookSteps(table);
   return table;
 }
 

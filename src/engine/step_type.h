@@ -65,6 +65,9 @@ class StepType {
   virtual Result<CommandResult> Undo(const StepRequest& request) const;
 };
 
+// "<status_file minus .status>.<suffix>.status": a companion status file for a probe or undo.
+std::string CompanionStatusFile(const std::string& status_file, std::string_view suffix);
+
 // The step types a plan may name, looked up by name. Built once, then read-only.
 class StepTypeTable {
  public:
@@ -78,7 +81,8 @@ class StepTypeTable {
   std::vector<std::unique_ptr<StepType>> types_;
 };
 
-// The one table of step types (STYLE.md 4): "command" and "file-transfer".
+// The one table of step types (STYLE.md 4): "command", "file-transfer" and the playbook's
+// (engine/steps/steps.h).
 StepTypeTable DefaultStepTypes();
 
 // Checks every step of `plan` against its type and the plan's hosts with ParseHostAddress.
