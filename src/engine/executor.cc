@@ -839,7 +839,16 @@ Result<Run> Executor::Drive() {
 
   for (int p = 0; p < static_cast<int>(plan_.phases.size()); ++p) {
     const Phase& phase = plan_.phases[p];
-    const int batch_size = BatchSizeFor(phase.batch.value_or(plan_.batch), total);
+    // A phase on one host (database steps) runs on the first host still active, in one batch.
+    int one_host = -1;
+    if (phase.one_host) {
+      for (int h = 0; h < total && one_host < 0; ++h) {
+        if (host_state[h] == HostState::kActive) one_host = h;
+      }
+      if (one_host < 0) continue;
+    }
+    const int batch_size =
+        phase.one_host ? total : BatchSizeFor(phase.batch.value_or(plan_.batch), total);
     const int batches = (total + batch_size - 1) / batch_size;
     for (int b = 0; b < batches; ++b) {
       if (failed > limit) {
@@ -851,6 +860,7 @@ Result<Run> Executor::Drive() {
       }
       std::vector<size_t> members;
       for (int h = b * batch_size; h < std::min(total, (b + 1) * batch_size); ++h) {
+        if (one_host >= 0 && h != one_host) continue;
         if (host_state[h] == HostState::kActive) members.push_back(static_cast<size_t>(h));
       }
       if (members.empty()) continue;

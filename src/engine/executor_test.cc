@@ -207,6 +207,26 @@ TEST_F(ExecutorTest, RunsEveryStepOnEveryHostInOrderAndJournalsIt) {
   EXPECT_TRUE(executor->Create(plan, kTarget).ok());
 }
 
+TEST_F(ExecutorTest, AOneHostPhaseRunsOnTheFirstHostThatHasNotFailed) {
+  auto executor = MakeExecutor(*store_, 1);
+  Plan plan = PlanOn(3, {Command("install", {"install"})});
+  Phase database;
+  database.name = "database";
+  database.one_host = true;
+  database.steps = {Command("migrate", {"migrate"})};
+  plan.phases.push_back(database);
+  plan.failure_limit = {1, false};
+  transport_.Script({"h1", "install", 0, 1, std::nullopt, CommandResult{.exit_code = 1}});
+  Result<RunRecord> run = StartAndExecute(plan, *executor);
+  ASSERT_TRUE(run.ok()) << run.error().ToString();
+  EXPECT_THAT(transport_.CommandsRan("h1"), ::testing::ElementsAre("install"));
+  EXPECT_THAT(transport_.CommandsRan("h2"), ::testing::ElementsAre("install", "migrate"));
+  EXPECT_THAT(transport_.CommandsRan("h3"), ::testing::ElementsAre("install"));
+  Result<Plan> round_trip = PlanFromJson(PlanToJson(plan));
+  ASSERT_TRUE(round_trip.ok());
+  EXPECT_EQ(*round_trip, plan);
+}
+
 // A transport that checks, when a command is sent, that its intent is already committed.
 class IntentCheckingTransport final : public Transport {
  public:

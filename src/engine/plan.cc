@@ -269,7 +269,7 @@ Result<Plan> PlanFromJson(std::string_view text) {
     std::string path = fmt::format("phases[{}]", i);
     Fields p(f.At("phases")[i], path);
     RETURN_IF_ERROR(p.CheckObject());
-    RETURN_IF_ERROR(p.CheckKnown({"name", "batch", "steps"}));
+    RETURN_IF_ERROR(p.CheckKnown({"name", "batch", "one_host", "steps"}));
     Phase phase;
     RETURN_IF_ERROR(p.String("name", phase.name, /*required=*/true));
     RETURN_IF_ERROR(CheckName(phase.name, p.Path("name")));
@@ -279,6 +279,7 @@ Result<Plan> PlanFromJson(std::string_view text) {
       if (batch.value == 0) return InvalidArgument(p.Path("batch") + ": must be at least 1 host");
       phase.batch = batch;
     }
+    RETURN_IF_ERROR(p.Bool("one_host", phase.one_host));
     if (!p.Has("steps") || !p.At("steps").is_array() || p.At("steps").empty()) {
       return InvalidArgument(p.Path("steps") + ": expected a list of at least one step");
     }
@@ -305,6 +306,7 @@ std::string PlanToJson(const Plan& plan) {
     for (const StepSpec& step : phase.steps) steps.push_back(StepToJson(step));
     json out = {{"name", phase.name}, {"steps", steps}};
     if (phase.batch) out["batch"] = phase.batch->ToString();
+    if (phase.one_host) out["one_host"] = true;
     phases.push_back(std::move(out));
   }
   json document = {{"name", plan.name},

@@ -89,6 +89,9 @@ struct Phase {
   std::string name;
   std::optional<HostCount> batch;  // overrides the plan's batch size for this phase
   std::vector<StepSpec> steps;
+  // Runs on one host only: the first of the plan's hosts that has not failed (steps that act on
+  // something the hosts share, such as the database).
+  bool one_host = false;
   bool operator==(const Phase&) const = default;
 };
 
