@@ -189,6 +189,7 @@ class Loader {
   void ReadPeople(const YAML::Node& root, Config& config);
   void ReadSystems(const YAML::Node& root, Config& config);
   void ReadSystem(const YAML::Node& node, Config& config);
+  void ReadDatabase(const YAML::Node& node, std::string& url, std::string& password);
   void ReadContacts(const YAML::Node& root, Config& config);
   void ReadGroups(const YAML::Node& root, Config& config);
   void ReadEscalation(const YAML::Node& root, Config& config);
@@ -1209,11 +1210,37 @@ void Loader::ReadSystems(const YAML::Node& root, Config& config) {
   }
 }
 
+void Loader::ReadDatabase(const YAML::Node& node, std::string& url_out, std::string& password_out) {
+  if (auto url = ReadString(node, "url", true, 2048)) {
+    Status status = ValidateDatabaseUrl(url->value);
+    if (!status.ok()) {
+      Error(url->position, status.message());
+    } else {
+      url_out = url->value;
+    }
+  }
+  if (auto password_node = Find(node, "password")) {
+    // Never echo the value: it may be the password itself.
+    if (!password_node->IsScalar()) {
+      Error(*password_node, "'password' must be a secret reference such as env:NAME");
+    } else {
+      Status status = ValidateSecretReference(password_node->Scalar());
+      if (!status.ok()) {
+        Error(*password_node, fmt::format("'password': {}", status.message()));
+      } else {
+        password_out = password_node->Scalar();
+      }
+    }
+  }
+}
+
 void Loader::ReadSystem(const YAML::Node& node, Config& config) {
   if (!CheckKeys(node, "a system",
-                 {"name", "description", "owner", "hosts", "service", "app_dir", "config_dir",
-                  "app_user", "app_group", "port", "health", "smoke_command", "regression", "logs",
-                  "database", "critical_tables", "dependencies"})) {
+                 {"name",         "description", "owner",      "hosts",
+                  "service",      "app_dir",     "config_dir", "app_user",
+                  "app_group",    "port",        "health",     "smoke_command",
+                  "regression",   "logs",        "database",   "critical_tables",
+                  "dependencies", "work_dir",    "backup_dir", "host_root_env"})) {
     return;
   }
   System system;
@@ -1228,6 +1255,7 @@ void Loader::ReadSystem(const YAML::Node& node, Config& config) {
     system.log_file = "/var/log/" + name->value + "/application.log";
     system.smoke_command = system.app_dir + "/tests/smoke-test.sh";
     system.regression_command = system.app_dir + "/tests/run-regression.sh";
+    system.backup_dir = "/var/backups/rollgate/" + name->value;
   }
   // §3.2 step 7: health, ready and metrics.
   system.endpoints = {{"health", "/health"}, {"ready", "/ready"}, {"metrics", "/metrics"}};
@@ -1317,6 +1345,19 @@ void Loader::ReadSystem(const YAML::Node& node, Config& config) {
 
   ReadPath(node, "app_dir", system.app_dir);
   ReadPath(node, "config_dir", system.config_dir);
+  ReadPath(node, "work_dir", system.work_dir);
+  ReadPath(node, "backup_dir", system.backup_dir);
+  if (auto root_env = ReadIdentifier(node, "host_root_env", "variable", false)) {
+    if (root_env->value.find_first_of(".-") != std::string::npos ||
+        std::isdigit(static_cast<unsigned char>(root_env->value.front()))) {
+      Error(root_env->position,
+            fmt::format("'host_root_env' must be an environment variable name such as "
+                        "ROLLGATE_HOST_ROOT, got {}",
+                        Quote(root_env->value)));
+    } else {
+      system.host_root_env = root_env->value;
+    }
+  }
   for (const char* key : {"app_user", "app_group"}) {
     if (auto value = ReadString(node, key, false, 64)) {
       Status status = ValidateUnixUser(value->value);
@@ -1384,25 +1425,23 @@ void Loader::ReadSystem(const YAML::Node& node, Config& config) {
   }
   if (auto database = Find(node, "database")) {
     if (IsMapOrNull(*database, "database") && database->IsMap() &&
-        CheckKeys(*database, "'database'", {"url", "password"})) {
-      if (auto url = ReadString(*database, "url", true, 2048)) {
-        Status status = ValidateDatabaseUrl(url->value);
-        if (!status.ok()) {
-          Error(url->position, status.message());
-        } else {
-          system.database_url = url->value;
-        }
-      }
-      if (auto password_node = Find(*database, "password")) {
-        // Never echo the value: it may be the password itself.
-        if (!password_node->IsScalar()) {
-          Error(*password_node, "'password' must be a secret reference such as env:NAME");
-        } else {
-          Status status = ValidateSecretReference(password_node->Scalar());
-          if (!status.ok()) {
-            Error(*password_node, fmt::format("'password': {}", status.message()));
-          } else {
-            system.database_password = password_node->Scalar();
+        CheckKeys(*database, "'database'", {"url", "password", "environments"})) {
+      ReadDatabase(*database, system.database_url, system.database_password);
+      if (auto environments = Find(*database, "environments")) {
+        if (IsMapOrNull(*environments, "environments") && environments->IsMap()) {
+          for (auto it = environments->begin(); it != environments->end(); ++it) {
+            if (!it->first.IsScalar()) {
+              Error(it->first, "keys of 'environments' must be environment names");
+              continue;
+            }
+            Item env{it->first.Scalar(), PositionOf(it->first)};
+            AddReference(ReferenceKind::kEnvironment, env);
+            if (!IsMapOrNull(it->second, "an environment's database") || !it->second.IsMap() ||
+                !CheckKeys(it->second, "an environment's database", {"url", "password"})) {
+              continue;
+            }
+            auto& target = system.environment_databases[env.value];
+            ReadDatabase(it->second, target.first, target.second);
           }
         }
       }

@@ -86,4 +86,17 @@ bool Config::PersonHasRole(std::string_view person, std::string_view role) const
   return p && std::find(p->roles.begin(), p->roles.end(), role) != p->roles.end();
 }
 
+std::pair<std::string, std::string> System::DatabaseFor(std::string_view environment) const {
+  auto it = environment_databases.find(std::string(environment));
+  if (it != environment_databases.end()) return it->second;
+  return {database_url, database_password};
+}
+
+const SystemHost* System::HostsIn(std::string_view environment) const {
+  for (const SystemHost& entry : hosts) {
+    if (entry.environment == environment) return &entry;
+  }
+  return nullptr;
+}
+
 }  // namespace rollgate

@@ -140,6 +140,18 @@ struct System {
   std::vector<std::string> error_patterns = {"error", "exception", "fatal"};
   std::string database_url;       // without password
   std::string database_password;  // a secret reference: "env:NAME" or "file:/path"
+  // Per-environment databases (environment -> url, password reference); the above otherwise.
+  std::map<std::string, std::pair<std::string, std::string>> environment_databases;
+  // Deployment layout on the hosts: scratch space for exit-status files, uploaded packages and
+  // baselines; where backups go; and, for hosts that live in a directory (the lab), the name of
+  // the host-side variable holding that directory, prefixed to every path above.
+  std::string work_dir = "/var/tmp/rollgate";
+  std::string backup_dir;  // default /var/backups/rollgate/<name>
+  std::string host_root_env;
+
+  // The database of `environment`: its URL and password reference.
+  std::pair<std::string, std::string> DatabaseFor(std::string_view environment) const;
+  const SystemHost* HostsIn(std::string_view environment) const;
   std::vector<std::string> critical_tables;
   std::vector<std::string> dependencies;  // "host:port" or URLs checked for readiness
 };

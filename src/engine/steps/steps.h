@@ -13,6 +13,7 @@ namespace rollgate {
 
 // Readiness (§2.3) and host state.
 std::unique_ptr<StepType> MakeReachableStep();  // "reachable"
+std::unique_ptr<StepType> MakePlaceFileStep();  // "place-file"
 
 // Adds every step type declared here to `table`.
 void AddPlaybookSteps(StepTypeTable& table);

@@ -1,0 +1,355 @@
+#include "engine/procedures.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "common/strings.h"
+
+namespace rollgate {
+
+namespace {
+
+std::string JoinLines(const std::vector<std::string>& values) { return Join(values, "\n"); }
+
+std::string FormatPercent(double value) {
+  std::string text = fmt::format("{:.2f}", value);
+  while (!text.empty() && text.back() == '0') text.pop_back();
+  if (!text.empty() && text.back() == '.') text.pop_back();
+  return text;
+}
+
+// Builds the steps of one procedure with the system's common params.
+class StepBuilder {
+ public:
+  explicit StepBuilder(const System& system) : system_(system) {}
+
+  StepSpec Make(std::string name, std::string type, std::map<std::string, std::string> params,
+                Seconds timeout = Seconds(300), bool idempotent = false) const {
+    StepSpec step;
+    step.name = std::move(name);
+    step.type = std::move(type);
+    step.params = std::move(params);
+    if (!system_.host_root_env.empty()) step.params["root_env"] = system_.host_root_env;
+    step.timeout = timeout;
+    step.idempotent = idempotent;
+    return step;
+  }
+
+  // The service step for `action` with the system's manager.
+  StepSpec Service(std::string name, const std::string& action) const {
+    std::map<std::string, std::string> params = {{"action", action},
+                                                 {"manager", system_.service_manager}};
+    if (system_.service_manager == "systemd") {
+      params["unit"] = system_.service;
+    } else {
+      params["start_command"] = system_.start_command;
+      params["stop_command"] = system_.stop_command;
+      if (!system_.status_command.empty()) params["status_command"] = system_.status_command;
+    }
+    return Make(std::move(name), "service", std::move(params), Seconds(120), true);
+  }
+
+  void WithDatabase(StepSpec& step, const std::string& environment) const {
+    auto [url, password] = system_.DatabaseFor(environment);
+    step.params["database_url"] = url;
+    if (!password.empty()) step.secrets["PGPASSWORD"] = password;
+  }
+
+ private:
+  const System& system_;
+};
+
+std::string EndpointUrl(const System& system, const HealthEndpoint& endpoint) {
+  return fmt::format("http://{{host}}:{}{}", system.port, endpoint.path);
+}
+
+}  // namespace
+
+PackageLayout LayoutFromPaths(const std::vector<std::string>& paths) {
+  PackageLayout layout;
+  // One top directory holding everything is the usual shape ("name-1.2.3/..."): every entry is
+  // that directory or below it.
+  std::string top;
+  bool single_top = true;
+  for (std::string path : paths) {
+    if (StartsWith(path, "./")) path = path.substr(2);
+    if (path.empty() || path == ".") continue;
+    std::string first = path.substr(0, path.find('/'));
+    if (top.empty()) top = first;
+    if (first != top || (path == first && paths.size() == 1)) single_top = false;
+  }
+  if (single_top && !top.empty()) {
+    bool has_below = std::any_of(paths.begin(), paths.end(), [&](const std::string& p) {
+      return StartsWith(p, top + "/") || StartsWith(p, "./" + top + "/");
+    });
+    if (has_below) layout.top = top;
+  }
+  std::string prefix = layout.top.empty() ? "" : layout.top + "/";
+  for (std::string path : paths) {
+    if (StartsWith(path, "./")) path = path.substr(2);
+    if (!StartsWith(path, prefix)) continue;
+    std::string rest = path.substr(prefix.size());
+    if (StartsWith(rest, "app/") || rest == "app") layout.has_app = true;
+    if (StartsWith(rest, "config/") || rest == "config") layout.has_config = true;
+    if (StartsWith(rest, "migrations/") && rest.size() > 4 &&
+        rest.compare(rest.size() - 4, 4, ".sql") == 0) {
+      layout.has_migrations = true;
+    }
+  }
+  return layout;
+}
+
+std::string ReleaseDirFor(const System& system, const std::string& sha256) {
+  return fmt::format("{}/releases/{}", system.work_dir, sha256.substr(0, 16));
+}
+
+Result<Plan> BuildDeploymentPlan(const DeploymentRequest& request) {
+  if (request.system == nullptr || request.environment == nullptr) {
+    return InvalidArgument("a deployment needs a system and an environment");
+  }
+  const System& system = *request.system;
+  const Environment& env = *request.environment;
+  const PackageLayout& package = request.package;
+  if (package.sha256.size() != 64) return InvalidArgument("the package has no SHA-256");
+  if (!package.has_app) {
+    return InvalidArgument(
+        fmt::format("the package has no app/ directory{}: nothing to install into {}",
+                    package.top.empty() ? "" : " under " + package.top + "/", system.app_dir));
+  }
+  Plan plan;
+  plan.name = fmt::format("{} {} {}", request.change_request, system.name, env.name);
+  plan.hosts = request.hosts;
+  if (plan.hosts.empty()) {
+    const SystemHost* hosts = system.HostsIn(env.name);
+    if (hosts != nullptr) plan.hosts = hosts->hosts;
+  }
+  if (plan.hosts.empty()) {
+    return InvalidArgument(fmt::format("system {} has no hosts in {} (systems[].hosts.{})",
+                                       system.name, env.name, env.name));
+  }
+  plan.concurrency = std::clamp(request.concurrency, 1, 1024);
+  plan.status_dir = system.work_dir;
+  // A failed host stops the rollout (§3.3: "a failure stops the rollout").
+  plan.failure_limit = {0, false};
+  Result<HostCount> batch = ParseHostCount(env.rolling ? env.batch : "100%");
+  if (!batch.ok()) return batch.error().WithContext(fmt::format("environments.{}.batch", env.name));
+  plan.batch = *batch;
+  if (plan.batch.value == 0) plan.batch = {1, false};
+
+  StepBuilder b(system);
+  const Thresholds& t = env.thresholds;
+  const std::string state_dir = system.work_dir + "/state";
+  const std::string release_dir = ReleaseDirFor(system, package.sha256);
+  const std::string top = package.top.empty() ? "" : package.top + "/";
+  const auto [database_url, database_password] = system.DatabaseFor(env.name);
+  const bool has_database = !database_url.empty();
+  const bool has_endpoints = system.port > 0 && !system.endpoints.empty();
+  std::vector<std::string> endpoint_urls;
+  std::string timing_url;
+  for (const HealthEndpoint& endpoint : system.endpoints) {
+    endpoint_urls.push_back(EndpointUrl(system, endpoint));
+    if (timing_url.empty() && endpoint.name == "health") timing_url = endpoint_urls.back();
+  }
+  if (timing_url.empty() && !endpoint_urls.empty()) timing_url = endpoint_urls.front();
+
+  // §2.3 readiness.
+  Phase readiness{"readiness", std::nullopt, {}};
+  readiness.steps.push_back(b.Make("reachable", "reachable", {}, Seconds(60), true));
+  readiness.steps.push_back(b.Make("disk-space", "disk-space",
+                                   {{"paths", JoinLines({system.app_dir, system.config_dir})},
+                                    {"min_free_percent", FormatPercent(t.min_free_disk_percent)}},
+                                   Seconds(60), true));
+  std::vector<std::string> tcp_targets, dependency_urls;
+  for (const std::string& dependency : system.dependencies) {
+    (StartsWith(dependency, "http://") || StartsWith(dependency, "https://") ? dependency_urls
+                                                                             : tcp_targets)
+        .push_back(dependency);
+  }
+  if (!tcp_targets.empty()) {
+    readiness.steps.push_back(b.Make("dependencies-tcp", "tcp-check",
+                                     {{"targets", JoinLines(tcp_targets)}}, Seconds(120), true));
+  }
+  if (!dependency_urls.empty()) {
+    readiness.steps.push_back(b.Make("dependencies-http", "http-check",
+                                     {{"urls", JoinLines(dependency_urls)}}, Seconds(120), true));
+  }
+  if (!system.log_file.empty()) {
+    readiness.steps.push_back(b.Make("log-mark", "log-scan",
+                                     {{"file", system.log_file},
+                                      {"patterns", JoinLines(system.error_patterns)},
+                                      {"state_dir", state_dir},
+                                      {"label", "deploy"},
+                                      {"action", "mark"}},
+                                     Seconds(60), true));
+  }
+  if (!timing_url.empty()) {
+    readiness.steps.push_back(b.Make("metrics-baseline", "metrics",
+                                     {{"url", timing_url},
+                                      {"action", "baseline"},
+                                      {"state_dir", state_dir},
+                                      {"label", "deploy"}},
+                                     Seconds(120), true));
+  }
+  plan.phases.push_back(std::move(readiness));
+
+  // The package on every host, checked, and the release unpacked beside the application.
+  Phase transfer{"transfer", std::nullopt, {}};
+  const std::string inbox = fmt::format("{}/packages/{}.tar.gz", system.work_dir, package.sha256);
+  StepSpec upload;
+  upload.name = "upload";
+  upload.type = "file-transfer";
+  upload.source = package.local_path;
+  upload.destination = inbox;
+  upload.timeout = Seconds(600);
+  upload.idempotent = true;
+  transfer.steps.push_back(std::move(upload));
+  if (!system.host_root_env.empty()) {
+    transfer.steps.push_back(b.Make("place", "place-file",
+                                    {{"from", inbox}, {"to", inbox}, {"sha256", package.sha256}},
+                                    Seconds(300), true));
+  }
+  std::map<std::string, std::string> unpack = {{"archive", inbox},
+                                               {"sha256", package.sha256},
+                                               {"target_dir", release_dir},
+                                               {"mode", "switch"}};
+  if (!package.top.empty()) unpack["subdir"] = package.top;
+  transfer.steps.push_back(b.Make("unpack", "extract-switch", unpack, Seconds(600), true));
+  plan.phases.push_back(std::move(transfer));
+
+  // §2.4 / §3.3 step 5: the database backup, once.
+  if (has_database) {
+    Phase backup{"database-backup", std::nullopt, {}};
+    backup.one_host = true;
+    StepSpec dump = b.Make("backup-database", "backup-postgres",
+                           {{"destination_dir", system.backup_dir}, {"label", "database"}},
+                           Seconds(3600), true);
+    b.WithDatabase(dump, env.name);
+    backup.steps.push_back(std::move(dump));
+    if (!system.critical_tables.empty()) {
+      StepSpec counts = b.Make("integrity-before", "data-integrity",
+                               {{"tables", JoinLines(system.critical_tables)},
+                                {"state_dir", state_dir},
+                                {"label", "deploy"},
+                                {"action", "record"}},
+                               Seconds(600), true);
+      b.WithDatabase(counts, env.name);
+      backup.steps.push_back(std::move(counts));
+    }
+    plan.phases.push_back(std::move(backup));
+  }
+
+  // §3.x: the rollout, batch by batch; each node verified before the next batch.
+  Phase rollout{"rollout", std::nullopt, {}};
+  rollout.steps.push_back(b.Service("stop", "stop"));
+  rollout.steps.push_back(
+      b.Make("backup-app", "backup-files",
+             {{"source", system.app_dir}, {"destination_dir", system.backup_dir}, {"label", "app"}},
+             Seconds(1800), true));
+  rollout.steps.push_back(b.Make(
+      "backup-config", "backup-files",
+      {{"source", system.config_dir}, {"destination_dir", system.backup_dir}, {"label", "config"}},
+      Seconds(1800), true));
+  std::map<std::string, std::string> install = {{"archive", inbox},
+                                                {"sha256", package.sha256},
+                                                {"target_dir", system.app_dir},
+                                                {"subdir", top + "app"},
+                                                {"mode", "switch"}};
+  if (!system.app_user.empty()) install["owner"] = system.app_user;
+  if (!system.app_group.empty()) install["group"] = system.app_group;
+  rollout.steps.push_back(b.Make("install", "extract-switch", install, Seconds(600), true));
+  if (package.has_config) {
+    rollout.steps.push_back(b.Make("configure", "extract-switch",
+                                   {{"archive", inbox},
+                                    {"sha256", package.sha256},
+                                    {"target_dir", system.config_dir},
+                                    {"subdir", top + "config"},
+                                    {"mode", "overlay"}},
+                                   Seconds(600), true));
+  }
+  if (package.has_migrations && has_database) {
+    StepSpec migrate =
+        b.Make("migrate", "postgres-migrate", {{"migrations_dir", release_dir + "/migrations"}},
+               Seconds(3600), true);
+    b.WithDatabase(migrate, env.name);
+    rollout.steps.push_back(std::move(migrate));
+  }
+  rollout.steps.push_back(b.Service("start", "start"));
+  if (has_endpoints) {
+    rollout.steps.push_back(
+        b.Make("node-health", "http-check",
+               {{"urls", JoinLines(endpoint_urls)}, {"attempts", "15"}, {"interval_seconds", "1"}},
+               Seconds(120), true));
+  }
+  if (!system.smoke_command.empty()) {
+    StepSpec smoke =
+        b.Make("smoke", "smoke-test", {{"command", system.smoke_command}}, Seconds(600), true);
+    if (system.port > 0) {
+      smoke.params["base_url"] = fmt::format("http://{{host}}:{}", system.port);
+    }
+    smoke.env["ROLLGATE_RELEASE_DIR"] = release_dir;
+    smoke.env["ROLLGATE_APP_DIR"] = system.app_dir;
+    rollout.steps.push_back(std::move(smoke));
+  }
+  plan.phases.push_back(std::move(rollout));
+
+  // §4.1 / §4.2: every host once the rollout is complete.
+  Phase verify{"verify", std::nullopt, {}};
+  if (has_endpoints) {
+    verify.steps.push_back(
+        b.Make("health", "http-check", {{"urls", JoinLines(endpoint_urls)}}, Seconds(120), true));
+  }
+  if (!system.log_file.empty()) {
+    verify.steps.push_back(b.Make("logs", "log-scan",
+                                  {{"file", system.log_file},
+                                   {"patterns", JoinLines(system.error_patterns)},
+                                   {"state_dir", state_dir},
+                                   {"label", "deploy"},
+                                   {"action", "scan"}},
+                                  Seconds(120), true));
+  }
+  if (!timing_url.empty()) {
+    verify.steps.push_back(
+        b.Make("metrics", "metrics",
+               {{"url", timing_url},
+                {"action", "compare"},
+                {"state_dir", state_dir},
+                {"label", "deploy"},
+                {"max_degradation_percent", FormatPercent(t.max_performance_degradation_percent)}},
+               Seconds(120), true));
+  }
+  if (!verify.steps.empty()) plan.phases.push_back(std::move(verify));
+
+  if (has_database && !system.critical_tables.empty()) {
+    Phase integrity{"database-verify", std::nullopt, {}};
+    integrity.one_host = true;
+    StepSpec counts = b.Make("integrity", "data-integrity",
+                             {{"tables", JoinLines(system.critical_tables)},
+                              {"state_dir", state_dir},
+                              {"label", "deploy"},
+                              {"action", "compare"}},
+                             Seconds(600), true);
+    b.WithDatabase(counts, env.name);
+    integrity.steps.push_back(std::move(counts));
+    plan.phases.push_back(std::move(integrity));
+  }
+
+  // §3.2: the regression suite, in the environments between the first and the last.
+  if (request.run_regression && !system.regression_command.empty() &&
+      !system.regression_results.empty()) {
+    Phase regression{"regression", std::nullopt, {}};
+    regression.one_host = true;
+    StepSpec suite = b.Make("regression", "regression",
+                            {{"command", system.regression_command},
+                             {"results", system.regression_results},
+                             {"min_pass_rate", FormatPercent(t.regression_pass_rate_percent)}},
+                            Seconds(3600), true);
+    suite.env["ROLLGATE_RELEASE_DIR"] = release_dir;
+    suite.env["ROLLGATE_APP_DIR"] = system.app_dir;
+    regression.steps.push_back(std::move(suite));
+    plan.phases.push_back(std::move(regression));
+  }
+  return plan;
+}
+
+}  // namespace rollgate

@@ -1,0 +1,64 @@
+// The playbook's deployment procedures (§3.1 DEV, §3.2 TEST, §3.3 PROD) as plans of step types.
+//
+// BuildDeploymentPlan composes the steps of engine/steps/ in the playbook's order:
+//   readiness (§2.3)   every host: reachable, ≥ N % free disk, dependencies answer, the log mark
+//                      and the response-time baseline;
+//   transfer           every host: the package uploaded, its SHA-256 checked on the host, and the
+//                      whole release unpacked beside the application (migrations, smoke test);
+//   database-backup    one host: pg_dump -Fc verified with pg_restore --list, record counts (§2.4);
+//   rollout            in batches (PROD: one node at a time, §3.3 step 4): stop, back up the app
+//                      and config directories, switch the app directory to the new version,
+//                      overlay the configuration, migrate (once: already-recorded versions are
+//                      skipped), start, and verify this node's health and smoke test before the
+//                      next batch starts;
+//   verify             every host: every endpoint, log scan since the readiness mark, response
+//                      time against the baseline (§4.1, §4.2);
+//   database-verify    one host: record counts and unvalidated constraints (§3.3);
+//   regression         one host, in the environments between the first and the last (TEST,
+//                      §3.2): the regression suite and its JUnit results.
+// Step names are stable: the evidence recorder (service/deploy_service) reads results by them.
+//
+// Pure: no I/O; the package's layout is described by the caller (it inspects the archive).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "domain/config.h"
+#include "engine/plan.h"
+
+namespace rollgate {
+
+// What the deployment installs: the accepted package and what its archive holds.
+struct PackageLayout {
+  std::string local_path;  // the accepted package on this machine
+  std::string sha256;
+  std::string top;  // the archive's top directory ("demo-1.1.0"), empty when entries are at the top
+  bool has_app = false;         // <top>/app/       -> the application directory
+  bool has_config = false;      // <top>/config/    -> overlaid on the configuration directory
+  bool has_migrations = false;  // <top>/migrations -> postgres-migrate
+  std::string version;
+};
+
+// Reads a PackageLayout from an archive's entry paths (as ArchiveReport::paths lists them).
+PackageLayout LayoutFromPaths(const std::vector<std::string>& paths);
+
+struct DeploymentRequest {
+  std::string change_request;
+  const System* system = nullptr;
+  const Environment* environment = nullptr;
+  PackageLayout package;
+  std::vector<std::string> hosts;  // default: the system's hosts in the environment
+  int concurrency = 10;
+  bool run_regression = false;  // the TEST procedure (§3.2)
+};
+
+// The plan of a deployment. InvalidArgument when the system has no hosts in the environment or
+// lacks what a step needs (naming it).
+Result<Plan> BuildDeploymentPlan(const DeploymentRequest& request);
+
+// The release directory of a package on a host (without the host root prefix).
+std::string ReleaseDirFor(const System& system, const std::string& sha256);
+
+}  // namespace rollgate

@@ -1,0 +1,122 @@
+#include "engine/procedures.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "engine/step_type.h"
+#include "testing/sample_config.h"
+
+namespace rollgate {
+namespace {
+
+std::vector<std::string> StepNames(const Phase& phase) {
+  std::vector<std::string> names;
+  for (const StepSpec& step : phase.steps) names.push_back(step.name);
+  return names;
+}
+
+class ProceduresTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config_ = testing::SampleConfig();
+    ASSERT_FALSE(config_.systems.empty());
+    system_ = config_.systems.front();
+    system_.hosts = {{"DEV", {"dev1"}}, {"TEST", {"test1"}}, {"PROD", {"p1", "p2", "p3"}}};
+    system_.port = 8080;
+    system_.database_url = "postgresql://billing@db.example:5432/billing";
+    system_.database_password = "env:BILLING_DB_PASSWORD";
+    system_.critical_tables = {"invoices", "payments"};
+    system_.regression_results = "/opt/billing/tests/results.xml";
+    package_ = LayoutFromPaths({"billing-2.0/", "billing-2.0/app/bin/billing",
+                                "billing-2.0/config/billing.conf",
+                                "billing-2.0/migrations/0002_x.sql", "billing-2.0/smoke-test.sh"});
+    package_.local_path = "/store/packages/abc.pkg";
+    package_.sha256 = std::string(64, 'a');
+  }
+
+  Result<Plan> Build(const std::string& env, bool regression = false) {
+    DeploymentRequest request;
+    request.change_request = "CR-1";
+    request.system = &system_;
+    request.environment = config_.FindEnvironment(env);
+    request.package = package_;
+    request.run_regression = regression;
+    return BuildDeploymentPlan(request);
+  }
+
+  Config config_;
+  System system_;
+  PackageLayout package_;
+};
+
+TEST_F(ProceduresTest, LayoutIsReadFromTheArchivePaths) {
+  EXPECT_EQ(package_.top, "billing-2.0");
+  EXPECT_TRUE(package_.has_app);
+  EXPECT_TRUE(package_.has_config);
+  EXPECT_TRUE(package_.has_migrations);
+  PackageLayout flat = LayoutFromPaths({"app/x", "migrations/1.sql"});
+  EXPECT_EQ(flat.top, "");
+  EXPECT_TRUE(flat.has_app);
+  EXPECT_FALSE(flat.has_config);
+}
+
+TEST_F(ProceduresTest, ProdRollsOneNodeAtATimeInThePlaybooksOrder) {
+  Result<Plan> plan = Build("PROD");
+  ASSERT_TRUE(plan.ok()) << plan.error().ToString();
+  EXPECT_THAT(plan->hosts, ::testing::ElementsAre("p1", "p2", "p3"));
+  EXPECT_EQ(plan->batch.ToString(), "1");
+  EXPECT_EQ(plan->failure_limit.value, 0);
+  std::vector<std::string> phases;
+  for (const Phase& phase : plan->phases) phases.push_back(phase.name);
+  EXPECT_THAT(phases, ::testing::ElementsAre("readiness", "transfer", "database-backup", "rollout",
+                                             "verify", "database-verify"));
+  EXPECT_TRUE(plan->phases[2].one_host);
+  EXPECT_THAT(StepNames(plan->phases[3]),
+              ::testing::ElementsAre("stop", "backup-app", "backup-config", "install", "configure",
+                                     "migrate", "start", "node-health", "smoke"));
+  const StepSpec& migrate = plan->phases[3].steps[5];
+  EXPECT_EQ(migrate.params.at("database_url"), system_.database_url);
+  // The password travels as a reference only.
+  EXPECT_EQ(migrate.secrets.at("PGPASSWORD"), "env:BILLING_DB_PASSWORD");
+  EXPECT_EQ(plan->phases[3].steps[3].params.at("subdir"), "billing-2.0/app");
+  EXPECT_EQ(plan->phases[0].steps[1].params.at("min_free_percent"), "20");
+  // Every step is one the table knows, with valid params.
+  StepTypeTable types = DefaultStepTypes();
+  for (const Phase& phase : plan->phases) {
+    for (const StepSpec& step : phase.steps) {
+      const StepType* type = types.Find(step.type);
+      if (type == nullptr) continue;  // registered by the step-type groups
+      EXPECT_TRUE(type->Validate(step).ok())
+          << step.name << ": " << type->Validate(step).ToString();
+    }
+  }
+  Result<Plan> round_trip = PlanFromJson(PlanToJson(*plan));
+  ASSERT_TRUE(round_trip.ok()) << round_trip.error().ToString();
+  EXPECT_EQ(*round_trip, *plan);
+}
+
+TEST_F(ProceduresTest, TestRunsTheRegressionSuiteAndDevDeploysAllAtOnce) {
+  Result<Plan> test = Build("TEST", /*regression=*/true);
+  ASSERT_TRUE(test.ok());
+  EXPECT_EQ(test->phases.back().name, "regression");
+  EXPECT_EQ(test->phases.back().steps[0].params.at("min_pass_rate"), "95");
+  Result<Plan> dev = Build("DEV");
+  ASSERT_TRUE(dev.ok());
+  EXPECT_EQ(dev->batch.ToString(), "100%");
+  EXPECT_NE(dev->phases.back().name, "regression");
+}
+
+TEST_F(ProceduresTest, RefusesWhatCannotBeDeployed) {
+  system_.hosts.clear();
+  Result<Plan> no_hosts = Build("DEV");
+  ASSERT_FALSE(no_hosts.ok());
+  EXPECT_THAT(no_hosts.error().message(), ::testing::HasSubstr("has no hosts in DEV"));
+  system_.hosts = {{"DEV", {"dev1"}}};
+  package_.has_app = false;
+  Result<Plan> no_app = Build("DEV");
+  ASSERT_FALSE(no_app.ok());
+  EXPECT_THAT(no_app.error().message(), ::testing::HasSubstr("no app/ directory"));
+}
+
+}  // namespace
+}  // namespace rollgate
