@@ -18,6 +18,7 @@
 #include "cli/commands.h"
 #include "cli/context.h"
 #include "cli/output.h"
+#include "cli/run_support.h"
 #include "common/strings.h"
 #include "engine/executor.h"
 #include "engine/plan.h"
@@ -28,15 +29,7 @@
 
 namespace rollgate::cli {
 
-namespace {
-
 using nlohmann::json;
-
-struct TransportOptions {
-  std::string ssh_config;
-  std::string identity;
-  std::string known_hosts;
-};
 
 Result<std::unique_ptr<Transport>> MakeTransport(const std::string& kind,
                                                  const TransportOptions& options,
@@ -48,6 +41,11 @@ Result<std::unique_ptr<Transport>> MakeTransport(const std::string& kind,
   if (kind == "ssh") {
     SshOptions ssh;
     ssh.config_file = options.ssh_config;
+    if (ssh.config_file.empty()) {
+      if (const char* file = std::getenv("ROLLGATE_SSH_CONFIG"); file != nullptr) {
+        ssh.config_file = file;
+      }
+    }
     ssh.identity_file = options.identity;
     ssh.known_hosts_file = options.known_hosts;
     ASSIGN_OR_RETURN(std::unique_ptr<SshTransport> transport,
@@ -71,6 +69,8 @@ ExecutorOptions OwnerOptions(const std::string& actor, Seconds settle_wait) {
   options.settle_wait = settle_wait;
   return options;
 }
+
+namespace {
 
 std::string TimeOrNull(const std::optional<Timestamp>& t) {
   return t ? FormatRfc3339Utc(*t) : std::string();
@@ -202,6 +202,14 @@ class CliProgress final : public ProgressSink {
   std::map<std::string, Counts> counts_;
 };
 
+}  // namespace
+
+std::unique_ptr<ProgressSink> MakeCliProgress(Context& ctx) {
+  return std::make_unique<CliProgress>(ctx, isatty(STDOUT_FILENO) == 1);
+}
+
+namespace {
+
 json RunJson(const Run& run, const std::vector<StepExecution>& steps) {
   json list = json::array();
   for (const StepExecution& e : steps) {
@@ -245,6 +253,8 @@ Status LoadRun(Store& store, const std::string& id, Run* run, std::vector<StepEx
   });
 }
 
+}  // namespace
+
 // Prints the run as `run show` does, and maps its state to the exit code.
 Status PrintRun(Context& ctx, const std::string& id) {
   ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
@@ -284,6 +294,8 @@ Status PrintRun(Context& ctx, const std::string& id) {
   }
 }
 
+namespace {
+
 std::atomic<Executor*> g_cancel_target{nullptr};
 
 extern "C" void OnInterrupt(int /*signal*/) {
@@ -307,6 +319,14 @@ auto WithInterruptCancels(Executor& executor, Body&& body) {
   g_cancel_target.store(nullptr);
   return result;
 }
+
+}  // namespace
+
+Result<Run> WithInterruptCancelsRun(Executor& executor, const std::function<Result<Run>()>& body) {
+  return WithInterruptCancels(executor, body);
+}
+
+namespace {
 
 struct ExecOptions {
   std::string plan_file;
@@ -461,13 +481,13 @@ Status RunCancel(Context& ctx, const std::string& id, const std::string& wait_te
   return run->state == RunState::kCancelled ? Status::Ok() : Failed("");
 }
 
+}  // namespace
+
 void AddTransportOptions(CLI::App* command, TransportOptions& options) {
   command->add_option("--ssh-config", options.ssh_config, "ssh client configuration file (ssh -F)");
   command->add_option("--identity", options.identity, "ssh private key file (ssh -i)");
   command->add_option("--known-hosts", options.known_hosts, "ssh known_hosts file");
 }
-
-}  // namespace
 
 void RegisterRunCommands(CLI::App& app, Action& slot) {
   CLI::App* run = app.add_subcommand("run", "runs: execute, list, show, resume, cancel");

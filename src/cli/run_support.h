@@ -1,0 +1,38 @@
+// What the commands that execute runs share (run exec/resume/cancel, deploy, rollback): the
+// transport from the command line, the owner of a run, progress printing, Ctrl-C as cancel.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "cli/context.h"
+#include "engine/executor.h"
+#include "engine/progress.h"
+#include "transport/transport.h"
+
+namespace rollgate::cli {
+
+struct TransportOptions {
+  std::string ssh_config;  // default: $ROLLGATE_SSH_CONFIG
+  std::string identity;
+  std::string known_hosts;
+};
+
+// --ssh-config, --identity, --known-hosts.
+void AddTransportOptions(CLI::App* command, TransportOptions& options);
+// "local", "ssh" or "simulated".
+Result<std::unique_ptr<Transport>> MakeTransport(const std::string& kind,
+                                                 const TransportOptions& options,
+                                                 const Clock& clock);
+// This process as the owner of a run and its lock.
+ExecutorOptions OwnerOptions(const std::string& actor, Seconds settle_wait);
+// Progress as `run exec` prints it: JSON lines, a live summary on a terminal, or plain lines.
+std::unique_ptr<ProgressSink> MakeCliProgress(Context& ctx);
+// Runs `body` with SIGINT/SIGTERM turned into a cancel request of `executor`.
+Result<Run> WithInterruptCancelsRun(Executor& executor, const std::function<Result<Run>()>& body);
+// Prints the run as `run show` does; Failed("") (exit 1) unless it succeeded or still runs.
+Status PrintRun(Context& ctx, const std::string& id);
+
+}  // namespace rollgate::cli

@@ -1,0 +1,311 @@
+#include "service/deploy_service.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+
+#include "common/strings.h"
+#include "engine/steps/script_step.h"
+#include "intake/archive_inspector.h"
+#include "service/cr_service.h"
+
+namespace rollgate {
+
+namespace {
+
+std::optional<double> Number(const std::map<std::string, std::string>& facts,
+                             const std::string& key) {
+  auto it = facts.find(key);
+  if (it == facts.end() || it->second.empty()) return std::nullopt;
+  double value = 0;
+  auto [ptr, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), value);
+  if (ec != std::errc()) return std::nullopt;
+  return value;
+}
+
+// The latest execution of each (phase, step, host).
+std::vector<const StepExecution*> Latest(const std::vector<StepExecution>& steps) {
+  std::map<std::tuple<int, int, std::string>, const StepExecution*> latest;
+  for (const StepExecution& e : steps) {
+    auto& slot = latest[{e.phase, e.step, e.host}];
+    if (slot == nullptr || e.attempt >= slot->attempt) slot = &e;
+  }
+  std::vector<const StepExecution*> out;
+  for (const auto& [key, e] : latest) out.push_back(e);
+  return out;
+}
+
+}  // namespace
+
+std::vector<Evidence> EvidenceFromRun(const Plan& plan, const Run& run,
+                                      const std::vector<StepExecution>& steps,
+                                      const std::string& environment, const std::string& version) {
+  std::vector<Evidence> out;
+  auto make = [&](const char* kind) {
+    Evidence e;
+    e.environment = environment;
+    e.kind = kind;
+    e.run_id = run.id;
+    e.at = run.finished_at.value_or(run.created_at);
+    return e;
+  };
+  // Per step name: every host's latest execution.
+  std::map<std::string, std::vector<const StepExecution*>> by_step;
+  for (const StepExecution* e : Latest(steps)) {
+    if (e->phase < 0 || e->phase >= static_cast<int>(plan.phases.size())) continue;
+    const Phase& phase = plan.phases[e->phase];
+    if (e->step < 0 || e->step >= static_cast<int>(phase.steps.size())) continue;
+    by_step[phase.steps[e->step].name].push_back(e);
+  }
+  auto all_succeeded = [&](const std::vector<const StepExecution*>& list) {
+    return !list.empty() && std::all_of(list.begin(), list.end(), [](const StepExecution* e) {
+      return e->state == StepState::kSucceeded;
+    });
+  };
+  auto first_failure = [&](const std::vector<const StepExecution*>& list) -> std::string {
+    for (const StepExecution* e : list) {
+      if (e->state == StepState::kSucceeded) continue;
+      std::string tail = e->output_tail;
+      // The last line that is not a fact says what went wrong.
+      std::string reason;
+      for (const std::string& line : Split(tail, '\n')) {
+        if (!line.empty() && !StartsWith(line, "rollgate-fact ")) reason = line;
+      }
+      return fmt::format("{} on {}: {}{}", e->step_name, e->host, StepStateName(e->state),
+                         reason.empty() ? "" : " (" + reason + ")");
+    }
+    return "";
+  };
+
+  // Readiness (§2.3): every step of the readiness phase on every host.
+  if (!plan.phases.empty() && plan.phases.front().name == "readiness") {
+    std::vector<const StepExecution*> list;
+    for (const StepSpec& step : plan.phases.front().steps) {
+      for (const StepExecution* e : by_step[step.name]) list.push_back(e);
+    }
+    if (!list.empty()) {
+      Evidence e = make(kEvidenceReadiness);
+      e.passed = all_succeeded(list) &&
+                 list.size() == plan.phases.front().steps.size() * plan.hosts.size();
+      e.detail = *e.passed ? fmt::format("reachable, disk, dependencies: {} hosts ready",
+                                         plan.hosts.size())
+                           : first_failure(list);
+      out.push_back(std::move(e));
+    }
+  }
+  if (auto it = by_step.find("upload"); it != by_step.end()) {
+    Evidence e = make(kEvidencePackageVerified);
+    e.passed = all_succeeded(it->second);
+    e.detail = *e.passed ? "SHA-256 checked on every host" : first_failure(it->second);
+    out.push_back(std::move(e));
+  }
+  // Backups (§2.4): one item per backup taken, with where, how big and when.
+  for (const char* name : {"backup-database", "backup-app", "backup-config"}) {
+    auto it = by_step.find(name);
+    if (it == by_step.end()) continue;
+    for (const StepExecution* s : it->second) {
+      if (s->state != StepState::kSucceeded) continue;
+      auto facts = ParseFacts(s->output_tail);
+      Evidence e = make(kEvidenceBackup);
+      e.passed = true;
+      e.fields = facts;
+      e.fields["host"] = s->host;
+      e.fields["step"] = name;
+      e.value = Number(facts, "size_bytes");
+      e.detail = fmt::format("{} on {}: {} ({} bytes)", name, s->host, facts["location"],
+                             facts["size_bytes"]);
+      out.push_back(std::move(e));
+    }
+  }
+  if (auto it = by_step.find("smoke"); it != by_step.end()) {
+    Evidence e = make(kEvidenceSmoke);
+    e.passed = all_succeeded(it->second) && it->second.size() == plan.hosts.size();
+    double rate = 100;
+    for (const StepExecution* s : it->second) {
+      auto facts = ParseFacts(s->output_tail);
+      double host_rate = Number(facts, "pass_rate").value_or(s->exit_code == 0 ? 100.0 : 0.0);
+      rate = std::min(rate, host_rate);
+    }
+    e.value = rate;
+    e.detail = *e.passed ? fmt::format("smoke tests passed on {} hosts", it->second.size())
+                         : first_failure(it->second);
+    out.push_back(std::move(e));
+  }
+  {
+    std::vector<const StepExecution*> list;
+    for (const char* name : {"node-health", "health"}) {
+      for (const StepExecution* s : by_step[name]) list.push_back(s);
+    }
+    if (!list.empty()) {
+      Evidence e = make(kEvidenceHealth);
+      e.passed = all_succeeded(list);
+      e.detail = *e.passed ? "health, ready and metrics endpoints answer on every host"
+                           : first_failure(list);
+      out.push_back(std::move(e));
+    }
+  }
+  if (auto it = by_step.find("logs"); it != by_step.end()) {
+    Evidence e = make(kEvidenceLogs);
+    e.passed = all_succeeded(it->second);
+    double matches = 0;
+    std::string first;
+    for (const StepExecution* s : it->second) {
+      auto facts = ParseFacts(s->output_tail);
+      matches += Number(facts, "matches").value_or(0);
+      if (first.empty() && !facts["first_match"].empty()) first = facts["first_match"];
+    }
+    e.value = matches;
+    e.detail = matches == 0 ? "no error patterns written since the deployment began"
+                            : fmt::format("{} error lines, first: {}", matches, first);
+    out.push_back(std::move(e));
+  }
+  if (auto it = by_step.find("metrics"); it != by_step.end()) {
+    Evidence e = make(kEvidenceMetrics);
+    e.passed = all_succeeded(it->second);
+    double worst = 0;
+    for (const StepExecution* s : it->second) {
+      auto facts = ParseFacts(s->output_tail);
+      worst = std::max(worst, Number(facts, "degradation_percent").value_or(0));
+      for (const auto& [key, value] : facts) e.fields[s->host + "." + key] = value;
+    }
+    e.value = worst;
+    e.detail = fmt::format("response time at most {:.1f} % worse than the baseline", worst);
+    out.push_back(std::move(e));
+  }
+  if (auto it = by_step.find("integrity"); it != by_step.end()) {
+    Evidence e = make(kEvidenceDataIntegrity);
+    e.passed = all_succeeded(it->second);
+    if (!it->second.empty()) e.fields = ParseFacts(it->second.front()->output_tail);
+    e.detail =
+        *e.passed ? "record counts kept; no unvalidated constraints" : first_failure(it->second);
+    out.push_back(std::move(e));
+  }
+  if (auto it = by_step.find("regression"); it != by_step.end() && !it->second.empty()) {
+    const StepExecution* s = it->second.front();
+    auto facts = ParseFacts(s->output_tail);
+    Evidence e = make(kEvidenceRegression);
+    e.passed = s->state == StepState::kSucceeded;
+    e.value = Number(facts, "pass_rate").value_or(0);
+    e.fields = facts;
+    double tests = Number(facts, "tests").value_or(0);
+    double failed = Number(facts, "failures").value_or(0) + Number(facts, "errors").value_or(0);
+    double skipped = Number(facts, "skipped").value_or(0);
+    e.detail = fmt::format("{} of {} passed ({} skipped)", tests - failed - skipped,
+                           tests - skipped, skipped);
+    out.push_back(std::move(e));
+  }
+  // The deployment itself (§3.1 step 8): succeeded only when the whole run did.
+  Evidence deployment = make(kEvidenceDeployment);
+  deployment.passed = run.state == RunState::kSucceeded;
+  if (run.started_at && run.finished_at) {
+    deployment.value = static_cast<double>(
+        std::chrono::duration_cast<Seconds>(*run.finished_at - *run.started_at).count());
+  }
+  deployment.fields = {{"run", run.id},
+                       {"state", std::string(RunStateName(run.state))},
+                       {"version", version},
+                       {"hosts", Join(plan.hosts, " ")}};
+  std::vector<const StepExecution*> everything = Latest(steps);
+  deployment.detail =
+      run.state == RunState::kSucceeded
+          ? fmt::format("{} deployed to {} hosts by {}", version, plan.hosts.size(), run.id)
+          : fmt::format(
+                "{} {}: {}", run.id, RunStateName(run.state),
+                first_failure(everything).empty() ? run.message : first_failure(everything));
+  out.push_back(std::move(deployment));
+  return out;
+}
+
+Result<DeploymentPreparation> DeployService::Prepare(const std::string& cr_id,
+                                                     const std::string& environment, bool emergency,
+                                                     std::vector<std::string> hosts) {
+  DeploymentPreparation prep;
+  prep.environment = config_.FindEnvironment(environment);
+  if (prep.environment == nullptr) {
+    std::vector<std::string> names;
+    for (const auto& env : config_.environments) names.push_back(env.name);
+    return NotFound(fmt::format("unknown environment '{}'{}", EscapeForDisplay(environment),
+                                DidYouMean(environment, names)));
+  }
+  CrService crs(config_, store_, clock_, zone_);
+  ASSIGN_OR_RETURN(prep.gates, crs.CheckGates(cr_id, environment, emergency));
+  ASSIGN_OR_RETURN(prep.cr, crs.Get(cr_id));
+  if (!prep.gates.passed) {
+    return RefusedByGate(fmt::format("{} may not be deployed to {}: {}", cr_id, environment,
+                                     Join(prep.gates.Missing(), "; ")));
+  }
+  prep.system = config_.FindSystem(prep.cr.system);
+  if (prep.system == nullptr) {
+    return NotFound(fmt::format("{}: system {} is not in the configuration", cr_id,
+                                EscapeForDisplay(prep.cr.system)));
+  }
+  Patch patch;
+  RETURN_IF_ERROR(store_.Read([&](Transaction& txn) -> Status {
+    ASSIGN_OR_RETURN(patch, txn.GetPatch(prep.cr.patch_id));
+    return Status::Ok();
+  }));
+  if (!patch.package) {
+    return NotFound(
+        fmt::format("{} has no package to deploy: add one with `rollgate patch add --package FILE` "
+                    "(or import it with its advisory)",
+                    patch.id));
+  }
+  std::filesystem::path file = packages_dir_ / (patch.package->sha256 + ".pkg");
+  ArchiveLimits limits;
+  limits.max_total_bytes = config_.packages.max_bytes;
+  Result<ArchiveReport> report = ScanArchive(file, limits);
+  if (!report.ok()) return report.error().WithContext(fmt::format("{} package", patch.id));
+  if (!report->clean()) {
+    return InvalidArgument(
+        fmt::format("{} package refused: {}", patch.id, DescribeRefusals(report->refused)));
+  }
+  if (report->paths_truncated) {
+    return InvalidArgument(fmt::format("{} package has too many entries to lay out", patch.id));
+  }
+  prep.package = LayoutFromPaths(report->paths);
+  prep.package.local_path = file.string();
+  prep.package.sha256 = patch.package->sha256;
+  prep.package.version = patch.version;
+  DeploymentRequest request;
+  request.change_request = cr_id;
+  request.system = prep.system;
+  request.environment = prep.environment;
+  request.package = prep.package;
+  request.hosts = std::move(hosts);
+  request.run_regression = config_.PreviousEnvironment(environment) != nullptr &&
+                           config_.NextEnvironment(environment) != nullptr;
+  ASSIGN_OR_RETURN(prep.plan, BuildDeploymentPlan(request));
+  return prep;
+}
+
+Result<std::vector<Evidence>> DeployService::RecordRunEvidence(const std::string& run_id,
+                                                               const std::string& actor) {
+  Run run;
+  std::vector<StepExecution> steps;
+  Plan plan;
+  RETURN_IF_ERROR(store_.Read([&](Transaction& txn) -> Status {
+    ASSIGN_OR_RETURN(run, txn.GetRun(run_id));
+    ASSIGN_OR_RETURN(steps, txn.ListStepExecutions(run_id));
+    return Status::Ok();
+  }));
+  ASSIGN_OR_RETURN(plan, PlanFromJson(run.plan_json));
+  if (run.change_request.empty()) return std::vector<Evidence>{};
+  CrService crs(config_, store_, clock_, zone_);
+  ASSIGN_OR_RETURN(ChangeRequest cr, crs.Get(run.change_request));
+  Patch patch;
+  RETURN_IF_ERROR(store_.Read([&](Transaction& txn) -> Status {
+    ASSIGN_OR_RETURN(patch, txn.GetPatch(cr.patch_id));
+    return Status::Ok();
+  }));
+  std::vector<Evidence> evidence =
+      EvidenceFromRun(plan, run, steps, run.environment, patch.version);
+  for (Evidence& e : evidence) {
+    e.recorded_by = actor;
+    RETURN_IF_ERROR(crs.RecordEvidence(run.change_request, e, actor).status());
+  }
+  return evidence;
+}
+
+}  // namespace rollgate

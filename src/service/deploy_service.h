@@ -1,0 +1,69 @@
+// Deployments of a change request (playbook §3): the gates first, then the procedure's plan for
+// the CR's package, and afterwards the run's results recorded on the CR as evidence (§3.1 step 8,
+// §4.3 step 1), so that the next environment's gates judge them.
+//
+// The run itself is executed by engine/executor (the caller owns the transport and the executor):
+// Prepare -> Executor::Create/Execute -> RecordRunEvidence.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "common/time.h"
+#include "domain/change_request.h"
+#include "domain/config.h"
+#include "domain/gates.h"
+#include "domain/run.h"
+#include "engine/plan.h"
+#include "engine/procedures.h"
+#include "store/store.h"
+
+namespace rollgate {
+
+struct DeploymentPreparation {
+  ChangeRequest cr;
+  const System* system = nullptr;
+  const Environment* environment = nullptr;
+  PackageLayout package;
+  Plan plan;
+  GateReport gates;
+};
+
+// What a finished run says, as evidence for the CR. Pure: reads the plan's step names (see
+// engine/procedures.h) and the facts the steps printed.
+std::vector<Evidence> EvidenceFromRun(const Plan& plan, const Run& run,
+                                      const std::vector<StepExecution>& steps,
+                                      const std::string& environment, const std::string& version);
+
+class DeployService {
+ public:
+  DeployService(const Config& config, Store& store, const Clock& clock, const TimeZone& zone,
+                std::filesystem::path packages_dir)
+      : config_(config),
+        store_(store),
+        clock_(clock),
+        zone_(zone),
+        packages_dir_(std::move(packages_dir)) {}
+
+  // Loads the CR, checks the gates of `environment` (RefusedByGate naming every missing item,
+  // with the report in `*gates` when given), finds the CR's accepted package and builds the plan.
+  // NotFound for an unknown CR, environment or package; InvalidArgument when the system cannot
+  // be deployed (no hosts, no app/ in the package).
+  Result<DeploymentPreparation> Prepare(const std::string& cr_id, const std::string& environment,
+                                        bool emergency, std::vector<std::string> hosts = {});
+
+  // Records the evidence of `run_id` on its CR (one audit event per item), returns it.
+  Result<std::vector<Evidence>> RecordRunEvidence(const std::string& run_id,
+                                                  const std::string& actor);
+
+ private:
+  const Config& config_;
+  Store& store_;
+  const Clock& clock_;
+  const TimeZone& zone_;
+  std::filesystem::path packages_dir_;
+};
+
+}  // namespace rollgate
