@@ -5,6 +5,13 @@ namespace rollgate {
 void AddPlaybookSteps(StepTypeTable& table) {
   // Distinct names by construction: Add cannot fail here.
   (void)table.Add(MakeReachableStep());
+
+  // Verification and hook steps.
+  (void)table.Add(MakeSmokeTestStep());
+  (void)table.Add(MakeLogScanStep());
+  (void)table.Add(MakeRegressionStep());
+  (void)table.Add(MakeMetricsStep());
+  (void)table.Add(MakeHookStep());
 }
 
 }  // namespace rollgate

@@ -14,6 +14,13 @@ namespace rollgate {
 // Readiness (§2.3) and host state.
 std::unique_ptr<StepType> MakeReachableStep();  // "reachable"
 
+// Verification and hook steps.
+std::unique_ptr<StepType> MakeSmokeTestStep();   // "smoke-test"
+std::unique_ptr<StepType> MakeLogScanStep();     // "log-scan"
+std::unique_ptr<StepType> MakeRegressionStep();  // "regression"
+std::unique_ptr<StepType> MakeMetricsStep();     // "metrics"
+std::unique_ptr<StepType> MakeHookStep();        // "hook"
+
 // Adds every step type declared here to `table`.
 void AddPlaybookSteps(StepTypeTable& table);
 
