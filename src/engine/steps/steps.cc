@@ -6,6 +6,13 @@ void AddPlaybookSteps(StepTypeTable& table) {
   // Distinct names by construction: Add cannot fail here.
   (void)table.Add(MakeReachableStep());
   (void)table.Add(MakePlaceFileStep());
+
+  // Verification and hook steps.
+  (void)table.Add(MakeSmokeTestStep());
+  (void)table.Add(MakeLogScanStep());
+  (void)table.Add(MakeRegressionStep());
+  (void)table.Add(MakeMetricsStep());
+  (void)table.Add(MakeHookStep());
 }
 
 }  // namespace rollgate

@@ -15,6 +15,13 @@ namespace rollgate {
 std::unique_ptr<StepType> MakeReachableStep();  // "reachable"
 std::unique_ptr<StepType> MakePlaceFileStep();  // "place-file"
 
+// Verification and hook steps.
+std::unique_ptr<StepType> MakeSmokeTestStep();   // "smoke-test"
+std::unique_ptr<StepType> MakeLogScanStep();     // "log-scan"
+std::unique_ptr<StepType> MakeRegressionStep();  // "regression"
+std::unique_ptr<StepType> MakeMetricsStep();     // "metrics"
+std::unique_ptr<StepType> MakeHookStep();        // "hook"
+
 // Adds every step type declared here to `table`.
 void AddPlaybookSteps(StepTypeTable& table);
 
