@@ -352,4 +352,63 @@ Result<Plan> BuildDeploymentPlan(const DeploymentRequest& request) {
   return plan;
 }
 
+Result<Plan> BuildRollbackPlan(const RollbackRequest& request) {
+  if (request.system == nullptr || request.environment == nullptr) {
+    return InvalidArgument("a rollback needs a system and an environment");
+  }
+  const System& system = *request.system;
+  const RollbackSource& source = request.source;
+  if (source.hosts.empty() || source.app_archive.empty()) {
+    return InvalidArgument(fmt::format(
+        "{} left no application backup to restore in {}", source.deployment_run.empty()
+                                                              ? std::string("the deployment")
+                                                              : source.deployment_run,
+        request.environment->name));
+  }
+  Plan plan;
+  plan.name = fmt::format("{} {} {} rollback", request.change_request, system.name,
+                          request.environment->name);
+  plan.hosts = source.hosts;
+  plan.status_dir = system.work_dir;
+  plan.batch = {100, true};
+  // Every node is restored even when one fails: the others must not stay on the bad version.
+  plan.failure_limit = {100, true};
+  StepBuilder b(system);
+  Phase stop{"stop", std::nullopt, {}};
+  stop.steps.push_back(b.Service("stop", "stop"));
+  plan.phases.push_back(std::move(stop));
+  if (source.restore_database && !source.database_dump.empty()) {
+    Phase database{"database-restore", std::nullopt, {}};
+    database.one_host = true;
+    StepSpec restore = b.Make("restore-database", "restore-postgres",
+                              {{"dump", source.database_dump}}, Seconds(3600), true);
+    b.WithDatabase(restore, request.environment->name);
+    database.steps.push_back(std::move(restore));
+    plan.phases.push_back(std::move(database));
+  }
+  Phase restore{"restore", std::nullopt, {}};
+  restore.steps.push_back(b.Make("restore-app", "restore-files",
+                                 {{"archive", source.app_archive}, {"target_dir", system.app_dir}},
+                                 Seconds(1800), true));
+  if (!source.config_archive.empty()) {
+    restore.steps.push_back(b.Make(
+        "restore-config", "restore-files",
+        {{"archive", source.config_archive}, {"target_dir", system.config_dir}}, Seconds(1800),
+        true));
+  }
+  restore.steps.push_back(b.Service("start", "start"));
+  if (system.port > 0 && !system.endpoints.empty()) {
+    std::vector<std::string> urls;
+    for (const HealthEndpoint& endpoint : system.endpoints) {
+      urls.push_back(EndpointUrl(system, endpoint));
+    }
+    restore.steps.push_back(b.Make(
+        "health", "http-check",
+        {{"urls", JoinLines(urls)}, {"attempts", "15"}, {"interval_seconds", "1"}}, Seconds(120),
+        true));
+  }
+  plan.phases.push_back(std::move(restore));
+  return plan;
+}
+
 }  // namespace rollgate

@@ -58,6 +58,27 @@ struct DeploymentRequest {
 // lacks what a step needs (naming it).
 Result<Plan> BuildDeploymentPlan(const DeploymentRequest& request);
 
+// What a deployment left to roll back to (the facts of its backup steps).
+struct RollbackSource {
+  std::string deployment_run;
+  std::vector<std::string> hosts;  // the hosts the rollout changed (their backups exist)
+  std::string app_archive, config_archive;  // backup-files locations (the same on every host)
+  std::string database_dump;                // backup-postgres location; empty: no database
+  bool restore_database = false;  // the deployment changed the database (migrations applied)
+};
+
+struct RollbackRequest {
+  std::string change_request;
+  const System* system = nullptr;
+  const Environment* environment = nullptr;
+  RollbackSource source;
+};
+
+// The rollback of §6.2: stop the changed nodes, restore the database (when the deployment
+// changed it), restore the application and configuration directories, start and verify each
+// node. InvalidArgument when there is nothing to restore.
+Result<Plan> BuildRollbackPlan(const RollbackRequest& request);
+
 // The release directory of a package on a host (without the host root prefix).
 std::string ReleaseDirFor(const System& system, const std::string& sha256);
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <set>
 
 #include "common/strings.h"
 #include "engine/steps/script_step.h"
@@ -306,6 +307,112 @@ Result<std::vector<Evidence>> DeployService::RecordRunEvidence(const std::string
     RETURN_IF_ERROR(crs.RecordEvidence(run.change_request, e, actor).status());
   }
   return evidence;
+}
+
+Result<DeploymentPreparation> DeployService::PrepareRollback(const std::string& cr_id,
+                                                             const std::string& environment,
+                                                             const std::string& actor) {
+  DeploymentPreparation prep;
+  prep.environment = config_.FindEnvironment(environment);
+  if (prep.environment == nullptr) {
+    return NotFound(fmt::format("unknown environment '{}'", EscapeForDisplay(environment)));
+  }
+  CrService crs(config_, store_, clock_, zone_);
+  ASSIGN_OR_RETURN(prep.cr, crs.Get(cr_id));
+  const auto& roles = prep.environment->rollback_approver_roles;
+  bool allowed = roles.empty() || std::any_of(roles.begin(), roles.end(), [&](const auto& role) {
+                   return config_.PersonHasRole(actor, role);
+                 });
+  if (!allowed) {
+    return PermissionDenied(fmt::format("{} may not roll back {}: it takes {} (playbook 6.1)",
+                                        actor, environment, Join(roles, " and ")));
+  }
+  prep.system = config_.FindSystem(prep.cr.system);
+  if (prep.system == nullptr) {
+    return NotFound(fmt::format("{}: system {} is not in the configuration", cr_id,
+                                EscapeForDisplay(prep.cr.system)));
+  }
+  // The latest deployment run of this CR in this environment.
+  Run deployment;
+  std::vector<StepExecution> steps;
+  Plan plan;
+  bool found = false;
+  RETURN_IF_ERROR(store_.Read([&](Transaction& txn) -> Status {
+    ASSIGN_OR_RETURN(std::vector<RunSummary> runs, txn.ListRuns(std::nullopt));
+    for (const RunSummary& summary : runs) {  // newest first
+      if (summary.change_request != cr_id || summary.environment != environment) continue;
+      ASSIGN_OR_RETURN(Run run, txn.GetRun(summary.id));
+      Result<Plan> run_plan = PlanFromJson(run.plan_json);
+      if (!run_plan.ok()) continue;
+      bool is_deployment = std::any_of(run_plan->phases.begin(), run_plan->phases.end(),
+                                       [](const Phase& p) { return p.name == "rollout"; });
+      if (!is_deployment) continue;
+      deployment = std::move(run);
+      plan = std::move(run_plan).value();
+      ASSIGN_OR_RETURN(steps, txn.ListStepExecutions(summary.id));
+      found = true;
+      break;
+    }
+    return Status::Ok();
+  }));
+  if (!found) {
+    return NotFound(fmt::format("{} was never deployed to {}: nothing to roll back", cr_id,
+                                environment));
+  }
+  RollbackSource source;
+  source.deployment_run = deployment.id;
+  std::set<std::string> changed;
+  for (const StepExecution* e : Latest(steps)) {
+    const StepSpec& spec = plan.phases.at(e->phase).steps.at(e->step);
+    auto facts = ParseFacts(e->output_tail);
+    if (spec.name == "backup-app" && e->state == StepState::kSucceeded) {
+      changed.insert(e->host);
+      source.app_archive = facts["location"];
+    } else if (spec.name == "backup-config" && e->state == StepState::kSucceeded) {
+      source.config_archive = facts["location"];
+    } else if (spec.name == "backup-database" && e->state == StepState::kSucceeded) {
+      source.database_dump = facts["location"];
+    } else if (spec.name == "migrate" && !facts["applied"].empty()) {
+      source.restore_database = true;
+    }
+  }
+  for (const std::string& host : plan.hosts) {
+    if (changed.contains(host)) source.hosts.push_back(host);
+  }
+  RollbackRequest request;
+  request.change_request = cr_id;
+  request.system = prep.system;
+  request.environment = prep.environment;
+  request.source = std::move(source);
+  ASSIGN_OR_RETURN(prep.plan, BuildRollbackPlan(request));
+  return prep;
+}
+
+Result<Evidence> DeployService::RecordRollbackEvidence(const std::string& run_id,
+                                                       const std::string& reason,
+                                                       const std::string& actor) {
+  Run run;
+  RETURN_IF_ERROR(store_.Read([&](Transaction& txn) -> Status {
+    ASSIGN_OR_RETURN(run, txn.GetRun(run_id));
+    return Status::Ok();
+  }));
+  Evidence e;
+  e.environment = run.environment;
+  e.kind = kEvidenceRollback;
+  e.run_id = run.id;
+  e.at = run.finished_at.value_or(clock_.Now());
+  e.passed = run.state == RunState::kSucceeded;
+  if (run.started_at && run.finished_at) {
+    e.value = static_cast<double>(
+        std::chrono::duration_cast<Seconds>(*run.finished_at - *run.started_at).count());
+  }
+  e.detail = fmt::format("{} {}: {}{}", run.id, RunStateName(run.state), run.message,
+                         reason.empty() ? "" : "; reason: " + reason);
+  e.fields = {{"run", run.id}, {"reason", reason}};
+  e.recorded_by = actor;
+  CrService crs(config_, store_, clock_, zone_);
+  RETURN_IF_ERROR(crs.RecordEvidence(run.change_request, e, actor).status());
+  return e;
 }
 
 }  // namespace rollgate

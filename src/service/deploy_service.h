@@ -54,6 +54,17 @@ class DeployService {
   Result<DeploymentPreparation> Prepare(const std::string& cr_id, const std::string& environment,
                                         bool emergency, std::vector<std::string> hosts = {});
 
+  // The rollback of the latest deployment of `cr_id` to `environment`, from the backups that
+  // deployment took. PermissionDenied unless `actor` holds one of the environment's rollback
+  // roles (§6.1 step 3); NotFound when the CR was never deployed there; InvalidArgument when
+  // the deployment left no backup.
+  Result<DeploymentPreparation> PrepareRollback(const std::string& cr_id,
+                                                const std::string& environment,
+                                                const std::string& actor);
+  // Records the rollback run's outcome on its CR (evidence "rollback").
+  Result<Evidence> RecordRollbackEvidence(const std::string& run_id, const std::string& reason,
+                                          const std::string& actor);
+
   // Records the evidence of `run_id` on its CR (one audit event per item), returns it.
   Result<std::vector<Evidence>> RecordRunEvidence(const std::string& run_id,
                                                   const std::string& actor);
