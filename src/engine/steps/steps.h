@@ -14,6 +14,10 @@ namespace rollgate {
 // Readiness (§2.3) and host state.
 std::unique_ptr<StepType> MakeReachableStep();  // "reachable"
 
+// Backups, database and restore steps.
+std::unique_ptr<StepType> MakeBackupFilesStep();      // "backup-files"
+std::unique_ptr<StepType> MakeRestoreFilesStep();     // "restore-files"
+
 // Adds every step type declared here to `table`.
 void AddPlaybookSteps(StepTypeTable& table);
 
