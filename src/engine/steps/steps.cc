@@ -7,7 +7,11 @@ void AddPlaybookSteps(StepTypeTable& table) {
   (void)table.Add(MakeReachableStep());
   // Backups, database and restore steps.
   (void)table.Add(MakeBackupFilesStep());
+  (void)table.Add(MakeBackupPostgresStep());
+  (void)table.Add(MakePostgresMigrateStep());
+  (void)table.Add(MakeDataIntegrityStep());
   (void)table.Add(MakeRestoreFilesStep());
+  (void)table.Add(MakeRestorePostgresStep());
 }
 
 }  // namespace rollgate

@@ -16,7 +16,11 @@ std::unique_ptr<StepType> MakeReachableStep();  // "reachable"
 
 // Backups, database and restore steps.
 std::unique_ptr<StepType> MakeBackupFilesStep();      // "backup-files"
+std::unique_ptr<StepType> MakeBackupPostgresStep();   // "backup-postgres"
+std::unique_ptr<StepType> MakePostgresMigrateStep();  // "postgres-migrate"
+std::unique_ptr<StepType> MakeDataIntegrityStep();    // "data-integrity"
 std::unique_ptr<StepType> MakeRestoreFilesStep();     // "restore-files"
+std::unique_ptr<StepType> MakeRestorePostgresStep();  // "restore-postgres"
 
 // Adds every step type declared here to `table`.
 void AddPlaybookSteps(StepTypeTable& table);
