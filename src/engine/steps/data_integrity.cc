@@ -10,7 +10,9 @@
 //   state_dir     (path, required) where counts are kept between steps of a run
 //   label         (name, required) names the counts: "<state_dir>/<run>/<label>.counts"
 //   action        (required) record | compare
-// All counts are taken in one REPEATABLE READ, READ ONLY transaction (one snapshot).
+// All counts are taken in one REPEATABLE READ, READ ONLY transaction (one snapshot), each by
+// query_to_xml (PostgreSQL built with libxml, as the distributions' packages are): no function or
+// object is created in the database.
 // record: writes "<table> <count>" lines (temporary file, then renamed). A table that does not
 //   exist is bad input (exit 2). Running it again in the same run takes the counts again.
 // compare: fails when any table has fewer rows than recorded (a table that no longer exists has
