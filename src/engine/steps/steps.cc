@@ -13,6 +13,14 @@ void AddPlaybookSteps(StepTypeTable& table) {
   (void)table.Add(MakeRegressionStep());
   (void)table.Add(MakeMetricsStep());
   (void)table.Add(MakeHookStep());
+
+  // Backups, database and restore steps.
+  (void)table.Add(MakeBackupFilesStep());
+  (void)table.Add(MakeBackupPostgresStep());
+  (void)table.Add(MakePostgresMigrateStep());
+  (void)table.Add(MakeDataIntegrityStep());
+  (void)table.Add(MakeRestoreFilesStep());
+  (void)table.Add(MakeRestorePostgresStep());
 }
 
 }  // namespace rollgate

@@ -22,6 +22,14 @@ std::unique_ptr<StepType> MakeRegressionStep();  // "regression"
 std::unique_ptr<StepType> MakeMetricsStep();     // "metrics"
 std::unique_ptr<StepType> MakeHookStep();        // "hook"
 
+// Backups, database and restore steps.
+std::unique_ptr<StepType> MakeBackupFilesStep();      // "backup-files"
+std::unique_ptr<StepType> MakeBackupPostgresStep();   // "backup-postgres"
+std::unique_ptr<StepType> MakePostgresMigrateStep();  // "postgres-migrate"
+std::unique_ptr<StepType> MakeDataIntegrityStep();    // "data-integrity"
+std::unique_ptr<StepType> MakeRestoreFilesStep();     // "restore-files"
+std::unique_ptr<StepType> MakeRestorePostgresStep();  // "restore-postgres"
+
 // Adds every step type declared here to `table`.
 void AddPlaybookSteps(StepTypeTable& table);
 

@@ -1,0 +1,54 @@
+#include <gtest/gtest.h>
+
+#include "engine/steps/data_step_test_util.h"
+#include "engine/steps/step_test_util.h"
+
+namespace rollgate {
+namespace {
+
+using testing::ValidateError;
+
+std::map<std::string, std::string> WithTables(const std::string& tables,
+                                              const std::string& action = "record") {
+  return {{"database_url", "postgresql://demo@{host}/demo"},
+          {"tables", tables},
+          {"state_dir", "/var/lib/rollgate"},
+          {"label", "before"},
+          {"action", action}};
+}
+
+TEST(DataIntegrityStep, TablesAreNamesOneALine) {
+  EXPECT_EQ(ValidateError("data-integrity", WithTables("orders\n customers \r\n\nInvoices")), "");
+  EXPECT_EQ(ValidateError("data-integrity", WithTables("orders", "compare")), "");
+  for (const std::string tables :
+       {"", "\n \n", "orders; DROP TABLE orders", "orders\ncustomers--", "public.orders",
+        "\"orders\"", "orders\n$(touch x)", "1orders", "orders customers"}) {
+    EXPECT_NE(ValidateError("data-integrity", WithTables(tables)), "") << tables;
+  }
+}
+
+TEST(DataIntegrityStep, ActionIsRecordOrCompare) {
+  EXPECT_NE(ValidateError("data-integrity", WithTables("orders", "delete")), "");
+  auto params = WithTables("orders");
+  params.erase("action");
+  EXPECT_NE(ValidateError("data-integrity", params), "");
+  params = WithTables("orders");
+  params["label"] = "../x";
+  EXPECT_NE(ValidateError("data-integrity", params), "");
+}
+
+TEST(DataIntegrityStep, CompareWithoutRecordedCountsIsBadInput) {
+  testing::UseRun();
+  testing::LocalStepHost host;
+  auto params = WithTables("orders", "compare");
+  params["database_url"] = "postgresql://nobody@127.0.0.1:1/none";
+  testing::StepOutcome out = host.Run("data-integrity", params);
+  ASSERT_EQ(out.error, "");
+  EXPECT_EQ(out.result.exit_code, 2) << out.result.output_tail;
+  EXPECT_NE(out.result.output_tail.find("no counts recorded under label before in run run-1"),
+            std::string::npos)
+      << out.result.output_tail;
+}
+
+}  // namespace
+}  // namespace rollgate
