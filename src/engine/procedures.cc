@@ -139,6 +139,8 @@ Result<Plan> BuildDeploymentPlan(const DeploymentRequest& request) {
 
   StepBuilder b(system);
   const Thresholds& t = env.thresholds;
+  const std::string backup_dir =
+      system.backup_dir.empty() ? "/var/backups/rollgate/" + system.name : system.backup_dir;
   const std::string state_dir = system.work_dir + "/state";
   const std::string release_dir = ReleaseDirFor(system, package.sha256);
   const std::string top = package.top.empty() ? "" : package.top + "/";
@@ -221,9 +223,9 @@ Result<Plan> BuildDeploymentPlan(const DeploymentRequest& request) {
   if (has_database) {
     Phase backup{"database-backup", std::nullopt, {}};
     backup.one_host = true;
-    StepSpec dump = b.Make("backup-database", "backup-postgres",
-                           {{"destination_dir", system.backup_dir}, {"label", "database"}},
-                           Seconds(3600), true);
+    StepSpec dump =
+        b.Make("backup-database", "backup-postgres",
+               {{"destination_dir", backup_dir}, {"label", "database"}}, Seconds(3600), true);
     b.WithDatabase(dump, env.name);
     backup.steps.push_back(std::move(dump));
     if (!system.critical_tables.empty()) {
@@ -244,12 +246,12 @@ Result<Plan> BuildDeploymentPlan(const DeploymentRequest& request) {
   rollout.steps.push_back(b.Service("stop", "stop"));
   rollout.steps.push_back(
       b.Make("backup-app", "backup-files",
-             {{"source", system.app_dir}, {"destination_dir", system.backup_dir}, {"label", "app"}},
+             {{"source", system.app_dir}, {"destination_dir", backup_dir}, {"label", "app"}},
              Seconds(1800), true));
-  rollout.steps.push_back(b.Make(
-      "backup-config", "backup-files",
-      {{"source", system.config_dir}, {"destination_dir", system.backup_dir}, {"label", "config"}},
-      Seconds(1800), true));
+  rollout.steps.push_back(
+      b.Make("backup-config", "backup-files",
+             {{"source", system.config_dir}, {"destination_dir", backup_dir}, {"label", "config"}},
+             Seconds(1800), true));
   std::map<std::string, std::string> install = {{"archive", inbox},
                                                 {"sha256", package.sha256},
                                                 {"target_dir", system.app_dir},
@@ -360,9 +362,8 @@ Result<Plan> BuildRollbackPlan(const RollbackRequest& request) {
   const RollbackSource& source = request.source;
   if (source.hosts.empty() || source.app_archive.empty()) {
     return InvalidArgument(fmt::format(
-        "{} left no application backup to restore in {}", source.deployment_run.empty()
-                                                              ? std::string("the deployment")
-                                                              : source.deployment_run,
+        "{} left no application backup to restore in {}",
+        source.deployment_run.empty() ? std::string("the deployment") : source.deployment_run,
         request.environment->name));
   }
   Plan plan;
@@ -391,10 +392,10 @@ Result<Plan> BuildRollbackPlan(const RollbackRequest& request) {
                                  {{"archive", source.app_archive}, {"target_dir", system.app_dir}},
                                  Seconds(1800), true));
   if (!source.config_archive.empty()) {
-    restore.steps.push_back(b.Make(
-        "restore-config", "restore-files",
-        {{"archive", source.config_archive}, {"target_dir", system.config_dir}}, Seconds(1800),
-        true));
+    restore.steps.push_back(
+        b.Make("restore-config", "restore-files",
+               {{"archive", source.config_archive}, {"target_dir", system.config_dir}},
+               Seconds(1800), true));
   }
   restore.steps.push_back(b.Service("start", "start"));
   if (system.port > 0 && !system.endpoints.empty()) {
@@ -402,10 +403,10 @@ Result<Plan> BuildRollbackPlan(const RollbackRequest& request) {
     for (const HealthEndpoint& endpoint : system.endpoints) {
       urls.push_back(EndpointUrl(system, endpoint));
     }
-    restore.steps.push_back(b.Make(
-        "health", "http-check",
-        {{"urls", JoinLines(urls)}, {"attempts", "15"}, {"interval_seconds", "1"}}, Seconds(120),
-        true));
+    restore.steps.push_back(
+        b.Make("health", "http-check",
+               {{"urls", JoinLines(urls)}, {"attempts", "15"}, {"interval_seconds", "1"}},
+               Seconds(120), true));
   }
   plan.phases.push_back(std::move(restore));
   return plan;

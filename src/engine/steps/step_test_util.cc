@@ -18,6 +18,8 @@ LocalStepHost::LocalStepHost() {
 }
 
 LocalStepHost::~LocalStepHost() {
+  // Tests that name a run (data_step_test_util.h UseRun) do so for their own host only.
+  unsetenv("ROLLGATE_RUN");
   std::error_code ec;
   std::filesystem::remove_all(root_, ec);
 }
