@@ -282,6 +282,14 @@ INSERT INTO orders (item, quantity) VALUES ('widget', 3), ('gadget', 1);
 INSERT INTO schema_migrations (version) VALUES ('0001_initial');
 SQL
   fi
+  # One database per environment for the demo system (demo_dev, demo_test, demo_prod), copies of
+  # the initial one, so each environment migrates on its own.
+  local env_db
+  for env_db in demo_dev demo_test demo_prod; do
+    if ! pg_run "${psql[@]}" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$env_db'" | grep -q 1; then
+      pg_run "${psql[@]}" -d postgres -c "CREATE DATABASE $env_db OWNER demo TEMPLATE demo"
+    fi
+  done
   cat >"$LAB/postgres.env" <<EOF
 # Source this file to reach the lab database: . $LAB/postgres.env && psql
 PGHOST=127.0.0.1

@@ -13,6 +13,7 @@
 #   migrations/NNNN_name.sql      forward migration, one transaction, records its version
 #   migrations/NNNN_name.down.sql its reversal
 #   smoke-test.sh BASE_URL        exit 0 when the service at BASE_URL is healthy at this version
+#   regression.sh BASE_URL OUT    the regression suite: 25 checks, a JUnit XML report in OUT
 #
 # Environment: ROLLGATE_LAB_DIR (default /tmp/rollgate-lab).
 set -euo pipefail
@@ -62,6 +63,34 @@ esac
 exit \$fail
 EOF
   chmod 755 "$top/smoke-test.sh"
+  cat >"$top/regression.sh" <<'EOF'
+#!/bin/sh
+# Regression suite of the demo service: every endpoint, several times, as JUnit XML.
+# Usage: regression.sh BASE_URL REPORT.xml
+set -u
+base=${1:?usage: regression.sh BASE_URL REPORT.xml}
+report=${2:?usage: regression.sh BASE_URL REPORT.xml}
+mkdir -p "$(dirname "$report")"
+tests=0 failures=0 cases=""
+for round in 1 2 3 4 5; do
+  for path in /health /ready /version /metrics /api/orders; do
+    tests=$((tests + 1))
+    code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$base$path")
+    name="round${round}${path}"
+    if [ "$code" = 200 ]; then
+      cases="$cases<testcase classname=\"demo\" name=\"$name\"/>"
+    else
+      failures=$((failures + 1))
+      cases="$cases<testcase classname=\"demo\" name=\"$name\"><failure message=\"HTTP $code\"/></testcase>"
+    fi
+  done
+done
+printf '<?xml version="1.0"?>\n<testsuite name="demo-regression" tests="%s" failures="%s" errors="0" skipped="0">%s</testsuite>\n' \
+  "$tests" "$failures" "$cases" >"$report.tmp" && mv -f "$report.tmp" "$report"
+echo "regression: $((tests - failures)) of $tests passed"
+[ "$failures" = 0 ]
+EOF
+  chmod 755 "$top/regression.sh"
   tar -C "$WORK" --sort=name --mtime='2026-01-01 00:00:00Z' --owner=0 --group=0 --numeric-owner \
     -cf - "demo-$version" | gzip -n >"$OUT/$name.tmp"
   mv -f "$OUT/$name.tmp" "$OUT/$name"

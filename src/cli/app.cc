@@ -73,6 +73,7 @@ int Main(int argc, char** argv) {
   RegisterDemoCommand(app, selected);
   RegisterRunCommands(app, selected);
   RegisterLabCommands(app, selected);
+  RegisterDeployCommands(app, selected);
 
   try {
     app.parse(argc, argv);

@@ -150,22 +150,56 @@ std::string HostList(const std::vector<LabHost>& hosts, size_t from, size_t to) 
   return "[" + out + "]";
 }
 
-// The configuration fragment for the lab's hosts: host1 is DEV, host2 TEST, the rest PROD.
+// The configuration fragment for the lab's hosts: a system `demo` deployable by `rollgate deploy`
+// as it is (host1 DEV, host2 TEST, the rest PROD; one database per environment).
 std::string HostsFragment(const std::filesystem::path& lab, const std::vector<LabHost>& hosts) {
+  std::string pg_port = "55432";
+  if (std::ifstream in(lab / "postgres" / "port"); in) std::getline(in, pg_port);
   std::string out = fmt::format(
       "# The lab's hosts, written by `rollgate lab up` for the lab in {0}.\n"
       "# Paste the system below into the `systems:` list of your rollgate.yaml (or copy its\n"
       "# hosts into a system of yours). Rollgate reaches them with ssh like a person does:\n"
       "#   ssh -F {0}/ssh_config host1\n"
-      "# (key {0}/client/id_ed25519, known hosts {0}/known_hosts, strict host key checking).\n"
+      "# (key {0}/client/id_ed25519, known hosts {0}/known_hosts, strict host key checking);\n"
+      "# give that file to deploy with --ssh-config or ROLLGATE_SSH_CONFIG.\n"
       "# Each host runs the demo service on its address, port {1}; its files live under the\n"
-      "# host's own root directory, $ROLLGATE_HOST_ROOT in its ssh sessions.\n"
+      "# host's own root directory, $ROLLGATE_HOST_ROOT in its ssh sessions (host_root_env).\n"
       "systems:\n"
       "  - name: demo\n"
       "    description: the lab's demo service\n"
       "    port: {1}\n"
+      "    host_root_env: ROLLGATE_HOST_ROOT\n"
+      "    work_dir: {0}/work\n"
+      "    backup_dir: /var/backups/demo\n"
+      "    app_dir: /opt/demo\n"
+      "    config_dir: /etc/demo\n"
+      "    service:\n"
+      "      name: demo\n"
+      "      manager: command\n"
+      "      start_command: '\"$ROLLGATE_HOST_ROOT/bin/demo-service\" start'\n"
+      "      stop_command: '\"$ROLLGATE_HOST_ROOT/bin/demo-service\" stop'\n"
+      "      status_command: '\"$ROLLGATE_HOST_ROOT/bin/demo-service\" status'\n"
+      "    smoke_command: '\"$ROLLGATE_ROOT$ROLLGATE_RELEASE_DIR/smoke-test.sh\" "
+      "\"$ROLLGATE_BASE_URL\"'\n"
+      "    regression:\n"
+      "      command: '\"$ROLLGATE_ROOT$ROLLGATE_RELEASE_DIR/regression.sh\" "
+      "\"http://$ROLLGATE_HOST_NAME:{1}\" \"$ROLLGATE_ROOT/tmp/regression.xml\"'\n"
+      "      results: /tmp/regression.xml\n"
+      "    logs:\n"
+      "      file: /var/log/demo/application.log\n"
+      "    database:\n"
+      "      url: postgresql://demo@127.0.0.1:{2}/demo\n"
+      "      password: file:{0}/postgres/demo.password\n"
+      "      environments:\n"
+      "        DEV: {{url: 'postgresql://demo@127.0.0.1:{2}/demo_dev', password: "
+      "'file:{0}/postgres/demo.password'}}\n"
+      "        TEST: {{url: 'postgresql://demo@127.0.0.1:{2}/demo_test', password: "
+      "'file:{0}/postgres/demo.password'}}\n"
+      "        PROD: {{url: 'postgresql://demo@127.0.0.1:{2}/demo_prod', password: "
+      "'file:{0}/postgres/demo.password'}}\n"
+      "    critical_tables: [orders]\n"
       "    hosts:\n",
-      lab.string(), hosts.empty() ? std::string("8080") : hosts.front().http_port);
+      lab.string(), hosts.empty() ? std::string("8080") : hosts.front().http_port, pg_port);
   out += "      DEV: " + HostList(hosts, 0, 1) + "\n";
   if (hosts.size() >= 2) out += "      TEST: " + HostList(hosts, 1, 2) + "\n";
   if (hosts.size() >= 3) out += "      PROD: " + HostList(hosts, 2, hosts.size()) + "\n";

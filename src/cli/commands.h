@@ -20,13 +20,14 @@ using Command = std::function<Status(Context&)>;
 // Sets the command that runs when `command` was selected on the command line.
 void OnRun(CLI::App* command, Action& slot, Command body);
 
-void RegisterBasicCommands(CLI::App& app, Action& slot);  // init, validate, cvss
-void RegisterPatchCommands(CLI::App& app, Action& slot);  // patch add|import|show|list|classify
-void RegisterCrCommands(CLI::App& app, Action& slot);     // cr ...
-void RegisterGateCommands(CLI::App& app, Action& slot);   // gate check
-void RegisterAuditCommands(CLI::App& app, Action& slot);  // audit verify|export|checkpoint
-void RegisterDemoCommand(CLI::App& app, Action& slot);    // demo
-void RegisterRunCommands(CLI::App& app, Action& slot);    // run exec|list|show|resume|cancel
-void RegisterLabCommands(CLI::App& app, Action& slot);    // lab up|down|status
+void RegisterBasicCommands(CLI::App& app, Action& slot);   // init, validate, cvss
+void RegisterPatchCommands(CLI::App& app, Action& slot);   // patch add|import|show|list|classify
+void RegisterCrCommands(CLI::App& app, Action& slot);      // cr ...
+void RegisterGateCommands(CLI::App& app, Action& slot);    // gate check
+void RegisterAuditCommands(CLI::App& app, Action& slot);   // audit verify|export|checkpoint
+void RegisterDemoCommand(CLI::App& app, Action& slot);     // demo
+void RegisterRunCommands(CLI::App& app, Action& slot);     // run exec|list|show|resume|cancel
+void RegisterLabCommands(CLI::App& app, Action& slot);     // lab up|down|status
+void RegisterDeployCommands(CLI::App& app, Action& slot);  // deploy, rollback
 
 }  // namespace rollgate::cli
