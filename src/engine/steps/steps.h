@@ -14,6 +14,13 @@ namespace rollgate {
 // Readiness (§2.3) and host state.
 std::unique_ptr<StepType> MakeReachableStep();  // "reachable"
 
+// Host, service and package steps.
+std::unique_ptr<StepType> MakeDiskSpaceStep();      // "disk-space"
+std::unique_ptr<StepType> MakeTcpCheckStep();       // "tcp-check"
+std::unique_ptr<StepType> MakeHttpCheckStep();      // "http-check"
+std::unique_ptr<StepType> MakeServiceStep();        // "service"
+std::unique_ptr<StepType> MakeExtractSwitchStep();  // "extract-switch"
+
 // Adds every step type declared here to `table`.
 void AddPlaybookSteps(StepTypeTable& table);
 
