@@ -147,11 +147,13 @@ put() {
   else
     printf 'added %s\n' "$1" >>"$list" || return 1
   fi
-  cp -P -p -- "$s" "$t.rollgate-tmp-$run" && mv -f -- "$t.rollgate-tmp-$run" "$t"
+  cp -P -p -- "$s" "$t.rollgate-tmp-$run" && mv -f -- "$t.rollgate-tmp-$run" "$t" ||
+    { rm -f -- "$t.rollgate-tmp-$run"; return 1; }
 }
 
 if [ -d "$target" ] && installed "$target"; then
   printf '%s already holds this archive (run %s)\n' "$RG_TARGET_DIR" "$run"
+  rm -rf -- "$staging"
   report
   exit 0
 fi

@@ -140,6 +140,22 @@ TEST_F(ExtractSwitchTest, FirstInstallHasNoPreviousDirectory) {
   EXPECT_EQ(DemoDirectory(), std::vector<std::string>{"app"});
 }
 
+TEST_F(ExtractSwitchTest, QuotesAndCommandsInPathsArePlainData) {
+  std::string sha = PackRelease();
+  std::string odd = "/opt/demo/it's a \"dir\" $(touch pwned) `id`";
+  fs::create_directories(host_.root() / "opt/demo");
+  std::map<std::string, std::string> params = Params(sha);
+  params["target_dir"] = odd;
+  testing::StepOutcome out = host_.Run("extract-switch", params);
+  ASSERT_EQ(out.error, "");
+  EXPECT_EQ(out.result.exit_code, 0) << out.result.output_tail;
+  EXPECT_EQ(ReadFile(host_.root() / odd.substr(1) / "VERSION"), "1.1.0\n");
+  EXPECT_EQ(out.facts["target_dir"], odd);
+  EXPECT_EQ(*host_.Probe("extract-switch", params), ProbeVerdict::kInPlace);
+  EXPECT_FALSE(fs::exists("pwned"));
+  EXPECT_FALSE(fs::exists(host_.root() / "pwned"));
+}
+
 TEST_F(ExtractSwitchTest, AnInterruptedSwitchIsCompletedByTheReRun) {
   InstallOld();
   std::string sha = PackRelease();
@@ -179,6 +195,8 @@ TEST_F(ExtractSwitchTest, ACorruptArchiveLeavesTheTargetAlone) {
   fs::path cut = host_.Write("srv/incoming/demo-1.1.0.tar.gz", whole.substr(0, whole.size() / 2));
   out = host_.Run("extract-switch", Params(*Sha256File(cut)));
   EXPECT_EQ(out.result.exit_code, 1) << out.result.output_tail;
+  EXPECT_NE(out.result.output_tail.find("cannot be read as a .tar.gz"), std::string::npos)
+      << out.result.output_tail;
   ExpectOldVersionUntouched();
 }
 
@@ -228,6 +246,7 @@ TEST_F(ExtractSwitchTest, TheSubdirMustBeARealDirectoryOfTheArchive) {
   params["subdir"] = "pkg";
   out = host_.Run("extract-switch", params);
   EXPECT_EQ(out.result.exit_code, 1) << out.result.output_tail;
+  EXPECT_NE(out.result.output_tail.find("has no directory pkg"), std::string::npos);
   EXPECT_TRUE(fs::exists(host_.root() / "elsewhere/secret"));
   ExpectOldVersionUntouched();
 }

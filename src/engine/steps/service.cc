@@ -17,11 +17,13 @@
 // With systemd: `systemctl start|stop|restart UNIT`, the state by `systemctl is-active UNIT`.
 // start when already running and stop when already stopped do nothing (re-runnable); restart
 // with manager=command stops (and waits until stopped) when running, then starts.
-// Facts: state (running | stopped, after the action), previous_state (before it).
+// Facts: state (running | stopped | unknown, after the action), previous_state (before it).
 // Exit: 0 when the service is in the state the action asks for (status: always, reporting it);
-//   1 when a command failed or the state did not change within wait_seconds.
+//   1 when a command failed or the state did not change within wait_seconds; 2 when the state
+//   cannot be read (the status command exits 126 or 127: it could not run, rather than saying
+//   "stopped") or systemd has no such unit.
 // Probe: start and restart are in place when the service runs, stop when it is stopped; status
-//   never (it has no effect and is simply run again).
+//   never (it has no effect and is simply run again); undecided (2) when the state is unknown.
 // The output of the start and stop commands goes through a temporary file, so a daemon that
 // keeps its parent's output open cannot hold the step open.
 #include <fmt/format.h>
@@ -41,14 +43,18 @@ namespace {
 // The state of the service, shared by the script and the probe.
 constexpr std::string_view kStateFunctions = R"sh(manager=${RG_MANAGER:-systemd}
 export R
-# state: prints running or stopped.
+# state: prints running, stopped, or unknown when the status command cannot run (126, 127).
 state() {
   if [ "$manager" = systemd ]; then
     systemctl is-active --quiet -- "$RG_UNIT" </dev/null >/dev/null 2>&1
   else
     sh -c "$RG_STATUS_COMMAND" </dev/null >/dev/null 2>&1
   fi
-  if [ $? = 0 ]; then echo running; else echo stopped; fi
+  case $? in
+    0) echo running ;;
+    126|127) echo unknown ;;
+    *) echo stopped ;;
+  esac
 }
 )sh";
 
@@ -89,7 +95,18 @@ finish() {
   fact previous_state "$previous"
   exit "$1"
 }
+if [ "$manager" = systemd ]; then
+  case $(systemctl show -p LoadState -- "$RG_UNIT" </dev/null 2>/dev/null) in
+    *=not-found)
+      printf 'error: systemd has no unit %s\n' "$RG_UNIT" >&2
+      exit 2 ;;
+  esac
+fi
 previous=$(state)
+if [ "$previous" = unknown ]; then
+  printf 'error: the status of the service cannot be read (the status command could not run)\n' >&2
+  finish 2
+fi
 case $action in
   status)
     printf 'the service is %s\n' "$previous"
@@ -116,7 +133,9 @@ constexpr std::string_view kProbe = R"sh(case $RG_ACTION in
   stop) wanted=stopped ;;
   *) exit 1 ;;
 esac
-[ "$(state)" = "$wanted" ]
+now=$(state)
+[ "$now" != unknown ] || exit 2
+[ "$now" = "$wanted" ]
 )sh";
 
 bool IsUnitName(std::string_view unit) {

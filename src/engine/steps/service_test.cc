@@ -144,12 +144,27 @@ TEST(ServiceStep, FailsWhenTheStateDoesNotChange) {
       << out.result.output_tail;
 }
 
+TEST(ServiceStep, AStatusCommandThatCannotRunIsNotStopped) {
+  testing::LocalStepHost host;
+  std::map<std::string, std::string> params = {{"action", "stop"},
+                                               {"manager", "command"},
+                                               {"stop_command", "true"},
+                                               {"status_command", "/no/such/status-script"}};
+  testing::StepOutcome out = host.Run("service", params);
+  ASSERT_EQ(out.error, "");
+  EXPECT_EQ(out.result.exit_code, 2) << out.result.output_tail;
+  EXPECT_EQ(out.facts["state"], "unknown");
+  EXPECT_NE(out.result.output_tail.find("cannot be read"), std::string::npos);
+  EXPECT_EQ(*host.Probe("service", params), ProbeVerdict::kUndecided);
+}
+
 // systemd through a stand-in `systemctl` first on PATH that records its arguments.
 TEST(ServiceStep, SystemdUsesSystemctl) {
   testing::LocalStepHost host;
   host.Write("bin/systemctl", R"sh(#!/bin/sh
 echo "$*" >>"$ROLLGATE_TEST_ROOT/systemctl.log"
 case "$1" in
+  show) case "$5" in missing.service) echo LoadState=not-found ;; *) echo LoadState=loaded ;; esac ;;
   is-active) [ -f "$ROLLGATE_TEST_ROOT/unit.active" ] ;;
   start|restart) touch "$ROLLGATE_TEST_ROOT/unit.active" ;;
   stop) rm -f "$ROLLGATE_TEST_ROOT/unit.active" ;;
@@ -162,7 +177,13 @@ esac
       host.Run("service", {{"action", "start"}, {"unit", "demo@1.service"}});
   testing::StepOutcome stopped =
       host.Run("service", {{"action", "stop"}, {"unit", "demo@1.service"}});
+  testing::StepOutcome missing =
+      host.Run("service", {{"action", "stop"}, {"unit", "missing.service"}});
   setenv("PATH", old_path.c_str(), 1);
+
+  EXPECT_EQ(missing.result.exit_code, 2) << missing.result.output_tail;
+  EXPECT_NE(missing.result.output_tail.find("systemd has no unit missing.service"),
+            std::string::npos);
 
   EXPECT_EQ(started.result.exit_code, 0) << started.result.output_tail;
   EXPECT_EQ(started.facts["state"], "running");
