@@ -18,10 +18,10 @@ TEST(DiskSpaceStep, MeasuresTheVolumeOfTheRoot) {
   long expected_percent = static_cast<long>(space.available * 100 / space.capacity);
   long measured = std::stol(out.facts["min_free_percent"]);
   EXPECT_LE(std::abs(measured - expected_percent), 1) << out.result.output_tail;
-  // df counts in KiB: the bytes agree within what other processes write meanwhile.
+  // df counts in KiB; the figures agree within what other processes write meanwhile.
   double free_bytes = std::stod(out.facts["free_bytes"]);
   EXPECT_GT(free_bytes, 0);
-  EXPECT_NEAR(free_bytes, static_cast<double>(space.available), 64.0 * 1024 * 1024);
+  EXPECT_NEAR(free_bytes, static_cast<double>(space.available), 512.0 * 1024 * 1024);
 }
 
 TEST(DiskSpaceStep, FailsBelowTheThresholdAndNamesThePath) {
