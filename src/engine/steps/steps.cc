@@ -21,6 +21,13 @@ void AddPlaybookSteps(StepTypeTable& table) {
   (void)table.Add(MakeDataIntegrityStep());
   (void)table.Add(MakeRestoreFilesStep());
   (void)table.Add(MakeRestorePostgresStep());
+
+  // Host, service and package steps.
+  (void)table.Add(MakeDiskSpaceStep());
+  (void)table.Add(MakeTcpCheckStep());
+  (void)table.Add(MakeHttpCheckStep());
+  (void)table.Add(MakeServiceStep());
+  (void)table.Add(MakeExtractSwitchStep());
 }
 
 }  // namespace rollgate

@@ -30,6 +30,13 @@ std::unique_ptr<StepType> MakeDataIntegrityStep();    // "data-integrity"
 std::unique_ptr<StepType> MakeRestoreFilesStep();     // "restore-files"
 std::unique_ptr<StepType> MakeRestorePostgresStep();  // "restore-postgres"
 
+// Host, service and package steps.
+std::unique_ptr<StepType> MakeDiskSpaceStep();      // "disk-space"
+std::unique_ptr<StepType> MakeTcpCheckStep();       // "tcp-check"
+std::unique_ptr<StepType> MakeHttpCheckStep();      // "http-check"
+std::unique_ptr<StepType> MakeServiceStep();        // "service"
+std::unique_ptr<StepType> MakeExtractSwitchStep();  // "extract-switch"
+
 // Adds every step type declared here to `table`.
 void AddPlaybookSteps(StepTypeTable& table);
 
