@@ -2,12 +2,16 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -384,6 +388,52 @@ TEST_F(ExecutorTest, UndecidableNonIdempotentStepPausesForAPersonThenResumesOnDe
   Result<RunRecord> decided = second->Resume("RUN-1", {{"deploy/migrate", "h2", true}});
   ASSERT_TRUE(decided.ok()) << decided.error().ToString();
   EXPECT_EQ(decided->state, RunState::kSucceeded);
+  EXPECT_THAT(transport_.CommandsRan("h2"), ::testing::ElementsAre("migrate", "start"));
+  CheckInvariants("RUN-1");
+}
+
+// A step left unknown (the host did not answer) is looked at again by Resume: once the host
+// shows the command's exit status, that decides it; until then its record stays as it was.
+TEST_F(ExecutorTest, ResumeDecidesAnUnknownStepByTheExitStatusTheHostShowsLater) {
+  ScriptedOutcome lost{
+      "h2", "migrate",    0,
+      1,    std::nullopt, CommandResult{.exit_code = kExitUnknown, .connection_lost = true}};
+  lost.status_file_code = std::optional<int>();
+  transport_.Script(lost);
+  auto executor = MakeExecutor(*store_, 1);
+  Plan plan = PlanOn(2, {Command("migrate", {"migrate"}), Command("start", {"start"})});
+  Result<RunRecord> run = StartAndExecute(plan, *executor);
+  ASSERT_TRUE(run.ok()) << run.error().ToString();
+  ASSERT_EQ(run->state, RunState::kPausedForPerson);
+  std::vector<StepExecution> before = Journal("RUN-1");
+  ASSERT_EQ(before.size(), 2U);
+  const StepExecution& unknown = before[0].host == "h2" ? before[0] : before[1];
+  ASSERT_EQ(unknown.state, StepState::kUnknown);
+
+  // Nothing on the host yet: the record is kept as it was and the run stays paused.
+  Result<RunRecord> again = executor->Resume("RUN-1");
+  ASSERT_TRUE(again.ok()) << again.error().ToString();
+  EXPECT_EQ(again->state, RunState::kPausedForPerson);
+  std::vector<StepExecution> kept = Journal("RUN-1");
+  ASSERT_EQ(kept.size(), 2U);
+  for (const StepExecution& e : kept) {
+    if (e.host != "h2") continue;
+    EXPECT_EQ(e.state, StepState::kUnknown);
+    EXPECT_EQ(e.evidence, unknown.evidence);
+  }
+
+  // The host shows the exit status now: it decides, and nothing runs twice.
+  transport_.SetFile("h2", unknown.status_file, "0\n");
+  Result<RunRecord> resumed = executor->Resume("RUN-1");
+  ASSERT_TRUE(resumed.ok()) << resumed.error().ToString();
+  EXPECT_EQ(resumed->state, RunState::kSucceeded) << resumed->attention;
+  for (const StepExecution& e : Journal("RUN-1")) {
+    if (e.host != "h2" || e.step_name != "deploy/migrate") continue;
+    EXPECT_EQ(e.state, StepState::kSucceeded);
+    EXPECT_EQ(e.attempt, 1);
+    EXPECT_THAT(e.evidence, HasSubstr("unknown until checked again at resume"));
+    EXPECT_THAT(e.evidence, HasSubstr("exit status 0 read from the exit-status file"));
+  }
   EXPECT_THAT(transport_.CommandsRan("h2"), ::testing::ElementsAre("migrate", "start"));
   CheckInvariants("RUN-1");
 }
