@@ -1,4 +1,5 @@
-// The executor against the loopback lab over real ssh (label "lab"; RELIABILITY.md 1, 3, 7, 8).
+// The executor against the loopback lab over real ssh (label "lab"; RELIABILITY.md 1, 3, 7, 8,
+// "Secrets").
 // CMake's fixture runs `lab/lab.sh up 3` in a lab directory of its own (ROLLGATE_TEST_LAB_DIR,
 // hosts on ROLLGATE_TEST_LAB_SUBNET.1-3 port 2222) before, and `lab/lab.sh down` after.
 #include <gmock/gmock.h>
@@ -12,6 +13,7 @@
 #include <future>
 #include <iterator>
 #include <map>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -81,6 +83,31 @@ std::set<pid_t> ProcessTree(pid_t root) {
     }
   }
   return tree;
+}
+
+class RecordingSink final : public ProgressSink {
+ public:
+  void OnEvent(const ProgressEvent& event) override {
+    std::lock_guard lock(mutex_);
+    events_.push_back(event);
+  }
+  std::vector<ProgressEvent> events() {
+    std::lock_guard lock(mutex_);
+    return events_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<ProgressEvent> events_;
+};
+
+// "canary-" and 16 random hex digits.
+std::string RandomCanary() {
+  std::random_device device;
+  std::mt19937_64 random(device());
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(random()));
+  return std::string("canary-") + hex;
 }
 
 class ExecutorLabTest : public ::testing::Test {
@@ -447,6 +474,97 @@ TEST_F(ExecutorLabTest, HostThatStopsAnsweringMidStepPausesThenResumeReadsTheExi
 // re-run).
 TEST_F(ExecutorLabTest, HostThatStopsAnsweringIsNotDecidedByAProbeThatCannotReachIt) {
   HostStopsAnsweringMidStep(/*with_probe=*/true);
+}
+
+// RELIABILITY.md "Secrets": a canary secret handed to a command step by reference, echoed by
+// the command and printed in its error message, is nowhere in what the run leaves behind: not
+// in the store (step output, run and plan, audit events, the database and WAL bytes), not in
+// progress events, not on the hosts (the status directory with the kept output).
+TEST_F(ExecutorLabTest, CanarySecretOfAStepIsNowhereInTheStoreEventsOrOnTheHosts) {
+  const std::string canary = RandomCanary();
+  const std::string variable = "ROLLGATE_LAB_CANARY_" + std::to_string(getpid());
+  ASSERT_EQ(setenv(variable.c_str(), canary.c_str(), 1), 0);
+  auto store = OpenSqliteStore(work_ / "state.db");
+  ASSERT_TRUE(store.ok());
+  auto transport = MakeTransport();
+  ASSERT_TRUE(transport);
+  StepSpec step = Script("login",
+                         "echo \"token=$APP_TOKEN\"; "
+                         "echo \"error: login refused with $APP_TOKEN\" >&2; exit 1");
+  step.secrets = {{"APP_TOKEN", "env:" + variable}};
+  Plan plan = PlanWith({step});
+  plan.failure_limit = HostCount{3, false};
+  RecordingSink sink;
+  Executor executor(**store, *transport, types_, clock_, sleeper_, Options(1), &sink);
+  auto id = executor.Create(plan, RunTarget{"", "demo", "LAB", "ssh"});
+  ASSERT_TRUE(id.ok()) << id.error().ToString();
+  Result<RunRecord> run = executor.Execute(*id);
+  unsetenv(variable.c_str());
+  ASSERT_TRUE(run.ok()) << run.error().ToString();
+  EXPECT_EQ(run->state, RunState::kFailed);
+
+  // The command had the secret (its output shows where, masked) and failed.
+  std::vector<StepExecution> journal = Journal(**store, *id);
+  ASSERT_EQ(journal.size(), 3U);
+  for (const StepExecution& e : journal) {
+    EXPECT_EQ(e.state, StepState::kFailed) << e.evidence;
+    EXPECT_EQ(e.exit_code, 1);
+    EXPECT_THAT(e.output_tail, HasSubstr("token=***"));
+    EXPECT_THAT(e.output_tail, HasSubstr("error: login refused with ***"));
+    EXPECT_EQ(e.output_tail.find(canary), std::string::npos) << e.output_tail;
+    EXPECT_EQ(e.evidence.find(canary), std::string::npos) << e.evidence;
+  }
+  RunRecord stored;
+  ASSERT_TRUE((*store)
+                  ->Read([&](Transaction& txn) -> Status {
+                    ASSIGN_OR_RETURN(stored, txn.GetRun(*id));
+                    return Status::Ok();
+                  })
+                  .ok());
+  EXPECT_THAT(stored.plan_json, HasSubstr("env:" + variable)) << "the reference is kept";
+  EXPECT_EQ(stored.plan_json.find(canary), std::string::npos);
+  EXPECT_EQ(stored.message.find(canary), std::string::npos);
+  EXPECT_EQ(stored.attention.find(canary), std::string::npos);
+  int audited = 0;
+  ASSERT_TRUE((*store)
+                  ->ForEachAuditEvent([&](const AuditEvent& event) -> Status {
+                    ++audited;
+                    EXPECT_EQ(event.details.find(canary), std::string::npos) << event.details;
+                    return Status::Ok();
+                  })
+                  .ok());
+  EXPECT_GT(audited, 0);
+  std::vector<ProgressEvent> events = sink.events();
+  EXPECT_FALSE(events.empty());
+  for (const ProgressEvent& event : events) {
+    EXPECT_EQ(event.message.find(canary), std::string::npos) << event.message;
+  }
+  // The database's bytes as they are on disk, WAL included (the store is still open).
+  int database_files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(work_)) {
+    if (!entry.is_regular_file()) continue;
+    ++database_files;
+    EXPECT_EQ(FileBytes(entry.path()).find(canary), std::string::npos) << entry.path();
+  }
+  EXPECT_GE(database_files, 1);
+  // On the hosts: every file under the run's status directory, the kept output included.
+  int kept_outputs = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(work_ / "status")) {
+    if (!entry.is_regular_file()) continue;
+    std::string bytes = FileBytes(entry.path());
+    EXPECT_EQ(bytes.find(canary), std::string::npos) << entry.path();
+    if (entry.path().extension() == ".out") {
+      ++kept_outputs;
+      EXPECT_THAT(bytes, HasSubstr("token=***")) << entry.path();
+    }
+  }
+  EXPECT_EQ(kept_outputs, 3);
+  for (int i = 1; i <= 3; ++i) {
+    std::filesystem::path log = kLab / "hosts" / ("host" + std::to_string(i)) / "sshd.log";
+    EXPECT_EQ(FileBytes(log).find(canary), std::string::npos) << log;
+  }
+  CheckInvariants(**store, *id);
+  transport->Close();
 }
 
 }  // namespace
