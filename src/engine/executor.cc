@@ -682,8 +682,16 @@ Status Executor::SettleInFlight(std::vector<StepExecution>& in_flight, bool canc
     task.started = e.started_at.value_or(clock_.Now());
     tasks.push_back(std::move(task));
   }
-  std::string why = cancelling ? "cancelled after its process stopped"
-                               : "in flight when the process executing the run stopped";
+  const std::string in_flight_why = cancelling
+                                        ? "cancelled after its process stopped"
+                                        : "in flight when the process executing the run stopped";
+  std::vector<std::string> whys;
+  for (const StepExecution& e : in_flight) {
+    whys.push_back(
+        e.state == StepState::kUnknown
+            ? fmt::format("unknown until checked again at resume (before: {})", e.evidence)
+            : in_flight_why);
+  }
   // First, what the hosts already know; then one shared, bounded wait for commands still running.
   std::vector<bool> decided(tasks.size(), false);
   std::vector<Settled> outcomes(tasks.size());
@@ -697,7 +705,7 @@ Status Executor::SettleInFlight(std::vector<StepExecution>& in_flight, bool canc
         outcomes[i].state = **read == 0 ? StepState::kSucceeded : StepState::kFailed;
         outcomes[i].exit_code = **read;
         outcomes[i].evidence =
-            fmt::format("{}; exit status {} read from {} on the host", why, **read, how);
+            fmt::format("{}; exit status {} read from {} on the host", whys[i], **read, how);
       }
     }
   };
@@ -722,13 +730,20 @@ Status Executor::SettleInFlight(std::vector<StepExecution>& in_flight, bool canc
   }
   for (size_t i = 0; i < tasks.size(); ++i) {
     if (!decided[i]) {
-      outcomes[i] = Settle(tasks[i], why, /*may_wait=*/false, /*stop_without_probe=*/cancelling,
-                           /*rerun_if_not_in_place=*/true);
+      outcomes[i] = Settle(tasks[i], whys[i], /*may_wait=*/false,
+                           /*stop_without_probe=*/cancelling, /*rerun_if_not_in_place=*/true);
     }
+  }
+  // A step that was unknown and still is keeps its record (and its evidence) as it was.
+  std::vector<bool> unchanged(tasks.size());
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    unchanged[i] =
+        in_flight[i].state == StepState::kUnknown && outcomes[i].state == StepState::kUnknown;
   }
   Timestamp now = clock_.Now();
   RETURN_IF_ERROR(Commit([&](Transaction& txn) -> Status {
     for (size_t i = 0; i < tasks.size(); ++i) {
+      if (unchanged[i]) continue;
       StepExecution& e = in_flight[i];
       e.state = outcomes[i].state;
       e.exit_code = outcomes[i].exit_code;
@@ -749,7 +764,9 @@ Status Executor::SettleInFlight(std::vector<StepExecution>& in_flight, bool canc
     }
     return Status::Ok();
   }));
-  for (const StepExecution& e : in_flight) {
+  for (size_t i = 0; i < in_flight.size(); ++i) {
+    if (unchanged[i]) continue;
+    const StepExecution& e = in_flight[i];
     ProgressEvent event;
     event.kind = ProgressEvent::Kind::kStepFinished;
     event.step = e.step_name;
@@ -1012,12 +1029,14 @@ Result<Run> Executor::Resume(const std::string& run_id,
       return Status::Ok();
     }));
   }
+  // Steps in flight, and steps left unknown (a host that did not answer, say): what the hosts
+  // know now decides them; an unknown step nothing decides stays as it was recorded.
   std::vector<StepExecution> in_flight;
   std::vector<size_t> indexes;
   for (const auto& [key, index] : latest) {
     StepState state = journal_[index].state;
     if (state == StepState::kIntent || state == StepState::kRunning ||
-        state == StepState::kPending) {
+        state == StepState::kPending || state == StepState::kUnknown) {
       in_flight.push_back(journal_[index]);
       indexes.push_back(index);
     }

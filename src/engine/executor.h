@@ -17,6 +17,8 @@
 // Transport::Cancel (so it can never start or finish later) and the file read again; if nothing
 // is there the step's probe decides; if nothing decides the step stays UNKNOWN and, when it is
 // not idempotent, the run is PAUSED for a person with `attention` saying exactly what to check.
+// Resume looks again, the same way, at every step left UNKNOWN that no person decided (a host
+// that did not answer may answer now); one nothing decides keeps its record and the run pauses.
 // A step that is not idempotent is never re-run blindly.
 //
 // Locks: one run per (system, environment). Start refuses (Conflict naming the run) while another
@@ -111,8 +113,9 @@ class Executor {
   // stopped; resume it later), Conflict when another process took the run over.
   Result<Run> Execute(const std::string& run_id);
 
-  // Takes the run over (its lock must be free or stale), settles every step whose intent has
-  // no result (see above), applies `decisions` to unknown steps, and executes the rest.
+  // Takes the run over (its lock must be free or stale), applies `decisions` to unknown steps,
+  // settles every step whose intent has no result and every step still unknown (see above), and
+  // executes the rest.
   // Success: the run at the end. A final run (succeeded, failed, cancelled) is returned
   // unchanged. Failure: NotFound, Conflict (a live process owns it), the store's Status.
   Result<Run> Resume(const std::string& run_id, const std::vector<StepDecision>& decisions = {});

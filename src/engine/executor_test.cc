@@ -2,18 +2,23 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
+#include <random>
 #include <set>
 #include <thread>
 
 #include "store/sqlite/sqlite_store.h"
 #include "testing/fake_clock.h"
 #include "testing/faulty_store.h"
+#include "transport/local_transport.h"
 #include "transport/simulated_transport.h"
 
 namespace rollgate {
@@ -405,6 +410,175 @@ TEST_F(ExecutorTest, UndecidableNonIdempotentStepPausesForAPersonThenResumesOnDe
   ASSERT_TRUE(decided.ok()) << decided.error().ToString();
   EXPECT_EQ(decided->state, RunState::kSucceeded);
   EXPECT_THAT(transport_.CommandsRan("h2"), ::testing::ElementsAre("migrate", "start"));
+  CheckInvariants("RUN-1");
+}
+
+// A step left unknown (the host did not answer) is looked at again by Resume: once the host
+// shows the command's exit status, that decides it; until then its record stays as it was.
+TEST_F(ExecutorTest, ResumeDecidesAnUnknownStepByTheExitStatusTheHostShowsLater) {
+  ScriptedOutcome lost{
+      "h2", "migrate",    0,
+      1,    std::nullopt, CommandResult{.exit_code = kExitUnknown, .connection_lost = true}};
+  lost.status_file_code = std::optional<int>();
+  transport_.Script(lost);
+  auto executor = MakeExecutor(*store_, 1);
+  Plan plan = PlanOn(2, {Command("migrate", {"migrate"}), Command("start", {"start"})});
+  Result<RunRecord> run = StartAndExecute(plan, *executor);
+  ASSERT_TRUE(run.ok()) << run.error().ToString();
+  ASSERT_EQ(run->state, RunState::kPausedForPerson);
+  std::vector<StepExecution> before = Journal("RUN-1");
+  ASSERT_EQ(before.size(), 2U);
+  const StepExecution& unknown = before[0].host == "h2" ? before[0] : before[1];
+  ASSERT_EQ(unknown.state, StepState::kUnknown);
+
+  // Nothing on the host yet: the record is kept as it was and the run stays paused.
+  Result<RunRecord> again = executor->Resume("RUN-1");
+  ASSERT_TRUE(again.ok()) << again.error().ToString();
+  EXPECT_EQ(again->state, RunState::kPausedForPerson);
+  std::vector<StepExecution> kept = Journal("RUN-1");
+  ASSERT_EQ(kept.size(), 2U);
+  for (const StepExecution& e : kept) {
+    if (e.host != "h2") continue;
+    EXPECT_EQ(e.state, StepState::kUnknown);
+    EXPECT_EQ(e.evidence, unknown.evidence);
+  }
+
+  // The host shows the exit status now: it decides, and nothing runs twice.
+  transport_.SetFile("h2", unknown.status_file, "0\n");
+  Result<RunRecord> resumed = executor->Resume("RUN-1");
+  ASSERT_TRUE(resumed.ok()) << resumed.error().ToString();
+  EXPECT_EQ(resumed->state, RunState::kSucceeded) << resumed->attention;
+  for (const StepExecution& e : Journal("RUN-1")) {
+    if (e.host != "h2" || e.step_name != "deploy/migrate") continue;
+    EXPECT_EQ(e.state, StepState::kSucceeded);
+    EXPECT_EQ(e.attempt, 1);
+    EXPECT_THAT(e.evidence, HasSubstr("unknown until checked again at resume"));
+    EXPECT_THAT(e.evidence, HasSubstr("exit status 0 read from the exit-status file"));
+  }
+  EXPECT_THAT(transport_.CommandsRan("h2"), ::testing::ElementsAre("migrate", "start"));
+  CheckInvariants("RUN-1");
+}
+
+std::string FileBytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// "canary-" and 16 random hex digits.
+std::string RandomCanary() {
+  std::random_device device;
+  std::mt19937_64 random(device());
+  char hex[17];
+  snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(random()));
+  return std::string("canary-") + hex;
+}
+
+// RELIABILITY.md "Secrets": a step given a secret by reference echoes it, prints it in an error
+// message and fails; the value is nowhere in what the run leaves behind.
+TEST_F(ExecutorTest, CanarySecretOfACommandStepIsNowhereInTheStoreOrEvents) {
+  const std::string canary = RandomCanary();
+  const std::string variable = "ROLLGATE_TEST_CANARY_" + std::to_string(getpid());
+  ASSERT_EQ(setenv(variable.c_str(), canary.c_str(), 1), 0);
+  StepSpec step;
+  step.name = "login";
+  step.type = "command";
+  step.script =
+      "echo \"token=$APP_TOKEN\"; echo \"error: login refused with $APP_TOKEN\" >&2; exit 1";
+  step.secrets = {{"APP_TOKEN", "env:" + variable}};
+  step.timeout = Seconds(30);
+  step.probe = ProbeSpec{{"sh", "-c", "echo \"probe $APP_TOKEN\"; exit 1"}, Seconds(10)};
+  Plan plan = PlanOn(2, {step});
+  plan.status_dir = (directory_ / "status").string();
+  SystemClock real_clock;
+  LocalTransport local(real_clock);
+  RecordingSink sink;
+  Executor executor(*store_, local, types_, clock_, sleeper_, Options(1), &sink);
+  auto id = executor.Create(plan, kTarget);
+  ASSERT_TRUE(id.ok()) << id.error().ToString();
+  Result<RunRecord> run = executor.Execute(*id);
+  unsetenv(variable.c_str());
+  ASSERT_TRUE(run.ok()) << run.error().ToString();
+  EXPECT_EQ(run->state, RunState::kFailed);
+
+  // The command did get the secret: its output shows where it was, masked.
+  std::vector<StepExecution> journal = Journal(*id);
+  ASSERT_EQ(journal.size(), 2U);
+  for (const StepExecution& e : journal) {
+    EXPECT_EQ(e.state, StepState::kFailed);
+    EXPECT_EQ(e.exit_code, 1);
+    EXPECT_THAT(e.output_tail, HasSubstr("token=***"));
+    EXPECT_THAT(e.output_tail, HasSubstr("error: login refused with ***"));
+    EXPECT_EQ(e.output_tail.find(canary), std::string::npos) << e.output_tail;
+    EXPECT_EQ(e.evidence.find(canary), std::string::npos) << e.evidence;
+  }
+  RunRecord stored_run;
+  RunRecord* stored = &stored_run;
+  ASSERT_TRUE(store_
+                  ->Read([&](Transaction& txn) -> Status {
+                    ASSIGN_OR_RETURN(stored_run, txn.GetRun(*id));
+                    return Status::Ok();
+                  })
+                  .ok());
+  EXPECT_THAT(stored->plan_json, HasSubstr("env:" + variable)) << "the reference is kept";
+  EXPECT_EQ(stored->plan_json.find(canary), std::string::npos);
+  EXPECT_EQ(stored->message.find(canary), std::string::npos);
+  EXPECT_EQ(stored->attention.find(canary), std::string::npos);
+  int audited = 0;
+  ASSERT_TRUE(store_
+                  ->ForEachAuditEvent([&](const AuditEvent& event) -> Status {
+                    ++audited;
+                    EXPECT_EQ(event.details.find(canary), std::string::npos) << event.details;
+                    return Status::Ok();
+                  })
+                  .ok());
+  EXPECT_GT(audited, 0);
+  ASSERT_FALSE(sink.events.empty());
+  for (const ProgressEvent& event : sink.events) {
+    EXPECT_EQ(event.message.find(canary), std::string::npos) << event.message;
+  }
+  // The database's bytes, WAL included, as they are on disk.
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(directory_)) {
+    if (!entry.is_regular_file()) continue;
+    ++files;
+    EXPECT_EQ(FileBytes(entry.path()).find(canary), std::string::npos) << entry.path();
+  }
+  EXPECT_GE(files, 1);
+  // Whatever the run left in its status directory.
+  int status_files = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(directory_ / "status")) {
+    if (!entry.is_regular_file()) continue;
+    ++status_files;
+    EXPECT_EQ(FileBytes(entry.path()).find(canary), std::string::npos) << entry.path();
+  }
+  EXPECT_GE(status_files, 2);
+  CheckInvariants(*id);
+}
+
+// A secret reference that cannot be resolved fails the step before anything is sent; the
+// message names the reference.
+TEST_F(ExecutorTest, UnresolvableSecretReferenceFailsTheStepNamingTheReference) {
+  const std::string variable = "ROLLGATE_TEST_UNSET_" + std::to_string(getpid());
+  unsetenv(variable.c_str());
+  StepSpec step = Command("login", {"login"});
+  step.secrets = {{"APP_TOKEN", "env:" + variable}, {"KEY", "file:/nonexistent/rollgate/key"}};
+  auto executor = MakeExecutor(*store_, 1);
+  Result<RunRecord> run = StartAndExecute(PlanOn(1, {step}), *executor);
+  ASSERT_TRUE(run.ok()) << run.error().ToString();
+  EXPECT_EQ(run->state, RunState::kFailed);
+  std::vector<StepExecution> journal = Journal("RUN-1");
+  ASSERT_EQ(journal.size(), 1U);
+  EXPECT_EQ(journal[0].state, StepState::kFailed);
+  EXPECT_THAT(journal[0].evidence, HasSubstr("not run"));
+  EXPECT_THAT(journal[0].evidence, HasSubstr("APP_TOKEN"));
+  EXPECT_THAT(journal[0].evidence, HasSubstr("env:" + variable));
+  EXPECT_TRUE(transport_.CommandsRan("h1").empty());
+  // A malformed reference is refused when the plan is checked.
+  StepSpec bad = Command("login", {"login"});
+  bad.secrets = {{"APP_TOKEN", "plain-text-password"}};
+  Status refused = ValidatePlan(PlanOn(1, {bad}), types_);
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.message().find("plain-text-password"), std::string::npos) << refused.message();
   CheckInvariants("RUN-1");
 }
 

@@ -6,6 +6,7 @@
 
 #include "common/sha256.h"
 #include "common/strings.h"
+#include "engine/steps/script_step.h"
 #include "engine/steps/steps.h"
 #include "transport/host_address.h"
 
@@ -26,6 +27,31 @@ CommandSpec BaseSpec(const StepRequest& request, std::vector<std::string> argv, 
   return spec;
 }
 
+// Resolves the step's secret references into spec.secret_env, at the moment a command is sent.
+// A reference that cannot be resolved fails with a Status naming the step, the variable and the
+// reference (ResolveSecret never puts a value in its messages).
+Status AddSecrets(const StepRequest& request, CommandSpec& spec) {
+  for (const auto& [name, reference] : request.spec.secrets) {
+    Result<std::string> value = ResolveSecret(reference);
+    if (!value.ok()) {
+      return value.error().WithContext(
+          fmt::format("step {}: secret {}", EscapeForDisplay(request.spec.name), name));
+    }
+    spec.secret_env[name] = std::move(*value);
+  }
+  return Status::Ok();
+}
+
+bool IsVariableName(std::string_view text) {
+  if (text.empty() || (text.front() >= '0' && text.front() <= '9')) return false;
+  for (char c : text) {
+    bool ok =
+        (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 class CommandStep final : public StepType {
  public:
   std::string_view name() const override { return "command"; }
@@ -37,23 +63,39 @@ class CommandStep final : public StepType {
     if (!spec.source.empty() || !spec.destination.empty()) {
       return InvalidArgument("a command step takes no \"source\" or \"destination\"");
     }
+    for (const auto& [variable, reference] : spec.secrets) {
+      if (!IsVariableName(variable)) {
+        return InvalidArgument(
+            fmt::format("secret '{}': not a variable name", EscapeForDisplay(variable)));
+      }
+      if (spec.env.contains(variable)) {
+        return InvalidArgument(fmt::format("{} is both in \"env\" and \"secrets\"", variable));
+      }
+      if (!StartsWith(reference, "env:") && !StartsWith(reference, "file:/")) {
+        return InvalidArgument(
+            fmt::format("secret {}: expected a reference env:NAME or file:/path", variable));
+      }
+    }
     return Status::Ok();
   }
 
   Result<CommandResult> Run(const StepRequest& request) const override {
     std::vector<std::string> argv = request.spec.argv;
     if (argv.empty()) argv = {"sh", "-c", request.spec.script};
-    return request.transport.Run(request.host, BaseSpec(request, std::move(argv),
-                                                        request.spec.timeout, request.status_file));
+    CommandSpec spec =
+        BaseSpec(request, std::move(argv), request.spec.timeout, request.status_file);
+    RETURN_IF_ERROR(AddSecrets(request, spec));
+    return request.transport.Run(request.host, spec);
   }
 
   bool CanUndo(const StepSpec& spec) const override { return !spec.undo_argv.empty(); }
 
   Result<CommandResult> Undo(const StepRequest& request) const override {
     if (!CanUndo(request.spec)) return StepType::Undo(request);
-    return request.transport.Run(request.host,
-                                 BaseSpec(request, request.spec.undo_argv, request.spec.timeout,
-                                          CompanionStatusFile(request.status_file, "undo")));
+    CommandSpec spec = BaseSpec(request, request.spec.undo_argv, request.spec.timeout,
+                                CompanionStatusFile(request.status_file, "undo"));
+    RETURN_IF_ERROR(AddSecrets(request, spec));
+    return request.transport.Run(request.host, spec);
   }
 };
 
@@ -139,6 +181,7 @@ Result<ProbeVerdict> StepType::Probe(const StepRequest& request, int* probe_exit
   if (!request.spec.probe) return ProbeVerdict::kUndecided;
   CommandSpec spec = BaseSpec(request, request.spec.probe->argv, request.spec.probe->timeout,
                               CompanionStatusFile(request.status_file, "probe"));
+  RETURN_IF_ERROR(AddSecrets(request, spec));
   ASSIGN_OR_RETURN(CommandResult result, request.transport.Run(request.host, spec));
   if (result.timed_out || result.connection_lost) return ProbeVerdict::kUndecided;
   if (probe_exit_code != nullptr) *probe_exit_code = result.exit_code;

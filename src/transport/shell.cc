@@ -24,6 +24,23 @@ bool HasNul(std::string_view text) { return text.find('\0') != std::string_view:
 // Names the wrapper uses for itself; a command's env may not override them.
 bool IsReservedName(std::string_view name) { return name.substr(0, 3) == "rg_" || name == "IFS"; }
 
+// Masks each secret (the environment variables named in rg_names, longest first) as "***" in
+// every line; literal matching (index), not regular expressions.
+constexpr const char* kRedactAwk =
+    R"(BEGIN { n = split(rg_names, rg_v, " "); for (i = 1; i <= n; i++) rg_s[i] = ENVIRON[rg_v[i]] }
+{
+  line = $0
+  for (i = 1; i <= n; i++) {
+    s = rg_s[i]
+    if (s == "") continue
+    out = ""
+    while ((k = index(line, s)) > 0) { out = out substr(line, 1, k - 1) "***"; line = substr(line, k + length(s)) }
+    line = out line
+  }
+  print line
+  fflush()
+})";
+
 }  // namespace
 
 std::string ShellQuote(std::string_view text) {
@@ -136,6 +153,27 @@ std::string BuildRemoteScript(const CommandSpec& spec, bool exec_command) {
   if (spec.status_file.empty()) {
     script += exec_command ? "exec " + command + "\n" : command + "\nexit \"$?\"\n";
     return script;
+  }
+  if (!spec.secret_env.empty()) {
+    // The output kept on the host ("<status_file>.out") must not hold a secret either: the
+    // command's output passes through a filter that masks every secret value (read from the
+    // environment, longest first) before it reaches the file. The filter's exit does not count:
+    // the command's own status is the inner shell's.
+    std::vector<std::pair<size_t, std::string>> by_length;
+    for (const auto& [name, value] : spec.secret_env) by_length.emplace_back(value.size(), name);
+    std::sort(by_length.begin(), by_length.end(),
+              [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::string names;
+    for (const auto& [length, name] : by_length) names += (names.empty() ? "" : " ") + name;
+    std::string inner = fmt::format(R"(rg_sf=$1
+{{ {} 2>&1; printf '%s\n' "$?" >"$rg_sf.rc"; }} | LC_ALL=C awk -v rg_names={} {}
+rg_rc=$(cat -- "$rg_sf.rc" 2>/dev/null)
+rm -f -- "$rg_sf.rc"
+[ -n "$rg_rc" ] || {{ echo 'rollgate: the exit status of the command was lost' >&2; exit 1; }}
+exit "$rg_rc"
+)",
+                                    command, ShellQuote(names), ShellQuote(kRedactAwk));
+    command = "sh -c " + ShellQuote(inner) + " rollgate-step \"$rg_sf\"";
   }
   script += "trap '' HUP\n";
   script += "rg_sf=" + ShellQuote(spec.status_file) + "\n";

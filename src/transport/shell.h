@@ -40,9 +40,10 @@ Status ValidateRemotePath(std::string_view path);
 //    command in its own session when `setsid` exists (unless "<status_file>.cancel" exists: then
 //    it exits kExitCancelledBeforeStart), writes its pid to "<status_file>.pid" (and stops the
 //    command if "<status_file>.cancel" appeared meanwhile), its
-//    output to "<status_file>.out", then its exit status to "<status_file>" atomically (write to a
-//    temporary file in the same directory, then mv), and finally prints the last
-//    spec.output_limit bytes of the output;
+//    output to "<status_file>.out" (with secret_env values masked as "***" by an awk filter on
+//    the way: no secret is ever stored on the host; output lines end with '\n'), then its exit
+//    status to "<status_file>" atomically (write to a temporary file in the same directory, then
+//    mv), and finally prints the last spec.output_limit bytes of the output;
 //  - without a status_file: execs the command directly (with `exec_command` false: runs it as a
 //    child and exits with its status, so that the script's EXIT trap runs).
 // `spec` must have passed ValidateCommandSpec (which reserves variable names starting "rg_").

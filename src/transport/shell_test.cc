@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "common/time.h"
@@ -143,6 +145,42 @@ TEST(ShellQuoteTest, WrapperWritesStatusFileAndKeepsOutput) {
   EXPECT_EQ(**status, 7);
   EXPECT_TRUE(std::filesystem::exists(inner.status_file + ".pid"));
   EXPECT_TRUE(std::filesystem::exists(inner.status_file + ".out"));
+}
+
+// The output the wrapper keeps on the host never holds a secret, and the command's own exit
+// status is kept although its output passes through the filter.
+TEST(ShellQuoteTest, WrapperKeepsNoSecretInTheOutputFileOnTheHost) {
+  SystemClock clock;
+  LocalTransport local(clock);
+  std::string dir = testing::TempDir() + "/wrapper-secret";
+  std::filesystem::remove_all(dir);
+  const std::string secret = "canary-wrapper-5d0c.*[x]\\&";
+  CommandSpec inner;
+  inner.argv = {"sh", "-c",
+                "echo \"pw=$TOKEN\"; echo \"error: bad $TOKEN$TOKEN and $SHORT\" >&2; "
+                "printf 'no newline %s' \"$TOKEN\"; exit 3"};
+  inner.secret_env["TOKEN"] = secret;
+  inner.secret_env["SHORT"] = "canary";  // a part of the longer one: longest masked first
+  inner.status_file = dir + "/run-1/step-1.status";
+  inner.output_limit = 1024;
+  CommandSpec outer;
+  outer.argv = {"sh", "-c", BuildRemoteScript(inner)};
+  outer.stdin_data = SecretPreamble(inner);
+  outer.timeout = Seconds(10);
+  auto result = local.Run({}, outer);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->exit_code, 3) << result->output_tail;
+  auto status = local.ReadExitStatus({}, inner.status_file);
+  ASSERT_TRUE(status.ok() && status->has_value());
+  EXPECT_EQ(**status, 3);
+  std::ifstream in(inner.status_file + ".out");
+  std::string kept((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(kept.find("canary"), std::string::npos) << kept;
+  EXPECT_NE(kept.find("pw=***\n"), std::string::npos) << kept;
+  EXPECT_NE(kept.find("error: bad ****** and ***"), std::string::npos) << kept;
+  EXPECT_NE(kept.find("no newline ***"), std::string::npos) << kept;
+  EXPECT_EQ(result->output_tail.find("canary"), std::string::npos) << result->output_tail;
+  EXPECT_FALSE(std::filesystem::exists(inner.status_file + ".rc"));
 }
 
 TEST(RedactTest, MasksEverySecretEvenAcrossTheCut) {

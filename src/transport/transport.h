@@ -59,7 +59,8 @@ struct CommandSpec {
   // Absolute path on the host of the exit-status file, named by run and step, e.g.
   // "/var/lib/rollgate/runs/R-12/step-3-host1.status". Characters: [A-Za-z0-9._/-], no "..".
   // Empty: no status file (the command's outcome is lost with the connection). With a status file,
-  // the remote command's output is also kept on the host in "<status_file>.out" and its pid in
+  // the remote command's output is also kept on the host in "<status_file>.out" (secret_env values
+  // masked as "***" before they reach the file) and its pid in
   // "<status_file>.pid" (for Cancel); Cancel leaves "<status_file>.cancel". A status_file that was
   // cancelled is never run again (Run returns kExitCancelledBeforeStart): name one per attempt.
   std::string status_file;
