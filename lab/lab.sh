@@ -358,6 +358,10 @@ cmd_up() {
       chown -R "$LOGIN_USER:" "$LAB/hosts/host$i/root"
     fi
   done
+  # Scratch space the hosts share by its real path (exit-status files, uploads): see
+  # rollgate-hosts.yaml's work_dir.
+  mkdir -p "$LAB/work"
+  if [ "$LOGIN_USER" != "$(id -un)" ]; then chown "$LOGIN_USER:" "$LAB/work"; fi
   write_client_config "$n"
   for ((i = 1; i <= n; i++)); do
     start_sshd "$i"

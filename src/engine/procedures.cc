@@ -101,7 +101,8 @@ PackageLayout LayoutFromPaths(const std::vector<std::string>& paths) {
 }
 
 std::string ReleaseDirFor(const System& system, const std::string& sha256) {
-  return fmt::format("{}/releases/{}", system.work_dir, sha256.substr(0, 16));
+  // Beside the uploaded package, whose directory the transfer made.
+  return fmt::format("{}/packages/{}.release", system.work_dir, sha256.substr(0, 16));
 }
 
 Result<Plan> BuildDeploymentPlan(const DeploymentRequest& request) {
@@ -256,7 +257,7 @@ Result<Plan> BuildDeploymentPlan(const DeploymentRequest& request) {
                                                 {"sha256", package.sha256},
                                                 {"target_dir", system.app_dir},
                                                 {"subdir", top + "app"},
-                                                {"mode", "switch"}};
+                                                {"mode", "merge"}};
   if (!system.app_user.empty()) install["owner"] = system.app_user;
   if (!system.app_group.empty()) install["group"] = system.app_group;
   rollout.steps.push_back(b.Make("install", "extract-switch", install, Seconds(600), true));

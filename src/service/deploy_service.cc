@@ -253,7 +253,8 @@ Result<DeploymentPreparation> DeployService::Prepare(const std::string& cr_id,
                     "(or import it with its advisory)",
                     patch.id));
   }
-  std::filesystem::path file = packages_dir_ / (patch.package->sha256 + ".pkg");
+  std::filesystem::path file =
+      std::filesystem::absolute(packages_dir_ / (patch.package->sha256 + ".pkg"));
   ArchiveLimits limits;
   limits.max_total_bytes = config_.packages.max_bytes;
   Result<ArchiveReport> report = ScanArchive(file, limits);

@@ -9,7 +9,9 @@
 //               without "." or ".." components or a trailing slash, not "/".
 //   subdir      the directory inside the archive to install ("demo-1.1.0/app"); optional (the
 //               whole archive). Relative, no empty, "." or ".." component, not starting with '-'.
-//   mode        switch (default) | overlay.
+//   mode        switch (default) | merge | overlay. merge: the staged directory starts as a copy
+//               of the live one and the archive's files go over it, then it is switched in as
+//               a whole (a patch that ships only the files it changes, as `tar -xzf -C T` does).
 //   owner       user and group given to everything installed (`chown -R -h`); optional, names.
 //   group
 //   file_mode   octal modes ([0-7]{3,4}) given to every regular file, and every directory, of
@@ -76,6 +78,7 @@ constexpr std::string_view kInstall = R"sh(archive=$R$RG_ARCHIVE
 mode=${RG_MODE:-switch}
 sub=${RG_SUBDIR:-}
 staging=$target.rollgate-staging-$run
+merged=$target.rollgate-merge-$run
 previous=$target.rollgate-previous-$run
 previous_fact=""
 list=$previous/.rollgate-overlay
@@ -85,7 +88,7 @@ trap 'rm -rf "$work"' EXIT
 die() {
   code=$1
   shift
-  rm -rf -- "$staging"
+  rm -rf -- "$staging" "$merged"
   printf 'error: %s\n' "$*" >&2
   exit "$code"
 }
@@ -197,7 +200,17 @@ fi
 printf 'sha256 %s\nrun %s\narchive %s\n' "$sha" "$run" "$RG_ARCHIVE" >"$src/$marker" ||
   die 1 "cannot write the marker"
 
-if [ "$mode" = switch ]; then
+if [ "$mode" = merge ]; then
+  # A copy of the live version with the archive's files over it, switched in as a whole.
+  rm -rf -- "$merged"
+  mkdir -- "$merged" || die 1 "cannot create $merged"
+  if [ -d "$target" ]; then
+    cp -a -- "$target/." "$merged/" || die 1 "cannot copy $RG_TARGET_DIR; it is unchanged"
+  fi
+  cp -a -- "$src/." "$merged/" || die 1 "cannot merge the new files; $RG_TARGET_DIR is unchanged"
+  src=$merged
+fi
+if [ "$mode" = switch ] || [ "$mode" = merge ]; then
   if [ -e "$target" ]; then
     [ ! -e "$previous" ] ||
       die 1 "$RG_TARGET_DIR.rollgate-previous-$run already exists; $RG_TARGET_DIR is unchanged"
@@ -226,7 +239,7 @@ else
     die 1 "the overlay failed; $RG_TARGET_DIR is as it was"
   fi
 fi
-rm -rf -- "$staging"
+rm -rf -- "$staging" "$merged"
 report
 )sh";
 
@@ -286,8 +299,9 @@ class ExtractSwitchStep final : public ScriptStep {
           EscapeForDisplay(it->second)));
     }
     if (auto it = spec.params.find("mode");
-        it != spec.params.end() && it->second != "switch" && it->second != "overlay") {
-      return InvalidArgument(fmt::format("param \"mode\": must be switch or overlay (got '{}')",
+        it != spec.params.end() && it->second != "switch" && it->second != "overlay" &&
+        it->second != "merge") {
+      return InvalidArgument(fmt::format("param \"mode\": must be switch, merge or overlay (got '{}')",
                                          EscapeForDisplay(it->second)));
     }
     for (const char* key : {"file_mode", "dir_mode"}) {

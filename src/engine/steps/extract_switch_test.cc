@@ -429,3 +429,37 @@ TEST(ExtractSwitchValidate, RefusesMalformedAndHostileParams) {
 
 }  // namespace
 }  // namespace rollgate
+
+namespace rollgate {
+namespace {
+
+TEST(ExtractSwitchMerge, KeepsTheLiveFilesTheArchiveDoesNotShipAndSwitchesAsAWhole) {
+  testing::LocalStepHost host;
+  setenv("ROLLGATE_RUN", "run-9", 1);
+  host.Write("opt/demo/app/VERSION", "1.0.0\n");
+  host.Write("opt/demo/app/bin/service", "binary\n", true);
+  host.Write("build/p/demo-1.1.0/app/VERSION", "1.1.0\n");
+  std::filesystem::path archive = host.root() / "in/p.tar.gz";
+  std::filesystem::create_directories(archive.parent_path());
+  std::string command = "cd '" + (host.root() / "build/p").string() + "' && tar -czf '" +
+                        archive.string() + "' demo-1.1.0";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  std::string sha = *Sha256File(archive);
+  std::map<std::string, std::string> params = {{"archive", "/in/p.tar.gz"},
+                                               {"sha256", sha},
+                                               {"target_dir", "/opt/demo/app"},
+                                               {"subdir", "demo-1.1.0/app"},
+                                               {"mode", "merge"}};
+  testing::StepOutcome out = host.Run("extract-switch", params);
+  ASSERT_EQ(out.error, "");
+  ASSERT_EQ(out.result.exit_code, 0) << out.result.output_tail;
+  EXPECT_EQ(ReadFile(host.root() / "opt/demo/app/VERSION"), "1.1.0\n");
+  EXPECT_EQ(ReadFile(host.root() / "opt/demo/app/bin/service"), "binary\n");
+  EXPECT_EQ(ReadFile(host.root() / "opt/demo/app.rollgate-previous-run-9/VERSION"), "1.0.0\n");
+  EXPECT_FALSE(std::filesystem::exists(host.root() / "opt/demo/app.rollgate-merge-run-9"));
+  EXPECT_EQ(out.facts["version"], "1.1.0");
+  EXPECT_EQ(*host.Probe("extract-switch", params), ProbeVerdict::kInPlace);
+}
+
+}  // namespace
+}  // namespace rollgate
