@@ -288,6 +288,10 @@ SQL
   for env_db in demo_dev demo_test demo_prod; do
     if ! pg_run "${psql[@]}" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$env_db'" | grep -q 1; then
       pg_run "${psql[@]}" -d postgres -c "CREATE DATABASE $env_db OWNER demo TEMPLATE demo"
+      if [ "$env_db" = demo_prod ]; then
+        # Production data is messier than the test data: the same item ordered twice.
+        pg_run "${psql[@]}" -d demo_prod -c "SET ROLE demo; INSERT INTO orders (item, quantity) VALUES ('widget', 7), ('sprocket', 2)"
+      fi
     fi
   done
   cat >"$LAB/postgres.env" <<EOF

@@ -4,6 +4,8 @@
 #                          that passes against a healthy service
 #   demo-1.1.1-bad.tar.gz  the bad patch: same shape, but it turns the service's health to "fail"
 #                          (every /health answers 500), so its smoke test fails
+#   demo-1.2.0.tar.gz      good in DEV and TEST, fails in PROD: its migration 0003 adds a unique
+#                          constraint that PROD's data (duplicate items in demo_prod) violates
 # plus SHA256SUMS. Archives are reproducible (sorted names, fixed mtime and owners).
 #
 # Patch layout (top directory demo-<version>/):
@@ -40,6 +42,22 @@ ALTER TABLE orders DROP COLUMN priority;
 DELETE FROM schema_migrations WHERE version = '0002_add_column';
 COMMIT;
 SQL
+  if [ "$bad" = 2 ]; then
+    # Passes DEV and TEST; PROD's data (duplicate items) violates the new constraint, so the
+    # migration fails there, in its transaction, leaving nothing behind.
+    cat >"$top/migrations/0003_unique_item.sql" <<'SQL'
+BEGIN;
+ALTER TABLE orders ADD CONSTRAINT orders_item_key UNIQUE (item);
+INSERT INTO schema_migrations (version) VALUES ('0003_unique_item');
+COMMIT;
+SQL
+    cat >"$top/migrations/0003_unique_item.down.sql" <<'SQL'
+BEGIN;
+ALTER TABLE orders DROP CONSTRAINT orders_item_key;
+DELETE FROM schema_migrations WHERE version = '0003_unique_item';
+COMMIT;
+SQL
+  fi
   if [ "$bad" = 1 ]; then
     mkdir -p "$top/config"
     printf 'fail_ratio=1\nlatency_ms=0\nhealth=fail\n' >"$top/config/knobs"
@@ -98,6 +116,7 @@ EOF
 
 make_patch 1.1.0 demo-1.1.0.tar.gz 0
 make_patch 1.1.1 demo-1.1.1-bad.tar.gz 1
-(cd "$OUT" && sha256sum demo-1.1.0.tar.gz demo-1.1.1-bad.tar.gz >SHA256SUMS)
+make_patch 1.2.0 demo-1.2.0.tar.gz 2
+(cd "$OUT" && sha256sum demo-1.1.0.tar.gz demo-1.1.1-bad.tar.gz demo-1.2.0.tar.gz >SHA256SUMS)
 echo "lab: patches in $OUT:" >&2
 cat "$OUT/SHA256SUMS" >&2

@@ -35,7 +35,18 @@ namespace {
 
 struct DemoArgs {
   std::string dir;
+  bool keep_lab = false;
 };
+
+// Caller variables the lab's script reads (addresses, ports, login user, binaries).
+bool IsLabVariable(const std::string& entry) {
+  for (const char* name : {"ROLLGATE_LAB_SUBNET=", "ROLLGATE_LAB_SSH_PORT=",
+                           "ROLLGATE_LAB_HTTP_PORT=", "ROLLGATE_LAB_PG_PORT=", "ROLLGATE_LAB_USER=",
+                           "ROLLGATE_DEMO_SERVICE=", "ROLLGATE_LAB_SCRIPT="}) {
+    if (StartsWith(entry, name)) return true;
+  }
+  return false;
+}
 
 // The command line as a person would type it: arguments with spaces or quotes are quoted.
 std::string DisplayCommand(const std::vector<std::string>& args) {
@@ -64,7 +75,7 @@ Result<std::filesystem::path> SelfPath() {
 // Runs one demo step as a child process; its stdout/stderr go to ours, indented by the caller's
 // terminal as they come.
 Result<int> RunStep(const std::filesystem::path& self, const std::filesystem::path& workspace,
-                    const std::vector<std::string>& args) {
+                    const std::filesystem::path& lab, const std::vector<std::string>& args) {
   std::vector<std::string> storage = {self.string()};
   storage.insert(storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -76,10 +87,19 @@ Result<int> RunStep(const std::filesystem::path& self, const std::filesystem::pa
     std::string entry(*e);
     // The story's own configuration, not the caller's; a fixed clock (ROLLGATE_NOW) is kept so
     // the steps run at the time the story was planned for.
-    if (StartsWith(entry, "ROLLGATE_") && !StartsWith(entry, "ROLLGATE_NOW=")) continue;
+    if (StartsWith(entry, "ROLLGATE_") && !StartsWith(entry, "ROLLGATE_NOW=") &&
+        !IsLabVariable(entry)) {
+      continue;
+    }
     env_storage.push_back(entry);
   }
   env_storage.push_back(config_env);
+  // The lab's hosts are reached with the lab's ssh client configuration; as root, the lab logs
+  // in as its own /bin/sh user unless the caller chose one.
+  env_storage.push_back("ROLLGATE_SSH_CONFIG=" + (lab / "ssh_config").string());
+  if (geteuid() == 0 && std::getenv("ROLLGATE_LAB_USER") == nullptr) {
+    env_storage.push_back("ROLLGATE_LAB_USER=rollgate-lab");
+  }
   std::vector<char*> envp;
   for (auto& e : env_storage) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -96,6 +116,34 @@ Result<int> RunStep(const std::filesystem::path& self, const std::filesystem::pa
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+// Writes the configuration (starter file, --as allowed, plus the lab's system) and the story's
+// files into the workspace, then runs the story.
+template <typename Run>
+Status RunStory(Context& ctx, const std::filesystem::path& workspace,
+                const std::filesystem::path& lab, Run& run) {
+  std::string config = StarterConfigYaml();
+  auto pos = config.find("allow_as: false");
+  if (pos == std::string::npos) return Internal("starter configuration has no identity.allow_as");
+  config.replace(pos, 15, "allow_as: true");
+  std::ifstream fragment_in(lab / "rollgate-hosts.yaml");
+  std::string fragment((std::istreambuf_iterator<char>(fragment_in)),
+                       std::istreambuf_iterator<char>());
+  auto systems = fragment.find("systems:\n");
+  auto starter_systems = config.find("\nsystems:\n");
+  if (systems == std::string::npos || starter_systems == std::string::npos) {
+    return Internal("the lab's rollgate-hosts.yaml or the starter file has no systems: list");
+  }
+  config.insert(starter_systems + 10, fragment.substr(systems + 9));
+  std::ofstream(workspace / "rollgate.yaml", std::ios::trunc) << config;
+
+  DemoStory story = BuildGovernanceStory(ctx.clock().Now(), ctx.zone(), workspace, lab);
+  for (const auto& [name, content] : story.files) {
+    std::ofstream(workspace / name, std::ios::trunc) << content;
+  }
+  for (const auto& step : story.steps) RETURN_IF_ERROR(run(step));
+  return Status::Ok();
+}
+
 Status RunDemo(Context& ctx, const DemoArgs& args) {
   ASSIGN_OR_RETURN(std::filesystem::path self, SelfPath());
   std::filesystem::path workspace(args.dir);
@@ -108,6 +156,11 @@ Status RunDemo(Context& ctx, const DemoArgs& args) {
                                      std::strerror(errno)));
     }
     workspace = pattern;
+    // The lab's hosts log in as their own user and must reach the lab inside the workspace.
+    std::filesystem::permissions(
+        workspace, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                       std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                       std::filesystem::perms::others_exec);
   }
   std::error_code ec;
   if (std::filesystem::exists(workspace / ".rollgate", ec)) {
@@ -117,41 +170,56 @@ Status RunDemo(Context& ctx, const DemoArgs& args) {
   std::filesystem::create_directories(workspace, ec);
   if (ec) return Unavailable(fmt::format("cannot create {}: {}", workspace.string(), ec.message()));
 
-  std::string config = StarterConfigYaml();
-  auto pos = config.find("allow_as: false");
-  if (pos == std::string::npos) return Internal("starter configuration has no identity.allow_as");
-  config.replace(pos, 15, "allow_as: true");
-  std::ofstream(workspace / "rollgate.yaml", std::ios::trunc) << config;
-
-  DemoStory story = BuildGovernanceStory(ctx.clock().Now(), ctx.zone(), workspace);
-  for (const auto& [name, content] : story.files) {
-    std::ofstream(workspace / name, std::ios::trunc) << content;
-  }
-  std::cout << "Rollgate demo: the playbook's governance, step by step.\n"
+  std::filesystem::path lab = workspace / "lab";
+  std::cout << "Rollgate demo: a patch through DEV, TEST and PROD on a fleet of loopback hosts,\n"
+            << "a change that fails in PROD and is rolled back, and the governance around both.\n"
             << "Workspace: " << workspace.string() << "\n";
   int step_number = 0;
-  for (const auto& step : story.steps) {
+  auto run = [&](const DemoStep& step) -> Status {
     if (!step.chapter.empty()) std::cout << "\n== " << step.chapter << "\n";
     std::cout << "\n" << ++step_number << ".";
     if (!step.narration.empty()) std::cout << " " << step.narration;
     std::cout << "\n$ " << DisplayCommand(step.args) << "\n";
-    ASSIGN_OR_RETURN(int exit_code, RunStep(self, workspace, step.args));
+    ASSIGN_OR_RETURN(int exit_code, RunStep(self, workspace, lab, step.args));
     if (exit_code != step.expected_exit) {
       return Failed(fmt::format("demo step {} exited {} where the playbook expects {}: {}",
                                 step_number, exit_code, step.expected_exit,
                                 DisplayCommand(step.args)));
     }
     if (step.expected_exit != 0) {
-      std::cout << fmt::format("   -> refused with exit code {}, as the playbook demands\n",
-                               exit_code);
+      std::cout << (exit_code == 1
+                        ? fmt::format("   -> failed with exit code {}, as this story expects\n",
+                                      exit_code)
+                        : fmt::format("   -> refused with exit code {}, as the playbook demands\n",
+                                      exit_code));
     }
+    return Status::Ok();
+  };
+  DemoStep lab_up{"The lab",
+                  "Five loopback hosts with sshd and the demo service, and PostgreSQL: host1 is "
+                  "DEV, host2 TEST, host3-5 PROD.",
+                  {"lab", "--dir", lab.string(), "up", "5"},
+                  0};
+  DemoStep lab_down{
+      "", "Everything the lab started is stopped.", {"lab", "--dir", lab.string(), "down"}, 0};
+  Status status = run(lab_up);
+  if (status.ok()) status = RunStory(ctx, workspace, lab, run);
+  if (!args.keep_lab) {
+    if (!status.ok()) std::cout << "\nThe demo stopped early; stopping the lab.\n";
+    Status down = run(lab_down);
+    if (status.ok()) status = down;
   }
+  if (!status.ok()) return status;
   std::string config_flag = "--config " + (workspace / "rollgate.yaml").string();
   std::cout << "\nThe story is complete. Everything above is in the store and the audit log:\n"
             << "  workspace:  " << workspace.string() << "\n"
-            << "  the CR:     rollgate " << config_flag << " cr show " << story.cr_id
-            << " --format markdown\n"
+            << "  the CRs:    rollgate " << config_flag << " cr show CR-1 --format markdown\n"
+            << "  the runs:   rollgate " << config_flag << " run show RUN-3\n"
             << "  the record: rollgate " << config_flag << " audit export\n";
+  if (args.keep_lab) {
+    std::cout << "  the lab:    " << lab.string() << " (stop it: rollgate lab --dir "
+              << lab.string() << " down)\n";
+  }
   return Status::Ok();
 }
 
@@ -161,6 +229,7 @@ void RegisterDemoCommand(CLI::App& app, Action& slot) {
   auto* cmd = app.add_subcommand("demo", "the whole story on embedded defaults");
   auto args = std::make_shared<DemoArgs>();
   cmd->add_option("--dir", args->dir, "workspace to use (default: a new directory under /tmp)");
+  cmd->add_flag("--keep-lab", args->keep_lab, "leave the lab running afterwards, to explore it");
   OnRun(cmd, slot, [args](Context& ctx) { return RunDemo(ctx, *args); });
 }
 

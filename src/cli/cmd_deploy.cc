@@ -208,7 +208,9 @@ Status RunRollback(Context& ctx, const DeployArgs& args) {
                      .dump(-1, ' ', false, json::error_handler_t::replace)
               << "\n";
   } else {
-    ctx.out() << fmt::format("\n{} {}: {}\n", run.id, RunStateName(run.state), evidence.detail);
+    ctx.out() << fmt::format("\n{} in {}: {}\n",
+                             evidence.passed.value_or(false) ? "Rolled back" : "Rollback FAILED",
+                             args.env, evidence.detail);
   }
   return run.state == RunState::kSucceeded ? Status::Ok() : Failed("");
 }

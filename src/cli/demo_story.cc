@@ -36,7 +36,8 @@ Timestamp OutsideFreezes(const Config& config, const std::string& env, Timestamp
 }  // namespace
 
 DemoStory BuildGovernanceStory(Timestamp now, const TimeZone& zone,
-                               const std::filesystem::path& workspace) {
+                               const std::filesystem::path& workspace,
+                               const std::filesystem::path& lab) {
   (void)workspace;
   LoadResult loaded = LoadConfigText(StarterConfigYaml(), "rollgate.yaml", zone);
   const Config& config = *loaded.config;
@@ -44,19 +45,20 @@ DemoStory BuildGovernanceStory(Timestamp now, const TimeZone& zone,
   DemoStory story;
   story.cr_id = kCr;
   story.files["implementation-plan.md"] =
-      "1. Readiness checks (2.3)\n2. Backups of /opt/billing, /etc/billing and the billing "
-      "database (2.4)\n3. Stop billing, extract the package, run migrations, start billing (3.x)\n"
-      "4. Smoke tests, health endpoints, log review (4.1)\n";
+      "1. Readiness checks (2.3)\n2. Backups of /opt/demo, /etc/demo and the demo database "
+      "(2.4)\n3. Stop demo, install the package, run migrations, start demo (3.x)\n"
+      "4. Smoke tests, health endpoints, log review, response time (4.1, 4.2)\n";
   story.files["rollback-plan.md"] =
-      "Restore /opt/billing and /etc/billing from the pre-deployment copies, pg_restore the "
-      "billing database from the run's dump, restart and verify (6.2).\n";
+      "Restore /opt/demo and /etc/demo from the pre-deployment copies, pg_restore the demo "
+      "database from the run's dump when the deployment changed it, restart and verify (6.2).\n";
   story.files["test-plan.md"] =
-      "DEV: smoke tests (100 %). TEST: smoke, regression suite (>= 95 %), UAT by billing "
+      "DEV: smoke tests (100 %). TEST: smoke, regression suite (>= 95 %), UAT by demo "
       "operations. PROD: smoke and critical transactions (4.1).\n";
   story.files["security-impact-assessment.md"] =
-      "The TLS stack of billing is exposed to the internet; the flaw allows reading server memory. "
-      "No known exploitation. Patch within the standard path.\n";
-  story.files["release-notes.txt"] = "OpenSSL 3.0.15: fixes CVE-2026-31337 (heap over-read).\n";
+      "The TLS stack of the demo service is exposed to the internet; the flaw allows reading "
+      "server memory. No known exploitation. Patch within the standard path.\n";
+  story.files["release-notes.txt"] =
+      "demo 1.1.0: rebuilt with OpenSSL 3.0.15 (CVE-2026-31337); adds orders.priority.\n";
   story.files["advisory-osv.json"] = R"({
   "schema_version": "1.6.0",
   "id": "OSV-2026-0977",
@@ -71,6 +73,8 @@ DemoStory BuildGovernanceStory(Timestamp now, const TimeZone& zone,
   "references": [{"type": "ADVISORY", "url": "https://security.example.org/OSV-2026-0977"}]
 }
 )";
+  const std::string good_package = (lab / "patches" / "demo-1.1.0.tar.gz").string();
+  const std::string prod_failing_package = (lab / "patches" / "demo-1.2.0.tar.gz").string();
 
   Timestamp dev_start = now + std::chrono::hours(1);
   // TEST: first too early for its 24-hour lead time, then just after it.
@@ -82,13 +86,17 @@ DemoStory BuildGovernanceStory(Timestamp now, const TimeZone& zone,
   Timestamp prod_earliest = AddBusinessDays(now, 5, config, zone) + std::chrono::hours(1);
   Timestamp prod_start =
       NextProdSlot(config, std::max(prod_earliest, test_start + std::chrono::hours(24)), zone);
+  // The second change takes the next PROD slot after the first.
+  Timestamp prod_start_2 = NextProdSlot(config, prod_start + std::chrono::hours(6), zone);
 
   auto& s = story.steps;
   auto add = [&](std::string chapter, std::string narration, std::vector<std::string> args,
                  int exit_code = 0) {
     s.push_back({std::move(chapter), std::move(narration), std::move(args), exit_code});
   };
-  add("The configuration", "The playbook's defaults, as written by 'rollgate init', are valid.",
+  add("The configuration",
+      "The playbook's defaults, as written by 'rollgate init', plus the lab's system 'demo' "
+      "(written by 'rollgate lab up'), are valid.",
       {"validate"});
   add("Intake and classification (playbook 2.1)",
       "A CVSS vector is scored exactly as FIRST specifies.",
@@ -97,11 +105,13 @@ DemoStory BuildGovernanceStory(Timestamp now, const TimeZone& zone,
       "Grace, the security lead, imports a vendor advisory (OSV); CVSS 9.8 makes it P1-Critical "
       "and an emergency (5.1).",
       {"patch", "import", "advisory-osv.json", "--as", "grace"});
-  add("", "Heidi, an engineer, records another vendor patch by hand; it is P2-High (7.0-8.9).",
-      {"patch", "add", "--title", "OpenSSL 3.0.15 for billing", "--source", "vendor-advisory",
+  add("",
+      "Heidi, an engineer, records the vendor's rebuilt demo service with its package; it is "
+      "P2-High (7.0-8.9). The package is checked and kept by SHA-256.",
+      {"patch", "add", "--title", "demo 1.1.0 with OpenSSL 3.0.15", "--source", "vendor-advisory",
        "--cve", "CVE-2026-31337", "--cvss", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N",
-       "--version", "3.0.15", "--ref", "https://openssl.example/news/secadv/20261129.txt", "--as",
-       "heidi"});
+       "--version", "1.1.0", "--ref", "https://openssl.example/news/secadv/20261129.txt",
+       "--package", good_package, "--as", "heidi"});
   add("Change request (playbook 2.2)",
       "She opens a change request with every 2.2 field; the title is generated.",
       {"cr",
@@ -109,15 +119,15 @@ DemoStory BuildGovernanceStory(Timestamp now, const TimeZone& zone,
        "--patch",
        "PATCH-2",
        "--system",
-       "billing",
+       "demo",
        "--description",
-       "Upgrade OpenSSL to 3.0.15 to fix CVE-2026-31337",
+       "Upgrade the demo service to 1.1.0 (OpenSSL 3.0.15, CVE-2026-31337)",
        "--implementation-plan",
        "implementation-plan.md",
        "--rollback-plan",
        "rollback-plan.md",
        "--risk",
-       "Low: library upgrade, restart of billing only",
+       "Low: library upgrade and one additive column; restart of demo only",
        "--test-plan",
        "test-plan.md",
        "--downtime",
@@ -143,12 +153,15 @@ DemoStory BuildGovernanceStory(Timestamp now, const TimeZone& zone,
   add("", "DEV is scheduled an hour from now.",
       {"cr", "schedule", kCr, "--env", "DEV", "--at", At(dev_start), "--as", "heidi"});
   add("", "Every gate for DEV holds.", {"gate", "check", kCr, "--env", "DEV"});
-  add("", "The DEV deployment's results are recorded as evidence (the engine records them itself).",
-      {"cr", "evidence", kCr, "--env", "DEV", "--kind", "deployment", "--passed", "--detail",
-       "deployed to billing-dev-1", "--as", "heidi"});
-  add("", "",
-      {"cr", "evidence", kCr, "--env", "DEV", "--kind", "smoke", "--passed", "--value", "100",
-       "--as", "heidi"});
+  add("", "TEST may not be deployed before DEV: the deploy command checks the same gates (exit 4).",
+      {"deploy", kCr, "--env", "TEST", "--as", "heidi"}, 4);
+  add("", "The exact DEV procedure, steps by hosts, without touching anything (--dry-run).",
+      {"deploy", kCr, "--env", "DEV", "--dry-run", "--as", "heidi"});
+  add("",
+      "Heidi deploys to DEV on the lab over ssh: readiness, backups (files and pg_dump), stop, "
+      "install, migration, start, smoke test, health, log scan, response time. The results "
+      "become evidence on the CR.",
+      {"deploy", kCr, "--env", "DEV", "--as", "heidi"});
   add("TEST (playbook 3.2)",
       "TEST may not start yet: no development lead sign-off, no test manager approval, no "
       "schedule.",
@@ -163,22 +176,14 @@ DemoStory BuildGovernanceStory(Timestamp now, const TimeZone& zone,
       {"gate", "check", kCr, "--env", "TEST"}, 4);
   add("", "Rescheduled past the lead time, TEST may start.",
       {"cr", "schedule", kCr, "--env", "TEST", "--at", At(test_start), "--as", "heidi"});
-  add("", "", {"gate", "check", kCr, "--env", "TEST"});
-  add("", "TEST results: deployment, smoke tests and a regression run at 93 %.",
-      {"cr", "evidence", kCr, "--env", "TEST", "--kind", "deployment", "--passed", "--as", "ivan"});
-  add("", "",
-      {"cr", "evidence", kCr, "--env", "TEST", "--kind", "smoke", "--passed", "--value", "100",
-       "--as", "ivan"});
-  add("", "",
-      {"cr", "evidence", kCr, "--env", "TEST", "--kind", "regression", "--value", "93", "--detail",
-       "186 of 200 passed", "--as", "ivan"});
+  add("",
+      "Ivan, a test engineer, deploys to TEST; the regression suite runs there and its JUnit "
+      "results give the pass rate the PROD gate needs (>= 95 %).",
+      {"deploy", kCr, "--env", "TEST", "--as", "ivan"});
   add("PROD (playbook 3.3)",
-      "PROD is refused, naming everything missing: regression below 95 %, UAT, sign-offs, CAB "
-      "approval, a tested rollback, a schedule.",
+      "PROD is refused, naming everything missing: UAT, sign-offs, CAB approval, a tested "
+      "rollback, a schedule.",
       {"gate", "check", kCr, "--env", "PROD"}, 4);
-  add("", "The regression suite is re-run after a fix: 97.5 %.",
-      {"cr", "evidence", kCr, "--env", "TEST", "--kind", "regression", "--value", "97.5",
-       "--detail", "195 of 200 passed", "--as", "ivan"});
   add("", "Sign-offs of 4.3 step 2: test manager, business analyst, and UAT.",
       {"cr", "signoff", kCr, "--env", "TEST", "--kind", "test-manager", "--as", "bob"});
   add("", "",
@@ -186,7 +191,7 @@ DemoStory BuildGovernanceStory(Timestamp now, const TimeZone& zone,
   add("", "", {"cr", "signoff", kCr, "--env", "TEST", "--kind", "uat", "--as", "carol"});
   add("", "Dave, a CAB member, approves PROD.",
       {"cr", "approve", kCr, "--env", "PROD", "--as", "dave"});
-  add("", "The rollback rehearsal's result is recorded (the rollback command records it itself).",
+  add("", "The rollback rehearsal's result is recorded.",
       {"cr", "evidence", kCr, "--env", "TEST", "--kind", "rollback-tested", "--passed", "--value",
        "240", "--detail", "rollback rehearsed in TEST in 4 minutes", "--as", "heidi"});
   add("", "Two days out is short of the CAB's 5 business days.",
@@ -197,11 +202,80 @@ DemoStory BuildGovernanceStory(Timestamp now, const TimeZone& zone,
                   FormatLocalMinutes(prod_start, zone)),
       {"cr", "schedule", kCr, "--env", "PROD", "--at", At(prod_start), "--as", "heidi"});
   add("", "Every PROD gate holds.", {"gate", "check", kCr, "--env", "PROD"});
-  add("Documents and checklists (playbook 8, Appendix B)",
-      "The pre-deployment checklist, computed from the record.",
+  add("", "The pre-deployment checklist, computed from the record.",
       {"cr", "checklist", kCr, "--env", "PROD"});
-  add("", "The change request as the playbook's Appendix B.", {"cr", "show", kCr});
-  constexpr const char* kEmergency = "CR-2";
+  add("",
+      "Heidi deploys to PROD: one node at a time, each node healthy and smoke-tested before the "
+      "next is touched.",
+      {"deploy", kCr, "--env", "PROD", "--as", "heidi"});
+  add("Documents (playbook 8, Appendix B)",
+      "The change request as the playbook's Appendix B, with the evidence the runs recorded.",
+      {"cr", "show", kCr});
+
+  constexpr const char* kSecond = "CR-2";
+  add("A change that fails in PROD (playbook 6)",
+      "Heidi records demo 1.2.0: it adds a unique constraint on order items.",
+      {"patch", "add", "--title", "demo 1.2.0: unique order items", "--source", "development-team",
+       "--version", "1.2.0", "--package", prod_failing_package, "--as", "heidi"});
+  add("", "",
+      {"cr",
+       "create",
+       "--patch",
+       "PATCH-3",
+       "--system",
+       "demo",
+       "--type",
+       "standard",
+       "--description",
+       "Enforce unique order items",
+       "--implementation-plan",
+       "implementation-plan.md",
+       "--rollback-plan",
+       "rollback-plan.md",
+       "--risk",
+       "Medium: a new constraint on orders",
+       "--test-plan",
+       "test-plan.md",
+       "--as",
+       "heidi"});
+  add("", "", {"cr", "submit", kSecond, "--as", "heidi"});
+  add("", "DEV: approved, scheduled, deployed; it works.",
+      {"cr", "approve", kSecond, "--env", "DEV", "--as", "alice"});
+  add("", "", {"cr", "schedule", kSecond, "--env", "DEV", "--at", At(dev_start), "--as", "heidi"});
+  add("", "", {"deploy", kSecond, "--env", "DEV", "--as", "heidi"});
+  add("", "TEST: signed off, approved, scheduled, deployed; the regression suite passes.",
+      {"cr", "signoff", kSecond, "--env", "DEV", "--kind", "dev-lead", "--as", "alice"});
+  add("", "", {"cr", "approve", kSecond, "--env", "TEST", "--as", "bob"});
+  add("", "",
+      {"cr", "schedule", kSecond, "--env", "TEST", "--at", At(test_start), "--as", "heidi"});
+  add("", "", {"deploy", kSecond, "--env", "TEST", "--as", "ivan"});
+  add("", "PROD: sign-offs, CAB approval, rehearsed rollback, a window.",
+      {"cr", "signoff", kSecond, "--env", "TEST", "--kind", "test-manager", "--as", "bob"});
+  add("", "",
+      {"cr", "signoff", kSecond, "--env", "TEST", "--kind", "business-analyst", "--as", "carol"});
+  add("", "", {"cr", "signoff", kSecond, "--env", "TEST", "--kind", "uat", "--as", "carol"});
+  add("", "", {"cr", "approve", kSecond, "--env", "PROD", "--as", "dave"});
+  add("", "",
+      {"cr", "evidence", kSecond, "--env", "TEST", "--kind", "rollback-tested", "--passed",
+       "--value", "180", "--detail", "rollback rehearsed in TEST in 3 minutes", "--as", "heidi"});
+  add("", "",
+      {"cr", "schedule", kSecond, "--env", "PROD", "--at", At(prod_start_2), "--as", "heidi"});
+  add("",
+      "In PROD the migration meets production data (the same item ordered twice): it fails in "
+      "its transaction on the first node, and the rollout stops there. The other nodes are "
+      "never touched.",
+      {"deploy", kSecond, "--env", "PROD", "--as", "heidi"}, 1);
+  add("", "Heidi may not roll PROD back: that takes the CAB chair or the IT operations manager.",
+      {"rollback", kSecond, "--env", "PROD", "--as", "heidi"}, 4);
+  add("",
+      "Erin, the CAB chair, rolls PROD back: only the node that was changed, from its own "
+      "backups; the database needs no restore, because the failed migration never committed.",
+      {"rollback", kSecond, "--env", "PROD", "--reason", "migration 0003 failed on production data",
+       "--as", "erin"});
+  add("", "PROD for this change now reads 'rolled back'; the record says why.",
+      {"cr", "show", kSecond});
+
+  constexpr const char* kEmergency = "CR-3";
   add("The emergency path (playbook 5)",
       "The P1 advisory gets its own change request; it is marked emergency from the patch.",
       {"cr", "create", "--patch", "PATCH-1", "--system", "billing", "--description",
@@ -226,8 +300,8 @@ DemoStory BuildGovernanceStory(Timestamp now, const TimeZone& zone,
       {"cr", "confirm", kEmergency, "--env", "PROD", "--as", "heidi"}, 4);
   add("", "...which she does within the 24 hours.",
       {"cr", "confirm", kEmergency, "--env", "PROD", "--as", "erin"});
-  add("The record", "Every step above is an event in a hash chain; it verifies.",
-      {"audit", "verify"});
+  add("The record", "Every run, with every step on every host.", {"run", "list"});
+  add("", "Every step above is an event in a hash chain; it verifies.", {"audit", "verify"});
   add("", "A checkpoint of the chain's head, to keep elsewhere...",
       {"audit", "checkpoint", "--file", "audit-checkpoint.txt"});
   add("", "...against which truncation of the log is detected too.",

@@ -25,7 +25,9 @@ struct DemoStory {
   std::string cr_id;
 };
 
+// `lab`: the lab directory whose patches the story deploys (its hosts are the system "demo").
 DemoStory BuildGovernanceStory(Timestamp now, const TimeZone& zone,
-                               const std::filesystem::path& workspace);
+                               const std::filesystem::path& workspace,
+                               const std::filesystem::path& lab);
 
 }  // namespace rollgate::cli

@@ -133,10 +133,14 @@ Result<Plan> BuildDeploymentPlan(const DeploymentRequest& request) {
   plan.status_dir = system.work_dir;
   // A failed host stops the rollout (§3.3: "a failure stops the rollout").
   plan.failure_limit = {0, false};
-  Result<HostCount> batch = ParseHostCount(env.rolling ? env.batch : "100%");
-  if (!batch.ok()) return batch.error().WithContext(fmt::format("environments.{}.batch", env.name));
-  plan.batch = *batch;
-  if (plan.batch.value == 0) plan.batch = {1, false};
+  // Every phase works on all hosts at once except the rollout, which goes batch by batch when
+  // the environment rolls (PROD: one node at a time, §3.3 step 4).
+  plan.batch = {100, true};
+  Result<HostCount> rollout_batch = ParseHostCount(env.rolling ? env.batch : "100%");
+  if (!rollout_batch.ok()) {
+    return rollout_batch.error().WithContext(fmt::format("environments.{}.batch", env.name));
+  }
+  if (rollout_batch->value == 0) *rollout_batch = {1, false};
 
   StepBuilder b(system);
   const Thresholds& t = env.thresholds;
@@ -243,7 +247,7 @@ Result<Plan> BuildDeploymentPlan(const DeploymentRequest& request) {
   }
 
   // §3.x: the rollout, batch by batch; each node verified before the next batch.
-  Phase rollout{"rollout", std::nullopt, {}};
+  Phase rollout{"rollout", *rollout_batch, {}};
   rollout.steps.push_back(b.Service("stop", "stop"));
   rollout.steps.push_back(
       b.Make("backup-app", "backup-files",

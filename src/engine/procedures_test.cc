@@ -64,7 +64,9 @@ TEST_F(ProceduresTest, ProdRollsOneNodeAtATimeInThePlaybooksOrder) {
   Result<Plan> plan = Build("PROD");
   ASSERT_TRUE(plan.ok()) << plan.error().ToString();
   EXPECT_THAT(plan->hosts, ::testing::ElementsAre("p1", "p2", "p3"));
-  EXPECT_EQ(plan->batch.ToString(), "1");
+  EXPECT_EQ(plan->batch.ToString(), "100%");
+  ASSERT_TRUE(plan->phases[3].batch.has_value());
+  EXPECT_EQ(plan->phases[3].batch->ToString(), "1");
   EXPECT_EQ(plan->failure_limit.value, 0);
   std::vector<std::string> phases;
   for (const Phase& phase : plan->phases) phases.push_back(phase.name);
@@ -102,7 +104,7 @@ TEST_F(ProceduresTest, TestRunsTheRegressionSuiteAndDevDeploysAllAtOnce) {
   EXPECT_EQ(test->phases.back().steps[0].params.at("min_pass_rate"), "95");
   Result<Plan> dev = Build("DEV");
   ASSERT_TRUE(dev.ok());
-  EXPECT_EQ(dev->batch.ToString(), "100%");
+  EXPECT_EQ(dev->phases[3].batch->ToString(), "100%");
   EXPECT_NE(dev->phases.back().name, "regression");
 }
 

@@ -325,8 +325,9 @@ Result<DeploymentPreparation> DeployService::PrepareRollback(const std::string& 
                    return config_.PersonHasRole(actor, role);
                  });
   if (!allowed) {
-    return PermissionDenied(fmt::format("{} may not roll back {}: it takes {} (playbook 6.1)",
-                                        actor, environment, Join(roles, " and ")));
+    return PermissionDenied(
+        fmt::format("{} may not roll back {}: it takes one of: {} (playbook 6.1)", actor,
+                    environment, Join(roles, ", ")));
   }
   prep.system = config_.FindSystem(prep.cr.system);
   if (prep.system == nullptr) {
@@ -357,8 +358,8 @@ Result<DeploymentPreparation> DeployService::PrepareRollback(const std::string& 
     return Status::Ok();
   }));
   if (!found) {
-    return NotFound(fmt::format("{} was never deployed to {}: nothing to roll back", cr_id,
-                                environment));
+    return NotFound(
+        fmt::format("{} was never deployed to {}: nothing to roll back", cr_id, environment));
   }
   RollbackSource source;
   source.deployment_run = deployment.id;

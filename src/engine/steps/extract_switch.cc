@@ -298,11 +298,11 @@ class ExtractSwitchStep final : public ScriptStep {
           "not starting with '-' (got '{}')",
           EscapeForDisplay(it->second)));
     }
-    if (auto it = spec.params.find("mode");
-        it != spec.params.end() && it->second != "switch" && it->second != "overlay" &&
-        it->second != "merge") {
-      return InvalidArgument(fmt::format("param \"mode\": must be switch, merge or overlay (got '{}')",
-                                         EscapeForDisplay(it->second)));
+    if (auto it = spec.params.find("mode"); it != spec.params.end() && it->second != "switch" &&
+                                            it->second != "overlay" && it->second != "merge") {
+      return InvalidArgument(
+          fmt::format("param \"mode\": must be switch, merge or overlay (got '{}')",
+                      EscapeForDisplay(it->second)));
     }
     for (const char* key : {"file_mode", "dir_mode"}) {
       if (auto it = spec.params.find(key); it != spec.params.end() && !IsOctalMode(it->second)) {
