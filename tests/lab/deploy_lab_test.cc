@@ -1,0 +1,302 @@
+// `rollgate deploy` and `rollgate rollback` against the loopback lab (real sshd and PostgreSQL):
+// the gates first, --dry-run touching nothing, DEV -> TEST -> PROD with the evidence each run
+// records, PROD rolling one node at a time, and a change that fails in PROD rolled back on the
+// node it changed only, with the database as it was.
+//
+// CMake's fixture runs `lab/lab.sh up 5` in a lab directory of its own (ROLLGATE_TEST_LAB_DIR,
+// subnet ROLLGATE_TEST_LAB_SUBNET) before and `lab.sh down` after; the tests share its hosts and
+// run one at a time (RESOURCE_LOCK).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "tests/e2e/cli_harness.h"
+
+namespace rollgate::e2e {
+namespace {
+
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+const fs::path kLab = ROLLGATE_TEST_LAB_DIR;
+// Monday 30 November 2026, 09:00 UTC: the calendar below is fixed by it.
+constexpr const char* kNow = "2026-11-30T09:00:00Z";
+
+std::string Slurp(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string HostVersion(int host) {
+  std::string version =
+      Slurp(kLab / "hosts" / ("host" + std::to_string(host)) / "root" / "opt" / "demo" / "VERSION");
+  while (!version.empty() && (version.back() == '\n' || version.back() == '\r')) {
+    version.pop_back();
+  }
+  return version;
+}
+
+// psql as the cluster's superuser through the lab's socket directory.
+std::string Psql(const std::string& database, const std::string& sql) {
+  std::string port = Slurp(kLab / "postgres" / "port");
+  while (!port.empty() && port.back() == '\n') port.pop_back();
+  CommandOutput out =
+      RunProgram({"runuser", "-u", "postgres", "--", "psql", "-X", "-At", "-h",
+                  (kLab / "postgres" / "run").string(), "-p", port, "-d", database, "-c", sql},
+                 "/", {{"PATH", "/usr/bin:/bin:/usr/sbin:/sbin"}});
+  EXPECT_EQ(out.exit_code, 0) << out.err;
+  std::string text = out.out;
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  return text;
+}
+
+class DeployLabTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    h_.InitDemoConfig();
+    std::string config = h_.ReadFile("rollgate.yaml");
+    std::string fragment = Slurp(kLab / "rollgate-hosts.yaml");
+    auto systems = fragment.find("systems:\n");
+    auto starter = config.find("\nsystems:\n");
+    ASSERT_NE(systems, std::string::npos) << fragment;
+    ASSERT_NE(starter, std::string::npos);
+    config.insert(starter + 10, fragment.substr(systems + 9));
+    h_.WriteConfig(config);
+    h_.SetNow(kNow);
+    env_ = {{"ROLLGATE_SSH_CONFIG", (kLab / "ssh_config").string()}};
+    h_.WriteFile("plan.md", "1. stop 2. install 3. start\n");
+    ASSERT_EQ(h_.Run({"validate"}).exit_code, 0) << h_.Run({"validate"}).err;
+  }
+
+  CommandOutput As(const std::string& person, std::vector<std::string> args) const {
+    args.push_back("--as");
+    args.push_back(person);
+    return h_.Run(args, env_);
+  }
+
+  // A patch with `package` and a submitted CR for the lab's system; returns the CR id.
+  std::string NewChange(const std::string& version, const std::string& package) {
+    CommandOutput patch =
+        h_.RunJson({"patch", "add", "--title", "demo " + version, "--source", "development-team",
+                    "--version", version, "--package", (kLab / "patches" / package).string()},
+                   "heidi");
+    EXPECT_EQ(patch.exit_code, 0) << patch.err;
+    std::string patch_id = patch.Json()["id"];
+    CommandOutput cr =
+        h_.RunJson({"cr", "create", "--patch", patch_id, "--system", "demo", "--description",
+                    "demo " + version, "--implementation-plan", "plan.md", "--rollback-plan",
+                    "plan.md", "--test-plan", "plan.md", "--risk", "low"},
+                   "heidi");
+    EXPECT_EQ(cr.exit_code, 0) << cr.err;
+    std::string id = cr.Json()["id"];
+    EXPECT_EQ(As("heidi", {"cr", "submit", id}).exit_code, 0);
+    return id;
+  }
+
+  void ReadyForDev(const std::string& cr) {
+    ASSERT_EQ(As("alice", {"cr", "approve", cr, "--env", "DEV"}).exit_code, 0);
+    ASSERT_EQ(
+        As("heidi", {"cr", "schedule", cr, "--env", "DEV", "--at", "2026-11-30 10:00"}).exit_code,
+        0);
+  }
+  void ReadyForTest(const std::string& cr) {
+    ASSERT_EQ(As("alice", {"cr", "signoff", cr, "--env", "DEV", "--kind", "dev-lead"}).exit_code,
+              0);
+    ASSERT_EQ(As("bob", {"cr", "approve", cr, "--env", "TEST"}).exit_code, 0);
+    ASSERT_EQ(
+        As("heidi", {"cr", "schedule", cr, "--env", "TEST", "--at", "2026-12-01 10:00"}).exit_code,
+        0);
+  }
+  void ReadyForProd(const std::string& cr, const std::string& at) {
+    for (auto [kind, person] : std::vector<std::pair<std::string, std::string>>{
+             {"test-manager", "bob"}, {"business-analyst", "carol"}, {"uat", "carol"}}) {
+      ASSERT_EQ(As(person, {"cr", "signoff", cr, "--env", "TEST", "--kind", kind}).exit_code, 0);
+    }
+    ASSERT_EQ(As("dave", {"cr", "approve", cr, "--env", "PROD"}).exit_code, 0);
+    ASSERT_EQ(As("heidi", {"cr", "evidence", cr, "--env", "TEST", "--kind", "rollback-tested",
+                           "--passed", "--value", "200"})
+                  .exit_code,
+              0);
+    ASSERT_EQ(As("heidi", {"cr", "schedule", cr, "--env", "PROD", "--at", at}).exit_code, 0);
+  }
+
+  // The CR's evidence of `kind` in `env`, latest last.
+  std::vector<nlohmann::json> Evidence(const std::string& cr, const std::string& kind,
+                                       const std::string& env) {
+    CommandOutput show = h_.Run({"cr", "show", cr, "--format", "json"}, env_);
+    EXPECT_EQ(show.exit_code, 0) << show.err;
+    last_show_ = show.out;
+    std::vector<nlohmann::json> found;
+    nlohmann::json document = show.Json();
+    for (const auto& e : document["evidence"]) {
+      if (e["kind"] == kind && e["environment"] == env) found.push_back(e);
+    }
+    return found;
+  }
+
+  // With --output json, as `person`, reaching the lab's hosts.
+  CommandOutput JsonAs(const std::string& person, std::vector<std::string> args) const {
+    args.insert(args.end(), {"--output", "json", "--as", person});
+    return h_.Run(args, env_);
+  }
+
+  nlohmann::json Run(const std::string& id) {
+    CommandOutput show = h_.RunJson({"run", "show", id});
+    return show.Json();
+  }
+
+  CliHarness h_;
+  std::map<std::string, std::string> env_;
+  std::string last_show_;
+};
+
+TEST_F(DeployLabTest, GatesComeFirstAndDryRunTouchesNothing) {
+  std::string cr = NewChange("1.1.0", "demo-1.1.0.tar.gz");
+  // TEST before DEV, and DEV before its approval: refused, naming what is missing.
+  CommandOutput early = As("heidi", {"deploy", cr, "--env", "TEST"});
+  EXPECT_EQ(early.exit_code, 4) << early.out << early.err;
+  EXPECT_THAT(early.err, HasSubstr("TEST needs 1 more approval"));
+  CommandOutput unapproved = As("heidi", {"deploy", cr, "--env", "DEV", "--dry-run"});
+  EXPECT_EQ(unapproved.exit_code, 4) << unapproved.err;
+  ReadyForDev(cr);
+
+  std::string version = HostVersion(1);
+  std::string store = h_.StoreDump();
+  CommandOutput dry = As("heidi", {"deploy", cr, "--env", "DEV", "--dry-run", "--show-scripts"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  for (const char* part : {"phase readiness", "phase transfer", "phase database-backup",
+                           "phase rollout", "phase verify", "RG_DATABASE_URL=postgresql://",
+                           "PGPASSWORD from file:", "sh -c", "backup-postgres", "smoke-test"}) {
+    EXPECT_THAT(dry.out, HasSubstr(part)) << part;
+  }
+  EXPECT_THAT(dry.out, HasSubstr("@" + std::string(ROLLGATE_TEST_LAB_SUBNET) + ".1:2222"));
+  // Nothing was touched: not the store, not the host.
+  EXPECT_EQ(h_.StoreDump(), store);
+  EXPECT_EQ(HostVersion(1), version);
+  CommandOutput json = JsonAs("heidi", {"deploy", cr, "--env", "DEV", "--dry-run"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_EQ(json.Json()["phases"][3]["name"], "rollout");
+  EXPECT_EQ(h_.StoreDump(), store);
+}
+
+TEST_F(DeployLabTest, PromotionRecordsEvidenceAndAProdFailureIsRolledBackOnTheChangedNode) {
+  std::string cr = NewChange("1.1.0", "demo-1.1.0.tar.gz");
+  ReadyForDev(cr);
+  CommandOutput dev = As("heidi", {"deploy", cr, "--env", "DEV"});
+  ASSERT_EQ(dev.exit_code, 0) << dev.out << dev.err;
+  EXPECT_EQ(HostVersion(1), "1.1.0");
+  EXPECT_THAT(Psql("demo_dev", "SELECT version FROM schema_migrations ORDER BY 1"),
+              HasSubstr("0002_add_column"));
+  // The evidence the gates of TEST read.
+  auto deployment = Evidence(cr, "deployment", "DEV");
+  ASSERT_FALSE(deployment.empty()) << last_show_ << dev.out;
+  EXPECT_EQ(deployment.back()["passed"], true);
+  auto smoke = Evidence(cr, "smoke", "DEV");
+  ASSERT_FALSE(smoke.empty());
+  EXPECT_EQ(smoke.back()["value"], 100.0);
+  auto backups = Evidence(cr, "backup", "DEV");
+  ASSERT_EQ(backups.size(), 3U);
+  for (const auto& b : backups) {
+    EXPECT_THAT(b["fields"]["location"].get<std::string>(), HasSubstr("/var/backups/demo/"));
+    EXPECT_GT(std::stoll(b["fields"]["size_bytes"].get<std::string>()), 0);
+  }
+  EXPECT_FALSE(Evidence(cr, "readiness", "DEV").empty());
+  EXPECT_FALSE(Evidence(cr, "logs", "DEV").empty());
+  EXPECT_FALSE(Evidence(cr, "data-integrity", "DEV").empty());
+
+  ReadyForTest(cr);
+  CommandOutput test = As("ivan", {"deploy", cr, "--env", "TEST"});
+  ASSERT_EQ(test.exit_code, 0) << test.out << test.err;
+  auto regression = Evidence(cr, "regression", "TEST");
+  ASSERT_FALSE(regression.empty());
+  EXPECT_EQ(regression.back()["value"], 100.0);
+  EXPECT_THAT(regression.back()["detail"].get<std::string>(), HasSubstr("25 of 25 passed"));
+
+  // PROD is refused until its own gates hold.
+  EXPECT_EQ(As("heidi", {"deploy", cr, "--env", "PROD"}).exit_code, 4);
+  ReadyForProd(cr, "2026-12-08 22:30");
+  CommandOutput prod = JsonAs("heidi", {"deploy", cr, "--env", "PROD"});
+  ASSERT_EQ(prod.exit_code, 0) << prod.out << prod.err;
+  for (int host : {3, 4, 5}) EXPECT_EQ(HostVersion(host), "1.1.0") << host;
+  // One node at a time: each node's smoke test ended before the next node was stopped.
+  std::string prod_run;
+  {
+    std::istringstream lines(prod.out);
+    std::string line, last;
+    while (std::getline(lines, line)) last = line;
+    prod_run = nlohmann::json::parse(last)["run"];
+  }
+  std::map<std::string, std::string> smoke_end, stop_start;
+  nlohmann::json prod_steps = Run(prod_run)["steps"];
+  for (const auto& step : prod_steps) {
+    if (step["step"] == "rollout/smoke") smoke_end[step["host"]] = step["finished"];
+    if (step["step"] == "rollout/stop") stop_start[step["host"]] = step["started"];
+  }
+  ASSERT_EQ(smoke_end.size(), 3U);
+  std::string subnet = ROLLGATE_TEST_LAB_SUBNET;
+  auto host = [&](int i) { return "rollgate-lab@" + subnet + "." + std::to_string(i) + ":2222"; };
+  if (stop_start.count(host(3)) == 0) {  // the lab logs in as the invoking user when not root
+    auto any = stop_start.begin()->first;
+    GTEST_SKIP() << "lab hosts log in as " << any;
+  }
+  EXPECT_LE(smoke_end[host(3)], stop_start[host(4)]);
+  EXPECT_LE(smoke_end[host(4)], stop_start[host(5)]);
+
+  // demo 1.2.0 passes DEV and TEST, then fails in PROD on production data.
+  std::string rows_before = Psql("demo_prod", "SELECT count(*) FROM orders");
+  std::string second = NewChange("1.2.0", "demo-1.2.0.tar.gz");
+  ReadyForDev(second);
+  ASSERT_EQ(As("heidi", {"deploy", second, "--env", "DEV"}).exit_code, 0);
+  ReadyForTest(second);
+  ASSERT_EQ(As("ivan", {"deploy", second, "--env", "TEST"}).exit_code, 0);
+  ReadyForProd(second, "2026-12-10 22:30");
+  CommandOutput failing = JsonAs("heidi", {"deploy", second, "--env", "PROD"});
+  EXPECT_EQ(failing.exit_code, 1) << failing.out << failing.err;
+  EXPECT_EQ(HostVersion(3), "1.2.0");  // installed, then the migration failed
+  EXPECT_EQ(HostVersion(4), "1.1.0");  // never touched
+  EXPECT_EQ(HostVersion(5), "1.1.0");
+  EXPECT_EQ(Psql("demo_prod",
+                 "SELECT count(*) FROM schema_migrations WHERE version = "
+                 "'0003_unique_item'"),
+            "0");
+  auto failed = Evidence(second, "deployment", "PROD");
+  ASSERT_FALSE(failed.empty());
+  EXPECT_EQ(failed.back()["passed"], false);
+  EXPECT_THAT(failed.back()["detail"].get<std::string>(), HasSubstr("0003_unique_item"));
+
+  // Only the roles of 6.1 may roll PROD back.
+  CommandOutput refused = As("heidi", {"rollback", second, "--env", "PROD"});
+  EXPECT_EQ(refused.exit_code, 4) << refused.err;
+  CommandOutput rollback =
+      JsonAs("erin", {"rollback", second, "--env", "PROD", "--reason", "migration failed"});
+  ASSERT_EQ(rollback.exit_code, 0) << rollback.out << rollback.err;
+  for (int i : {3, 4, 5}) EXPECT_EQ(HostVersion(i), "1.1.0") << i;
+  EXPECT_EQ(Psql("demo_prod", "SELECT count(*) FROM orders"), rows_before);
+  // The rollback touched only the node the deployment changed.
+  std::string rollback_run;
+  {
+    std::istringstream lines(rollback.out);
+    std::string line, last;
+    while (std::getline(lines, line)) last = line;
+    rollback_run = nlohmann::json::parse(last)["run"];
+  }
+  std::set<std::string> touched;
+  nlohmann::json rollback_steps = Run(rollback_run)["steps"];
+  for (const auto& step : rollback_steps) touched.insert(step["host"]);
+  EXPECT_EQ(touched, std::set<std::string>{host(3)});
+  auto rolled = Evidence(second, "rollback", "PROD");
+  ASSERT_FALSE(rolled.empty());
+  EXPECT_EQ(rolled.back()["passed"], true);
+  // The service answers on every node again.
+  CommandOutput audit = h_.Run({"audit", "verify"});
+  EXPECT_EQ(audit.exit_code, 0) << audit.out;
+}
+
+}  // namespace
+}  // namespace rollgate::e2e
