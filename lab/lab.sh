@@ -303,7 +303,8 @@ PGUSER=demo
 PGPASSFILE=$LAB/pgpass
 export PGHOST PGPORT PGDATABASE PGUSER PGPASSFILE
 EOF
-  (umask 077 && echo "127.0.0.1:$port:demo:demo:$password" >"$LAB/pgpass")
+  # Every database of the demo role (demo and one per environment).
+  (umask 077 && echo "127.0.0.1:$port:*:demo:$password" >"$LAB/pgpass")
 }
 
 cmd_up() {

@@ -1334,7 +1334,8 @@ void Loader::ReadSystem(const YAML::Node& node, Config& config) {
       ReadCommand(*service, "stop_command", system.stop_command);
       ReadCommand(*service, "status_command", system.status_command);
       if (system.service_manager == "command") {
-        for (const char* key : {"start_command", "stop_command"}) {
+        // The status command tells whether a stop or start really happened (playbook 3.3 step 8).
+        for (const char* key : {"start_command", "stop_command", "status_command"}) {
           if (!Find(*service, key)) {
             Error(*service, fmt::format("missing required key '{}' (manager: command)", key));
           }

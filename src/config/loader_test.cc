@@ -571,6 +571,8 @@ systems:
                   "rollgate.yaml:18:12: invalid batch '0': expected a number of hosts (1-10000) "
                   "or a percentage such as 25%",
                   "rollgate.yaml:21:14: missing required key 'stop_command' (manager: "
+                  "command)",
+                  "rollgate.yaml:21:14: missing required key 'status_command' (manager: "
                   "command)"));
 }
 

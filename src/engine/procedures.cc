@@ -155,6 +155,7 @@ Result<Plan> BuildDeploymentPlan(const DeploymentRequest& request) {
   std::vector<std::string> endpoint_urls;
   std::string timing_url;
   for (const HealthEndpoint& endpoint : system.endpoints) {
+    if (!has_endpoints) break;  // no port: nothing to ask
     endpoint_urls.push_back(EndpointUrl(system, endpoint));
     if (timing_url.empty() && endpoint.name == "health") timing_url = endpoint_urls.back();
   }

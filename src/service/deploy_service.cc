@@ -270,6 +270,17 @@ Result<DeploymentPreparation> DeployService::Prepare(const std::string& cr_id,
   prep.package.local_path = file.string();
   prep.package.sha256 = patch.package->sha256;
   prep.package.version = patch.version;
+  // --hosts narrows the environment's hosts; it never adds one.
+  const SystemHost* configured = prep.system->HostsIn(environment);
+  for (const std::string& host : hosts) {
+    bool known = configured != nullptr &&
+                 std::find(configured->hosts.begin(), configured->hosts.end(), host) !=
+                     configured->hosts.end();
+    if (!known) {
+      return InvalidArgument(fmt::format("host '{}' is not one of {}'s hosts in {}",
+                                         EscapeForDisplay(host), prep.system->name, environment));
+    }
+  }
   DeploymentRequest request;
   request.change_request = cr_id;
   request.system = prep.system;
