@@ -134,6 +134,18 @@ Status RunStory(Context& ctx, const std::filesystem::path& workspace,
     return Internal("the lab's rollgate-hosts.yaml or the starter file has no systems: list");
   }
   config.insert(starter_systems + 10, fragment.substr(systems + 9));
+  // Deployment and rollback messages land in the workspace's notifications.log (a file channel),
+  // beside the starter's e-mail and chat channels, which need the notification service.
+  for (const char* from : {"channels: [teams, email]", "channels: [email]"}) {
+    std::string to = std::string(from).insert(std::string(from).size() - 1, ", journal");
+    for (auto at = config.find(from); at != std::string::npos; at = config.find(from, at + 1)) {
+      config.replace(at, std::string(from).size(), to);
+    }
+  }
+  auto channels = config.find("\nchannels:\n");
+  if (channels == std::string::npos) return Internal("the starter file has no channels: list");
+  config.insert(channels + 11,
+                "  - {name: journal, type: file, settings: {path: notifications.log}}\n");
   std::ofstream(workspace / "rollgate.yaml", std::ios::trunc) << config;
 
   DemoStory story = BuildGovernanceStory(ctx.clock().Now(), ctx.zone(), workspace, lab);
@@ -215,6 +227,7 @@ Status RunDemo(Context& ctx, const DemoArgs& args) {
             << "  workspace:  " << workspace.string() << "\n"
             << "  the CRs:    rollgate " << config_flag << " cr show CR-1 --format markdown\n"
             << "  the runs:   rollgate " << config_flag << " run show RUN-3\n"
+            << "  messages:   " << (workspace / "notifications.log").string() << "\n"
             << "  the record: rollgate " << config_flag << " audit export\n";
   if (args.keep_lab) {
     std::cout << "  the lab:    " << lab.string() << " (stop it: rollgate lab --dir "

@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <functional>
+
 #include "cli/app.h"
 #include "cli/commands.h"
 #include "cli/context.h"
@@ -91,7 +93,8 @@ json EvidenceJson(const std::vector<Evidence>& evidence) {
 
 // Executes `plan` for the CR; returns the run at the end.
 Result<Run> Execute(Context& ctx, const DeployArgs& args, const Plan& plan, const ChangeRequest& cr,
-                    const std::string& actor) {
+                    const std::string& actor,
+                    const std::function<Status(const std::string&)>& created) {
   ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
   ASSIGN_OR_RETURN(std::unique_ptr<Transport> transport,
                    MakeTransport(args.transport, args.transport_options, ctx.clock()));
@@ -103,6 +106,7 @@ Result<Run> Execute(Context& ctx, const DeployArgs& args, const Plan& plan, cons
   RunTarget target{cr.id, cr.system, args.env, args.transport};
   ASSIGN_OR_RETURN(std::string id, executor.Create(plan, target));
   if (!ctx.json()) ctx.err() << fmt::format("{} created\n", id);
+  RETURN_IF_ERROR(created(id));
   Result<Run> run = WithInterruptCancelsRun(executor, [&] { return executor.Execute(id); });
   transport->Close();
   return run;
@@ -139,8 +143,33 @@ Status RunDeploy(Context& ctx, const DeployArgs& args) {
     ctx.err() << fmt::format("{}: every gate for {} holds; deploying {} to {} host(s)\n",
                              prep.cr.id, args.env, prep.package.version, prep.plan.hosts.size());
   }
-  ASSIGN_OR_RETURN(Run run, Execute(ctx, args, prep.plan, prep.cr, actor));
+  DeploymentFacts facts;
+  facts.system = prep.system->name;
+  facts.environment = args.env;
+  facts.change_request = prep.cr.id;
+  facts.patch = fmt::format("{} {}", prep.cr.patch_id, prep.package.version);
+  facts.started = ctx.clock().Now();
+  facts.expected_duration = prep.cr.expected_duration;
+  ASSIGN_OR_RETURN(
+      Run run, Execute(ctx, args, prep.plan, prep.cr, actor, [&](const std::string& id) {
+        facts.run = id;
+        return service
+            .Notify(prep.cr.id, args.env, DeploymentStartMessage(facts, ctx.zone()), id, actor)
+            .status();
+      }));
   ASSIGN_OR_RETURN(std::vector<Evidence> evidence, service.RecordRunEvidence(run.id, actor));
+  facts.finished = run.finished_at.value_or(ctx.clock().Now());
+  facts.outcome = run.state == RunState::kSucceeded ? "SUCCESS" : "FAILED";
+  facts.smoke = "not run";
+  facts.errors = "None";
+  for (const Evidence& e : evidence) {
+    if (e.kind == kEvidenceSmoke) facts.smoke = e.passed.value_or(false) ? "Pass" : "Fail";
+    if (e.kind == kEvidenceDeployment && !e.passed.value_or(false)) facts.errors = e.detail;
+  }
+  ASSIGN_OR_RETURN(std::vector<Evidence> sent,
+                   service.Notify(prep.cr.id, args.env,
+                                  DeploymentCompleteMessage(facts, ctx.zone()), run.id, actor));
+  evidence.insert(evidence.end(), sent.begin(), sent.end());
   if (ctx.json()) {
     ctx.out() << json({{"run", run.id},
                        {"state", RunStateName(run.state)},
@@ -196,8 +225,27 @@ Status RunRollback(Context& ctx, const DeployArgs& args) {
                              prep.plan.hosts.size(),
                              args.reason.empty() ? "" : " (" + args.reason + ")");
   }
-  ASSIGN_OR_RETURN(Run run, Execute(ctx, args, prep.plan, prep.cr, actor));
+  DeploymentFacts facts;
+  facts.system = prep.system->name;
+  facts.environment = args.env;
+  facts.change_request = prep.cr.id;
+  facts.started = ctx.clock().Now();
+  facts.reason = args.reason;
+  facts.approved_by = actor;
+  ASSIGN_OR_RETURN(
+      Run run, Execute(ctx, args, prep.plan, prep.cr, actor, [&](const std::string& id) {
+        facts.run = id;
+        return service
+            .Notify(prep.cr.id, args.env, RollbackStartMessage(facts, ctx.zone()), id, actor)
+            .status();
+      }));
   ASSIGN_OR_RETURN(Evidence evidence, service.RecordRollbackEvidence(run.id, args.reason, actor));
+  facts.finished = run.finished_at.value_or(ctx.clock().Now());
+  facts.outcome = run.state == RunState::kSucceeded ? "SUCCESS" : "FAILED";
+  RETURN_IF_ERROR(
+      service
+          .Notify(prep.cr.id, args.env, RollbackCompleteMessage(facts, ctx.zone()), run.id, actor)
+          .status());
   if (ctx.json()) {
     ctx.out() << json({{"run", run.id},
                        {"state", RunStateName(run.state)},

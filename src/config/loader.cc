@@ -1235,12 +1235,12 @@ void Loader::ReadDatabase(const YAML::Node& node, std::string& url_out, std::str
 }
 
 void Loader::ReadSystem(const YAML::Node& node, Config& config) {
-  if (!CheckKeys(node, "a system",
-                 {"name",         "description", "owner",      "hosts",
-                  "service",      "app_dir",     "config_dir", "app_user",
-                  "app_group",    "port",        "health",     "smoke_command",
-                  "regression",   "logs",        "database",   "critical_tables",
-                  "dependencies", "work_dir",    "backup_dir", "host_root_env"})) {
+  if (!CheckKeys(node, "a system", {"name",         "description", "owner",      "hosts",
+                                    "service",      "app_dir",     "config_dir", "app_user",
+                                    "app_group",    "port",        "health",     "smoke_command",
+                                    "regression",   "logs",        "database",   "critical_tables",
+                                    "dependencies", "work_dir",    "backup_dir", "host_root_env",
+                                    "hooks",        "procedure"})) {
     return;
   }
   System system;
@@ -1397,6 +1397,57 @@ void Loader::ReadSystem(const YAML::Node& node, Config& config) {
       }
       system.endpoints.push_back(std::move(health));
     });
+  }
+
+  if (auto hooks = Find(node, "hooks")) {
+    if (IsMapOrNull(*hooks, "hooks") && hooks->IsMap() &&
+        CheckKeys(*hooks, "'hooks'", {"drain", "maintenance_on", "maintenance_off"})) {
+      ReadCommand(*hooks, "drain", system.drain_command);
+      ReadCommand(*hooks, "maintenance_on", system.maintenance_on_command);
+      ReadCommand(*hooks, "maintenance_off", system.maintenance_off_command);
+    }
+  }
+  if (auto procedure = Find(node, "procedure")) {
+    if (IsMapOrNull(*procedure, "procedure") && procedure->IsMap() &&
+        CheckKeys(*procedure, "'procedure'", {"skip", "add"})) {
+      if (auto skip = ReadStringList(*procedure, "skip")) {
+        for (const Item& step : *skip) {
+          Status status = ValidateIdentifier(step.value, "step");
+          if (!status.ok()) {
+            Error(step.position, status.message());
+            continue;
+          }
+          system.skip_steps.push_back(step.value);
+        }
+      }
+      ForEachMap(*procedure, "add", [&](const YAML::Node& added) {
+        if (!CheckKeys(added, "an added step", {"phase", "after", "name", "type", "params"})) {
+          return;
+        }
+        System::ExtraStep extra;
+        if (auto phase = ReadIdentifier(added, "phase", "phase", true)) extra.phase = phase->value;
+        if (auto after = ReadIdentifier(added, "after", "step", false)) extra.after = after->value;
+        if (auto name = ReadIdentifier(added, "name", "step", true)) extra.name = name->value;
+        if (auto type = ReadIdentifier(added, "type", "step type", true)) extra.type = type->value;
+        if (auto params = Find(added, "params")) {
+          if (IsMapOrNull(*params, "params") && params->IsMap()) {
+            for (auto it = params->begin(); it != params->end(); ++it) {
+              if (!it->first.IsScalar() || !it->second.IsScalar()) {
+                Error(it->first, "'params' maps names to single values");
+                continue;
+              }
+              Status status = ValidateText(it->second.Scalar(), 4096);
+              if (!status.ok()) {
+                Error(it->second, status.message());
+                continue;
+              }
+              extra.params[it->first.Scalar()] = it->second.Scalar();
+            }
+          }
+        }
+        system.extra_steps.push_back(std::move(extra));
+      });
+    }
   }
 
   ReadCommand(node, "smoke_command", system.smoke_command);

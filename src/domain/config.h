@@ -149,6 +149,24 @@ struct System {
   std::string backup_dir;  // default /var/backups/rollgate/<name>
   std::string host_root_env;
 
+  // Hooks of the rollout (§3.3 step 3, §6.2 step 3): shell commands run on each host, empty
+  // when not used: before the node is stopped (drain, then maintenance on) and once it is
+  // verified (maintenance off).
+  std::string drain_command;
+  std::string maintenance_on_command;
+  std::string maintenance_off_command;
+  // Changes to the built-in procedures (engine/procedures.h): steps left out by name, and steps
+  // added at the end of a phase (or after a named step).
+  struct ExtraStep {
+    std::string phase;  // readiness, transfer, database-backup, rollout, verify, ...
+    std::string after;  // a step of that phase; empty: at the end
+    std::string name;
+    std::string type;
+    std::map<std::string, std::string> params;
+  };
+  std::vector<std::string> skip_steps;
+  std::vector<ExtraStep> extra_steps;
+
   // The database of `environment`: its URL and password reference.
   std::pair<std::string, std::string> DatabaseFor(std::string_view environment) const;
   const SystemHost* HostsIn(std::string_view environment) const;

@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <thread>
 #include <unordered_map>
 
@@ -110,11 +111,15 @@ void Executor::Emit(ProgressEvent event) {
 }
 
 std::map<std::string, std::string> Executor::StepEnvironment(const Task& task) const {
-  return {{"ROLLGATE_RUN", run_.id},
+  return {{"ROLLGATE_RUN", RunKey()},
           {"ROLLGATE_HOST", host_names_[task.host]},
           {"ROLLGATE_HOST_NAME", hosts_[task.host].name},
           {"ROLLGATE_STEP", StepDisplayName(plan_, task.phase, task.step)},
           {"ROLLGATE_ATTEMPT", std::to_string(task.attempt)}};
+}
+
+std::string Executor::RunKey() const {
+  return plan_.instance.empty() ? run_.id : run_.id + "-" + plan_.instance;
 }
 
 std::string Executor::StatusFileFor(int phase, int step, size_t host, int attempt) const {
@@ -122,8 +127,8 @@ std::string Executor::StatusFileFor(int phase, int step, size_t host, int attemp
   for (char& c : safe) {
     if (!IsFileNameCharacter(c)) c = '_';
   }
-  return fmt::format("{}/{}/p{}s{}-h{}-{}-a{}.status", plan_.status_dir, run_.id, phase, step, host,
-                     safe, attempt);
+  return fmt::format("{}/{}/p{}s{}-h{}-{}-a{}.status", plan_.status_dir, RunKey(), phase, step,
+                     host, safe, attempt);
 }
 
 Result<std::string> Executor::Create(const Plan& plan, const RunTarget& target) {
@@ -162,7 +167,12 @@ Result<std::string> Executor::Create(const Plan& plan, const RunTarget& target) 
     run.environment = target.environment;
     run.system = target.system;
     run.state = RunState::kPending;
-    run.plan_json = PlanToJson(plan);
+    Plan stored = plan;
+    if (stored.instance.empty()) {
+      std::random_device random;
+      stored.instance = fmt::format("{:08x}", random());
+    }
+    run.plan_json = PlanToJson(stored);
     run.transport = target.transport;
     run.created_by = options_.actor;
     run.created_at = now;

@@ -151,6 +151,8 @@ class Executor {
   Status SettleInFlight(std::vector<StepExecution>& in_flight, bool cancelling);
   Result<Run> Finish(RunState state, std::string message, std::string attention);
   std::string StatusFileFor(int phase, int step, size_t host, int attempt) const;
+  // "RUN-7-3fa9c2d1": the run id and its plan's instance, naming what it leaves on hosts.
+  std::string RunKey() const;
   bool PidAlive(int64_t pid) const;
   bool LockIsStale(const RunLock& lock) const;
   void Emit(ProgressEvent event);

@@ -249,8 +249,8 @@ Result<Plan> PlanFromJson(std::string_view text) {
   if (document.is_discarded()) return InvalidArgument("the plan is not valid JSON");
   Fields f(document, "");
   RETURN_IF_ERROR(f.CheckObject());
-  RETURN_IF_ERROR(f.CheckKnown(
-      {"name", "hosts", "batch", "failure_limit", "concurrency", "status_dir", "phases"}));
+  RETURN_IF_ERROR(f.CheckKnown({"name", "hosts", "batch", "failure_limit", "concurrency",
+                                "status_dir", "instance", "phases"}));
   Plan plan;
   RETURN_IF_ERROR(f.String("name", plan.name));
   RETURN_IF_ERROR(f.Strings("hosts", plan.hosts));
@@ -261,6 +261,11 @@ Result<Plan> PlanFromJson(std::string_view text) {
   RETURN_IF_ERROR(f.String("status_dir", plan.status_dir));
   if (plan.status_dir.empty() || plan.status_dir.front() != '/') {
     return InvalidArgument("status_dir: must be an absolute path");
+  }
+  RETURN_IF_ERROR(f.String("instance", plan.instance));
+  if (plan.instance.size() > 32 ||
+      plan.instance.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return InvalidArgument("instance: expected up to 32 lowercase hex digits");
   }
   if (!f.Has("phases") || !f.At("phases").is_array() || f.At("phases").empty()) {
     return InvalidArgument("phases: expected a list of at least one phase");
@@ -316,6 +321,7 @@ std::string PlanToJson(const Plan& plan) {
                    {"concurrency", plan.concurrency},
                    {"status_dir", plan.status_dir},
                    {"phases", phases}};
+  if (!plan.instance.empty()) document["instance"] = plan.instance;
   return document.dump();
 }
 

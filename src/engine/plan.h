@@ -103,6 +103,10 @@ struct Plan {
   int concurrency = 10;  // hosts working at once, 1..1024
   // Absolute directory on each host for exit-status files ("<dir>/<run>/<file>.status").
   std::string status_dir = "/var/tmp/rollgate";
+  // Set by Executor::Create (random hex) when empty: with the run id it names everything the run
+  // leaves on hosts ("RUN-7-3fa9c2d1": exit-status files, backups, staging directories), so two
+  // stores' RUN-7 never meet on a shared host.
+  std::string instance;
   std::vector<Phase> phases;
   bool operator==(const Plan&) const = default;
 };

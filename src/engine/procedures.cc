@@ -64,6 +64,56 @@ std::string EndpointUrl(const System& system, const HealthEndpoint& endpoint) {
   return fmt::format("http://{{host}}:{}{}", system.port, endpoint.path);
 }
 
+// The system's own changes to a built-in procedure: steps left out, steps added.
+Status ApplySystemChanges(const System& system, const StepBuilder& b, Plan& plan) {
+  for (const std::string& skipped : system.skip_steps) {
+    bool found = false;
+    for (Phase& phase : plan.phases) {
+      auto it = std::remove_if(phase.steps.begin(), phase.steps.end(),
+                               [&](const StepSpec& s) { return s.name == skipped; });
+      found = found || it != phase.steps.end();
+      phase.steps.erase(it, phase.steps.end());
+    }
+    if (!found) {
+      return InvalidArgument(fmt::format(
+          "systems.{}.procedure.skip: no step '{}' in this procedure", system.name, skipped));
+    }
+  }
+  for (const System::ExtraStep& extra : system.extra_steps) {
+    auto phase = std::find_if(plan.phases.begin(), plan.phases.end(),
+                              [&](const Phase& p) { return p.name == extra.phase; });
+    if (phase == plan.phases.end()) {
+      return InvalidArgument(
+          fmt::format("systems.{}.procedure.add {}: no phase '{}' in this "
+                      "procedure",
+                      system.name, extra.name, extra.phase));
+    }
+    StepSpec step = b.Make(extra.name, extra.type, extra.params, Seconds(600), false);
+    if (extra.type == "command") {
+      // A command step is a shell script on the host (params: script).
+      auto script = extra.params.find("script");
+      step.script = script == extra.params.end() ? "" : script->second;
+      step.params.clear();
+    }
+    auto at = phase->steps.end();
+    if (!extra.after.empty()) {
+      at = std::find_if(phase->steps.begin(), phase->steps.end(),
+                        [&](const StepSpec& s) { return s.name == extra.after; });
+      if (at == phase->steps.end()) {
+        return InvalidArgument(fmt::format("systems.{}.procedure.add {}: no step '{}' in phase {}",
+                                           system.name, extra.name, extra.after, extra.phase));
+      }
+      ++at;
+    }
+    phase->steps.insert(at, std::move(step));
+  }
+  // A phase left without steps is dropped.
+  plan.phases.erase(std::remove_if(plan.phases.begin(), plan.phases.end(),
+                                   [](const Phase& p) { return p.steps.empty(); }),
+                    plan.phases.end());
+  return Status::Ok();
+}
+
 }  // namespace
 
 PackageLayout LayoutFromPaths(const std::vector<std::string>& paths) {
@@ -249,6 +299,17 @@ Result<Plan> BuildDeploymentPlan(const DeploymentRequest& request) {
 
   // §3.x: the rollout, batch by batch; each node verified before the next batch.
   Phase rollout{"rollout", *rollout_batch, {}};
+  if (!system.drain_command.empty()) {
+    rollout.steps.push_back(b.Make("drain", "hook",
+                                   {{"command", system.drain_command}, {"purpose", "drain"}},
+                                   Seconds(600), true));
+  }
+  if (!system.maintenance_on_command.empty()) {
+    rollout.steps.push_back(
+        b.Make("maintenance-on", "hook",
+               {{"command", system.maintenance_on_command}, {"purpose", "maintenance-on"}},
+               Seconds(300), true));
+  }
   rollout.steps.push_back(b.Service("stop", "stop"));
   rollout.steps.push_back(
       b.Make("backup-app", "backup-files",
@@ -299,6 +360,12 @@ Result<Plan> BuildDeploymentPlan(const DeploymentRequest& request) {
     smoke.env["ROLLGATE_APP_DIR"] = system.app_dir;
     rollout.steps.push_back(std::move(smoke));
   }
+  if (!system.maintenance_off_command.empty()) {
+    rollout.steps.push_back(
+        b.Make("maintenance-off", "hook",
+               {{"command", system.maintenance_off_command}, {"purpose", "maintenance-off"}},
+               Seconds(300), true));
+  }
   plan.phases.push_back(std::move(rollout));
 
   // §4.1 / §4.2: every host once the rollout is complete.
@@ -343,6 +410,7 @@ Result<Plan> BuildDeploymentPlan(const DeploymentRequest& request) {
   }
 
   // §3.2: the regression suite, in the environments between the first and the last.
+  // (Added below, before the system's own changes are applied.)
   if (request.run_regression && !system.regression_command.empty() &&
       !system.regression_results.empty()) {
     Phase regression{"regression", std::nullopt, {}};
@@ -357,6 +425,7 @@ Result<Plan> BuildDeploymentPlan(const DeploymentRequest& request) {
     regression.steps.push_back(std::move(suite));
     plan.phases.push_back(std::move(regression));
   }
+  RETURN_IF_ERROR(ApplySystemChanges(system, b, plan));
   return plan;
 }
 

@@ -61,7 +61,7 @@ Result<Plan> BuildDeploymentPlan(const DeploymentRequest& request);
 // What a deployment left to roll back to (the facts of its backup steps).
 struct RollbackSource {
   std::string deployment_run;
-  std::vector<std::string> hosts;  // the hosts the rollout changed (their backups exist)
+  std::vector<std::string> hosts;           // the hosts the rollout changed (their backups exist)
   std::string app_archive, config_archive;  // backup-files locations (the same on every host)
   std::string database_dump;                // backup-postgres location; empty: no database
   bool restore_database = false;  // the deployment changed the database (migrations applied)

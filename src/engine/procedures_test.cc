@@ -122,3 +122,69 @@ TEST_F(ProceduresTest, RefusesWhatCannotBeDeployed) {
 
 }  // namespace
 }  // namespace rollgate
+
+namespace rollgate {
+namespace {
+
+TEST_F(ProceduresTest, HooksAndTheSystemsOwnChangesShapeTheRollout) {
+  system_.drain_command = "lb drain";
+  system_.maintenance_on_command = "maint on";
+  system_.maintenance_off_command = "maint off";
+  system_.skip_steps = {"metrics-baseline", "metrics"};
+  system_.extra_steps = {{"rollout", "smoke", "api", "http-check", {{"urls", "http://{host}/x"}}},
+                         {"verify", "", "report", "command", {{"script", "echo done"}}}};
+  Result<Plan> plan = Build("PROD");
+  ASSERT_TRUE(plan.ok()) << plan.error().ToString();
+  EXPECT_THAT(StepNames(plan->phases[3]),
+              ::testing::ElementsAre("drain", "maintenance-on", "stop", "backup-app",
+                                     "backup-config", "install", "configure", "migrate", "start",
+                                     "node-health", "smoke", "api", "maintenance-off"));
+  EXPECT_EQ(plan->phases[4].steps.back().name, "report");
+  EXPECT_EQ(plan->phases[4].steps.back().script, "echo done");
+  for (const Phase& phase : plan->phases) {
+    for (const StepSpec& step : phase.steps) EXPECT_NE(step.name, "metrics") << phase.name;
+  }
+  EXPECT_TRUE(ValidatePlan(*plan, DefaultStepTypes()).ok())
+      << ValidatePlan(*plan, DefaultStepTypes()).ToString();
+
+  system_.skip_steps = {"no-such-step"};
+  Result<Plan> bad = Build("PROD");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.error().message(), ::testing::HasSubstr("no step 'no-such-step'"));
+  system_.skip_steps.clear();
+  system_.extra_steps = {{"nowhere", "", "x", "hook", {{"command", "true"}}}};
+  Result<Plan> no_phase = Build("PROD");
+  ASSERT_FALSE(no_phase.ok());
+  EXPECT_THAT(no_phase.error().message(), ::testing::HasSubstr("no phase 'nowhere'"));
+}
+
+TEST_F(ProceduresTest, RollbackRestoresOnlyTheChangedNodesAndTheDatabaseOnlyWhenMigrated) {
+  RollbackRequest request;
+  request.change_request = "CR-1";
+  request.system = &system_;
+  request.environment = config_.FindEnvironment("PROD");
+  request.source.deployment_run = "RUN-4";
+  request.source.hosts = {"p1"};
+  request.source.app_archive = "/var/backups/app-RUN-4.tar.gz";
+  request.source.config_archive = "/var/backups/config-RUN-4.tar.gz";
+  request.source.database_dump = "/var/backups/database-RUN-4.dump";
+  Result<Plan> plan = BuildRollbackPlan(request);
+  ASSERT_TRUE(plan.ok()) << plan.error().ToString();
+  EXPECT_THAT(plan->hosts, ::testing::ElementsAre("p1"));
+  std::vector<std::string> phases;
+  for (const Phase& phase : plan->phases) phases.push_back(phase.name);
+  EXPECT_THAT(phases, ::testing::ElementsAre("stop", "restore"));
+  request.source.restore_database = true;
+  plan = BuildRollbackPlan(request);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->phases[1].name, "database-restore");
+  EXPECT_EQ(plan->phases[1].steps[0].params.at("dump"), "/var/backups/database-RUN-4.dump");
+  EXPECT_EQ(plan->phases[1].steps[0].secrets.at("PGPASSWORD"), "env:BILLING_DB_PASSWORD");
+  EXPECT_TRUE(ValidatePlan(*plan, DefaultStepTypes()).ok())
+      << ValidatePlan(*plan, DefaultStepTypes()).ToString();
+  request.source.app_archive.clear();
+  EXPECT_FALSE(BuildRollbackPlan(request).ok());
+}
+
+}  // namespace
+}  // namespace rollgate

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -11,6 +12,7 @@
 #include "engine/steps/script_step.h"
 #include "intake/archive_inspector.h"
 #include "service/cr_service.h"
+#include "transport/local_transport.h"
 
 namespace rollgate {
 
@@ -426,6 +428,73 @@ Result<Evidence> DeployService::RecordRollbackEvidence(const std::string& run_id
   CrService crs(config_, store_, clock_, zone_);
   RETURN_IF_ERROR(crs.RecordEvidence(run.change_request, e, actor).status());
   return e;
+}
+
+Result<std::vector<Evidence>> DeployService::Notify(const std::string& cr_id,
+                                                    const std::string& environment,
+                                                    const Message& message,
+                                                    const std::string& run_id,
+                                                    const std::string& actor) {
+  std::vector<Evidence> out;
+  const Environment* env = config_.FindEnvironment(environment);
+  if (env == nullptr) return out;
+  std::filesystem::path base = config_.source_file.empty()
+                                   ? std::filesystem::current_path()
+                                   : std::filesystem::absolute(config_.source_file).parent_path();
+  LocalTransport local(clock_);
+  for (const std::string& name : env->notification.channels) {
+    const Channel* channel = nullptr;
+    for (const Channel& c : config_.channels) {
+      if (c.name == name) channel = &c;
+    }
+    Evidence e;
+    e.environment = environment;
+    e.kind = kEvidenceNotification;
+    e.run_id = run_id;
+    e.at = clock_.Now();
+    e.recorded_by = actor;
+    e.fields = {{"channel", name}, {"subject", message.subject}};
+    if (channel == nullptr) continue;
+    e.fields["type"] = channel->type;
+    auto setting = [&](const char* key) {
+      auto it = channel->settings.find(key);
+      return it == channel->settings.end() ? std::string() : it->second;
+    };
+    if (channel->type == "file" && !setting("path").empty()) {
+      std::filesystem::path path = setting("path");
+      if (path.is_relative()) path = base / path;
+      std::ofstream file(path, std::ios::app);
+      file << "Subject: " << message.subject << "\n\n" << message.body << "\n";
+      file.flush();
+      e.passed = static_cast<bool>(file);
+      e.detail = fmt::format("{} to {}: {}", *e.passed ? "written" : "NOT written", path.string(),
+                             message.subject);
+    } else if (channel->type == "command" && !setting("command").empty()) {
+      CommandSpec spec;
+      spec.argv = {"sh", "-c", setting("command")};
+      spec.stdin_data = "Subject: " + message.subject + "\n\n" + message.body;
+      spec.env = {{"ROLLGATE_SUBJECT", message.subject}};
+      spec.timeout = Seconds(60);
+      spec.output_limit = 1024;
+      Result<CommandResult> result = local.Run(HostAddress{"localhost", "", 0}, spec);
+      e.passed = result.ok() && result->exit_code == 0;
+      e.detail =
+          fmt::format("{} through {}: {}", *e.passed ? "sent" : "NOT sent", name, message.subject);
+      if (!*e.passed) {
+        e.fields["error"] = result.ok() ? result->output_tail : result.error().message();
+      }
+    } else {
+      e.passed = false;
+      e.detail = fmt::format(
+          "not sent through {} ({}): only file and command channels deliver "
+          "until the notification service is running",
+          name, channel->type);
+    }
+    out.push_back(e);
+  }
+  CrService crs(config_, store_, clock_, zone_);
+  for (const Evidence& e : out) RETURN_IF_ERROR(crs.RecordEvidence(cr_id, e, actor).status());
+  return out;
 }
 
 }  // namespace rollgate

@@ -14,6 +14,7 @@
 #include "common/time.h"
 #include "domain/change_request.h"
 #include "domain/config.h"
+#include "domain/deployment_messages.h"
 #include "domain/gates.h"
 #include "domain/run.h"
 #include "engine/plan.h"
@@ -64,6 +65,15 @@ class DeployService {
   // Records the rollback run's outcome on its CR (evidence "rollback").
   Result<Evidence> RecordRollbackEvidence(const std::string& run_id, const std::string& reason,
                                           const std::string& actor);
+
+  // Sends `message` through the channels of `environment`'s notification rule that deliver
+  // without a server yet: `file` (settings.path, appended; relative to the configuration's
+  // directory) and `command` (settings.command, run by sh with the message on standard input and
+  // ROLLGATE_SUBJECT set). Other channel types are recorded as not sent. Each channel's outcome is
+  // recorded on the CR as "notification" evidence and returned.
+  Result<std::vector<Evidence>> Notify(const std::string& cr_id, const std::string& environment,
+                                       const Message& message, const std::string& run_id,
+                                       const std::string& actor);
 
   // Records the evidence of `run_id` on its CR (one audit event per item), returns it.
   Result<std::vector<Evidence>> RecordRunEvidence(const std::string& run_id,

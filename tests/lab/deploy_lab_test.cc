@@ -298,5 +298,87 @@ TEST_F(DeployLabTest, PromotionRecordsEvidenceAndAProdFailureIsRolledBackOnTheCh
   EXPECT_EQ(audit.exit_code, 0) << audit.out;
 }
 
+// A system's own hooks, extra steps and dependencies; notifications through a file channel; and
+// a rollback of a deployment that migrated the database, which restores it.
+TEST_F(DeployLabTest, HooksExtraStepsNotificationsAndADatabaseRestoringRollback) {
+  std::string port = Slurp(kLab / "postgres" / "port");
+  while (!port.empty() && port.back() == '\n') port.pop_back();
+  std::string config = h_.ReadFile("rollgate.yaml");
+  // A file channel for DEV, hooks that leave marks on the host, a dependency on the database, an
+  // extra check after the smoke test, and the metrics steps left out.
+  auto replace_once = [&](const std::string& from, const std::string& to) {
+    auto at = config.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    config.replace(at, from.size(), to);
+  };
+  replace_once("channels: [teams, email]", "channels: [teams, email, journal]");
+  replace_once("\nchannels:\n",
+               "\nchannels:\n  - {name: journal, type: file, settings: {path: notices.log}}\n");
+  replace_once("    critical_tables: [orders]\n",
+               "    critical_tables: [orders]\n"
+               "    dependencies: ['127.0.0.1:" +
+                   port +
+                   "']\n"
+                   "    hooks:\n"
+                   "      drain: 'echo drained >\"$ROLLGATE_ROOT/tmp/drained\"'\n"
+                   "      maintenance_on: 'echo on >\"$ROLLGATE_ROOT/tmp/maintenance\"'\n"
+                   "      maintenance_off: 'rm -f \"$ROLLGATE_ROOT/tmp/maintenance\"'\n"
+                   "    procedure:\n"
+                   "      skip: [metrics-baseline, metrics]\n"
+                   "      add:\n"
+                   "        - {phase: rollout, after: smoke, name: orders-api, type: http-check,\n"
+                   "           params: {urls: 'http://{host}:8080/api/orders'}}\n");
+  h_.WriteConfig(config);
+  CommandOutput valid = h_.Run({"validate"});
+  ASSERT_EQ(valid.exit_code, 0) << valid.out << valid.err;
+  // DEV's database as it was before any deployment.
+  Psql("postgres", "DROP DATABASE IF EXISTS demo_dev");
+  Psql("postgres", "CREATE DATABASE demo_dev OWNER demo TEMPLATE demo");
+  std::string version_before = HostVersion(1);
+
+  std::string cr = NewChange("1.1.0", "demo-1.1.0.tar.gz");
+  ReadyForDev(cr);
+  CommandOutput dry = As("heidi", {"deploy", cr, "--env", "DEV", "--dry-run"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  for (const char* part :
+       {"dependencies-tcp", "drain", "maintenance-on", "maintenance-off", "orders-api"}) {
+    EXPECT_THAT(dry.out, HasSubstr(part)) << part;
+  }
+  EXPECT_THAT(dry.out, ::testing::Not(HasSubstr("metrics-baseline")));
+  CommandOutput dev = As("heidi", {"deploy", cr, "--env", "DEV"});
+  ASSERT_EQ(dev.exit_code, 0) << dev.out << dev.err;
+  fs::path root = kLab / "hosts" / "host1" / "root";
+  EXPECT_EQ(Slurp(root / "tmp" / "drained"), "drained\n");
+  EXPECT_FALSE(fs::exists(root / "tmp" / "maintenance")) << "maintenance mode left on";
+  EXPECT_EQ(HostVersion(1), "1.1.0");
+  EXPECT_EQ(Psql("demo_dev",
+                 "SELECT count(*) FROM schema_migrations WHERE version = "
+                 "'0002_add_column'"),
+            "1");
+  // The start and completion messages, in the file channel and on the CR.
+  std::string notices = h_.ReadFile("notices.log");
+  EXPECT_THAT(notices, HasSubstr("Subject: [DEPLOYMENT START] demo - DEV"));
+  EXPECT_THAT(notices, HasSubstr("Subject: [DEPLOYMENT COMPLETE] demo - DEV - SUCCESS"));
+  auto notifications = Evidence(cr, "notification", "DEV");
+  ASSERT_GE(notifications.size(), 2U);
+  bool written = false;
+  for (const auto& n : notifications) written = written || n["passed"] == true;
+  EXPECT_TRUE(written);
+
+  // The development lead rolls DEV back: the migration is undone with the database restore.
+  CommandOutput rollback = As("alice", {"rollback", cr, "--env", "DEV", "--reason", "rehearsal"});
+  ASSERT_EQ(rollback.exit_code, 0) << rollback.out << rollback.err;
+  EXPECT_THAT(rollback.out, HasSubstr("restore-database"));
+  EXPECT_EQ(HostVersion(1), version_before);
+  EXPECT_EQ(Psql("demo_dev",
+                 "SELECT count(*) FROM schema_migrations WHERE version = "
+                 "'0002_add_column'"),
+            "0");
+  EXPECT_THAT(h_.ReadFile("notices.log"), HasSubstr("ROLLBACK COMPLETE - demo"));
+  auto rolled = Evidence(cr, "rollback", "DEV");
+  ASSERT_FALSE(rolled.empty());
+  EXPECT_EQ(rolled.back()["passed"], true);
+}
+
 }  // namespace
 }  // namespace rollgate::e2e
