@@ -23,6 +23,7 @@
 #include "engine/executor.h"
 #include "engine/plan.h"
 #include "engine/step_type.h"
+#include "service/deploy_service.h"
 #include "transport/local_transport.h"
 #include "transport/simulated_transport.h"
 #include "transport/ssh_transport.h"
@@ -455,6 +456,19 @@ Status RunResume(Context& ctx, const std::string& id, const std::string& wait_te
   Result<Run> run = WithInterruptCancels(executor, [&] { return executor.Resume(id, decisions); });
   transport->Close();
   RETURN_IF_ERROR(run.status());
+  // A deployment or rollback finished here is recorded on its CR as `deploy` would have.
+  if (!run->change_request.empty()) {
+    ASSIGN_OR_RETURN(const Config* config, ctx.GetConfig());
+    DeployService service(*config, *store, ctx.clock(), ctx.zone(), ctx.PackagesDir());
+    ASSIGN_OR_RETURN(std::vector<Evidence> evidence, service.RecordFinishedRun(id, actor));
+    if (!evidence.empty() && !ctx.json()) {
+      ctx.out() << fmt::format("Recorded on {}:\n", run->change_request);
+      for (const Evidence& e : evidence) {
+        ctx.out() << fmt::format("  {:<18} {:<6} {}\n", e.kind,
+                                 e.passed ? (*e.passed ? "passed" : "FAILED") : "", e.detail);
+      }
+    }
+  }
   if (ctx.json()) return PrintRun(ctx, id);
   if (!run->attention.empty()) {
     ctx.out() << "A person must check:\n";

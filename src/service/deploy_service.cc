@@ -497,4 +497,28 @@ Result<std::vector<Evidence>> DeployService::Notify(const std::string& cr_id,
   return out;
 }
 
+Result<std::vector<Evidence>> DeployService::RecordFinishedRun(const std::string& run_id,
+                                                               const std::string& actor) {
+  Run run;
+  RETURN_IF_ERROR(store_.Read([&](Transaction& txn) -> Status {
+    ASSIGN_OR_RETURN(run, txn.GetRun(run_id));
+    return Status::Ok();
+  }));
+  if (run.change_request.empty() || !IsFinal(run.state) ||
+      run.state == RunState::kPausedForPerson) {
+    return std::vector<Evidence>{};
+  }
+  ASSIGN_OR_RETURN(Plan plan, PlanFromJson(run.plan_json));
+  auto has_phase = [&](const char* name) {
+    return std::any_of(plan.phases.begin(), plan.phases.end(),
+                       [&](const Phase& p) { return p.name == name; });
+  };
+  if (has_phase("rollout")) return RecordRunEvidence(run_id, actor);
+  if (has_phase("restore")) {
+    ASSIGN_OR_RETURN(Evidence e, RecordRollbackEvidence(run_id, "resumed by " + actor, actor));
+    return std::vector<Evidence>{e};
+  }
+  return std::vector<Evidence>{};
+}
+
 }  // namespace rollgate

@@ -75,6 +75,11 @@ class DeployService {
                                        const Message& message, const std::string& run_id,
                                        const std::string& actor);
 
+  // For a run finished by `run resume`: records what a deployment (a plan with a rollout phase)
+  // or a rollback (a restore phase) found, as deploy and rollback do. Nothing for other runs.
+  Result<std::vector<Evidence>> RecordFinishedRun(const std::string& run_id,
+                                                  const std::string& actor);
+
   // Records the evidence of `run_id` on its CR (one audit event per item), returns it.
   Result<std::vector<Evidence>> RecordRunEvidence(const std::string& run_id,
                                                   const std::string& actor);

@@ -380,5 +380,44 @@ TEST_F(DeployLabTest, HooksExtraStepsNotificationsAndADatabaseRestoringRollback)
   EXPECT_EQ(rolled.back()["passed"], true);
 }
 
+// RELIABILITY.md fault 1 on real hosts: `deploy` killed (as by kill -9) at every step boundary
+// and at a few points mid-step (the remote command done, its result not yet committed), then
+// `run resume`: the deployment ends succeeded, recorded on the CR, and no step that is not
+// idempotent ran twice (every step here is idempotent or probed; the journal shows one
+// succeeded execution per step).
+TEST_F(DeployLabTest, AKilledDeploymentIsResumedToTheEndAndRecorded) {
+  std::string cr = NewChange("1.1.0", "demo-1.1.0.tar.gz");
+  ReadyForDev(cr);
+  std::vector<std::pair<std::string, int>> faults;
+  for (int n = 1; n <= 21; ++n) faults.push_back({"intent-committed", n});
+  for (int n : {3, 9, 14}) faults.push_back({"remote-done", n});
+  int run_number = 0;
+  for (const auto& [point, n] : faults) {
+    SCOPED_TRACE(point + ":" + std::to_string(n));
+    std::map<std::string, std::string> env = env_;
+    env["ROLLGATE_FAULT_POINT"] = point + ":" + std::to_string(n);
+    CommandOutput killed = h_.Run({"deploy", cr, "--env", "DEV", "--as", "heidi"}, env);
+    std::string run = "RUN-" + std::to_string(++run_number);
+    if (killed.exit_code == 0) break;  // past the last occurrence: the deployment completed
+    ASSERT_EQ(killed.exit_code, 137) << killed.out << killed.err;
+    CommandOutput resumed = As("heidi", {"run", "resume", run, "--wait", "30s"});
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.out << resumed.err;
+    EXPECT_THAT(resumed.out, HasSubstr("Recorded on " + cr));
+    nlohmann::json shown = Run(run);
+    EXPECT_EQ(shown["state"], "succeeded");
+    std::map<std::string, int> succeeded;
+    for (const auto& step : shown["steps"]) {
+      if (step["state"] == "succeeded") ++succeeded[step["step"].get<std::string>()];
+      EXPECT_NE(step["state"], "intent") << step["step"];
+    }
+    for (const auto& [step, count] : succeeded) EXPECT_EQ(count, 1) << step;
+    EXPECT_EQ(HostVersion(1), "1.1.0");
+  }
+  auto deployments = Evidence(cr, "deployment", "DEV");
+  ASSERT_FALSE(deployments.empty());
+  EXPECT_EQ(deployments.back()["passed"], true);
+  EXPECT_EQ(h_.Run({"audit", "verify"}).exit_code, 0);
+}
+
 }  // namespace
 }  // namespace rollgate::e2e
