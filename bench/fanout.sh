@@ -13,7 +13,9 @@
 #
 # Environment: BENCH_HOSTS_A (100), BENCH_HOSTS_B (50), BENCH_HOSTS_C (100), BENCH_ROUNDS (3;
 # each figure is the median), ROLLGATE_BENCH_LAB_DIR (/tmp/rollgate-bench-lab),
-# ROLLGATE_BENCH_SUBNET (127.0.88), BENCH_KEEP_LAB=1 to leave the lab running.
+# ROLLGATE_BENCH_SUBNET (127.0.88), BENCH_KEEP_LAB=1 to leave the lab running,
+# BENCH_BASELINE_DRIVER=PATH to also run another fanout_driver build (e.g. of an earlier commit)
+# for (b) and (c) in the same rounds, for a before/after comparison under the same conditions.
 # Needs root for apt-get (pssh, ansible-core are installed here when missing) and for the lab's
 # rollgate-lab login user (a /bin/sh user: root's login shell start-up would dominate otherwise).
 set -euo pipefail
@@ -115,6 +117,21 @@ measure() {
   end=$(now)
   echo "$end - $start" | bc -l >>"$WORK/$name.times"
 }
+# measure_reported NAME CMD...: like measure, but records the seconds fanout_driver reports itself
+# (its timed part: with --warm, the connections it opened beforehand are not counted, just as
+# the masters opened before the scp run are not).
+measure_reported() {
+  local name=$1 seconds
+  shift
+  if ! "$@" >>"$WORK/$name.log" 2>&1; then
+    log "$name failed; see $WORK/$name.log"
+    tail -5 "$WORK/$name.log" >&2
+    echo "nan" >>"$WORK/$name.times"
+    return 0
+  fi
+  seconds=$(tail -n 1 "$WORK/$name.log" | sed -n 's/.*"seconds":\([0-9.]*\).*/\1/p')
+  echo "${seconds:-nan}" >>"$WORK/$name.times"
+}
 median() { sort -g "$WORK/$1.times" | awk '{v[NR] = $1} END {if (NR == 0) print "nan"; else print v[int((NR + 1) / 2)]}'; }
 
 close_masters() {  # close_masters FILE
@@ -170,6 +187,14 @@ c_rollgate_warm() {
   "$DRIVER" --ssh-config "$CFG" --hosts "$C" --mode copy --warm --file "$WORK/payload-1MiB.bin" \
     --remote "$LAB/hosts/{host}/root/tmp/bench-rollgate.bin"
 }
+b_baseline() {
+  "$BENCH_BASELINE_DRIVER" --ssh-config "$CFG" --hosts "$B" --mode steps --steps 10 \
+    --status-dir "$LAB/hosts/{host}/root/var/rollgate/bench"
+}
+c_baseline_warm() {
+  "$BENCH_BASELINE_DRIVER" --ssh-config "$CFG" --hosts "$C" --mode copy --warm \
+    --file "$WORK/payload-1MiB.bin" --remote "$LAB/hosts/{host}/root/tmp/bench-rollgate.bin"
+}
 c_rollgate_cold() {
   "$DRIVER" --ssh-config "$CFG" --hosts "$C" --mode copy --file "$WORK/payload-1MiB.bin" \
     --remote "$LAB/hosts/{host}/root/tmp/bench-rollgate.bin"
@@ -184,6 +209,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
   measure a_rollgate a_rollgate
   log "round $round/$ROUNDS: (b) ten steps on $B hosts"
   measure b_rollgate b_rollgate
+  [ -z "${BENCH_BASELINE_DRIVER:-}" ] || measure b_baseline b_baseline
   measure b_rollgate_ssh b_rollgate_ssh
   measure b_multiplexed b_multiplexed
   measure b_pssh b_pssh
@@ -193,7 +219,8 @@ for ((round = 1; round <= ROUNDS; round++)); do
   measure c_scp_warm c_scp_warm
   close_masters "$WORK/hosts.c"
   measure c_pscp c_pscp
-  measure c_rollgate_warm c_rollgate_warm
+  measure_reported c_rollgate_warm c_rollgate_warm
+  [ -z "${BENCH_BASELINE_DRIVER:-}" ] || measure_reported c_baseline_warm c_baseline_warm
   measure c_rollgate_cold c_rollgate_cold
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -221,5 +248,10 @@ C_S=$(median c_scp_warm) C_P=$(median c_pscp) C_RW=$(median c_rollgate_warm) C_R
   row "(c) Rollgate session transport, warm sessions" "$C_RW" "$(ratio "$C_RW" "$C_S")x scp-warm (target <= 1.25)"
   row "(c) Rollgate session transport, cold" "$C_RC" "$(ratio "$C_RC" "$C_S")x scp-warm"
   row "(c) parallel-scp, cold" "$C_P" "$(ratio "$C_P" "$C_S")x scp-warm"
+  if [ -n "${BENCH_BASELINE_DRIVER:-}" ]; then
+    B_BL=$(median b_baseline) C_BL=$(median c_baseline_warm)
+    row "(b) baseline driver, 10 steps x $B hosts" "$B_BL" "$(ratio "$B_P" "$B_BL")x vs parallel-ssh; $(ratio "$B_BL" "$B_R")x this build"
+    row "(c) baseline driver, warm sessions" "$C_BL" "$(ratio "$C_BL" "$C_S")x scp-warm; $(ratio "$C_BL" "$C_RW")x this build"
+  fi
 } | tee "$WORK/results.md"
 log "raw times and logs in $WORK"

@@ -40,20 +40,21 @@ command -v setsid >/dev/null 2>&1 && rg_setsid=setsid
   rg_jobs=0
   rg_quit=0
   while :; do
-    while IFS=' ' read -r rg_op rg_id rg_rc rg_want; do
+    while IFS=' ' read -r rg_op rg_id rg_rc rg_want rg_src; do
       case $rg_op in
         S) rg_jobs=$((rg_jobs + 1)) ;;
         Q) rg_quit=1 ;;
         E)
           rg_jobs=$((rg_jobs - 1))
           rg_f=$rg_d/$rg_id
+          rg_out=${rg_src:-$rg_f.out}
           rg_total=0
-          if [ -s "$rg_f.out" ]; then rg_total=$(wc -c <"$rg_f.out") || rg_total=0; fi
+          if [ -s "$rg_out" ]; then rg_total=$(wc -c <"$rg_out") || rg_total=0; fi
           rg_total=$((rg_total + 0))
           rg_send=$rg_total
           [ "$rg_send" -gt "$rg_want" ] && rg_send=$rg_want
           printf 'E %s %s %s %s\n' "$rg_id" "$rg_rc" "$rg_total" "$rg_send"
-          [ "$rg_send" -gt 0 ] && tail -c "$rg_send" "$rg_f.out"
+          [ "$rg_send" -gt 0 ] && tail -c "$rg_send" "$rg_out"
           set -- "$@" "$rg_f.sh" "$rg_f.in" "$rg_f.sec" "$rg_f.out" "$rg_f.pid"
           if [ "$#" -ge 80 ]; then rm -f -- "$@"; set --; fi ;;
       esac
@@ -64,8 +65,8 @@ command -v setsid >/dev/null 2>&1 && rg_setsid=setsid
 ) &
 exec 4>"$rg_d/done"
 trap 'printf "Q\n" >&4' EXIT
-echo 'READY rollgate-session 1'
-while IFS=' ' read -r rg_op rg_id rg_slen rg_ilen rg_plen rg_want; do
+echo 'READY rollgate-session 2'
+while IFS=' ' read -r rg_op rg_id rg_slen rg_ilen rg_plen rg_want rg_mode; do
   case $rg_op in
     R)
       for rg_n in "$rg_id" "$rg_slen" "$rg_ilen" "$rg_plen" "$rg_want"; do
@@ -80,12 +81,66 @@ while IFS=' ' read -r rg_op rg_id rg_slen rg_ilen rg_plen rg_want; do
       printf 'S %s\n' "$rg_id" >&4
       if [ "$rg_plen" -gt 0 ]; then
         mkfifo -m 600 -- "$rg_f.sec" || exit 2
-        { cat -- "$rg_f.sec"; cat -- "$rg_in"; } |
-          $rg_setsid sh "$rg_f.sh" "$rg_f.pid" "$rg_d/done" "$rg_id" "$rg_want" >"$rg_f.out" 2>&1 4>&- &
+        if [ "$rg_mode" = g ]; then
+          { cat -- "$rg_f.sec"; cat -- "$rg_in"; } |
+            $rg_setsid sh "$rg_f.sh" "$rg_f.pid" "$rg_d/done" "$rg_id" "$rg_want" >"$rg_f.out" 2>&1 4>&- &
+        else
+          { cat -- "$rg_f.sec"; cat -- "$rg_in"; } |
+            ( set -- "$rg_f.pid" "$rg_d/done" "$rg_id" "$rg_want"; . "$rg_f.sh" ) >"$rg_f.out" 2>&1 4>&- &
+        fi
         rg_lines "$rg_plen" >"$rg_f.sec"
-      else
+      elif [ "$rg_mode" = g ]; then
         $rg_setsid sh "$rg_f.sh" "$rg_f.pid" "$rg_d/done" "$rg_id" "$rg_want" <"$rg_in" >"$rg_f.out" 2>&1 4>&- &
+      else
+        ( set -- "$rg_f.pid" "$rg_d/done" "$rg_id" "$rg_want"; . "$rg_f.sh" ) <"$rg_in" >"$rg_f.out" 2>&1 4>&- &
       fi ;;
+    C)
+      for rg_n in "$rg_id" "$rg_slen" "$rg_ilen"; do
+        rg_num "$rg_n" || { echo 'rollgate-session: malformed request' >&2; exit 2; }
+      done
+      IFS= read -r rg_dst || exit 0
+      IFS= read -r rg_sum || exit 0
+      rg_f=$rg_d/$rg_id
+      rg_tmp=$rg_dst.rollgate-tmp.$$.$rg_id
+      rg_rc=0
+      case $rg_dst in
+        */*)
+          rg_dir=${rg_dst%/*}
+          if [ -n "$rg_dir" ] && [ ! -d "$rg_dir" ]; then mkdir -p -- "$rg_dir" >>"$rg_f.out" 2>&1 || rg_rc=3; fi ;;
+      esac
+      if [ "$rg_rc" = 0 ] && { true >"$rg_tmp"; } >>"$rg_f.out" 2>&1; then
+        head -c "$rg_slen" >"$rg_tmp" 2>>"$rg_f.out" || rg_rc=5
+      else
+        rg_rc=3
+        echo "cannot write $rg_tmp" >>"$rg_f.out"
+        head -c "$rg_slen" >/dev/null
+      fi
+      printf 'S %s\n' "$rg_id" >&4
+      if [ "$rg_rc" = 5 ]; then
+        rm -f -- "$rg_tmp"
+        echo "cannot write $rg_tmp" >>"$rg_f.out"
+        printf 'E %s 3 %s\n' "$rg_id" "$rg_ilen" >&4
+        exit 2
+      fi
+      IFS= read -r rg_end || { rm -f -- "$rg_tmp"; exit 0; }
+      [ "$rg_end" = . ] || { rm -f -- "$rg_tmp"; echo 'rollgate-session: request not terminated' >&2; exit 2; }
+      (
+        if [ "$rg_rc" = 0 ]; then
+          if command -v sha256sum >/dev/null 2>&1; then
+            rg_got=$(sha256sum <"$rg_tmp") || rg_rc=3
+          else
+            rg_got=$(openssl dgst -sha256 -r <"$rg_tmp") || rg_rc=3
+          fi
+          rg_got=${rg_got%% *}
+          if [ "$rg_rc" = 0 ] && [ "$rg_got" != "$rg_sum" ]; then
+            echo "SHA-256 mismatch on the host: $rg_got"
+            rg_rc=4
+          fi
+          if [ "$rg_rc" = 0 ]; then mv -f -- "$rg_tmp" "$rg_dst" || rg_rc=3; fi
+        fi
+        [ "$rg_rc" = 0 ] || rm -f -- "$rg_tmp"
+        printf 'E %s %s %s\n' "$rg_id" "$rg_rc" "$rg_ilen" >>"$rg_d/done"
+      ) >>"$rg_f.out" 2>&1 4>&- & ;;
     K)
       rg_num "$rg_id" || { echo 'rollgate-session: malformed request' >&2; exit 2; }
       (
@@ -127,13 +182,21 @@ bool ParseNumber(std::string_view text, Number* out) {
   return error == std::errc() && end == text.data() + text.size();
 }
 
-// The start of every job, run as `sh FILE PIDFILE DONE ID TAIL`: it records its pid for K
-// requests and, when it exits (also on SIGTERM or SIGINT), reports "E ID STATUS TAIL" on the
-// DONE FIFO. Its variables start with rg_, which ValidateCommandSpec reserves.
+// A request small enough to be sent in one write (header, script, stdin and terminator).
+constexpr size_t kOneWriteBytes = 64 * 1024;
+
+// The start of every job, run with the arguments PIDFILE DONE ID TAIL: as `sh FILE ...` in a
+// process group of its own (mode g), or sourced in a subshell of the dispatcher (mode s: no
+// process of its own, no pid file). In mode g it records its pid for K requests. When it exits
+// (also on SIGTERM or SIGINT) it reports "E ID STATUS TAIL [OUTPUT]" on the DONE FIFO; OUTPUT is
+// the file holding its output when that is not the job's own (rg_output, set by a status-file
+// wrapper built without its output tail). Its variables start with rg_, which
+// ValidateCommandSpec reserves.
+constexpr const char* kJobPidLine = "echo \"$$\" >\"$1\"\n";
 constexpr const char* kJobPrologue =
-    "echo \"$$\" >\"$1\"\n"
-    "rg_done=$2 rg_job=$3 rg_want=$4\n"
-    "trap 'printf \"E %s %s %s\\n\" \"$rg_job\" \"$?\" \"$rg_want\" >>\"$rg_done\"' EXIT\n"
+    "rg_done=$2 rg_job=$3 rg_want=$4 rg_output=\n"
+    "trap 'printf \"E %s %s %s %s\\n\" \"$rg_job\" \"$?\" \"$rg_want\" \"$rg_output\" "
+    ">>\"$rg_done\"' EXIT\n"
     "trap 'exit 143' TERM\n"
     "trap 'exit 130' INT\n"
     "shift 4\n";
@@ -152,6 +215,15 @@ struct SessionTransport::Reply {
   uint64_t output_bytes = 0;  // the command's whole output, on the host
   std::string tail;           // its last bytes, as sent
   milliseconds elapsed{0};
+};
+
+// One request as sent: "<op> <id> <fields>\n" <text> <stdin_data> ".\n" <secret_preamble>.
+struct SessionTransport::Frame {
+  char op = 'R';
+  std::string fields;  // after the id
+  std::string text;    // whole lines
+  std::string_view stdin_data;
+  std::string_view secret_preamble;
 };
 
 // One ssh process running the dispatcher, the thread reading its replies, the requests in flight.
@@ -201,9 +273,8 @@ class SessionTransport::Session {
 
   // Sends one request and waits for its reply until `deadline`; on expiry optionally asks the
   // dispatcher to stop the command (K). Never fails: the Outcome says what happened.
-  Outcome Call(std::string_view script, size_t script_lines, size_t secret_lines,
-               std::string_view stdin_data, std::string_view secret_preamble, size_t tail_bytes,
-               std::chrono::steady_clock::time_point deadline, bool kill_on_timeout) {
+  Outcome Call(const Frame& frame, std::chrono::steady_clock::time_point deadline,
+               bool kill_on_timeout) {
     Outcome outcome;
     auto start = clock_.Monotonic();
     uint64_t id = 0;
@@ -215,13 +286,21 @@ class SessionTransport::Session {
     }
     {
       std::lock_guard<std::mutex> write_lock(write_mutex_);
-      std::string header = fmt::format("R {} {} {} {} {}\n", id, script_lines, stdin_data.size(),
-                                       secret_lines, tail_bytes);
-      // The request runs once its terminator arrived; the preamble follows the terminator.
+      // The request runs once its terminator arrived; the preamble follows the terminator. A
+      // small request leaves in one write, so it crosses ssh as one packet.
+      std::string head = fmt::format("{} {} {}\n", frame.op, id, frame.fields) + frame.text;
       size_t written = 0;
-      bool complete = Send(header, deadline, &written) && Send(script, deadline, &written) &&
-                      Send(stdin_data, deadline, &written) && Send(".\n", deadline, &written);
-      if (complete) complete = Send(secret_preamble, deadline, &written);
+      bool complete;
+      if (frame.stdin_data.size() <= kOneWriteBytes) {
+        head.append(frame.stdin_data);
+        head.append(".\n");
+        head.append(frame.secret_preamble);
+        complete = Send(head, deadline, &written);
+      } else {
+        complete = Send(head, deadline, &written) && Send(frame.stdin_data, deadline, &written) &&
+                   Send(".\n", deadline, &written) &&
+                   Send(frame.secret_preamble, deadline, &written);
+      }
       outcome.sent = written > 0;
       if (!complete) {
         // A frame cut in the middle leaves the stream unusable: end the session.
@@ -414,7 +493,7 @@ class SessionTransport::Session {
       at = newline + 1;
       if (!ready_seen_) {
         // Lines a login script may print before the dispatcher starts are skipped.
-        if (line == "READY rollgate-session 1") {
+        if (line == "READY rollgate-session 2") {
           ready_seen_ = true;
           std::lock_guard<std::mutex> lock(mutex_);
           ready_ = true;
@@ -525,27 +604,39 @@ Result<std::shared_ptr<SessionTransport::Session>> SessionTransport::GetSession(
   return session;
 }
 
-Result<SessionTransport::Reply> SessionTransport::Request(
-    const HostAddress& host, const std::string& script, std::string_view stdin_data,
-    std::string_view secret_preamble, size_t tail_bytes, Seconds timeout, bool kill_on_timeout) {
-  // The dispatcher runs the job as `sh FILE PIDFILE DONE ID TAIL`: it records its pid (its
-  // process group's) for K requests, and reports its end on the DONE FIFO when it exits.
-  std::string job = std::string(kJobPrologue) + script;
-  if (job.back() != '\n') job.push_back('\n');
-  size_t lines = static_cast<size_t>(std::count(job.begin(), job.end(), '\n'));
-  size_t secret_lines =
-      static_cast<size_t>(std::count(secret_preamble.begin(), secret_preamble.end(), '\n'));
+Result<SessionTransport::Reply> SessionTransport::Request(const HostAddress& host,
+                                                          const Frame& frame, Seconds timeout,
+                                                          bool kill_on_timeout) {
   for (int attempt = 0;; ++attempt) {
     ASSIGN_OR_RETURN(std::shared_ptr<Session> session, GetSession(host));
-    Session::Outcome outcome =
-        session->Call(job, lines, secret_lines, stdin_data, secret_preamble, tail_bytes,
-                      clock_.Monotonic() + timeout, kill_on_timeout);
+    Session::Outcome outcome = session->Call(frame, clock_.Monotonic() + timeout, kill_on_timeout);
     if (outcome.sent) return outcome.reply;
     if (attempt == 1) {
       return Unavailable(
           fmt::format("ssh {}: the session ended before the request was sent", host.ToString()));
     }
   }
+}
+
+Result<SessionTransport::Reply> SessionTransport::RunJob(
+    const HostAddress& host, const std::string& script, std::string_view stdin_data,
+    std::string_view secret_preamble, size_t tail_bytes, Seconds timeout, bool own_group) {
+  // Mode g: the job is `sh FILE` in its own process group, whose pid it records for K
+  // requests (a timeout stops it). Mode s: a subshell of the dispatcher, for commands that
+  // stop themselves through their status file (Cancel).
+  std::string job = std::string(own_group ? kJobPidLine : "") + kJobPrologue + script;
+  if (job.back() != '\n') job.push_back('\n');
+  size_t lines = static_cast<size_t>(std::count(job.begin(), job.end(), '\n'));
+  size_t secret_lines =
+      static_cast<size_t>(std::count(secret_preamble.begin(), secret_preamble.end(), '\n'));
+  Frame frame;
+  frame.op = 'R';
+  frame.fields = fmt::format("{} {} {} {} {}", lines, stdin_data.size(), secret_lines, tail_bytes,
+                             own_group ? 'g' : 's');
+  frame.text = std::move(job);
+  frame.stdin_data = stdin_data;
+  frame.secret_preamble = secret_preamble;
+  return Request(host, frame, timeout, /*kill_on_timeout=*/own_group);
 }
 
 Result<CommandResult> SessionTransport::Run(const HostAddress& host, const CommandSpec& spec) {
@@ -559,10 +650,14 @@ Result<CommandResult> SessionTransport::Run(const HostAddress& host, const Comma
   size_t longest_secret = 0;
   for (const std::string& secret : secrets)
     longest_secret = std::max(longest_secret, secret.size());
-  Result<Reply> sent =
-      Request(host, BuildRemoteScript(spec, /*exec_command=*/false), spec.stdin_data, preamble,
-              spec.output_limit + longest_secret, spec.timeout,
-              /*kill_on_timeout=*/spec.status_file.empty());
+  // With a status file the command's output is kept on the host; the reply carries its tail
+  // from there, and Cancel (not a K request) stops the command.
+  RemoteScriptOptions script_options;
+  script_options.exec_command = false;
+  script_options.print_output_tail = false;
+  Result<Reply> sent = RunJob(host, BuildRemoteScript(spec, script_options), spec.stdin_data,
+                              preamble, spec.output_limit + longest_secret, spec.timeout,
+                              /*own_group=*/spec.status_file.empty());
   if (!sent.ok()) return Status(sent.error().code(), Redact(sent.error().message(), secrets));
   Reply& reply = *sent;
 
@@ -593,7 +688,6 @@ Status SessionTransport::CopyTo(const HostAddress& host, const std::filesystem::
                                 const std::string& remote_path, Seconds timeout) {
   RETURN_IF_ERROR(ValidateRemotePath(remote_path));
   if (timeout <= Seconds(0)) return InvalidArgument("copy timeout must be > 0");
-  ASSIGN_OR_RETURN(std::string digest, Sha256File(local));
   std::string data;
   {
     std::ifstream in(local, std::ios::binary);
@@ -601,8 +695,16 @@ Status SessionTransport::CopyTo(const HostAddress& host, const std::filesystem::
     data.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     if (in.bad()) return Unavailable("read error on " + local.string());
   }
-  ASSIGN_OR_RETURN(Reply reply, Request(host, WithArguments({remote_path, digest}, kCopyScript),
-                                        data, "", 4096, timeout, /*kill_on_timeout=*/true));
+  // The bytes go from the session's input straight into the temporary file beside the target;
+  // the host then hashes that file and renames it (C request, kSessionDispatcher).
+  Frame frame;
+  frame.op = 'C';
+  frame.fields = fmt::format("{} {}", data.size(), 4096);
+  frame.text = remote_path + "\n" + Sha256Hex(data) + "\n";
+  frame.stdin_data = data;
+  // Once its bytes arrived a copy is quick to finish; it is not stopped on a timeout (the
+  // target is the old file or the complete new one either way).
+  ASSIGN_OR_RETURN(Reply reply, Request(host, frame, timeout, /*kill_on_timeout=*/false));
   std::string what = fmt::format("copy {} to {}:{}", local.string(), host.ToString(),
                                  EscapeForDisplay(remote_path));
   std::string why = EscapeForDisplay(Trim(reply.tail));
@@ -622,8 +724,8 @@ Result<std::optional<int>> SessionTransport::ReadExitStatus(const HostAddress& h
                                                             const std::string& status_file) {
   RETURN_IF_ERROR(ValidateStatusFilePath(status_file));
   ASSIGN_OR_RETURN(Reply reply,
-                   Request(host, WithArguments({status_file}, kReadStatusScript), "", "", 4096,
-                           options_.connect_timeout + kHousekeepingTimeout, true));
+                   RunJob(host, WithArguments({status_file}, kReadStatusScript), "", "", 4096,
+                          options_.connect_timeout + kHousekeepingTimeout, true));
   if (reply.timed_out || reply.connection_lost || reply.exit_code != 0) {
     return Unavailable(fmt::format("read {} on {}: {}", status_file, host.ToString(),
                                    reply.timed_out         ? std::string("timed out")
@@ -640,8 +742,8 @@ Status SessionTransport::Cancel(const HostAddress& host, const std::string& stat
   RETURN_IF_ERROR(ValidateStatusFilePath(status_file));
   // The remote loop polls every 0.1 s; give up after `timeout`.
   std::string rounds = std::to_string(std::max<int64_t>(30, timeout.count() * 10));
-  ASSIGN_OR_RETURN(Reply reply, Request(host, WithArguments({status_file, rounds}, kCancelScript),
-                                        "", "", 4096, timeout + Seconds(5), true));
+  ASSIGN_OR_RETURN(Reply reply, RunJob(host, WithArguments({status_file, rounds}, kCancelScript),
+                                       "", "", 4096, timeout + Seconds(5), true));
   std::string why = EscapeForDisplay(Trim(reply.tail));
   std::string what = fmt::format("cancel {} on {}", status_file, host.ToString());
   if (reply.timed_out) return DeadlineExceeded(what + ": timed out");

@@ -162,6 +162,51 @@ TEST_F(SessionTransportTest, LongOutputKeepsItsRedactedTail) {
   EXPECT_NE(result->output_tail.find("line 1999 ***"), std::string::npos);
 }
 
+TEST_F(SessionTransportTest, CopyThatCannotWriteFailsAndLeavesTheSessionInStep) {
+  std::filesystem::path local = std::filesystem::path(testing::TempDir()) / "session-copy.bin";
+  {
+    std::ofstream out(local, std::ios::binary);
+    for (int i = 0; i < 4096; ++i) out << "line with a newline\n.\n";
+  }
+  HostAddress host = LabHost(1);
+  // The target's directory cannot be created: the bytes are drained, nothing is written.
+  std::filesystem::path blocker = HostRoot(1) / "tmp/session-copy-blocker";
+  std::filesystem::remove_all(blocker);
+  std::ofstream(blocker) << "a file, not a directory\n";
+  Status failed =
+      transport_->CopyTo(host, local, (blocker / "sub/target.bin").string(), Seconds(30));
+  EXPECT_EQ(failed.code(), StatusCode::kFailed) << failed.ToString();
+  pid_t session = transport_->SessionPid(host);
+  EXPECT_GT(session, 1);
+  auto after = transport_->Run(host, Spec({"echo", "still in step"}));
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(after->output_tail, "still in step\n");
+
+  // The same bytes then reach a writable target intact, over the same session.
+  std::filesystem::path target = HostRoot(1) / "tmp/session-copy/target.bin";
+  ASSERT_TRUE(transport_->CopyTo(host, local, target.string(), Seconds(30)).ok());
+  EXPECT_EQ(*Sha256File(target), *Sha256File(local));
+  EXPECT_EQ(transport_->SessionPid(host), session);
+  std::filesystem::remove(blocker);
+}
+
+TEST_F(SessionTransportTest, StatusFileRunReportsTheTailOfItsOutputFile) {
+  std::filesystem::path status = HostRoot(2) / "var/rollgate/session-tail.status";
+  CommandSpec spec = Spec(
+      {"sh", "-c", "i=0; while [ $i -lt 500 ]; do echo \"line $i\"; i=$((i+1)); done; exit 3"});
+  spec.status_file = status.string();
+  spec.output_limit = 100;
+  auto result = transport_->Run(LabHost(2), spec);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->exit_code, 3);
+  EXPECT_TRUE(result->output_truncated);
+  EXPECT_LE(result->output_tail.size(), 100u);
+  EXPECT_EQ(result->output_tail.substr(result->output_tail.size() - 9), "line 499\n");
+  std::string recorded;
+  std::ifstream(status) >> recorded;
+  EXPECT_EQ(recorded, "3");
+}
+
 TEST_F(SessionTransportTest, OversizedSecretsAreRefusedBeforeAnythingRuns) {
   CommandSpec spec = Spec({"true"});
   spec.secret_env["BIG"] = std::string(kMaxSecretBytes + 1, 'x');

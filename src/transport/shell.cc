@@ -138,7 +138,7 @@ std::string SecretPreamble(const CommandSpec& spec) {
   return out;
 }
 
-std::string BuildRemoteScript(const CommandSpec& spec, bool exec_command) {
+std::string BuildRemoteScript(const CommandSpec& spec, RemoteScriptOptions options) {
   std::string script;
   for (const auto& [name, value] : spec.secret_env) {
     script += fmt::format(
@@ -151,7 +151,7 @@ std::string BuildRemoteScript(const CommandSpec& spec, bool exec_command) {
   }
   std::string command = ShellQuoteArgv(spec.argv);
   if (spec.status_file.empty()) {
-    script += exec_command ? "exec " + command + "\n" : command + "\nexit \"$?\"\n";
+    script += options.exec_command ? "exec " + command + "\n" : command + "\nexit \"$?\"\n";
     return script;
   }
   if (!spec.secret_env.empty()) {
@@ -198,9 +198,12 @@ if [ -e "$rg_sf.cancel" ]; then
 fi
 wait "$rg_pid"
 rg_rc=$?
-printf '%s\n' "$rg_rc" >"$rg_sf.tmp.$$" && mv -f -- "$rg_sf.tmp.$$" "$rg_sf"
-)";
-  script += fmt::format("tail -c {} \"$rg_sf.out\"\n", spec.output_limit);
+printf '%s\n' "$rg_rc" >"$rg_sf.tmp.$$" && mv -f -- "$rg_sf.tmp.$$" "$rg_sf")";
+  if (options.print_output_tail) {
+    script += fmt::format("\ntail -c {} \"$rg_sf.out\"\n", spec.output_limit);
+  } else {
+    script += " && rg_output=$rg_sf.out\n";
+  }
   script += "exit \"$rg_rc\"\n";
   return script;
 }

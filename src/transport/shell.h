@@ -47,7 +47,15 @@ Status ValidateRemotePath(std::string_view path);
 //  - without a status_file: execs the command directly (with `exec_command` false: runs it as a
 //    child and exits with its status, so that the script's EXIT trap runs).
 // `spec` must have passed ValidateCommandSpec (which reserves variable names starting "rg_").
-std::string BuildRemoteScript(const CommandSpec& spec, bool exec_command = true);
+struct RemoteScriptOptions {
+  // Without a status_file: exec the command (false: run it as a child, see above).
+  bool exec_command = true;
+  // With a status_file: print the output tail at the end. False: print nothing and, once the
+  // exit status is recorded, set the shell variable rg_output to "<status_file>.out", for a
+  // caller that reads the tail from that file itself (the session transport).
+  bool print_output_tail = true;
+};
+std::string BuildRemoteScript(const CommandSpec& spec, RemoteScriptOptions options = {});
 
 // The secret_env values as the wrapper expects them on standard input: each value and '\n'.
 std::string SecretPreamble(const CommandSpec& spec);
