@@ -269,8 +269,10 @@ void AddCommonOptions(CLI::App* cmd, DeployArgs& args) {
   cmd->add_flag("--dry-run", args.dry_run, "print the exact plan; touch nothing");
   cmd->add_flag("--show-scripts", args.show_scripts,
                 "with --dry-run: the script of each step type");
-  cmd->add_option("--transport", args.transport, "how hosts are reached (default ssh)")
-      ->check(CLI::IsMember({"local", "ssh", "simulated"}));
+  cmd->add_option("--transport", args.transport,
+                  "how hosts are reached: ssh (a ControlMaster per host, default), session (one "
+                  "streamed session per host), local, simulated")
+      ->check(CLI::IsMember({"local", "ssh", "session", "simulated"}));
   AddTransportOptions(cmd, args.transport_options);
 }
 

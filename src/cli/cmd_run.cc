@@ -25,6 +25,7 @@
 #include "engine/step_type.h"
 #include "service/deploy_service.h"
 #include "transport/local_transport.h"
+#include "transport/session_transport.h"
 #include "transport/simulated_transport.h"
 #include "transport/ssh_transport.h"
 
@@ -39,7 +40,7 @@ Result<std::unique_ptr<Transport>> MakeTransport(const std::string& kind,
   if (kind == "simulated") {
     return std::unique_ptr<Transport>(std::make_unique<SimulatedTransport>());
   }
-  if (kind == "ssh") {
+  if (kind == "ssh" || kind == "session") {
     SshOptions ssh;
     ssh.config_file = options.ssh_config;
     if (ssh.config_file.empty()) {
@@ -49,12 +50,18 @@ Result<std::unique_ptr<Transport>> MakeTransport(const std::string& kind,
     }
     ssh.identity_file = options.identity;
     ssh.known_hosts_file = options.known_hosts;
+    if (kind == "session") {
+      // One long-lived ssh session per host, the run's commands streamed through it.
+      ASSIGN_OR_RETURN(std::unique_ptr<SessionTransport> transport,
+                       SessionTransport::Create(clock, std::move(ssh)));
+      return std::unique_ptr<Transport>(std::move(transport));
+    }
     ASSIGN_OR_RETURN(std::unique_ptr<SshTransport> transport,
                      SshTransport::Create(clock, std::move(ssh)));
     return std::unique_ptr<Transport>(std::move(transport));
   }
-  return InvalidArgument(fmt::format("unknown transport '{}': expected local, ssh or simulated",
-                                     EscapeForDisplay(kind)));
+  return InvalidArgument(fmt::format(
+      "unknown transport '{}': expected local, ssh, session or simulated", EscapeForDisplay(kind)));
 }
 
 // Who this process is, for the run's owner and lock.
@@ -513,7 +520,7 @@ void RegisterRunCommands(CLI::App& app, Action& slot) {
   exec_cmd->add_option("--plan", exec->plan_file, "plan file (JSON)")->required();
   exec_cmd->add_option("--hosts", exec->hosts, "hosts, comma-separated (default: the plan's)");
   exec_cmd->add_option("--transport", exec->transport, "how hosts are reached")
-      ->check(CLI::IsMember({"local", "ssh", "simulated"}));
+      ->check(CLI::IsMember({"local", "ssh", "session", "simulated"}));
   exec_cmd->add_option("--system", exec->system, "the system the run is for (lock scope)");
   exec_cmd->add_option("--env", exec->environment, "the environment (lock scope)");
   exec_cmd->add_option("--cr", exec->change_request, "the change request it belongs to");

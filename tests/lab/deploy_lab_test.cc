@@ -345,7 +345,8 @@ TEST_F(DeployLabTest, HooksExtraStepsNotificationsAndADatabaseRestoringRollback)
     EXPECT_THAT(dry.out, HasSubstr(part)) << part;
   }
   EXPECT_THAT(dry.out, ::testing::Not(HasSubstr("metrics-baseline")));
-  CommandOutput dev = As("heidi", {"deploy", cr, "--env", "DEV"});
+  // Through one streamed session per host (the session transport).
+  CommandOutput dev = As("heidi", {"deploy", cr, "--env", "DEV", "--transport", "session"});
   ASSERT_EQ(dev.exit_code, 0) << dev.out << dev.err;
   fs::path root = kLab / "hosts" / "host1" / "root";
   EXPECT_EQ(Slurp(root / "tmp" / "drained"), "drained\n");
@@ -366,7 +367,8 @@ TEST_F(DeployLabTest, HooksExtraStepsNotificationsAndADatabaseRestoringRollback)
   EXPECT_TRUE(written);
 
   // The development lead rolls DEV back: the migration is undone with the database restore.
-  CommandOutput rollback = As("alice", {"rollback", cr, "--env", "DEV", "--reason", "rehearsal"});
+  CommandOutput rollback = As(
+      "alice", {"rollback", cr, "--env", "DEV", "--reason", "rehearsal", "--transport", "session"});
   ASSERT_EQ(rollback.exit_code, 0) << rollback.out << rollback.err;
   EXPECT_THAT(rollback.out, HasSubstr("restore-database"));
   EXPECT_EQ(HostVersion(1), version_before);
