@@ -4,7 +4,7 @@
 #                          that passes against a healthy service
 #   demo-1.1.1-bad.tar.gz  the bad patch: same shape, but it turns the service's health to "fail"
 #                          (every /health answers 500), so its smoke test fails
-#   demo-1.2.0.tar.gz      good in DEV and TEST, fails in PROD: its migration 0003 adds a unique
+#   demo-1.2.0.tar.gz      good in DEV and TEST, fails in PROD (adds config/features): its migration 0003 adds a unique
 #                          constraint that PROD's data (duplicate items in demo_prod) violates
 # plus SHA256SUMS. Archives are reproducible (sorted names, fixed mtime and owners).
 #
@@ -43,6 +43,9 @@ DELETE FROM schema_migrations WHERE version = '0002_add_column';
 COMMIT;
 SQL
   if [ "$bad" = 2 ]; then
+    # A configuration file the release adds (overlaid on the host's config directory).
+    mkdir -p "$top/config"
+    printf 'unique_items=on\n' >"$top/config/features"
     # Passes DEV and TEST; PROD's data (duplicate items) violates the new constraint, so the
     # migration fails there, in its transaction, leaving nothing behind.
     cat >"$top/migrations/0003_unique_item.sql" <<'SQL'

@@ -258,7 +258,9 @@ TEST_F(DeployLabTest, PromotionRecordsEvidenceAndAProdFailureIsRolledBackOnTheCh
   ReadyForProd(second, "2026-12-10 22:30");
   CommandOutput failing = JsonAs("heidi", {"deploy", second, "--env", "PROD"});
   EXPECT_EQ(failing.exit_code, 1) << failing.out << failing.err;
-  EXPECT_EQ(HostVersion(3), "1.2.0");  // installed, then the migration failed
+  EXPECT_EQ(HostVersion(3), "1.2.0");  // installed and configured, then the migration failed
+  fs::path features = kLab / "hosts" / "host3" / "root" / "etc" / "demo" / "features";
+  EXPECT_TRUE(fs::exists(features));
   EXPECT_EQ(HostVersion(4), "1.1.0");  // never touched
   EXPECT_EQ(HostVersion(5), "1.1.0");
   EXPECT_EQ(Psql("demo_prod",
@@ -277,6 +279,7 @@ TEST_F(DeployLabTest, PromotionRecordsEvidenceAndAProdFailureIsRolledBackOnTheCh
       JsonAs("erin", {"rollback", second, "--env", "PROD", "--reason", "migration failed"});
   ASSERT_EQ(rollback.exit_code, 0) << rollback.out << rollback.err;
   for (int i : {3, 4, 5}) EXPECT_EQ(HostVersion(i), "1.1.0") << i;
+  EXPECT_FALSE(fs::exists(features)) << "the configuration directory is restored too";
   EXPECT_EQ(Psql("demo_prod", "SELECT count(*) FROM orders"), rows_before);
   // The rollback touched only the node the deployment changed.
   std::string rollback_run;
