@@ -390,7 +390,10 @@ Result<Plan> BuildDeploymentPlan(const DeploymentRequest& request) {
                 {"action", "compare"},
                 {"state_dir", state_dir},
                 {"label", "deploy"},
-                {"max_degradation_percent", FormatPercent(t.max_performance_degradation_percent)}},
+                {"max_degradation_percent", FormatPercent(t.max_performance_degradation_percent)},
+                // §4.2: a slower service is flagged on the CR; acting on it is the rollback
+                // triggers' decision, not the deployment's.
+                {"on_degradation", "flag"}},
                Seconds(120), true));
   }
   if (!verify.steps.empty()) plan.phases.push_back(std::move(verify));

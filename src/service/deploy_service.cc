@@ -168,13 +168,21 @@ std::vector<Evidence> EvidenceFromRun(const Plan& plan, const Run& run,
     Evidence e = make(kEvidenceMetrics);
     e.passed = all_succeeded(it->second);
     double worst = 0;
+    bool flagged = false;
     for (const StepExecution* s : it->second) {
       auto facts = ParseFacts(s->output_tail);
       worst = std::max(worst, Number(facts, "degradation_percent").value_or(0));
+      flagged = flagged || facts["flagged"] == "yes";
       for (const auto& [key, value] : facts) e.fields[s->host + "." + key] = value;
     }
     e.value = worst;
-    e.detail = fmt::format("response time at most {:.1f} % worse than the baseline", worst);
+    if (flagged) e.passed = false;
+    e.detail = flagged
+                   ? fmt::format(
+                         "FLAGGED: response time {:.1f} % worse than the baseline "
+                         "(more than the threshold)",
+                         worst)
+                   : fmt::format("response time at most {:.1f} % worse than the baseline", worst);
     out.push_back(std::move(e));
   }
   if (auto it = by_step.find("integrity"); it != by_step.end()) {

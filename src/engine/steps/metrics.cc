@@ -11,6 +11,8 @@
 //   label                    (required) names the baseline, so several endpoints can be watched.
 //   samples                  (optional, default 10, 1..1000) requests made one after another.
 //   max_degradation_percent  (optional, default 20) the tolerated slowdown of the median.
+//   on_degradation           (optional) fail (default): a degradation fails the step; flag: it
+//                            is reported (fact flagged yes, on stderr) and the step succeeds.
 //   timeout_seconds          (optional, default 5, 1..300) per request.
 //
 // Each request is `curl -w '%{time_total} %{http_code}'`. median_ms is the median time of the
@@ -64,6 +66,7 @@ class MetricsStep final : public ScriptStep {
             {"label", ParamKind::kName, true},
             {"samples", ParamKind::kInteger, false},
             {"max_degradation_percent", ParamKind::kNumber, false},
+            {"on_degradation", ParamKind::kName, false},
             {"timeout_seconds", ParamKind::kInteger, false}};
   }
 
@@ -147,6 +150,9 @@ set -- $(awk -v m="$median" -v b="$base_ms" -v e="$errors" -v be="$base_err" \
 degradation=$1 verdict=$2
 if [ "$verdict" -ne 0 ]; then
   echo "error: $url: median $median ms against baseline $base_ms ms ($degradation %), errors $errors % against $base_err %" >&2
+  fact flagged yes
+  # on_degradation=flag: the finding is reported (fact flagged), the step still succeeds.
+  if [ "${RG_ON_DEGRADATION:-fail}" = flag ]; then verdict=0; fi
 fi
 fact median_ms "$median"
 fact error_percent "$errors"

@@ -129,6 +129,14 @@ TEST(MetricsStep, SlowerServiceIsFlagged) {
   testing::StepOutcome tolerated =
       host.Run("metrics", Params(server, "compare", {{"max_degradation_percent", "1000"}}));
   EXPECT_EQ(tolerated.result.exit_code, 0) << tolerated.result.output_tail;
+  EXPECT_EQ(tolerated.facts.count("flagged"), 0U);
+
+  // With on_degradation=flag the slowdown is reported and the step succeeds.
+  testing::StepOutcome flagged =
+      host.Run("metrics", Params(server, "compare", {{"on_degradation", "flag"}}));
+  EXPECT_EQ(flagged.result.exit_code, 0) << flagged.result.output_tail;
+  EXPECT_EQ(flagged.facts["flagged"], "yes");
+  EXPECT_GT(Number(flagged.facts["degradation_percent"]), 20);
 }
 
 TEST(MetricsStep, ErrorsAreFlagged) {
