@@ -74,12 +74,12 @@ std::set<pid_t> ProcessTree(pid_t root) {
     children[ParentOf(pid)].push_back(pid);
   }
   std::set<pid_t> tree{root};
-  std::vector<pid_t> todo{root};
-  while (!todo.empty()) {
-    pid_t pid = todo.back();
-    todo.pop_back();
+  std::vector<pid_t> pending{root};
+  while (!pending.empty()) {
+    pid_t pid = pending.back();
+    pending.pop_back();
     for (pid_t child : children[pid]) {
-      if (tree.insert(child).second) todo.push_back(child);
+      if (tree.insert(child).second) pending.push_back(child);
     }
   }
   return tree;
