@@ -182,10 +182,7 @@ Status RunDeploy(Context& ctx, const DeployArgs& args) {
   } else {
     ctx.out() << fmt::format("\n{} {} in {}: {}\nRecorded on {}:\n", run.id,
                              RunStateName(run.state), args.env, run.message, prep.cr.id);
-    for (const Evidence& e : evidence) {
-      ctx.out() << fmt::format("  {:<18} {:<6} {}\n", e.kind,
-                               e.passed ? (*e.passed ? "passed" : "FAILED") : "", e.detail);
-    }
+    PrintEvidenceLines(ctx, evidence);
     if (!run.attention.empty()) {
       ctx.out() << "\nA person must check:\n";
       for (const std::string& line : Split(run.attention, '\n'))

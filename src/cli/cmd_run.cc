@@ -263,6 +263,13 @@ Status LoadRun(Store& store, const std::string& id, Run* run, std::vector<StepEx
 
 }  // namespace
 
+void PrintEvidenceLines(Context& ctx, const std::vector<Evidence>& evidence) {
+  for (const Evidence& e : evidence) {
+    ctx.out() << fmt::format("  {:<18} {:<6} {}\n", e.kind,
+                             e.passed ? (*e.passed ? "passed" : "FAILED") : "", e.detail);
+  }
+}
+
 // Prints the run as `run show` does, and maps its state to the exit code.
 Status PrintRun(Context& ctx, const std::string& id) {
   ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
@@ -470,10 +477,7 @@ Status RunResume(Context& ctx, const std::string& id, const std::string& wait_te
     ASSIGN_OR_RETURN(std::vector<Evidence> evidence, service.RecordFinishedRun(id, actor));
     if (!evidence.empty() && !ctx.json()) {
       ctx.out() << fmt::format("Recorded on {}:\n", run->change_request);
-      for (const Evidence& e : evidence) {
-        ctx.out() << fmt::format("  {:<18} {:<6} {}\n", e.kind,
-                                 e.passed ? (*e.passed ? "passed" : "FAILED") : "", e.detail);
-      }
+      PrintEvidenceLines(ctx, evidence);
     }
   }
   if (ctx.json()) return PrintRun(ctx, id);

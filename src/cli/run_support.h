@@ -6,8 +6,10 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cli/context.h"
+#include "domain/change_request.h"
 #include "engine/executor.h"
 #include "engine/progress.h"
 #include "transport/transport.h"
@@ -32,6 +34,8 @@ ExecutorOptions OwnerOptions(const std::string& actor, Seconds settle_wait);
 std::unique_ptr<ProgressSink> MakeCliProgress(Context& ctx);
 // Runs `body` with SIGINT/SIGTERM turned into a cancel request of `executor`.
 Result<Run> WithInterruptCancelsRun(Executor& executor, const std::function<Result<Run>()>& body);
+// Prints evidence recorded on a CR, one line each: kind, passed/FAILED, detail.
+void PrintEvidenceLines(Context& ctx, const std::vector<Evidence>& evidence);
 // Prints the run as `run show` does; Failed("") (exit 1) unless it succeeded or still runs.
 Status PrintRun(Context& ctx, const std::string& id);
 

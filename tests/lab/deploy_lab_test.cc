@@ -56,6 +56,14 @@ std::string Psql(const std::string& database, const std::string& sql) {
   return text;
 }
 
+// The run id in the outcome `deploy`/`rollback --output json` prints last, after the events.
+std::string RunOf(const CommandOutput& streamed) {
+  std::istringstream lines(streamed.out);
+  std::string line, last;
+  while (std::getline(lines, line)) last = line;
+  return nlohmann::json::parse(last)["run"];
+}
+
 class DeployLabTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -225,13 +233,7 @@ TEST_F(DeployLabTest, PromotionRecordsEvidenceAndAProdFailureIsRolledBackOnTheCh
   ASSERT_EQ(prod.exit_code, 0) << prod.out << prod.err;
   for (int host : {3, 4, 5}) EXPECT_EQ(HostVersion(host), "1.1.0") << host;
   // One node at a time: each node's smoke test ended before the next node was stopped.
-  std::string prod_run;
-  {
-    std::istringstream lines(prod.out);
-    std::string line, last;
-    while (std::getline(lines, line)) last = line;
-    prod_run = nlohmann::json::parse(last)["run"];
-  }
+  std::string prod_run = RunOf(prod);
   std::map<std::string, std::string> smoke_end, stop_start;
   nlohmann::json prod_steps = Run(prod_run)["steps"];
   for (const auto& step : prod_steps) {
@@ -289,13 +291,7 @@ TEST_F(DeployLabTest, PromotionRecordsEvidenceAndAProdFailureIsRolledBackOnTheCh
   EXPECT_FALSE(fs::exists(features)) << "the configuration directory is restored too";
   EXPECT_EQ(Psql("demo_prod", "SELECT count(*) FROM orders"), rows_before);
   // The rollback touched only the node the deployment changed.
-  std::string rollback_run;
-  {
-    std::istringstream lines(rollback.out);
-    std::string line, last;
-    while (std::getline(lines, line)) last = line;
-    rollback_run = nlohmann::json::parse(last)["run"];
-  }
+  std::string rollback_run = RunOf(rollback);
   std::set<std::string> touched;
   nlohmann::json rollback_steps = Run(rollback_run)["steps"];
   for (const auto& step : rollback_steps) touched.insert(step["host"]);

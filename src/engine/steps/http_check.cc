@@ -72,16 +72,6 @@ attempts=${RG_ATTEMPTS:-5}
 interval=${RG_INTERVAL_SECONDS:-2}
 limit=${RG_TIMEOUT_SECONDS:-5}
 wanted_body=${RG_EXPECT_BODY:-}
-# with_host URL: the URL with every "{host}" replaced by the host's name.
-with_host() {
-  rest=$1 out=""
-  while :; do
-    case $rest in
-      *'{host}'*) out=$out${rest%%'{host}'*}$ROLLGATE_HOST_NAME rest=${rest#*'{host}'} ;;
-      *) printf '%s' "$out$rest"; return ;;
-    esac
-  done
-}
 body=$(mktemp) || { printf 'error: cannot create a temporary file\n' >&2; exit 2; }
 trap 'rm -f "$body"' EXIT
 checked=0 failed=0 first="" last=""

@@ -81,21 +81,11 @@ class MetricsStep final : public ScriptStep {
   }
 
   std::string_view Script() const override {
-    return R"sh(subst_host() {  # prints $1 with every {host} replaced by the host's name
-  rest=$1; out=""
-  while :; do
-    case $rest in
-      *"{host}"*) out="$out${rest%%"{host}"*}$ROLLGATE_HOST_NAME"; rest=${rest#*"{host}"} ;;
-      *) out="$out$rest"; break ;;
-    esac
-  done
-  printf '%s' "$out"
-}
-case $RG_URL in
+    return R"sh(case $RG_URL in
   *"{host}"*) if [ -z "${ROLLGATE_HOST_NAME:-}" ]; then
       echo "error: url names {host} but ROLLGATE_HOST_NAME is not set" >&2; exit 2; fi ;;
 esac
-url=$(subst_host "$RG_URL")
+url=$(with_host "$RG_URL")
 LC_ALL=C; export LC_ALL
 dir="$R$RG_STATE_DIR/${ROLLGATE_RUN:-local}"
 state="$dir/$RG_LABEL.metrics"

@@ -18,6 +18,15 @@ R=""
 if [ -n "${RG_ROOT_ENV:-}" ]; then R=$(printenv "$RG_ROOT_ENV" || true); fi
 fact() { printf 'rollgate-fact %s %s\n' "$1" "$2"; }
 fail() { printf 'error: %s\n' "$*" >&2; exit 1; }
+with_host() {
+  _wh_rest=$1 _wh_out=""
+  while :; do
+    case $_wh_rest in
+      *'{host}'*) _wh_out=$_wh_out${_wh_rest%%'{host}'*}$ROLLGATE_HOST_NAME _wh_rest=${_wh_rest#*'{host}'} ;;
+      *) printf '%s' "$_wh_out$_wh_rest"; return ;;
+    esac
+  done
+}
 )sh";
 
 bool IsNameText(std::string_view text) {

@@ -12,7 +12,9 @@
 //     host, so a lab host living in a directory sees "$R/opt/demo" as its /opt/demo;
 //   - fact KEY VALUE: prints "rollgate-fact KEY VALUE", a result the deploy records as evidence
 //     (ParseFacts reads them back from the output tail; print them last);
-//   - fail MESSAGE: prints "error: MESSAGE" to stderr and exits 1.
+//   - fail MESSAGE: prints "error: MESSAGE" to stderr and exits 1;
+//   - with_host TEXT: prints TEXT with every "{host}" replaced by $ROLLGATE_HOST_NAME (URLs in
+//     params name the host they run on that way).
 //
 // Exit status: 0 when the step's check holds or its action is done, 1 when it does not hold or the
 // action failed, 2 for a problem with the inputs found on the host (missing directory ...).

@@ -39,23 +39,13 @@ class SmokeTestStep final : public ScriptStep {
             {"workdir", ParamKind::kPath, false}};
   }
   std::string_view Script() const override {
-    return R"sh(subst_host() {  # prints $1 with every {host} replaced by the host's name
-  rest=$1; out=""
-  while :; do
-    case $rest in
-      *"{host}"*) out="$out${rest%%"{host}"*}$ROLLGATE_HOST_NAME"; rest=${rest#*"{host}"} ;;
-      *) out="$out$rest"; break ;;
-    esac
-  done
-  printf '%s' "$out"
-}
-ROLLGATE_ROOT=$R; export ROLLGATE_ROOT
+    return R"sh(ROLLGATE_ROOT=$R; export ROLLGATE_ROOT
 if [ -n "${RG_BASE_URL:-}" ]; then
   case $RG_BASE_URL in
     *"{host}"*) if [ -z "${ROLLGATE_HOST_NAME:-}" ]; then
         echo "error: base_url names {host} but ROLLGATE_HOST_NAME is not set" >&2; exit 2; fi ;;
   esac
-  ROLLGATE_BASE_URL=$(subst_host "$RG_BASE_URL"); export ROLLGATE_BASE_URL
+  ROLLGATE_BASE_URL=$(with_host "$RG_BASE_URL"); export ROLLGATE_BASE_URL
 fi
 if [ -n "${RG_WORKDIR:-}" ]; then
   cd "$R$RG_WORKDIR" 2>/dev/null || { echo "error: no directory $RG_WORKDIR on the host" >&2; exit 2; }
