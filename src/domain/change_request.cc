@@ -101,7 +101,11 @@ std::vector<std::string> KnownEvidenceKinds() {
           kEvidenceDataIntegrity,
           kEvidenceTestResultsApproved,
           kEvidenceRollback,
-          kEvidencePirScheduled};
+          kEvidencePirScheduled,
+          kEvidenceTrigger,
+          kEvidenceTriggerDecision,
+          kEvidenceRollbackAuthorisation,
+          kEvidenceWatchCheckin};
 }
 
 }  // namespace rollgate

@@ -58,6 +58,36 @@ struct ApprovalPolicy {
   Seconds verbal_confirmation_within = std::chrono::hours(24);
 };
 
+// Rollback triggers (playbook §6.1; domain/triggers.h evaluates them).
+enum class TriggerKind {
+  kDeploymentFailed,  // a rollout step failed on a node it had changed (stop, install, migrate)
+  kHealth,
+  kSmoke,
+  kAvailability,
+  kUsersAffected,
+  kResponseTime,
+  kDataIntegrity,
+  kSecurity,
+};
+
+enum class TriggerAction {
+  kRollback,  // immediate (automatic) rollback; no authorisation needed (§6.1 "IMMEDIATELY")
+  kEvaluate,  // page, wait for a person's decision until the deadline, then the default
+  kOff,       // measured and recorded, never acted on
+};
+
+// What happens when an evaluate trigger's deadline passes without a decision.
+enum class DecisionDefault { kRollback, kContinue };
+
+struct TriggerPolicy {
+  TriggerKind kind = TriggerKind::kHealth;
+  TriggerAction action = TriggerAction::kRollback;
+  // kEvaluate: how long Rollgate waits for a decision, and what applies after that.
+  Seconds decision_deadline = std::chrono::minutes(30);
+  DecisionDefault on_deadline = DecisionDefault::kRollback;
+  bool operator==(const TriggerPolicy&) const = default;
+};
+
 // A sign-off the environment needs before the next one may start (playbook §4.3 step 2).
 struct SignoffRequirement {
   std::string kind;                // "dev-lead", "test-manager", "business-analyst", "uat", "cab"
@@ -76,6 +106,12 @@ struct Thresholds {
   Seconds max_rollback_duration = std::chrono::minutes(15);
   Seconds enhanced_monitoring = std::chrono::hours(72);
   Seconds log_check_after = std::chrono::hours(4);
+  // The availability trigger's window: health probes over this long (§6.1).
+  Seconds availability_window = std::chrono::minutes(10);
+  // How often the watch probes after a PROD deployment (§4.2 step 4, §5.3 step 5), and the
+  // hourly check-ins recorded for the first hours after an emergency change.
+  Seconds watch_interval = std::chrono::minutes(1);
+  Seconds emergency_checkins_for = std::chrono::hours(8);
 };
 
 // When and whom to tell before a deployment (playbook §2.5).
@@ -99,6 +135,9 @@ struct Environment {
   bool rolling = false;               // one node at a time
   std::string batch = "1";            // count or percentage ("25%")
   bool allow_emergency_skip = false;  // the emergency path may skip this environment (TEST)
+  // Rollback triggers overriding the playbook's defaults (domain/triggers.h), by kind; the
+  // loader fills in every kind.
+  std::vector<TriggerPolicy> triggers;
 };
 
 struct Person {
@@ -172,6 +211,24 @@ struct System {
   const SystemHost* HostsIn(std::string_view environment) const;
   std::vector<std::string> critical_tables;
   std::vector<std::string> dependencies;  // "host:port" or URLs checked for readiness
+
+  // Where the users-affected trigger reads the error share (§6.1 "critical defects"): the
+  // service's /metrics counters (requests and 5xx answers), or a Prometheus HTTP API query
+  // whose value is the percentage of requests in error.
+  struct MetricsSource {
+    std::string metrics_path = "/metrics";
+    std::string requests_metric;  // counter of requests, e.g. "http_requests_total"
+    std::string errors_metric;    // counter of requests in error, e.g. "http_errors_total"
+    std::string prometheus_url;   // "http://127.0.0.1:9090"
+    std::string prometheus_query;
+  };
+  MetricsSource metrics;
+  // Per environment: trigger policies overriding the environment's (only the kinds given).
+  std::map<std::string, std::vector<TriggerPolicy>> triggers;
+  // Before restoring a database that was written to since the backup (after saving a dump of
+  // it): "hold" (restore the application and configuration, wait for a person's decision on the
+  // database, page the DBA contact) or "restore".
+  std::string on_writes_since_backup = "hold";
 };
 
 // A person or role reached at an escalation level, with the time to respond.

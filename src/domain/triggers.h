@@ -1,0 +1,112 @@
+// Rollback triggers (playbook §6.1): what says a deployment must be undone, and what to do then.
+//
+// A trigger compares one measurement with its threshold (Environment::thresholds):
+//   deployment-failed  a rollout step failed on a node it had already changed (stop, install,
+//                   migrate, start): the node is neither the old version nor the new one;
+//   health          a health or readiness endpoint fails (after the deployment step that
+//                   started the service): measurement 0 (failing), threshold 1;
+//   smoke           the smoke test fails (the playbook names PROD; any environment may set it);
+//   availability    the share of successful health probes over a window, < 99.5 %;
+//   users-affected  the share of requests answered with an error (the service's /metrics
+//                   counters or a Prometheus query), >= 5 %;
+//   response-time   the median response time, > 20 % worse than the pre-deployment baseline;
+//   data-integrity  record counts lower than before, or unvalidated constraints: any;
+//   security        an advisory imported after the deployment with CVSS >= 7.0 against the
+//                   version just deployed.
+// Each has an action per environment and system (TriggerPolicy): rollback at once, evaluate
+// (page the on-call person, wait for a decision until a deadline, then apply the default), or
+// off. The playbook's table is the default (DefaultTriggerPolicies).
+//
+// Pure: no I/O; the measurements come from the steps' facts (engine/steps) and the watch.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "common/time.h"
+#include "domain/change_request.h"
+#include "domain/config.h"
+
+namespace rollgate {
+
+// "deployment-failed", "health", "smoke", "availability", "users-affected", "response-time",
+// "data-integrity", "security".
+std::string_view TriggerKindName(TriggerKind kind);
+Result<TriggerKind> ParseTriggerKind(std::string_view name);
+std::vector<TriggerKind> AllTriggerKinds();
+std::string_view TriggerActionName(TriggerAction action);  // "rollback", "evaluate", "off"
+Result<TriggerAction> ParseTriggerAction(std::string_view name);
+std::string_view DecisionDefaultName(DecisionDefault d);  // "rollback", "continue"
+Result<DecisionDefault> ParseDecisionDefault(std::string_view name);
+
+// The playbook's §6.1 table for `environment`: availability, users-affected, data-integrity,
+// security, health and deployment-failed roll back at once; smoke evaluates in the last environment
+// (PROD) and rolls back elsewhere; response-time evaluates ("evaluate impact"), default continue.
+std::vector<TriggerPolicy> DefaultTriggerPolicies(const Config& config,
+                                                  const Environment& environment);
+
+// The policies in force for `system` in `environment`: the defaults, overridden by the
+// environment's `triggers:` and then by the system's `triggers: {ENV: ...}` (config.h).
+std::vector<TriggerPolicy> TriggerPoliciesFor(const Config& config, const System& system,
+                                              const Environment& environment);
+const TriggerPolicy* FindPolicy(const std::vector<TriggerPolicy>& policies, TriggerKind kind);
+
+// One trigger that fired, with its evidence: nobody has to guess why a rollback happened.
+struct TriggerFiring {
+  TriggerKind kind = TriggerKind::kHealth;
+  TriggerAction action = TriggerAction::kRollback;  // the policy's action when it fired
+  double measurement = 0;
+  double threshold = 0;
+  std::string unit;    // "%", "ms", "CVSS", "" (pass/fail)
+  std::string host;    // where it was measured; empty: the environment as a whole
+  std::string source;  // "step verify/health", "watch", "prometheus", "advisory ADV-3"
+  std::string detail;  // one sentence: "availability 97.0 % over 10m < 99.5 %"
+  Timestamp at{};
+  bool operator==(const TriggerFiring&) const = default;
+};
+
+// What a step or probe measured, for EvaluateMeasurements. Unset fields are not judged.
+struct Measurements {
+  std::string host;
+  std::string source;
+  Timestamp at{};
+  std::optional<bool> health_ok;
+  std::optional<bool> smoke_ok;
+  std::optional<double> availability_percent;
+  std::optional<double> error_percent;        // share of requests answered with an error
+  std::optional<double> degradation_percent;  // response time against the baseline
+  std::optional<bool> data_integrity_ok;
+  std::string data_integrity_detail;  // what was lost or left unvalidated
+};
+
+// The triggers `m` fires under `policies` and `thresholds` (kOff policies are left out).
+// Boundaries as the playbook writes them: availability < min, users >= max, degradation > max.
+std::vector<TriggerFiring> EvaluateMeasurements(const Measurements& m,
+                                                const std::vector<TriggerPolicy>& policies,
+                                                const Thresholds& thresholds);
+
+// The security trigger: an advisory scored `cvss` naming `affected_versions` (exact versions or
+// ranges as the advisory gives them, see domain/patch.h) fires against `deployed_version` when
+// cvss >= thresholds.rollback_security_cvss and the version is affected.
+std::optional<TriggerFiring> EvaluateAdvisory(double cvss, const std::string& advisory_id,
+                                              const std::vector<std::string>& affected_versions,
+                                              const std::string& deployed_version,
+                                              const std::vector<TriggerPolicy>& policies,
+                                              const Thresholds& thresholds, Timestamp at);
+
+// The strongest action among `firings`: kRollback if any says so, else kEvaluate if any, else
+// kOff (also for none).
+TriggerAction StrongestAction(const std::vector<TriggerFiring>& firings);
+
+// Evidence kind "trigger" on the CR: fields kind, action, measurement, threshold, unit, host,
+// source; detail = firing.detail; passed = false; value = measurement.
+Evidence TriggerEvidence(const TriggerFiring& firing, const std::string& environment,
+                         const std::string& run_id);
+// The firing an evidence item of kind "trigger" records (InvalidArgument when it is not one).
+Result<TriggerFiring> TriggerFromEvidence(const Evidence& evidence);
+
+}  // namespace rollgate
