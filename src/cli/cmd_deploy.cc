@@ -1,11 +1,14 @@
-// deploy and rollback: the playbook's procedures on real hosts (service/deploy_service.h).
+// deploy, rollback and decide: the playbook's procedures on real hosts (service/rollback_runner.h).
 //
 // `deploy CR --env ENV` refuses (exit 4) unless every gate of ENV holds, builds the procedure's
 // plan for the CR's package, prints it and stops there with --dry-run (nothing is touched, not
-// even the store), or executes it like `run exec` and records the results on the CR as
-// evidence. `rollback CR --env ENV` restores the environment from the backups of its latest
-// deployment. Both stream progress; with --output json one JSON object per line, then the
-// outcome {"run","state",...}.
+// even the store), or executes it, records the results on the CR as evidence, and acts on the
+// rollback triggers that fired (§6.1): an immediate one rolls the changed hosts back at once, an
+// evaluate one pages and waits for `decide` until its deadline. `rollback CR --env ENV` records
+// the person's authorisation and rolls back once the environment's roles have all authorised it
+// (§6.1 step 3); `--rehearse` deploys and rolls back in DEV or TEST and records the time taken.
+// All stream progress; with --output json one JSON object per line, then the outcome
+// {"run","state",...,"triggers","rollback"}.
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -17,9 +20,11 @@
 #include "cli/output.h"
 #include "cli/run_support.h"
 #include "common/strings.h"
+#include "domain/triggers.h"
 #include "engine/step_type.h"
 #include "engine/steps/script_step.h"
 #include "service/deploy_service.h"
+#include "service/rollback_runner.h"
 
 namespace rollgate::cli {
 
@@ -32,6 +37,8 @@ struct DeployArgs {
   std::string env;
   bool dry_run = false;
   bool emergency = false;
+  bool rehearse = false;
+  bool database_only = false;
   bool show_scripts = false;
   std::string hosts;
   std::string transport = "ssh";
@@ -91,27 +98,6 @@ json EvidenceJson(const std::vector<Evidence>& evidence) {
   return list;
 }
 
-// Executes `plan` for the CR; returns the run at the end.
-Result<Run> Execute(Context& ctx, const DeployArgs& args, const Plan& plan, const ChangeRequest& cr,
-                    const std::string& actor,
-                    const std::function<Status(const std::string&)>& created) {
-  ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
-  ASSIGN_OR_RETURN(std::unique_ptr<Transport> transport,
-                   MakeTransport(args.transport, args.transport_options, ctx.clock()));
-  StepTypeTable types = DefaultStepTypes();
-  RealSleeper sleeper;
-  std::unique_ptr<ProgressSink> progress = MakeCliProgress(ctx);
-  Executor executor(*store, *transport, types, ctx.clock(), sleeper,
-                    OwnerOptions(actor, Seconds(60)), progress.get());
-  RunTarget target{cr.id, cr.system, args.env, args.transport};
-  ASSIGN_OR_RETURN(std::string id, executor.Create(plan, target));
-  if (!ctx.json()) ctx.err() << fmt::format("{} created\n", id);
-  RETURN_IF_ERROR(created(id));
-  Result<Run> run = WithInterruptCancelsRun(executor, [&] { return executor.Execute(id); });
-  transport->Close();
-  return run;
-}
-
 std::vector<std::string> HostsOption(const std::string& text) {
   std::vector<std::string> hosts;
   if (text.empty()) return hosts;
@@ -119,17 +105,129 @@ std::vector<std::string> HostsOption(const std::string& text) {
   return hosts;
 }
 
+json FiringsJson(const std::vector<TriggerFiring>& firings) {
+  json list = json::array();
+  for (const TriggerFiring& f : firings) {
+    list.push_back({{"trigger", TriggerKindName(f.kind)},
+                    {"action", TriggerActionName(f.action)},
+                    {"measurement", f.measurement},
+                    {"threshold", f.threshold},
+                    {"unit", f.unit},
+                    {"host", f.host},
+                    {"source", f.source},
+                    {"detail", f.detail},
+                    {"at", FormatRfc3339Utc(f.at)}});
+  }
+  return list;
+}
+
+// Everything a deploy, rollback or decision needs to execute runs: the transport, the step
+// types, the progress printer and the runner over them.
+struct Execution {
+  std::unique_ptr<Transport> transport;
+  StepTypeTable types = DefaultStepTypes();
+  RealSleeper sleeper;
+  std::unique_ptr<ProgressSink> progress;
+  std::unique_ptr<RollbackRunner> runner;
+
+  ~Execution() {
+    if (transport) transport->Close();
+  }
+};
+
+Result<std::unique_ptr<Execution>> MakeExecution(Context& ctx, const DeployArgs& args,
+                                                 const std::string& actor) {
+  ASSIGN_OR_RETURN(const Config* config, ctx.GetConfig());
+  ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
+  auto execution = std::make_unique<Execution>();
+  ASSIGN_OR_RETURN(execution->transport,
+                   MakeTransport(args.transport, args.transport_options, ctx.clock()));
+  execution->progress = MakeCliProgress(ctx);
+  RunnerOptions options;
+  options.transport = args.transport;
+  options.concurrency = args.concurrency;
+  options.hosts = HostsOption(args.hosts);
+  options.executor = OwnerOptions(actor, Seconds(60));
+  options.execute_wrapper = [](Executor& executor, const std::function<Result<Run>()>& body) {
+    return WithInterruptCancelsRun(executor, body);
+  };
+  options.created = [&ctx](const std::string& id) {
+    if (!ctx.json()) ctx.err() << fmt::format("{} created\n", id);
+  };
+  options.paused = [&ctx](Timestamp deadline, const std::string& triggers) {
+    if (ctx.json()) return;
+    ctx.err() << fmt::format(
+        "Paused for a decision until {}: {}\n  rollgate decide CR --env ENV rollback|continue\n",
+        FormatLocalMinutes(deadline, ctx.zone()), triggers);
+  };
+  execution->runner = std::make_unique<RollbackRunner>(
+      *config, *store, ctx.clock(), ctx.zone(), ctx.PackagesDir(), *execution->transport,
+      execution->types, execution->sleeper, execution->progress.get(), std::move(options));
+  return execution;
+}
+
+void PrintOutcome(Context& ctx, const std::string& cr, const std::string& env,
+                  const RunnerOutcome& o) {
+  if (ctx.json()) {
+    json out = {{"run", o.run.id},
+                {"state", RunStateName(o.run.state)},
+                {"change_request", cr},
+                {"environment", env},
+                {"message", o.run.message},
+                {"triggers", FiringsJson(o.fired)},
+                {"decision", o.decision.empty() ? json(nullptr) : json(o.decision)},
+                {"evidence", EvidenceJson(o.evidence)}};
+    if (o.rollback) {
+      out["rollback"] = {{"run", o.rollback->id},
+                         {"state", RunStateName(o.rollback->state)},
+                         {"message", o.rollback->message}};
+    } else {
+      out["rollback"] = nullptr;
+    }
+    ctx.out() << out.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+    return;
+  }
+  if (!o.run.id.empty()) {
+    ctx.out() << fmt::format("\n{} {} in {}: {}\n", o.run.id, RunStateName(o.run.state), env,
+                             o.run.message);
+  }
+  if (!o.fired.empty()) {
+    ctx.out() << "Rollback triggers fired (playbook 6.1):\n";
+    for (const TriggerFiring& f : o.fired) {
+      ctx.out() << fmt::format("  - {} [{}]: {}\n", TriggerKindName(f.kind),
+                               TriggerActionName(f.action), f.detail);
+    }
+  }
+  ctx.out() << fmt::format("Recorded on {}:\n", cr);
+  PrintEvidenceLines(ctx, o.evidence);
+  if (o.rollback) {
+    ctx.out() << fmt::format(
+        "\n{} {}: {} {} in {}\n",
+        o.rollback->state == RunState::kSucceeded ? "Rolled back" : "Rollback FAILED", env,
+        o.rollback->id, RunStateName(o.rollback->state), o.rollback->message);
+  } else if (o.decision == "continue") {
+    ctx.out() << "\nDecision: continue (no rollback)\n";
+  }
+  for (const Run* run : {&o.run, o.rollback ? &*o.rollback : nullptr}) {
+    if (run == nullptr || run->attention.empty()) continue;
+    ctx.out() << fmt::format("\nA person must check ({}):\n", run->id);
+    for (const std::string& line : Split(run->attention, '\n')) {
+      ctx.out() << "  - " << line << "\n";
+    }
+  }
+}
+
 Status RunDeploy(Context& ctx, const DeployArgs& args) {
   ASSIGN_OR_RETURN(const Config* config, ctx.GetConfig());
   ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
   ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
-  DeployService service(*config, *store, ctx.clock(), ctx.zone(), ctx.PackagesDir());
-  ASSIGN_OR_RETURN(DeploymentPreparation prep,
-                   service.Prepare(args.cr, args.env, args.emergency, HostsOption(args.hosts)));
-  prep.plan.concurrency = std::clamp(args.concurrency, 1, 1024);
-  StepTypeTable types = DefaultStepTypes();
-  RETURN_IF_ERROR(ValidatePlan(prep.plan, types));
   if (args.dry_run) {
+    DeployService service(*config, *store, ctx.clock(), ctx.zone(), ctx.PackagesDir());
+    ASSIGN_OR_RETURN(DeploymentPreparation prep,
+                     service.Prepare(args.cr, args.env, args.emergency, HostsOption(args.hosts)));
+    prep.plan.concurrency = std::clamp(args.concurrency, 1, 1024);
+    StepTypeTable types = DefaultStepTypes();
+    RETURN_IF_ERROR(ValidatePlan(prep.plan, types));
     if (ctx.json()) {
       PrintJson(ctx, json::parse(PlanToJson(prep.plan)));
     } else {
@@ -139,62 +237,19 @@ Status RunDeploy(Context& ctx, const DeployArgs& args) {
     }
     return Status::Ok();
   }
+  ASSIGN_OR_RETURN(std::unique_ptr<Execution> execution, MakeExecution(ctx, args, actor));
   if (!ctx.json()) {
-    ctx.err() << fmt::format("{}: every gate for {} holds; deploying {} to {} host(s)\n",
-                             prep.cr.id, args.env, prep.package.version, prep.plan.hosts.size());
+    ctx.err() << fmt::format("{}: deploying to {} ({} path)\n", args.cr, args.env,
+                             args.emergency ? "emergency" : "standard");
   }
-  DeploymentFacts facts;
-  facts.system = prep.system->name;
-  facts.environment = args.env;
-  facts.change_request = prep.cr.id;
-  facts.patch = fmt::format("{} {}", prep.cr.patch_id, prep.package.version);
-  facts.started = ctx.clock().Now();
-  facts.expected_duration = prep.cr.expected_duration;
-  ASSIGN_OR_RETURN(
-      Run run, Execute(ctx, args, prep.plan, prep.cr, actor, [&](const std::string& id) {
-        facts.run = id;
-        return service
-            .Notify(prep.cr.id, args.env, DeploymentStartMessage(facts, ctx.zone()), id, actor)
-            .status();
-      }));
-  ASSIGN_OR_RETURN(std::vector<Evidence> evidence, service.RecordRunEvidence(run.id, actor));
-  facts.finished = run.finished_at.value_or(ctx.clock().Now());
-  facts.outcome = run.state == RunState::kSucceeded ? "SUCCESS" : "FAILED";
-  facts.smoke = "not run";
-  facts.errors = "None";
-  for (const Evidence& e : evidence) {
-    if (e.kind == kEvidenceSmoke) facts.smoke = e.passed.value_or(false) ? "Pass" : "Fail";
-    if (e.kind == kEvidenceDeployment && !e.passed.value_or(false)) facts.errors = e.detail;
-  }
-  ASSIGN_OR_RETURN(std::vector<Evidence> sent,
-                   service.Notify(prep.cr.id, args.env,
-                                  DeploymentCompleteMessage(facts, ctx.zone()), run.id, actor));
-  evidence.insert(evidence.end(), sent.begin(), sent.end());
-  if (ctx.json()) {
-    ctx.out() << json({{"run", run.id},
-                       {"state", RunStateName(run.state)},
-                       {"change_request", prep.cr.id},
-                       {"environment", args.env},
-                       {"message", run.message},
-                       {"evidence", EvidenceJson(evidence)}})
-                     .dump(-1, ' ', false, json::error_handler_t::replace)
-              << "\n";
-  } else {
-    ctx.out() << fmt::format("\n{} {} in {}: {}\nRecorded on {}:\n", run.id,
-                             RunStateName(run.state), args.env, run.message, prep.cr.id);
-    PrintEvidenceLines(ctx, evidence);
-    if (!run.attention.empty()) {
-      ctx.out() << "\nA person must check:\n";
-      for (const std::string& line : Split(run.attention, '\n'))
-        ctx.out() << "  - " << line << "\n";
-    }
-  }
-  if (run.state == RunState::kSucceeded) return Status::Ok();
-  if (!ctx.json()) {
+  ASSIGN_OR_RETURN(RunnerOutcome outcome,
+                   execution->runner->Deploy(args.cr, args.env, args.emergency, actor));
+  PrintOutcome(ctx, args.cr, args.env, outcome);
+  if (outcome.run.state == RunState::kSucceeded && !outcome.rollback) return Status::Ok();
+  if (!ctx.json() && !outcome.rollback) {
     ctx.err() << fmt::format(
-        "The deployment did not succeed. To restore {}: rollgate rollback {} "
-        "--env {}\n",
-        args.env, prep.cr.id, args.env);
+        "The deployment did not succeed. To restore {}: rollgate rollback {} --env {}\n", args.env,
+        args.cr, args.env);
   }
   return Failed("");
 }
@@ -203,11 +258,12 @@ Status RunRollback(Context& ctx, const DeployArgs& args) {
   ASSIGN_OR_RETURN(const Config* config, ctx.GetConfig());
   ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
   ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
-  DeployService service(*config, *store, ctx.clock(), ctx.zone(), ctx.PackagesDir());
-  ASSIGN_OR_RETURN(DeploymentPreparation prep, service.PrepareRollback(args.cr, args.env, actor));
-  StepTypeTable types = DefaultStepTypes();
-  RETURN_IF_ERROR(ValidatePlan(prep.plan, types));
   if (args.dry_run) {
+    DeployService service(*config, *store, ctx.clock(), ctx.zone(), ctx.PackagesDir());
+    ASSIGN_OR_RETURN(DeploymentPreparation prep,
+                     service.PrepareRollbackPlan(args.cr, args.env, args.database_only));
+    StepTypeTable types = DefaultStepTypes();
+    RETURN_IF_ERROR(ValidatePlan(prep.plan, types));
     if (ctx.json()) {
       PrintJson(ctx, json::parse(PlanToJson(prep.plan)));
     } else {
@@ -217,47 +273,55 @@ Status RunRollback(Context& ctx, const DeployArgs& args) {
     }
     return Status::Ok();
   }
-  if (!ctx.json()) {
-    ctx.err() << fmt::format("{}: rolling {} back on {} host(s){}\n", prep.cr.id, args.env,
-                             prep.plan.hosts.size(),
-                             args.reason.empty() ? "" : " (" + args.reason + ")");
-  }
-  DeploymentFacts facts;
-  facts.system = prep.system->name;
-  facts.environment = args.env;
-  facts.change_request = prep.cr.id;
-  facts.started = ctx.clock().Now();
-  facts.reason = args.reason;
-  facts.approved_by = actor;
-  ASSIGN_OR_RETURN(
-      Run run, Execute(ctx, args, prep.plan, prep.cr, actor, [&](const std::string& id) {
-        facts.run = id;
-        return service
-            .Notify(prep.cr.id, args.env, RollbackStartMessage(facts, ctx.zone()), id, actor)
-            .status();
-      }));
-  ASSIGN_OR_RETURN(Evidence evidence, service.RecordRollbackEvidence(run.id, args.reason, actor));
-  facts.finished = run.finished_at.value_or(ctx.clock().Now());
-  facts.outcome = run.state == RunState::kSucceeded ? "SUCCESS" : "FAILED";
-  RETURN_IF_ERROR(
-      service
-          .Notify(prep.cr.id, args.env, RollbackCompleteMessage(facts, ctx.zone()), run.id, actor)
-          .status());
-  if (ctx.json()) {
-    ctx.out() << json({{"run", run.id},
-                       {"state", RunStateName(run.state)},
-                       {"change_request", prep.cr.id},
-                       {"environment", args.env},
-                       {"message", run.message},
-                       {"evidence", EvidenceJson({evidence})}})
-                     .dump(-1, ' ', false, json::error_handler_t::replace)
-              << "\n";
+  ASSIGN_OR_RETURN(std::unique_ptr<Execution> execution, MakeExecution(ctx, args, actor));
+  RunnerOutcome outcome;
+  if (args.rehearse) {
+    if (!ctx.json()) {
+      ctx.err() << fmt::format("{}: rehearsing the rollback in {}: deploy, then roll back\n",
+                               args.cr, args.env);
+    }
+    ASSIGN_OR_RETURN(outcome, execution->runner->Rehearse(args.cr, args.env, actor));
   } else {
-    ctx.out() << fmt::format("\n{} in {}: {}\n",
-                             evidence.passed.value_or(false) ? "Rolled back" : "Rollback FAILED",
-                             args.env, evidence.detail);
+    ASSIGN_OR_RETURN(outcome, execution->runner->AuthorisedRollback(
+                                  args.cr, args.env, actor, args.reason, args.database_only));
   }
-  return run.state == RunState::kSucceeded ? Status::Ok() : Failed("");
+  if (!outcome.awaiting.empty()) {
+    if (ctx.json()) {
+      ctx.out() << json({{"change_request", args.cr},
+                         {"environment", args.env},
+                         {"authorised_by", actor},
+                         {"awaiting", outcome.awaiting},
+                         {"evidence", EvidenceJson(outcome.evidence)}})
+                       .dump(-1, ' ', false, json::error_handler_t::replace)
+                << "\n";
+    }
+    return RefusedByGate(fmt::format(
+        "{}'s authorisation of the rollback of {} in {} is recorded; the rollback also needs {} "
+        "(playbook 6.1 step 3: jointly), who runs: rollgate rollback {} --env {}",
+        actor, args.cr, args.env, Join(outcome.awaiting, " and "), args.cr, args.env));
+  }
+  PrintOutcome(ctx, args.cr, args.env, outcome);
+  const Run* rollback = outcome.rollback ? &*outcome.rollback : nullptr;
+  return rollback != nullptr && rollback->state == RunState::kSucceeded ? Status::Ok() : Failed("");
+}
+
+struct DecideArgs {
+  std::string cr;
+  std::string env;
+  std::string decision;
+  std::string reason;
+  DeployArgs run;
+};
+
+Status RunDecide(Context& ctx, const DecideArgs& args) {
+  ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
+  DeployArgs run = args.run;
+  ASSIGN_OR_RETURN(std::unique_ptr<Execution> execution, MakeExecution(ctx, run, actor));
+  ASSIGN_OR_RETURN(RunnerOutcome outcome,
+                   execution->runner->Decide(args.cr, args.env, actor, args.decision, args.reason));
+  PrintOutcome(ctx, args.cr, args.env, outcome);
+  if (outcome.rollback && outcome.rollback->state != RunState::kSucceeded) return Failed("");
+  return Status::Ok();
 }
 
 void AddCommonOptions(CLI::App* cmd, DeployArgs& args) {
@@ -292,7 +356,29 @@ void RegisterDeployCommands(CLI::App& app, Action& slot) {
       "rollback", "restore an environment from the backups of the CR's latest deployment");
   AddCommonOptions(rollback_cmd, *rollback);
   rollback_cmd->add_option("--reason", rollback->reason, "why (recorded on the CR)");
+  rollback_cmd->add_flag("--rehearse", rollback->rehearse,
+                         "DEV or TEST: deploy, roll back at once and record how long the rollback "
+                         "took (the rollback-tested gate of PROD reads it)");
+  rollback_cmd->add_flag("--database", rollback->database_only,
+                         "restore the database a rollback held because users wrote after the "
+                         "backup (their writes are in the dump saved before)");
   OnRun(rollback_cmd, slot, [rollback](Context& ctx) { return RunRollback(ctx, *rollback); });
+
+  auto decide = std::make_shared<DecideArgs>();
+  CLI::App* decide_cmd = app.add_subcommand(
+      "decide", "decide a rollback trigger that waits for a person (playbook 6.1, evaluate)");
+  decide_cmd->add_option("CR", decide->cr, "change request id, e.g. CR-12")->required();
+  decide_cmd->add_option("--env", decide->env, "environment, e.g. PROD")->required();
+  decide_cmd->add_option("DECISION", decide->decision, "rollback or continue")
+      ->required()
+      ->check(CLI::IsMember({"rollback", "continue"}));
+  decide_cmd->add_option("--reason", decide->reason, "why (recorded on the CR)");
+  decide_cmd
+      ->add_option("--transport", decide->run.transport,
+                   "how hosts are reached for the rollback (default ssh)")
+      ->check(CLI::IsMember({"local", "ssh", "session", "simulated"}));
+  AddTransportOptions(decide_cmd, decide->run.transport_options);
+  OnRun(decide_cmd, slot, [decide](Context& ctx) { return RunDecide(ctx, *decide); });
 }
 
 }  // namespace rollgate::cli

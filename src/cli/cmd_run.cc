@@ -276,8 +276,36 @@ Status PrintRun(Context& ctx, const std::string& id) {
   Run run;
   std::vector<StepExecution> steps;
   RETURN_IF_ERROR(LoadRun(*store, id, &run, &steps));
+  // Why a rollback fired, or what the rollback found: the CR's evidence tied to this run.
+  std::vector<Evidence> triggers;
+  if (!run.change_request.empty()) {
+    RETURN_IF_ERROR(store->Read([&](Transaction& txn) -> Status {
+      Result<ChangeRequest> cr = txn.GetChangeRequest(run.change_request);
+      if (!cr.ok()) return Status::Ok();  // the run outlives nothing; show it regardless
+      for (const Evidence& e : cr->evidence) {
+        if (e.run_id != run.id) continue;
+        if (e.kind == kEvidenceTrigger || e.kind == kEvidenceTriggerDecision ||
+            e.kind == kEvidenceRollback) {
+          triggers.push_back(e);
+        }
+      }
+      return Status::Ok();
+    }));
+  }
   if (ctx.json()) {
-    PrintJson(ctx, RunJson(run, steps));
+    json document = RunJson(run, steps);
+    json list = json::array();
+    for (const Evidence& e : triggers) {
+      if (e.kind != kEvidenceTrigger) continue;
+      list.push_back({{"trigger", e.fields.count("kind") ? e.fields.at("kind") : ""},
+                      {"action", e.fields.count("action") ? e.fields.at("action") : ""},
+                      {"measurement", e.value ? json(*e.value) : json(nullptr)},
+                      {"fields", e.fields},
+                      {"detail", e.detail},
+                      {"at", FormatRfc3339Utc(e.at)}});
+    }
+    document["triggers"] = list;
+    PrintJson(ctx, document);
   } else {
     std::ostream& out = ctx.out();
     out << fmt::format("{}  {}  {} in {}{}\n", run.id, RunStateName(run.state), run.system,
@@ -297,6 +325,12 @@ Status PrintRun(Context& ctx, const std::string& id) {
     if (!run.attention.empty()) {
       out << "\nA person must check:\n";
       for (const std::string& line : Split(run.attention, '\n')) out << "  - " << line << "\n";
+    }
+    if (!triggers.empty()) {
+      out << fmt::format("\nRecorded on {} for this run:\n", run.change_request);
+      for (const Evidence& e : triggers) {
+        out << fmt::format("  {:<17} {} {}\n", e.kind, FormatRfc3339Utc(e.at), e.detail);
+      }
     }
   }
   switch (run.state) {

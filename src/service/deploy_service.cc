@@ -331,34 +331,9 @@ Result<std::vector<Evidence>> DeployService::RecordRunEvidence(const std::string
   return evidence;
 }
 
-Result<DeploymentPreparation> DeployService::PrepareRollback(const std::string& cr_id,
-                                                             const std::string& environment,
-                                                             const std::string& actor) {
-  DeploymentPreparation prep;
-  prep.environment = config_.FindEnvironment(environment);
-  if (prep.environment == nullptr) {
-    return NotFound(fmt::format("unknown environment '{}'", EscapeForDisplay(environment)));
-  }
-  CrService crs(config_, store_, clock_, zone_);
-  ASSIGN_OR_RETURN(prep.cr, crs.Get(cr_id));
-  const auto& roles = prep.environment->rollback_approver_roles;
-  bool allowed = roles.empty() || std::any_of(roles.begin(), roles.end(), [&](const auto& role) {
-                   return config_.PersonHasRole(actor, role);
-                 });
-  if (!allowed) {
-    return PermissionDenied(
-        fmt::format("{} may not roll back {}: it takes one of: {} (playbook 6.1)", actor,
-                    environment, Join(roles, ", ")));
-  }
-  prep.system = config_.FindSystem(prep.cr.system);
-  if (prep.system == nullptr) {
-    return NotFound(fmt::format("{}: system {} is not in the configuration", cr_id,
-                                EscapeForDisplay(prep.cr.system)));
-  }
-  // The latest deployment run of this CR in this environment.
-  Run deployment;
-  std::vector<StepExecution> steps;
-  Plan plan;
+Result<DeployService::DeploymentRecord> DeployService::LatestDeployment(
+    const std::string& cr_id, const std::string& environment) {
+  DeploymentRecord record;
   bool found = false;
   RETURN_IF_ERROR(store_.Read([&](Transaction& txn) -> Status {
     ASSIGN_OR_RETURN(std::vector<RunSummary> runs, txn.ListRuns(std::nullopt));
@@ -370,9 +345,9 @@ Result<DeploymentPreparation> DeployService::PrepareRollback(const std::string& 
       bool is_deployment = std::any_of(run_plan->phases.begin(), run_plan->phases.end(),
                                        [](const Phase& p) { return p.name == "rollout"; });
       if (!is_deployment) continue;
-      deployment = std::move(run);
-      plan = std::move(run_plan).value();
-      ASSIGN_OR_RETURN(steps, txn.ListStepExecutions(summary.id));
+      record.run = std::move(run);
+      record.plan = std::move(run_plan).value();
+      ASSIGN_OR_RETURN(record.steps, txn.ListStepExecutions(summary.id));
       found = true;
       break;
     }
@@ -382,10 +357,49 @@ Result<DeploymentPreparation> DeployService::PrepareRollback(const std::string& 
     return NotFound(
         fmt::format("{} was never deployed to {}: nothing to roll back", cr_id, environment));
   }
+  return record;
+}
+
+Result<DeploymentPreparation> DeployService::PrepareRollback(const std::string& cr_id,
+                                                             const std::string& environment,
+                                                             const std::string& actor) {
+  const Environment* env = config_.FindEnvironment(environment);
+  if (env == nullptr) {
+    return NotFound(fmt::format("unknown environment '{}'", EscapeForDisplay(environment)));
+  }
+  const auto& roles = env->rollback_approver_roles;
+  bool allowed = roles.empty() || std::any_of(roles.begin(), roles.end(), [&](const auto& role) {
+                   return config_.PersonHasRole(actor, role);
+                 });
+  if (!allowed) {
+    return PermissionDenied(
+        fmt::format("{} may not roll back {}: it takes {} (playbook 6.1 step 3)", actor,
+                    environment, Join(roles, " and ")));
+  }
+  return PrepareRollbackPlan(cr_id, environment);
+}
+
+Result<DeploymentPreparation> DeployService::PrepareRollbackPlan(const std::string& cr_id,
+                                                                 const std::string& environment,
+                                                                 bool database_only) {
+  DeploymentPreparation prep;
+  prep.environment = config_.FindEnvironment(environment);
+  if (prep.environment == nullptr) {
+    return NotFound(fmt::format("unknown environment '{}'", EscapeForDisplay(environment)));
+  }
+  CrService crs(config_, store_, clock_, zone_);
+  ASSIGN_OR_RETURN(prep.cr, crs.Get(cr_id));
+  prep.system = config_.FindSystem(prep.cr.system);
+  if (prep.system == nullptr) {
+    return NotFound(fmt::format("{}: system {} is not in the configuration", cr_id,
+                                EscapeForDisplay(prep.cr.system)));
+  }
+  ASSIGN_OR_RETURN(DeploymentRecord deployment, LatestDeployment(cr_id, environment));
+  const Plan& plan = deployment.plan;
   RollbackSource source;
-  source.deployment_run = deployment.id;
+  source.deployment_run = deployment.run.id;
   std::set<std::string> changed;
-  for (const StepExecution* e : Latest(steps)) {
+  for (const StepExecution* e : Latest(deployment.steps)) {
     const StepSpec& spec = plan.phases.at(e->phase).steps.at(e->step);
     auto facts = ParseFacts(e->output_tail);
     if (spec.name == "backup-app" && e->state == StepState::kSucceeded) {
@@ -402,6 +416,11 @@ Result<DeploymentPreparation> DeployService::PrepareRollback(const std::string& 
   for (const std::string& host : plan.hosts) {
     if (changed.contains(host)) source.hosts.push_back(host);
   }
+  if (database_only && !source.restore_database) {
+    return InvalidArgument(fmt::format(
+        "{}'s deployment {} to {} did not change the database: there is no database to restore",
+        cr_id, deployment.run.id, environment));
+  }
   RollbackRequest request;
   request.change_request = cr_id;
   request.system = prep.system;
@@ -411,9 +430,9 @@ Result<DeploymentPreparation> DeployService::PrepareRollback(const std::string& 
   return prep;
 }
 
-Result<Evidence> DeployService::RecordRollbackEvidence(const std::string& run_id,
-                                                       const std::string& reason,
-                                                       const std::string& actor) {
+Result<Evidence> DeployService::RecordRollbackEvidence(
+    const std::string& run_id, const std::string& reason, const std::string& actor,
+    const std::map<std::string, std::string>& fields) {
   Run run;
   RETURN_IF_ERROR(store_.Read([&](Transaction& txn) -> Status {
     ASSIGN_OR_RETURN(run, txn.GetRun(run_id));
@@ -432,6 +451,17 @@ Result<Evidence> DeployService::RecordRollbackEvidence(const std::string& run_id
   e.detail = fmt::format("{} {}: {}{}", run.id, RunStateName(run.state), run.message,
                          reason.empty() ? "" : "; reason: " + reason);
   e.fields = {{"run", run.id}, {"reason", reason}};
+  e.fields.insert(fields.begin(), fields.end());
+  // The deployment this rollback undid: the latest one of the CR in the environment.
+  if (Result<DeploymentRecord> undone = LatestDeployment(run.change_request, run.environment);
+      undone.ok()) {
+    e.fields["deployment_run"] = undone->run.id;
+  }
+  if (e.fields.contains("database") && e.fields.at("database") == "held") {
+    e.detail +=
+        fmt::format("; DATABASE RESTORE HELD: {} writes since the backup, current data saved to {}",
+                    e.fields.at("writes_since_backup"), e.fields["current_dump"]);
+  }
   e.recorded_by = actor;
   CrService crs(config_, store_, clock_, zone_);
   RETURN_IF_ERROR(crs.RecordEvidence(run.change_request, e, actor).status());

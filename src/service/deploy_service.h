@@ -7,6 +7,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -55,16 +56,34 @@ class DeployService {
   Result<DeploymentPreparation> Prepare(const std::string& cr_id, const std::string& environment,
                                         bool emergency, std::vector<std::string> hosts = {});
 
+  // The latest deployment run of `cr_id` in `environment` (a run whose plan has a rollout
+  // phase), with its plan and step executions. NotFound when there is none.
+  struct DeploymentRecord {
+    Run run;
+    Plan plan;
+    std::vector<StepExecution> steps;
+  };
+  Result<DeploymentRecord> LatestDeployment(const std::string& cr_id,
+                                            const std::string& environment);
+
   // The rollback of the latest deployment of `cr_id` to `environment`, from the backups that
-  // deployment took. PermissionDenied unless `actor` holds one of the environment's rollback
-  // roles (§6.1 step 3); NotFound when the CR was never deployed there; InvalidArgument when
-  // the deployment left no backup.
+  // deployment took (no authorisation check: see service/rollback_runner.h). With
+  // `database_only`, only the database restore (one a rollback held) and its verification.
+  // NotFound when the CR was never deployed there; InvalidArgument when the deployment left no
+  // backup.
+  Result<DeploymentPreparation> PrepareRollbackPlan(const std::string& cr_id,
+                                                    const std::string& environment,
+                                                    bool database_only = false);
+  // PrepareRollbackPlan for `actor`: PermissionDenied unless `actor` holds one of the
+  // environment's rollback roles (§6.1 step 3; the joint authorisation is the runner's).
   Result<DeploymentPreparation> PrepareRollback(const std::string& cr_id,
                                                 const std::string& environment,
                                                 const std::string& actor);
-  // Records the rollback run's outcome on its CR (evidence "rollback").
+  // Records the rollback run's outcome on its CR (evidence "rollback", with the deployment run it
+  // undid in field deployment_run and `fields` added).
   Result<Evidence> RecordRollbackEvidence(const std::string& run_id, const std::string& reason,
-                                          const std::string& actor);
+                                          const std::string& actor,
+                                          const std::map<std::string, std::string>& fields = {});
 
   // Sends `message` through the channels of `environment`'s notification rule that deliver
   // without a server yet: `file` (settings.path, appended; relative to the configuration's

@@ -26,6 +26,7 @@
 #include "engine/plan.h"
 #include "engine/progress.h"
 #include "engine/step_type.h"
+#include "service/deploy_service.h"
 #include "store/store.h"
 #include "transport/transport.h"
 
@@ -49,6 +50,16 @@ struct RunnerOptions {
   // (the policy's deadline; tests shorten it). Polls the store every `decision_poll`.
   Seconds decision_poll = std::chrono::seconds(2);
   Seconds progress_every = std::chrono::minutes(15);  // §6.4 step 2
+  ExecutorOptions executor;                           // the owner recorded on runs
+  // Wraps every Executor::Execute (the CLI turns SIGINT/SIGTERM into a cancel); default: none.
+  std::function<Result<Run>(Executor&, const std::function<Result<Run>()>&)> execute_wrapper;
+  // Called with each run id once the run exists (the CLI prints it).
+  std::function<void(const std::string&)> created;
+  // Called once a deployment to the last environment succeeded (the watch starts there) and when
+  // a post-incident review becomes due; may be empty.
+  std::function<Status(const std::string& cr, const std::string& env, const Run& run)> on_deployed;
+  // Called when `deploy` starts waiting for a decision on an evaluate trigger.
+  std::function<void(Timestamp deadline, const std::string& triggers)> paused;
 };
 
 // What a deploy or rollback did, for the CLI to print.
@@ -69,27 +80,56 @@ class RollbackRunner {
                  RunnerOptions options);
 
   // `deploy CR --env ENV [--emergency]`: RefusedByGate when a gate fails; otherwise runs the
-  // procedure, records its evidence and triggers, and acts on them. `created` is called with the
-  // run id once the run exists (the CLI prints it and arranges interrupts).
+  // procedure, records its evidence and triggers, and acts on them.
   Result<RunnerOutcome> Deploy(const std::string& cr_id, const std::string& environment,
-                               bool emergency, const std::string& actor,
-                               const std::function<void(Executor&, const std::string&)>& created);
+                               bool emergency, const std::string& actor);
 
   // `rollback CR --env ENV`: records `actor`'s authorisation; runs the rollback once every role of
   // the environment's rollback_approver_roles has authorised it (distinct people), otherwise
   // returns with `awaiting` naming the roles still missing. PermissionDenied when `actor` holds
-  // none of the roles (or only roles already given by someone else).
-  Result<RunnerOutcome> AuthorisedRollback(
-      const std::string& cr_id, const std::string& environment, const std::string& actor,
-      const std::string& reason, const std::function<void(Executor&, const std::string&)>& created);
+  // none of the roles (or only roles already given by someone else). With `database_only`, the
+  // database restore a rollback held (writes since the backup) is carried out.
+  Result<RunnerOutcome> AuthorisedRollback(const std::string& cr_id, const std::string& environment,
+                                           const std::string& actor, const std::string& reason,
+                                           bool database_only = false);
 
   // Rolls `environment` back at once because `firings` fired (immediate action, or an evaluate
   // trigger decided or defaulted to rollback): no authorisation; the record says which trigger
-  // fired, with its measurement. Used by Deploy and by the watch.
+  // fired, with its measurement. Used by Deploy and by the watch. `decided_by` names the person
+  // who decided an evaluate trigger, empty for an immediate one or a deadline's default.
   Result<RunnerOutcome> AutomaticRollback(const std::string& cr_id, const std::string& environment,
-                                          const std::vector<TriggerFiring>& firings);
+                                          const std::vector<TriggerFiring>& firings,
+                                          const std::string& decided_by = "");
+
+  // `decide CR --env ENV rollback|continue`: a person's decision on the evaluate triggers pending
+  // there (recorded as trigger-decision evidence); "rollback" then rolls back at once.
+  // PermissionDenied unless `actor` holds one of the environment's rollback roles or is the
+  // on-call contact's primary or backup; NotFound when no decision is pending.
+  Result<RunnerOutcome> Decide(const std::string& cr_id, const std::string& environment,
+                               const std::string& actor, const std::string& decision,
+                               const std::string& reason);
+
+  // Applies the default of every pending evaluate trigger whose deadline has passed (the watch
+  // and `deploy` call it). Returns what it did, one outcome per (CR, environment).
+  Result<std::vector<RunnerOutcome>> ApplyDueDecisions();
+
+  // `rollback CR --env ENV --rehearse` (DEV or TEST): deploys the CR, rolls it back at once and
+  // records how long the rollback took (evidence rollback-tested, value = seconds), which the
+  // gate "rollback plan documented and tested" of PROD and the emergency path read.
+  Result<RunnerOutcome> Rehearse(const std::string& cr_id, const std::string& environment,
+                                 const std::string& actor);
 
  private:
+  Result<Run> ExecutePlan(const Plan& plan, const ChangeRequest& cr, const std::string& environment,
+                          const std::string& actor,
+                          const std::function<Status(const std::string&)>& created,
+                          ProgressSink* sink);
+  Result<RunnerOutcome> AwaitDecision(const DeploymentPreparation& prep, const Run& run,
+                                      DeploymentFacts facts);
+  Result<RunnerOutcome> RunRollback(const DeploymentPreparation& prep, const std::string& actor,
+                                    const std::string& reason, const std::string& approved_by,
+                                    const std::map<std::string, std::string>& fields);
+
   const Config& config_;
   Store& store_;
   const Clock& clock_;
