@@ -6,6 +6,15 @@
 #                          (every /health answers 500), so its smoke test fails
 #   demo-1.2.0.tar.gz      good in DEV and TEST, fails in PROD (adds config/features): its migration 0003 adds a unique
 #                          constraint that PROD's data (duplicate items in demo_prod) violates
+# and one patch per rollback trigger (playbook 6.1), each healthy enough to pass the steps before
+# the one that measures it:
+#   demo-1.3.0-errors.tar.gz    a quarter of /api/orders answers 500 (knobs fail_ratio=0.25):
+#                               users-affected and availability; its smoke test leaves
+#                               /api/orders out
+#   demo-1.4.0-slow.tar.gz      every answer 300 ms late (knobs latency_ms=300): response-time
+#   demo-1.5.0-dataloss.tar.gz  migration 0005 deletes an order: data-integrity, and a database
+#                               restore on rollback
+#   demo-1.6.0-smokefail.tar.gz its smoke test fails on a healthy service: smoke
 # plus SHA256SUMS. Archives are reproducible (sorted names, fixed mtime and owners).
 #
 # Patch layout (top directory demo-<version>/):
@@ -25,7 +34,7 @@ mkdir -p "$OUT"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-make_patch() {  # make_patch VERSION ARCHIVE_NAME BAD(0|1)
+make_patch() {  # make_patch VERSION ARCHIVE_NAME BAD(0|1|2|errors|slow|dataloss|smokefail)
   local version=$1 name=$2 bad=$3 top="$WORK/demo-$1"
   mkdir -p "$top/app" "$top/migrations"
   echo "$version" >"$top/VERSION"
@@ -65,6 +74,29 @@ SQL
     mkdir -p "$top/config"
     printf 'fail_ratio=1\nlatency_ms=0\nhealth=fail\n' >"$top/config/knobs"
   fi
+  local smoke_paths="/health /ready /api/orders" smoke_extra=""
+  case "$bad" in
+    errors)
+      mkdir -p "$top/config"
+      printf 'fail_ratio=0.25\nlatency_ms=0\nhealth=ok\n' >"$top/config/knobs"
+      smoke_paths="/health /ready"
+      ;;
+    slow)
+      mkdir -p "$top/config"
+      printf 'fail_ratio=0\nlatency_ms=300\nhealth=ok\n' >"$top/config/knobs"
+      ;;
+    dataloss)
+      cat >"$top/migrations/0005_archive_orders.sql" <<'SQL'
+BEGIN;
+DELETE FROM orders WHERE id = (SELECT min(id) FROM orders);
+INSERT INTO schema_migrations (version) VALUES ('0005_archive_orders');
+COMMIT;
+SQL
+      ;;
+    smokefail)
+      smoke_extra='echo "FAIL /api/orders/search answered 404"; fail=1'
+      ;;
+  esac
   cat >"$top/smoke-test.sh" <<EOF
 #!/bin/sh
 # Smoke test for demo $version: the service answers /health, /ready and the critical endpoint,
@@ -72,7 +104,7 @@ SQL
 set -u
 base=\${1:?usage: smoke-test.sh BASE_URL}
 fail=0
-for path in /health /ready /api/orders; do
+for path in $smoke_paths; do
   code=\$(curl -s -m 5 -o /dev/null -w '%{http_code}' "\$base\$path")
   if [ "\$code" != 200 ]; then echo "FAIL \$path answered \$code"; fail=1; else echo "ok   \$path"; fi
 done
@@ -81,6 +113,7 @@ case "\$version" in
   *'"$version"'*) echo "ok   /version \$version" ;;
   *) echo "FAIL /version is \$version, expected $version"; fail=1 ;;
 esac
+$smoke_extra
 exit \$fail
 EOF
   chmod 755 "$top/smoke-test.sh"
@@ -120,6 +153,10 @@ EOF
 make_patch 1.1.0 demo-1.1.0.tar.gz 0
 make_patch 1.1.1 demo-1.1.1-bad.tar.gz 1
 make_patch 1.2.0 demo-1.2.0.tar.gz 2
-(cd "$OUT" && sha256sum demo-1.1.0.tar.gz demo-1.1.1-bad.tar.gz demo-1.2.0.tar.gz >SHA256SUMS)
+make_patch 1.3.0 demo-1.3.0-errors.tar.gz errors
+make_patch 1.4.0 demo-1.4.0-slow.tar.gz slow
+make_patch 1.5.0 demo-1.5.0-dataloss.tar.gz dataloss
+make_patch 1.6.0 demo-1.6.0-smokefail.tar.gz smokefail
+(cd "$OUT" && sha256sum demo-*.tar.gz >SHA256SUMS)
 echo "lab: patches in $OUT:" >&2
 cat "$OUT/SHA256SUMS" >&2
