@@ -15,18 +15,22 @@ namespace rollgate::cli {
 
 namespace {
 
-// The clock of a process started with ROLLGATE_NOW: the wall clock stands still at that instant
-// (the monotonic clock still runs). A test hook, so that black-box tests can check lead times and
-// overdue confirmations without waiting; every use is announced on stderr.
+// The clock of a process started with ROLLGATE_NOW: the wall clock starts at that instant and
+// runs from there with the monotonic clock, so that durations and deadlines inside the process
+// are real. A test hook, so that black-box tests can check lead times and overdue confirmations
+// without waiting; every use is announced on stderr.
 class FixedWallClock final : public Clock {
  public:
-  explicit FixedWallClock(Timestamp now) : now_(now) {}
-  Timestamp Now() const override { return now_; }
+  explicit FixedWallClock(Timestamp now) : now_(now), start_(real_.Monotonic()) {}
+  Timestamp Now() const override {
+    return now_ + std::chrono::duration_cast<Seconds>(real_.Monotonic() - start_);
+  }
   std::chrono::steady_clock::time_point Monotonic() const override { return real_.Monotonic(); }
 
  private:
   Timestamp now_;
   SystemClock real_;
+  std::chrono::steady_clock::time_point start_;
 };
 
 }  // namespace
@@ -102,7 +106,7 @@ int Main(int argc, char** argv) {
       return kExitUsage;
     }
     fixed_clock.emplace(*parsed);
-    std::cerr << "rollgate: warning: ROLLGATE_NOW is set: the clock stands at "
+    std::cerr << "rollgate: warning: ROLLGATE_NOW is set: the clock starts at "
               << FormatRfc3339Utc(*parsed) << " (a test hook; unset it for real use)\n";
   }
   const Clock& clock = fixed_clock ? static_cast<const Clock&>(*fixed_clock) : system_clock;
