@@ -337,9 +337,13 @@ Result<Plan> BuildDeploymentPlan(const DeploymentRequest& request) {
                                    Seconds(600), true));
   }
   if (package.has_migrations && has_database) {
-    StepSpec migrate =
-        b.Make("migrate", "postgres-migrate", {{"migrations_dir", release_dir + "/migrations"}},
-               Seconds(3600), true);
+    // The migrations' own writes are recorded beside the backup, so that a rollback's restore
+    // does not take them for users' writes.
+    StepSpec migrate = b.Make("migrate", "postgres-migrate",
+                              {{"migrations_dir", release_dir + "/migrations"},
+                               {"backup_dir", backup_dir},
+                               {"backup_label", "database"}},
+                              Seconds(3600), true);
     b.WithDatabase(migrate, env.name);
     rollout.steps.push_back(std::move(migrate));
   }
@@ -437,56 +441,124 @@ Result<Plan> BuildRollbackPlan(const RollbackRequest& request) {
     return InvalidArgument("a rollback needs a system and an environment");
   }
   const System& system = *request.system;
+  const std::string& environment = request.environment->name;
   const RollbackSource& source = request.source;
-  if (source.hosts.empty() || source.app_archive.empty()) {
+  const std::string deployment =
+      source.deployment_run.empty() ? std::string("the deployment") : source.deployment_run;
+  if (request.on_writes != "hold" && request.on_writes != "restore") {
     return InvalidArgument(fmt::format(
-        "{} left no application backup to restore in {}",
-        source.deployment_run.empty() ? std::string("the deployment") : source.deployment_run,
-        request.environment->name));
+        "on writes since the backup: must be hold or restore (got '{}')", request.on_writes));
+  }
+  const bool restore_database = source.restore_database && !source.database_dump.empty();
+  if (request.database_only) {
+    if (!restore_database) {
+      return InvalidArgument(fmt::format(
+          "{} left no database to restore in {}: {}", deployment, environment,
+          source.database_dump.empty() ? "it took no database backup" : "it applied no migration"));
+    }
+    if (source.hosts.empty()) {
+      return InvalidArgument(
+          fmt::format("{} changed no host in {}: no host to restore the database from", deployment,
+                      environment));
+    }
+  } else if (source.hosts.empty() || source.app_archive.empty()) {
+    return InvalidArgument(
+        fmt::format("{} left no application backup to restore in {}", deployment, environment));
   }
   Plan plan;
-  plan.name = fmt::format("{} {} {} rollback", request.change_request, system.name,
-                          request.environment->name);
+  plan.name = fmt::format("{} {} {} {}", request.change_request, system.name, environment,
+                          request.database_only ? "database rollback" : "rollback");
   plan.hosts = source.hosts;
   plan.status_dir = system.work_dir;
   plan.batch = {100, true};
   // Every node is restored even when one fails: the others must not stay on the bad version.
   plan.failure_limit = {100, true};
   StepBuilder b(system);
+  std::vector<std::string> health_urls;
+  if (system.port > 0) {
+    for (const HealthEndpoint& endpoint : system.endpoints) {
+      health_urls.push_back(EndpointUrl(system, endpoint));
+    }
+  }
+  auto health = [&] {
+    return b.Make("health", "http-check",
+                  {{"urls", JoinLines(health_urls)}, {"attempts", "15"}, {"interval_seconds", "1"}},
+                  Seconds(120), true);
+  };
+
   Phase stop{"stop", std::nullopt, {}};
   stop.steps.push_back(b.Service("stop", "stop"));
   plan.phases.push_back(std::move(stop));
-  if (source.restore_database && !source.database_dump.empty()) {
+  if (restore_database) {
     Phase database{"database-restore", std::nullopt, {}};
     database.one_host = true;
-    StepSpec restore = b.Make("restore-database", "restore-postgres",
-                              {{"dump", source.database_dump}}, Seconds(3600), true);
-    b.WithDatabase(restore, request.environment->name);
+    std::map<std::string, std::string> params = {{"dump", source.database_dump},
+                                                 {"on_writes", request.on_writes}};
+    if (!source.database_sha256.empty()) params["sha256"] = source.database_sha256;
+    StepSpec restore =
+        b.Make("restore-database", "restore-postgres", std::move(params), Seconds(3600), true);
+    b.WithDatabase(restore, environment);
     database.steps.push_back(std::move(restore));
     plan.phases.push_back(std::move(database));
   }
-  Phase restore{"restore", std::nullopt, {}};
-  restore.steps.push_back(b.Make("restore-app", "restore-files",
-                                 {{"archive", source.app_archive}, {"target_dir", system.app_dir}},
-                                 Seconds(1800), true));
-  if (!source.config_archive.empty()) {
-    restore.steps.push_back(
-        b.Make("restore-config", "restore-files",
-               {{"archive", source.config_archive}, {"target_dir", system.config_dir}},
-               Seconds(1800), true));
-  }
-  restore.steps.push_back(b.Service("start", "start"));
-  if (system.port > 0 && !system.endpoints.empty()) {
-    std::vector<std::string> urls;
-    for (const HealthEndpoint& endpoint : system.endpoints) {
-      urls.push_back(EndpointUrl(system, endpoint));
+  if (request.database_only) {
+    // The nodes start again on the version they run (the rollback restored it).
+    Phase start{"start", std::nullopt, {}};
+    start.steps.push_back(b.Service("start", "start"));
+    if (!health_urls.empty()) start.steps.push_back(health());
+    plan.phases.push_back(std::move(start));
+  } else {
+    Phase restore{"restore", std::nullopt, {}};
+    restore.steps.push_back(b.Make(
+        "restore-app", "restore-files",
+        {{"archive", source.app_archive}, {"target_dir", system.app_dir}}, Seconds(1800), true));
+    if (!source.config_archive.empty()) {
+      restore.steps.push_back(
+          b.Make("restore-config", "restore-files",
+                 {{"archive", source.config_archive}, {"target_dir", system.config_dir}},
+                 Seconds(1800), true));
     }
-    restore.steps.push_back(
-        b.Make("health", "http-check",
-               {{"urls", JoinLines(urls)}, {"attempts", "15"}, {"interval_seconds", "1"}},
-               Seconds(120), true));
+    restore.steps.push_back(b.Service("start", "start"));
+    if (!health_urls.empty()) restore.steps.push_back(health());
+    plan.phases.push_back(std::move(restore));
   }
-  plan.phases.push_back(std::move(restore));
+  // §6.3: the restored database has the schema version of before the deployment, at least the
+  // rows counted before it, and no constraint left unvalidated. A held restore (restore-postgres
+  // left the database as it was) is not checked for its version.
+  if (restore_database) {
+    Phase verify{"database-verify", std::nullopt, {}};
+    verify.one_host = true;
+    std::map<std::string, std::string> params = {{"restore_dump", source.database_dump}};
+    if (source.schema_version.has_value()) {
+      params["expected"] = *source.schema_version;
+    } else if (!source.database_info.empty()) {
+      params["backup_info"] = source.database_info;
+    } else {
+      std::string base = source.database_dump;
+      if (base.size() > 5 && base.compare(base.size() - 5, 5, ".dump") == 0) {
+        base.resize(base.size() - 5);
+      }
+      params["backup_info"] = base + ".info";
+    }
+    StepSpec schema =
+        b.Make("verify-schema", "schema-version", std::move(params), Seconds(300), true);
+    b.WithDatabase(schema, environment);
+    verify.steps.push_back(std::move(schema));
+    if (!source.counts_tables.empty() && !source.deployment_run.empty()) {
+      StepSpec counts = b.Make(
+          "verify-integrity", "data-integrity",
+          {{"tables", JoinLines(source.counts_tables)},
+           {"state_dir",
+            source.counts_state_dir.empty() ? system.work_dir + "/state" : source.counts_state_dir},
+           {"label", source.counts_label.empty() ? std::string("deploy") : source.counts_label},
+           {"action", "compare"},
+           {"recorded_run", source.deployment_run}},
+          Seconds(600), true);
+      b.WithDatabase(counts, environment);
+      verify.steps.push_back(std::move(counts));
+    }
+    plan.phases.push_back(std::move(verify));
+  }
   return plan;
 }
 

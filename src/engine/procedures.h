@@ -21,6 +21,7 @@
 // Pure: no I/O; the package's layout is described by the caller (it inspects the archive).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,13 +59,24 @@ struct DeploymentRequest {
 // lacks what a step needs (naming it).
 Result<Plan> BuildDeploymentPlan(const DeploymentRequest& request);
 
-// What a deployment left to roll back to (the facts of its backup steps).
+// What a deployment left to roll back to (the facts and params of its steps; the service reads
+// them from the deployment run).
 struct RollbackSource {
   std::string deployment_run;
   std::vector<std::string> hosts;           // the hosts the rollout changed (their backups exist)
   std::string app_archive, config_archive;  // backup-files locations (the same on every host)
   std::string database_dump;                // backup-postgres location; empty: no database
+  std::string database_sha256;              // backup-postgres sha256; empty: not checked
+  // backup-postgres' .info file (its fact "info") and the schema version it recorded (its fact
+  // "schema_version"; nullopt when the backup did not report one). With neither, the schema
+  // version is read from "<database_dump minus .dump>.info" on the host.
+  std::string database_info;
+  std::optional<std::string> schema_version;
   bool restore_database = false;  // the deployment changed the database (migrations applied)
+  // The record counts taken before the deployment (data-integrity "record", step
+  // integrity-before: its params state_dir, label and tables); no tables: none were taken.
+  std::string counts_state_dir, counts_label;
+  std::vector<std::string> counts_tables;
 };
 
 struct RollbackRequest {
@@ -72,11 +84,20 @@ struct RollbackRequest {
   const System* system = nullptr;
   const Environment* environment = nullptr;
   RollbackSource source;
+  // When the database was written to since the backup (restore-postgres on_writes): "hold" (the
+  // current data is saved, the database is not restored; a person decides) or "restore" (saved,
+  // then restored). From System::on_writes_since_backup.
+  std::string on_writes = "hold";
+  // Only the database: stop the changed nodes, restore and verify the database, start them
+  // again. For restoring a database whose restore was held, once a person decided to (with
+  // on_writes "restore").
+  bool database_only = false;
 };
 
 // The rollback of §6.2: stop the changed nodes, restore the database (when the deployment
 // changed it), restore the application and configuration directories, start and verify each
-// node. InvalidArgument when there is nothing to restore.
+// node, then verify the restored database (§6.3: schema version, record counts, constraints).
+// InvalidArgument when there is nothing to restore, or on_writes is neither hold nor restore.
 Result<Plan> BuildRollbackPlan(const RollbackRequest& request);
 
 // The release directory of a package on a host (without the host root prefix).

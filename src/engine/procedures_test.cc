@@ -158,32 +158,183 @@ TEST_F(ProceduresTest, HooksAndTheSystemsOwnChangesShapeTheRollout) {
   EXPECT_THAT(no_phase.error().message(), ::testing::HasSubstr("no phase 'nowhere'"));
 }
 
-TEST_F(ProceduresTest, RollbackRestoresOnlyTheChangedNodesAndTheDatabaseOnlyWhenMigrated) {
-  RollbackRequest request;
-  request.change_request = "CR-1";
-  request.system = &system_;
-  request.environment = config_.FindEnvironment("PROD");
-  request.source.deployment_run = "RUN-4";
-  request.source.hosts = {"p1"};
-  request.source.app_archive = "/var/backups/app-RUN-4.tar.gz";
-  request.source.config_archive = "/var/backups/config-RUN-4.tar.gz";
-  request.source.database_dump = "/var/backups/database-RUN-4.dump";
+std::vector<std::string> PhaseNames(const Plan& plan) {
+  std::vector<std::string> names;
+  for (const Phase& phase : plan.phases) names.push_back(phase.name);
+  return names;
+}
+
+class RollbackPlanTest : public ProceduresTest {
+ protected:
+  RollbackRequest Request() {
+    RollbackRequest request;
+    request.change_request = "CR-1";
+    request.system = &system_;
+    request.environment = config_.FindEnvironment("PROD");
+    request.source.deployment_run = "RUN-4";
+    request.source.hosts = {"p1"};
+    request.source.app_archive = "/var/backups/app-RUN-4.tar.gz";
+    request.source.config_archive = "/var/backups/config-RUN-4.tar.gz";
+    request.source.database_dump = "/var/backups/database-RUN-4.dump";
+    return request;
+  }
+  // The request of a deployment that applied migrations, with everything its steps reported.
+  RollbackRequest Migrated() {
+    RollbackRequest request = Request();
+    request.source.restore_database = true;
+    request.source.database_sha256 = std::string(64, 'b');
+    request.source.database_info = "/var/backups/database-RUN-4.info";
+    request.source.schema_version = "0001_initial";
+    request.source.counts_state_dir = "/var/tmp/rollgate/state";
+    request.source.counts_label = "deploy";
+    request.source.counts_tables = {"invoices", "payments"};
+    return request;
+  }
+  static const StepSpec& Step(const Plan& plan, const std::string& phase, const std::string& step) {
+    for (const Phase& p : plan.phases) {
+      if (p.name != phase) continue;
+      for (const StepSpec& s : p.steps) {
+        if (s.name == step) return s;
+      }
+    }
+    ADD_FAILURE() << "no step " << phase << "/" << step;
+    static const StepSpec none;
+    return none;
+  }
+};
+
+TEST_F(RollbackPlanTest, RestoresOnlyTheChangedNodesAndTheDatabaseOnlyWhenMigrated) {
+  RollbackRequest request = Request();
   Result<Plan> plan = BuildRollbackPlan(request);
   ASSERT_TRUE(plan.ok()) << plan.error().ToString();
   EXPECT_THAT(plan->hosts, ::testing::ElementsAre("p1"));
-  std::vector<std::string> phases;
-  for (const Phase& phase : plan->phases) phases.push_back(phase.name);
-  EXPECT_THAT(phases, ::testing::ElementsAre("stop", "restore"));
+  EXPECT_THAT(PhaseNames(*plan), ::testing::ElementsAre("stop", "restore"));
   request.source.restore_database = true;
   plan = BuildRollbackPlan(request);
   ASSERT_TRUE(plan.ok());
-  EXPECT_EQ(plan->phases[1].name, "database-restore");
+  EXPECT_THAT(PhaseNames(*plan),
+              ::testing::ElementsAre("stop", "database-restore", "restore", "database-verify"));
   EXPECT_EQ(plan->phases[1].steps[0].params.at("dump"), "/var/backups/database-RUN-4.dump");
   EXPECT_EQ(plan->phases[1].steps[0].secrets.at("PGPASSWORD"), "env:BILLING_DB_PASSWORD");
   EXPECT_TRUE(ValidatePlan(*plan, DefaultStepTypes()).ok())
       << ValidatePlan(*plan, DefaultStepTypes()).ToString();
   request.source.app_archive.clear();
   EXPECT_FALSE(BuildRollbackPlan(request).ok());
+}
+
+TEST_F(RollbackPlanTest, AMigrationThatNeverCommittedNeedsNoRestoreAndNoVerification) {
+  // The service sets restore_database only when "migrate" reports applied versions: a migration
+  // whose transaction rolled back changed nothing.
+  RollbackRequest request = Migrated();
+  request.source.restore_database = false;
+  Result<Plan> plan = BuildRollbackPlan(request);
+  ASSERT_TRUE(plan.ok()) << plan.error().ToString();
+  EXPECT_THAT(PhaseNames(*plan), ::testing::ElementsAre("stop", "restore"));
+  for (const Phase& phase : plan->phases) {
+    for (const StepSpec& step : phase.steps) {
+      EXPECT_NE(step.type, "restore-postgres");
+      EXPECT_NE(step.type, "schema-version");
+    }
+  }
+  request.database_only = true;
+  Result<Plan> database = BuildRollbackPlan(request);
+  ASSERT_FALSE(database.ok());
+  EXPECT_THAT(database.error().message(), ::testing::HasSubstr("applied no migration"));
+}
+
+TEST_F(RollbackPlanTest, TheRestoreFollowsThePolicyOnWritesAndIsVerified) {
+  RollbackRequest request = Migrated();
+  Result<Plan> plan = BuildRollbackPlan(request);
+  ASSERT_TRUE(plan.ok()) << plan.error().ToString();
+  const StepSpec& restore = Step(*plan, "database-restore", "restore-database");
+  EXPECT_EQ(restore.type, "restore-postgres");
+  EXPECT_EQ(restore.params.at("on_writes"), "hold");
+  EXPECT_EQ(restore.params.at("sha256"), std::string(64, 'b'));
+  EXPECT_EQ(restore.params.at("database_url"), "postgresql://billing@db.example:5432/billing");
+
+  ASSERT_EQ(plan->phases.back().name, "database-verify");
+  EXPECT_TRUE(plan->phases.back().one_host);
+  EXPECT_THAT(StepNames(plan->phases.back()),
+              ::testing::ElementsAre("verify-schema", "verify-integrity"));
+  const StepSpec& schema = Step(*plan, "database-verify", "verify-schema");
+  EXPECT_EQ(schema.type, "schema-version");
+  EXPECT_EQ(schema.params.at("expected"), "0001_initial");
+  EXPECT_EQ(schema.params.at("restore_dump"), "/var/backups/database-RUN-4.dump");
+  EXPECT_FALSE(schema.params.contains("backup_info"));
+  EXPECT_EQ(schema.secrets.at("PGPASSWORD"), "env:BILLING_DB_PASSWORD");
+  const StepSpec& counts = Step(*plan, "database-verify", "verify-integrity");
+  EXPECT_EQ(counts.type, "data-integrity");
+  EXPECT_EQ(counts.params.at("action"), "compare");
+  EXPECT_EQ(counts.params.at("recorded_run"), "RUN-4");
+  EXPECT_EQ(counts.params.at("label"), "deploy");
+  EXPECT_EQ(counts.params.at("state_dir"), "/var/tmp/rollgate/state");
+  EXPECT_EQ(counts.params.at("tables"), "invoices\npayments");
+  EXPECT_TRUE(ValidatePlan(*plan, DefaultStepTypes()).ok())
+      << ValidatePlan(*plan, DefaultStepTypes()).ToString();
+
+  request.on_writes = "restore";
+  plan = BuildRollbackPlan(request);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(Step(*plan, "database-restore", "restore-database").params.at("on_writes"), "restore");
+  request.on_writes = "ask";
+  Result<Plan> bad = BuildRollbackPlan(request);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.error().message(), ::testing::HasSubstr("must be hold or restore (got 'ask')"));
+}
+
+TEST_F(RollbackPlanTest, WithoutTheBackupsFactsTheVerificationReadsTheInfoFile) {
+  // A deployment whose backup reported no schema version and took no record counts.
+  RollbackRequest request = Migrated();
+  request.source.schema_version.reset();
+  request.source.counts_tables.clear();
+  Result<Plan> plan = BuildRollbackPlan(request);
+  ASSERT_TRUE(plan.ok()) << plan.error().ToString();
+  EXPECT_THAT(StepNames(plan->phases.back()), ::testing::ElementsAre("verify-schema"));
+  EXPECT_EQ(Step(*plan, "database-verify", "verify-schema").params.at("backup_info"),
+            "/var/backups/database-RUN-4.info");
+  request.source.database_info.clear();
+  plan = BuildRollbackPlan(request);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(Step(*plan, "database-verify", "verify-schema").params.at("backup_info"),
+            "/var/backups/database-RUN-4.info");
+  // An empty version is a version: the table did not exist before the deployment.
+  request.source.schema_version = "";
+  plan = BuildRollbackPlan(request);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(Step(*plan, "database-verify", "verify-schema").params.at("expected"), "");
+  EXPECT_TRUE(ValidatePlan(*plan, DefaultStepTypes()).ok())
+      << ValidatePlan(*plan, DefaultStepTypes()).ToString();
+}
+
+TEST_F(RollbackPlanTest, ADatabaseOnlyPlanStopsRestoresStartsAndVerifies) {
+  RollbackRequest request = Migrated();
+  request.database_only = true;
+  request.on_writes = "restore";
+  request.source.app_archive.clear();  // not needed
+  Result<Plan> plan = BuildRollbackPlan(request);
+  ASSERT_TRUE(plan.ok()) << plan.error().ToString();
+  EXPECT_THAT(PhaseNames(*plan),
+              ::testing::ElementsAre("stop", "database-restore", "start", "database-verify"));
+  EXPECT_THAT(StepNames(plan->phases[2]), ::testing::ElementsAre("start", "health"));
+  EXPECT_EQ(Step(*plan, "database-restore", "restore-database").params.at("on_writes"), "restore");
+  for (const Phase& phase : plan->phases) {
+    for (const StepSpec& step : phase.steps) EXPECT_NE(step.type, "restore-files") << step.name;
+  }
+  EXPECT_TRUE(ValidatePlan(*plan, DefaultStepTypes()).ok())
+      << ValidatePlan(*plan, DefaultStepTypes()).ToString();
+  request.source.database_dump.clear();
+  Result<Plan> no_dump = BuildRollbackPlan(request);
+  ASSERT_FALSE(no_dump.ok());
+  EXPECT_THAT(no_dump.error().message(), ::testing::HasSubstr("took no database backup"));
+}
+
+TEST_F(RollbackPlanTest, TheDeploymentRecordsTheMigrationsWritesBesideTheBackup) {
+  Result<Plan> plan = Build("PROD");
+  ASSERT_TRUE(plan.ok()) << plan.error().ToString();
+  const StepSpec& backup = Step(*plan, "database-backup", "backup-database");
+  const StepSpec& migrate = Step(*plan, "rollout", "migrate");
+  EXPECT_EQ(migrate.params.at("backup_dir"), backup.params.at("destination_dir"));
+  EXPECT_EQ(migrate.params.at("backup_label"), backup.params.at("label"));
 }
 
 }  // namespace

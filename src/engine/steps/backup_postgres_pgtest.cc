@@ -63,6 +63,10 @@ TEST_F(BackupPostgresTest, DumpsVerifiesAndReportsTheBackup) {
   std::string info = testing::ReadText(host_.root() / "var/backups/rollgate/database-run-1.info");
   EXPECT_NE(info.find("\ntable 3 public.orders\n"), std::string::npos) << info;
   EXPECT_NE(info.find("\nwal_lsn " + out.facts["wal_lsn"] + "\n"), std::string::npos) << info;
+  // And the schema version before the deployment.
+  EXPECT_EQ(out.facts["schema_version"], "0001_initial");
+  EXPECT_EQ(out.facts["info"], "/var/backups/rollgate/database-run-1.info");
+  EXPECT_NE(info.find("\nschema_version 0001_initial\n"), std::string::npos) << info;
   EXPECT_EQ(fs::status(Dump()).permissions() & fs::perms::all,
             fs::perms::owner_read | fs::perms::owner_write);
 }
@@ -79,6 +83,25 @@ TEST_F(BackupPostgresTest, WritesAfterTheBackupShowAgainstItsCounters) {
   EXPECT_EQ(db_.Sql("SELECT sum(n_tup_ins + n_tup_upd + n_tup_del) FROM pg_stat_user_tables"), "5");
 }
 
+TEST_F(BackupPostgresTest, WithoutTheVersionTableTheSchemaVersionIsEmpty) {
+  db_.Sql(
+      "CREATE TABLE \"Applied\" (version text); INSERT INTO \"Applied\" VALUES ('7'), ('10'); "
+      "DROP TABLE schema_migrations;");
+  testing::StepOutcome out = Backup();
+  ASSERT_EQ(out.result.exit_code, 0) << out.result.output_tail;
+  EXPECT_TRUE(out.facts.contains("schema_version"));
+  EXPECT_EQ(out.facts["schema_version"], "");
+  std::string info = testing::ReadText(host_.root() / "var/backups/rollgate/database-run-1.info");
+  EXPECT_NE(info.find("\nschema_version \n"), std::string::npos) << info;
+  // Another table: its highest version as text, bytewise.
+  fs::remove_all(host_.root() / "var/backups/rollgate");
+  std::map<std::string, std::string> params = Params(db_.Url());
+  params["table"] = "Applied";
+  testing::StepOutcome other = host_.Run("backup-postgres", params, db_.Secrets());
+  ASSERT_EQ(other.result.exit_code, 0) << other.result.output_tail;
+  EXPECT_EQ(other.facts["schema_version"], "7");
+}
+
 TEST_F(BackupPostgresTest, ARetryKeepsTheDumpOfItsRun) {
   testing::StepOutcome first = Backup();
   ASSERT_EQ(first.result.exit_code, 0) << first.result.output_tail;
@@ -90,6 +113,7 @@ TEST_F(BackupPostgresTest, ARetryKeepsTheDumpOfItsRun) {
   EXPECT_EQ(again.facts["writes"], first.facts["writes"]);
   EXPECT_EQ(again.facts["wal_lsn"], first.facts["wal_lsn"]);
   EXPECT_EQ(again.facts["time"], first.facts["time"]);
+  EXPECT_EQ(again.facts["schema_version"], "0001_initial");
 }
 
 TEST_F(BackupPostgresTest, TheHostPlaceholderAndALabelNameTheDump) {

@@ -10,6 +10,9 @@
 //   state_dir     (path, required) where counts are kept between steps of a run
 //   label         (name, required) names the counts: "<state_dir>/<run>/<label>.counts"
 //   action        (required) record | compare
+//   recorded_run  (optional, compare only) compare with the counts that run recorded instead of
+//                 this run's: "<state_dir>/<recorded_run>/<label>.counts" (a rollback checks the
+//                 database against the counts its deployment recorded before it, §6.3)
 // All counts are taken in one REPEATABLE READ, READ ONLY transaction (one snapshot), each by
 // query_to_xml (PostgreSQL built with libxml, as the distributions' packages are): no function or
 // object is created in the database.
@@ -23,11 +26,13 @@
 // compare also lost_rows (the sum of the decreases) and recorded.<table> (the recorded count).
 // Exit: 0 recorded / nothing lost and every constraint validated; 1 rows lost, unvalidated
 // constraints, or the database cannot be read; 2 bad input (unknown action, missing table on
-// record, no counts recorded under this label in this run, ROLLGATE_RUN unusable).
+// record, no counts recorded under this label in this run (or recorded_run), ROLLGATE_RUN
+// unusable).
 // Probe: record: the counts file exists (0) else 1; compare has no effect to probe: 1 (run it
 // again).
 #include <fmt/format.h>
 
+#include "common/strings.h"
 #include "engine/steps/data_step_support.h"
 #include "engine/steps/script_step.h"
 #include "engine/steps/steps.h"
@@ -36,8 +41,23 @@ namespace rollgate {
 
 namespace {
 
+bool IsRunId(std::string_view text) {
+  if (text.empty() || text.front() == '.') return false;
+  for (char c : text) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 constexpr std::string_view kPaths = R"sh(state="$R${RG_STATE_DIR%/}/$ROLLGATE_RUN"
 counts="$state/$RG_LABEL.counts"
+counts_run=$ROLLGATE_RUN
+if [ -n "${RG_RECORDED_RUN:-}" ]; then
+  counts_run=$RG_RECORDED_RUN
+  counts="$R${RG_STATE_DIR%/}/$RG_RECORDED_RUN/$RG_LABEL.counts"
+fi
 )sh";
 
 constexpr std::string_view kCheck = R"sh(case "$RG_ACTION" in
@@ -45,7 +65,7 @@ constexpr std::string_view kCheck = R"sh(case "$RG_ACTION" in
   *) printf 'error: action must be record or compare\n' >&2; exit 2 ;;
 esac
 if [ "$RG_ACTION" = compare ] && [ ! -f "$counts" ]; then
-  printf 'error: no counts recorded under label %s in run %s\n' "$RG_LABEL" "$ROLLGATE_RUN" >&2
+  printf 'error: no counts recorded under label %s in run %s\n' "$RG_LABEL" "$counts_run" >&2
   exit 2
 fi
 list=$(printf '%s\n' "$RG_TABLES" | tr -d ' \t\r\v\f' | grep -v '^$' | tr '\n' ' ')
@@ -137,17 +157,27 @@ class DataIntegrityStep final : public ScriptStep {
 
  protected:
   std::vector<ParamRule> Rules() const override {
-    return {{"database_url", ParamKind::kText, true},
-            {"tables", ParamKind::kLines, true},
-            {"state_dir", ParamKind::kPath, true},
-            {"label", ParamKind::kName, true},
-            {"action", ParamKind::kName, true}};
+    return {{"database_url", ParamKind::kText, true}, {"tables", ParamKind::kLines, true},
+            {"state_dir", ParamKind::kPath, true},    {"label", ParamKind::kName, true},
+            {"action", ParamKind::kName, true},       {"recorded_run", ParamKind::kText, false}};
   }
   Status ValidateMore(const StepSpec& spec) const override {
     const std::string& action = spec.params.at("action");
     if (action != "record" && action != "compare") {
       return InvalidArgument(
           fmt::format("param \"action\": must be record or compare (got '{}')", action));
+    }
+    auto recorded_run = spec.params.find("recorded_run");
+    if (recorded_run != spec.params.end()) {
+      if (action != "compare") {
+        return InvalidArgument("param \"recorded_run\": only for action compare");
+      }
+      if (!IsRunId(recorded_run->second)) {
+        return InvalidArgument(fmt::format(
+            "param \"recorded_run\": must be a run id (letters, digits, '.', '_', '-', not "
+            "starting with '.') (got '{}')",
+            EscapeForDisplay(recorded_run->second)));
+      }
     }
     RETURN_IF_ERROR(ValidateNameLines(spec, "tables"));
     return ValidateDatabaseUrl(spec);

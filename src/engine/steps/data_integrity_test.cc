@@ -50,5 +50,32 @@ TEST(DataIntegrityStep, CompareWithoutRecordedCountsIsBadInput) {
       << out.result.output_tail;
 }
 
+TEST(DataIntegrityStep, RecordedRunNamesAnotherRunsCountsForCompareOnly) {
+  auto params = WithTables("orders", "compare");
+  params["recorded_run"] = "RUN-4";
+  EXPECT_EQ(ValidateError("data-integrity", params), "");
+  for (const std::string run : {"", ".hidden", "../RUN-4", "RUN 4", "RUN-4/x", "$(id)"}) {
+    params["recorded_run"] = run;
+    EXPECT_NE(ValidateError("data-integrity", params), "") << run;
+  }
+  params = WithTables("orders", "record");
+  params["recorded_run"] = "RUN-4";
+  EXPECT_NE(ValidateError("data-integrity", params).find("only for action compare"),
+            std::string::npos);
+
+  // The counts are looked for under that run, not this one.
+  testing::UseRun("RUN-9");
+  testing::LocalStepHost host;
+  params = WithTables("orders", "compare");
+  params["database_url"] = "postgresql://nobody@127.0.0.1:1/none";
+  params["recorded_run"] = "RUN-4";
+  testing::StepOutcome out = host.Run("data-integrity", params);
+  ASSERT_EQ(out.error, "");
+  EXPECT_EQ(out.result.exit_code, 2) << out.result.output_tail;
+  EXPECT_NE(out.result.output_tail.find("no counts recorded under label before in run RUN-4"),
+            std::string::npos)
+      << out.result.output_tail;
+}
+
 }  // namespace
 }  // namespace rollgate

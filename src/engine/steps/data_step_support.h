@@ -50,6 +50,20 @@ export PGCONNECT_TIMEOUT PGAPPNAME
 sql() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$url" "$@"; }
 )sh";
 
+// After kPostgresScript: `schema_version` prints the database's schema version, the highest
+// version (as text, bytewise) in the table named by RG_TABLE (default schema_migrations; found
+// through the search path), or nothing when the table does not exist. Fails when the database
+// cannot be read.
+inline constexpr std::string_view kSchemaVersionScript = R"sh(schema_version() {
+  sql -v tbl="${RG_TABLE:-schema_migrations}" <<'SQL'
+SELECT to_regclass(quote_ident(:'tbl')) IS NOT NULL AS rollgate_has_table \gset
+\if :rollgate_has_table
+SELECT coalesce(max(version::text COLLATE "C"), '') FROM :"tbl";
+\endif
+SQL
+}
+)sh";
+
 // Param `param` of `spec`, when present, is a PostgreSQL URI: postgresql:// or postgres://, no
 // whitespace, quotes, backslashes or control characters, and no password (neither "user:pass@"
 // nor a "password=" parameter): the password comes as the secret PGPASSWORD. InvalidArgument

@@ -36,7 +36,8 @@ class PostgresMigrateTest : public ::testing::Test {
  protected:
   void SetUp() override {
     testing::UseRun();
-    db_.Sql(kSchema);
+    // Its writes reach the statistics before the session ends.
+    db_.Sql(std::string(kSchema) + "SELECT pg_stat_force_next_flush();");
     host_.Write("opt/app/migrations/0001_initial.sql", "SELECT 1/0;  -- recorded: never runs\n");
     host_.Write("opt/app/migrations/0002_add_column.sql", kAddColumn);
     host_.Write("opt/app/migrations/0002_add_column.down.sql", kAddColumnDown);
@@ -85,6 +86,52 @@ TEST_F(PostgresMigrateTest, AppliesWhatIsNotRecordedInOrderAndSkipsTheRest) {
   EXPECT_EQ(again.facts["schema_version"], "0003_index");
   EXPECT_EQ(again.facts["applied"], "");
   EXPECT_EQ(again.facts["skipped"], "3");
+}
+
+TEST_F(PostgresMigrateTest, RecordsTheCountersBesideTheBackupWithTheMigrationsWritesOnly) {
+  // The backup of the run, and its counters: 2 inserts into orders, 1 into schema_migrations.
+  testing::StepOutcome backup = host_.Run(
+      "backup-postgres",
+      {{"database_url", db_.Url()}, {"destination_dir", "/var/backups/rollgate"}}, db_.Secrets());
+  ASSERT_EQ(backup.result.exit_code, 0) << backup.result.output_tail;
+  // A user's write between the backup and the migration stays a user's write.
+  db_.Sql(
+      "UPDATE orders SET quantity = 5 WHERE item = 'gadget'; SELECT pg_stat_force_next_flush();");
+  std::map<std::string, std::string> params = Params();
+  params["backup_dir"] = "/var/backups/rollgate";
+  testing::StepOutcome out = host_.Run("postgres-migrate", params, db_.Secrets());
+  ASSERT_EQ(out.result.exit_code, 0) << out.result.output_tail;
+  EXPECT_EQ(out.facts["counters"], "/var/backups/rollgate/database-run-1.after-migrate.info");
+  std::string after =
+      testing::ReadText(host_.root() / "var/backups/rollgate/database-run-1.after-migrate.info");
+  // orders: 2 recorded + 0 written by the migrations (the user's update is not added);
+  // schema_migrations: 1 recorded + 2 versions.
+  EXPECT_NE(after.find("\ntable 2 public.orders\n"), std::string::npos) << after;
+  EXPECT_NE(after.find("\ntable 3 public.schema_migrations\n"), std::string::npos) << after;
+  EXPECT_NE(after.find("\nwrites 5\n"), std::string::npos) << after;
+  EXPECT_NE(after.find("\nschema_version 0003_index\n"), std::string::npos) << after;
+  EXPECT_NE(after.find("\ndatabase " + db_.name() + "\n"), std::string::npos) << after;
+
+  // Nothing applied: the file is left as it is.
+  db_.Sql("INSERT INTO orders (item, quantity) VALUES ('x', 1)");
+  testing::StepOutcome again = host_.Run("postgres-migrate", params, db_.Secrets());
+  ASSERT_EQ(again.result.exit_code, 0) << again.result.output_tail;
+  EXPECT_FALSE(again.facts.contains("counters"));
+  EXPECT_EQ(
+      testing::ReadText(host_.root() / "var/backups/rollgate/database-run-1.after-migrate.info"),
+      after);
+}
+
+TEST_F(PostgresMigrateTest, WithoutABackupNoCountersAreRecorded) {
+  std::map<std::string, std::string> params = Params();
+  params["backup_dir"] = "/var/backups/rollgate";
+  testing::StepOutcome out = host_.Run("postgres-migrate", params, db_.Secrets());
+  ASSERT_EQ(out.result.exit_code, 0) << out.result.output_tail;
+  EXPECT_EQ(out.facts["applied"], "0002_add_column 0003_index");
+  EXPECT_FALSE(out.facts.contains("counters"));
+  EXPECT_NE(out.result.output_tail.find("the write counters are not recorded"), std::string::npos)
+      << out.result.output_tail;
+  EXPECT_FALSE(fs::exists(host_.root() / "var/backups/rollgate/database-run-1.after-migrate.info"));
 }
 
 TEST_F(PostgresMigrateTest, AFailedMigrationLeavesNoPartialChangeAndNoRecordedVersion) {

@@ -28,6 +28,16 @@ TEST(PostgresMigrateStep, Params) {
                                                {"migrations_dir", "migrations"}}),
             "");
   EXPECT_NE(ValidateError("postgres-migrate", {{"database_url", "postgresql://demo@db/demo"}}), "");
+  std::map<std::string, std::string> counters = {{"database_url", "postgresql://demo@db/demo"},
+                                                 {"migrations_dir", "/opt/app/migrations"},
+                                                 {"backup_dir", "/var/backups/rollgate"},
+                                                 {"backup_label", "database"}};
+  EXPECT_EQ(ValidateError("postgres-migrate", counters), "");
+  counters["backup_dir"] = "backups";
+  EXPECT_NE(ValidateError("postgres-migrate", counters), "");
+  counters["backup_dir"] = "/var/backups/rollgate";
+  counters["backup_label"] = "database-1";
+  EXPECT_NE(ValidateError("postgres-migrate", counters), "");
 }
 
 TEST(PostgresMigrateStep, AMissingDirectoryIsBadInputBeforeTheDatabaseIsAsked) {

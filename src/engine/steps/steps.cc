@@ -21,6 +21,7 @@ void AddPlaybookSteps(StepTypeTable& table) {
   (void)table.Add(MakeDataIntegrityStep());
   (void)table.Add(MakeRestoreFilesStep());
   (void)table.Add(MakeRestorePostgresStep());
+  (void)table.Add(MakeSchemaVersionStep());
 
   // Host, service and package steps.
   (void)table.Add(MakeDiskSpaceStep());

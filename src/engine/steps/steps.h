@@ -29,6 +29,7 @@ std::unique_ptr<StepType> MakePostgresMigrateStep();  // "postgres-migrate"
 std::unique_ptr<StepType> MakeDataIntegrityStep();    // "data-integrity"
 std::unique_ptr<StepType> MakeRestoreFilesStep();     // "restore-files"
 std::unique_ptr<StepType> MakeRestorePostgresStep();  // "restore-postgres"
+std::unique_ptr<StepType> MakeSchemaVersionStep();    // "schema-version"
 
 // Host, service and package steps.
 std::unique_ptr<StepType> MakeDiskSpaceStep();      // "disk-space"
