@@ -12,6 +12,9 @@ packages=(
   # the lab fleet and its tests: sshd hosts, PostgreSQL, signing, HTTP
   openssh-server openssh-client postgresql postgresql-client minisign curl python3 util-linux
   passwd tar gzip
+  # the metric triggers' tests start their own Prometheus on 127.0.0.1 (they do not use the
+  # system service the package enables on systemd hosts)
+  prometheus
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
 )

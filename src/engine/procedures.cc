@@ -64,6 +64,42 @@ std::string EndpointUrl(const System& system, const HealthEndpoint& endpoint) {
   return fmt::format("http://{{host}}:{}{}", system.port, endpoint.path);
 }
 
+// §6.1: the availability and users-affected triggers' measurement over `window`.
+Result<StepSpec> ObserveStep(const System& system, const StepBuilder& b, Seconds window,
+                             Seconds interval) {
+  if (window < Seconds(1) || window > std::chrono::hours(24)) {
+    return InvalidArgument(
+        fmt::format("the observation window must be from 1 s to 24 h (got {} s)", window.count()));
+  }
+  if (system.port <= 0 || system.endpoints.empty()) {
+    return InvalidArgument(fmt::format(
+        "observing {} after the deployment needs its port and health endpoints (systems.{}.port, "
+        "systems.{}.health)",
+        system.name, system.name, system.name));
+  }
+  std::map<std::string, std::string> params = {
+      {"window_seconds", std::to_string(window.count())},
+      {"interval_seconds", std::to_string(std::clamp(interval, Seconds(1), window).count())}};
+  std::vector<std::string> probes;
+  for (const HealthEndpoint& endpoint : system.endpoints) {
+    if (endpoint.name == "health" && !params.contains("health_url")) {
+      params["health_url"] = EndpointUrl(system, endpoint);
+    } else {
+      probes.push_back(EndpointUrl(system, endpoint));
+    }
+  }
+  if (!probes.empty()) params["probe_urls"] = JoinLines(probes);
+  const System::MetricsSource& metrics = system.metrics;
+  if (!metrics.requests_metric.empty() && !metrics.errors_metric.empty()) {
+    params["metrics_url"] = fmt::format("http://{{host}}:{}{}", system.port, metrics.metrics_path);
+    params["requests_metric"] = metrics.requests_metric;
+    params["errors_metric"] = metrics.errors_metric;
+  }
+  // The window, and room for a last round of probes that each take up to their timeout.
+  Seconds timeout = window + Seconds(60 + 10 * static_cast<long>(system.endpoints.size()));
+  return b.Make("observe", "observe", std::move(params), timeout, true);
+}
+
 // The system's own changes to a built-in procedure: steps left out, steps added.
 Status ApplySystemChanges(const System& system, const StepBuilder& b, Plan& plan) {
   for (const std::string& skipped : system.skip_steps) {
@@ -399,6 +435,11 @@ Result<Plan> BuildDeploymentPlan(const DeploymentRequest& request) {
                 // triggers' decision, not the deployment's.
                 {"on_degradation", "flag"}},
                Seconds(120), true));
+  }
+  if (request.observe_window.has_value()) {
+    ASSIGN_OR_RETURN(StepSpec observe,
+                     ObserveStep(system, b, *request.observe_window, request.observe_interval));
+    verify.steps.push_back(std::move(observe));
   }
   if (!verify.steps.empty()) plan.phases.push_back(std::move(verify));
 

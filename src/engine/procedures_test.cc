@@ -205,6 +205,88 @@ class RollbackPlanTest : public ProceduresTest {
 
 TEST_F(RollbackPlanTest, RestoresOnlyTheChangedNodesAndTheDatabaseOnlyWhenMigrated) {
   RollbackRequest request = Request();
+
+TEST_F(ProceduresTest, AnObservationWindowEndsTheVerifyPhaseOnEveryHost) {
+  Result<Plan> plain = Build("PROD");
+  ASSERT_TRUE(plain.ok()) << plain.error().ToString();
+  ASSERT_EQ(plain->phases[4].name, "verify");
+  EXPECT_THAT(StepNames(plain->phases[4]), ::testing::Not(::testing::Contains("observe")));
+
+  DeploymentRequest request;
+  request.change_request = "CR-1";
+  request.system = &system_;
+  request.environment = config_.FindEnvironment("PROD");
+  request.package = package_;
+  request.observe_window = std::chrono::minutes(10);
+  Result<Plan> plan = BuildDeploymentPlan(request);
+  ASSERT_TRUE(plan.ok()) << plan.error().ToString();
+  const Phase& verify = plan->phases[4];
+  ASSERT_EQ(verify.name, "verify");
+  EXPECT_FALSE(verify.one_host);
+  EXPECT_FALSE(verify.batch.has_value());  // every host at once
+  EXPECT_THAT(StepNames(verify), ::testing::ElementsAre("health", "logs", "metrics", "observe"));
+  const StepSpec& observe = verify.steps.back();
+  EXPECT_EQ(observe.type, "observe");
+  EXPECT_EQ(observe.params.at("health_url"), "http://{host}:8080/health");
+  EXPECT_EQ(observe.params.at("probe_urls"),
+            "http://{host}:8080/ready\nhttp://{host}:8080/metrics");
+  EXPECT_EQ(observe.params.at("window_seconds"), "600");
+  EXPECT_EQ(observe.params.at("interval_seconds"), "5");
+  EXPECT_FALSE(observe.params.contains("metrics_url"));  // no counters named
+  EXPECT_GT(observe.timeout, std::chrono::minutes(10));
+  EXPECT_TRUE(observe.idempotent);
+  EXPECT_TRUE(ValidatePlan(*plan, DefaultStepTypes()).ok())
+      << ValidatePlan(*plan, DefaultStepTypes()).ToString();
+
+  // The error share from the service's counters; an interval longer than the window is cut.
+  system_.metrics.metrics_path = "/internal/metrics";
+  system_.metrics.requests_metric = "billing_requests_total";
+  system_.metrics.errors_metric = "billing_errors_total";
+  request.observe_window = std::chrono::seconds(3);
+  plan = BuildDeploymentPlan(request);
+  ASSERT_TRUE(plan.ok()) << plan.error().ToString();
+  const StepSpec& counted = plan->phases[4].steps.back();
+  EXPECT_EQ(counted.params.at("metrics_url"), "http://{host}:8080/internal/metrics");
+  EXPECT_EQ(counted.params.at("requests_metric"), "billing_requests_total");
+  EXPECT_EQ(counted.params.at("errors_metric"), "billing_errors_total");
+  EXPECT_EQ(counted.params.at("window_seconds"), "3");
+  EXPECT_EQ(counted.params.at("interval_seconds"), "3");
+  EXPECT_TRUE(ValidatePlan(*plan, DefaultStepTypes()).ok())
+      << ValidatePlan(*plan, DefaultStepTypes()).ToString();
+  Result<Plan> round_trip = PlanFromJson(PlanToJson(*plan));
+  ASSERT_TRUE(round_trip.ok()) << round_trip.error().ToString();
+  EXPECT_EQ(*round_trip, *plan);
+
+  // The system's own changes still apply: it may leave the observation out.
+  system_.skip_steps = {"observe"};
+  plan = BuildDeploymentPlan(request);
+  ASSERT_TRUE(plan.ok()) << plan.error().ToString();
+  EXPECT_THAT(StepNames(plan->phases[4]), ::testing::ElementsAre("health", "logs", "metrics"));
+  system_.skip_steps.clear();
+
+  request.observe_window = std::chrono::seconds(0);
+  Result<Plan> zero = BuildDeploymentPlan(request);
+  ASSERT_FALSE(zero.ok());
+  EXPECT_THAT(zero.error().message(), ::testing::HasSubstr("from 1 s to 24 h (got 0 s)"));
+  request.observe_window = std::chrono::hours(25);
+  EXPECT_FALSE(BuildDeploymentPlan(request).ok());
+  request.observe_window = std::chrono::minutes(10);
+  system_.port = 0;
+  Result<Plan> no_port = BuildDeploymentPlan(request);
+  ASSERT_FALSE(no_port.ok());
+  EXPECT_THAT(no_port.error().message(), ::testing::HasSubstr("needs its port and health"));
+}
+
+TEST_F(ProceduresTest, RollbackRestoresOnlyTheChangedNodesAndTheDatabaseOnlyWhenMigrated) {
+  RollbackRequest request;
+  request.change_request = "CR-1";
+  request.system = &system_;
+  request.environment = config_.FindEnvironment("PROD");
+  request.source.deployment_run = "RUN-4";
+  request.source.hosts = {"p1"};
+  request.source.app_archive = "/var/backups/app-RUN-4.tar.gz";
+  request.source.config_archive = "/var/backups/config-RUN-4.tar.gz";
+  request.source.database_dump = "/var/backups/database-RUN-4.dump";
   Result<Plan> plan = BuildRollbackPlan(request);
   ASSERT_TRUE(plan.ok()) << plan.error().ToString();
   EXPECT_THAT(plan->hosts, ::testing::ElementsAre("p1"));

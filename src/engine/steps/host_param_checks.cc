@@ -41,6 +41,17 @@ Status CheckEachLine(const StepSpec& spec, std::string_view param,
   return Status::Ok();
 }
 
+bool IsHttpUrl(std::string_view url) {
+  if (!StartsWith(url, "http://") && !StartsWith(url, "https://")) return false;
+  size_t rest = url.find("://") + 3;
+  if (rest >= url.size()) return false;
+  for (char c : url) {
+    auto byte = static_cast<unsigned char>(c);
+    if (byte <= 0x20 || byte == 0x7f) return false;
+  }
+  return true;
+}
+
 bool IsPlainAbsolutePath(std::string_view path) {
   if (path.size() < 2 || path.front() != '/' || path.back() == '/') return false;
   for (std::string_view part : Split(path.substr(1), '/')) {

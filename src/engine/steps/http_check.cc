@@ -31,17 +31,6 @@ namespace rollgate {
 
 namespace {
 
-bool IsHttpUrl(std::string_view url) {
-  if (!StartsWith(url, "http://") && !StartsWith(url, "https://")) return false;
-  size_t rest = url.find("://") + 3;
-  if (rest >= url.size()) return false;
-  for (char c : url) {
-    auto byte = static_cast<unsigned char>(c);
-    if (byte <= 0x20 || byte == 0x7f) return false;
-  }
-  return true;
-}
-
 class HttpCheckStep final : public ScriptStep {
  public:
   std::string_view name() const override { return "http-check"; }

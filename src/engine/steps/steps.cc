@@ -29,6 +29,9 @@ void AddPlaybookSteps(StepTypeTable& table) {
   (void)table.Add(MakeHttpCheckStep());
   (void)table.Add(MakeServiceStep());
   (void)table.Add(MakeExtractSwitchStep());
+
+  // Measurements after a deployment (the rollback triggers of §6.1).
+  (void)table.Add(MakeObserveStep());
 }
 
 }  // namespace rollgate

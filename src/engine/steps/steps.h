@@ -38,6 +38,9 @@ std::unique_ptr<StepType> MakeHttpCheckStep();      // "http-check"
 std::unique_ptr<StepType> MakeServiceStep();        // "service"
 std::unique_ptr<StepType> MakeExtractSwitchStep();  // "extract-switch"
 
+// Measurements after a deployment (the rollback triggers of §6.1).
+std::unique_ptr<StepType> MakeObserveStep();  // "observe"
+
 // Adds every step type declared here to `table`.
 void AddPlaybookSteps(StepTypeTable& table);
 
