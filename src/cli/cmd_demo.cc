@@ -142,6 +142,10 @@ Status RunStory(Context& ctx, const std::filesystem::path& workspace,
       config.replace(at, std::string(from).size(), to);
     }
   }
+  // A short look at the service at the end of each deployment (the default is a minute).
+  auto log_check = config.find("log_check_after:");
+  if (log_check == std::string::npos) return Internal("the starter file has no log_check_after");
+  config.insert(config.find('\n', log_check) + 1, "      observe_window: 5s\n");
   auto channels = config.find("\nchannels:\n");
   if (channels == std::string::npos) return Internal("the starter file has no channels: list");
   config.insert(channels + 11,

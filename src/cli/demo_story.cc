@@ -158,9 +158,15 @@ DemoStory BuildGovernanceStory(Timestamp now, const TimeZone& zone,
   add("", "The exact DEV procedure, steps by hosts, without touching anything (--dry-run).",
       {"deploy", kCr, "--env", "DEV", "--dry-run", "--as", "heidi"});
   add("",
+      "Before anything else, Heidi rehearses the rollback in DEV (6.2, 5.3 step 4): the patch is "
+      "deployed, rolled back at once from the backups the deployment took, and the rollback is "
+      "timed. PROD's gate 'rollback plan documented and tested' reads the time.",
+      {"rollback", kCr, "--env", "DEV", "--rehearse", "--as", "heidi"});
+  add("",
       "Heidi deploys to DEV on the lab over ssh: readiness, backups (files and pg_dump), stop, "
-      "install, migration, start, smoke test, health, log scan, response time. The results "
-      "become evidence on the CR.",
+      "install, migration, start, smoke test, health, log scan, response time, a short "
+      "observation of availability and errors. The results become evidence on the CR, and every "
+      "rollback trigger of 6.1 is judged on them.",
       {"deploy", kCr, "--env", "DEV", "--as", "heidi"});
   add("TEST (playbook 3.2)",
       "TEST may not start yet: no development lead sign-off, no test manager approval, no "
@@ -191,9 +197,6 @@ DemoStory BuildGovernanceStory(Timestamp now, const TimeZone& zone,
   add("", "", {"cr", "signoff", kCr, "--env", "TEST", "--kind", "uat", "--as", "carol"});
   add("", "Dave, a CAB member, approves PROD.",
       {"cr", "approve", kCr, "--env", "PROD", "--as", "dave"});
-  add("", "The rollback rehearsal's result is recorded.",
-      {"cr", "evidence", kCr, "--env", "TEST", "--kind", "rollback-tested", "--passed", "--value",
-       "240", "--detail", "rollback rehearsed in TEST in 4 minutes", "--as", "heidi"});
   add("", "Two days out is short of the CAB's 5 business days.",
       {"cr", "schedule", kCr, "--env", "PROD", "--at", At(prod_too_early), "--as", "heidi"});
   add("", "", {"gate", "check", kCr, "--env", "PROD"}, 4);
@@ -242,6 +245,7 @@ DemoStory BuildGovernanceStory(Timestamp now, const TimeZone& zone,
   add("", "DEV: approved, scheduled, deployed; it works.",
       {"cr", "approve", kSecond, "--env", "DEV", "--as", "alice"});
   add("", "", {"cr", "schedule", kSecond, "--env", "DEV", "--at", At(dev_start), "--as", "heidi"});
+  add("", "", {"rollback", kSecond, "--env", "DEV", "--rehearse", "--as", "heidi"});
   add("", "", {"deploy", kSecond, "--env", "DEV", "--as", "heidi"});
   add("", "TEST: signed off, approved, scheduled, deployed; the regression suite passes.",
       {"cr", "signoff", kSecond, "--env", "DEV", "--kind", "dev-lead", "--as", "alice"});
@@ -249,31 +253,42 @@ DemoStory BuildGovernanceStory(Timestamp now, const TimeZone& zone,
   add("", "",
       {"cr", "schedule", kSecond, "--env", "TEST", "--at", At(test_start), "--as", "heidi"});
   add("", "", {"deploy", kSecond, "--env", "TEST", "--as", "ivan"});
-  add("", "PROD: sign-offs, CAB approval, rehearsed rollback, a window.",
+  add("", "PROD: sign-offs, CAB approval, a window (the rollback was rehearsed in DEV).",
       {"cr", "signoff", kSecond, "--env", "TEST", "--kind", "test-manager", "--as", "bob"});
   add("", "",
       {"cr", "signoff", kSecond, "--env", "TEST", "--kind", "business-analyst", "--as", "carol"});
   add("", "", {"cr", "signoff", kSecond, "--env", "TEST", "--kind", "uat", "--as", "carol"});
   add("", "", {"cr", "approve", kSecond, "--env", "PROD", "--as", "dave"});
   add("", "",
-      {"cr", "evidence", kSecond, "--env", "TEST", "--kind", "rollback-tested", "--passed",
-       "--value", "180", "--detail", "rollback rehearsed in TEST in 3 minutes", "--as", "heidi"});
-  add("", "",
       {"cr", "schedule", kSecond, "--env", "PROD", "--at", At(prod_start_2), "--as", "heidi"});
   add("",
       "In PROD the migration meets production data (the same item ordered twice): it fails in "
-      "its transaction on the first node, and the rollout stops there. The other nodes are "
-      "never touched.",
+      "its transaction on the first node, and the rollout stops there. The node is neither the "
+      "old version nor the new one: the 'deployment-failed' trigger rolls it back at once, from "
+      "its own backups, without waiting for anyone (6.1); the other nodes were never touched, "
+      "and the database needs no restore because the failed migration never committed.",
       {"deploy", kSecond, "--env", "PROD", "--as", "heidi"}, 1);
-  add("", "Heidi may not roll PROD back: that takes the CAB chair or the IT operations manager.",
-      {"rollback", kSecond, "--env", "PROD", "--as", "heidi"}, 4);
   add("",
-      "Erin, the CAB chair, rolls PROD back: only the node that was changed, from its own "
-      "backups; the database needs no restore, because the failed migration never committed.",
-      {"rollback", kSecond, "--env", "PROD", "--reason", "migration 0003 failed on production data",
-       "--as", "erin"});
-  add("", "PROD for this change now reads 'rolled back'; the record says why.",
+      "PROD for this change now reads 'rolled back'; the record says which trigger fired, with "
+      "what it measured, and that no authorisation was needed.",
       {"cr", "show", kSecond});
+  add("Rolling back by hand (playbook 6.1 step 3)",
+      "The business asks for 1.1.0 to be withdrawn from PROD. Heidi may not order that...",
+      {"rollback", kCr, "--env", "PROD", "--reason", "withdrawn at the business's request",
+       "--as", "heidi"},
+      4);
+  add("",
+      "...it takes the CAB chair and the IT operations manager jointly: Erin's authorisation is "
+      "recorded, and the rollback waits for Frank's...",
+      {"rollback", kCr, "--env", "PROD", "--reason", "withdrawn at the business's request",
+       "--as", "erin"},
+      4);
+  add("",
+      "...whose command runs it: the three nodes the deployment changed are restored, the "
+      "database with them (1.1.0's migration had committed and nobody wrote since), and "
+      "verified.",
+      {"rollback", kCr, "--env", "PROD", "--reason", "withdrawn at the business's request",
+       "--as", "frank"});
 
   constexpr const char* kEmergency = "CR-3";
   add("The emergency path (playbook 5)",

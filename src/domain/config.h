@@ -108,6 +108,10 @@ struct Thresholds {
   Seconds log_check_after = std::chrono::hours(4);
   // The availability trigger's window: health probes over this long (§6.1).
   Seconds availability_window = std::chrono::minutes(10);
+  // How long a deployment observes the service at its end (availability and error share, the
+  // `observe` step of the verify phase) before it is called done; 0: not at all (the watch
+  // still does after a PROD deployment).
+  Seconds observe_window = std::chrono::minutes(1);
   // How often the watch probes after a PROD deployment (§4.2 step 4, §5.3 step 5), and the
   // hourly check-ins recorded for the first hours after an emergency change.
   Seconds watch_interval = std::chrono::minutes(1);
@@ -221,6 +225,9 @@ struct System {
     std::string errors_metric;    // counter of requests in error, e.g. "http_errors_total"
     std::string prometheus_url;   // "http://127.0.0.1:9090"
     std::string prometheus_query;
+    // Paths the observation probes besides the endpoints, like users would: the critical
+    // endpoints ("/api/orders"). Their failures count against availability.
+    std::vector<std::string> probe_paths;
   };
   MetricsSource metrics;
   // Per environment: trigger policies overriding the environment's (only the kinds given).

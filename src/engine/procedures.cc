@@ -88,6 +88,9 @@ Result<StepSpec> ObserveStep(const System& system, const StepBuilder& b, Seconds
       probes.push_back(EndpointUrl(system, endpoint));
     }
   }
+  for (const std::string& path : system.metrics.probe_paths) {
+    probes.push_back(fmt::format("http://{{host}}:{}{}", system.port, path));
+  }
   if (!probes.empty()) params["probe_urls"] = JoinLines(probes);
   const System::MetricsSource& metrics = system.metrics;
   if (!metrics.requests_metric.empty() && !metrics.errors_metric.empty()) {

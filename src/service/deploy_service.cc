@@ -9,6 +9,7 @@
 #include <set>
 
 #include "common/strings.h"
+#include "domain/triggers.h"
 #include "engine/steps/script_step.h"
 #include "intake/archive_inspector.h"
 #include "service/cr_service.h"
@@ -299,6 +300,21 @@ Result<DeploymentPreparation> DeployService::Prepare(const std::string& cr_id,
   request.hosts = std::move(hosts);
   request.run_regression = config_.PreviousEnvironment(environment) != nullptr &&
                            config_.NextEnvironment(environment) != nullptr;
+  // The availability and users-affected triggers measure over a window at the end (§6.1).
+  const Thresholds& thresholds = prep.environment->thresholds;
+  std::vector<TriggerPolicy> policies =
+      TriggerPoliciesFor(config_, *prep.system, *prep.environment);
+  bool observed = false;
+  for (TriggerKind kind : {TriggerKind::kAvailability, TriggerKind::kUsersAffected}) {
+    const TriggerPolicy* policy = FindPolicy(policies, kind);
+    observed = observed || (policy != nullptr && policy->action != TriggerAction::kOff);
+  }
+  if (observed && thresholds.observe_window > Seconds(0) && prep.system->port > 0 &&
+      !prep.system->endpoints.empty()) {
+    request.observe_window = thresholds.observe_window;
+    request.observe_interval =
+        std::clamp<Seconds>(thresholds.observe_window / 10, Seconds(1), Seconds(30));
+  }
   ASSIGN_OR_RETURN(prep.plan, BuildDeploymentPlan(request));
   return prep;
 }
@@ -397,7 +413,9 @@ Result<DeploymentPreparation> DeployService::PrepareRollbackPlan(const std::stri
   ASSIGN_OR_RETURN(DeploymentRecord deployment, LatestDeployment(cr_id, environment));
   const Plan& plan = deployment.plan;
   RollbackSource source;
-  source.deployment_run = deployment.run.id;
+  // As the deployment's steps knew their run (ROLLGATE_RUN): the id and the plan's instance.
+  source.deployment_run = plan.instance.empty() ? deployment.run.id
+                                                : deployment.run.id + "-" + plan.instance;
   std::set<std::string> changed;
   for (const StepExecution* e : Latest(deployment.steps)) {
     const StepSpec& spec = plan.phases.at(e->phase).steps.at(e->step);
@@ -409,8 +427,21 @@ Result<DeploymentPreparation> DeployService::PrepareRollbackPlan(const std::stri
       source.config_archive = facts["location"];
     } else if (spec.name == "backup-database" && e->state == StepState::kSucceeded) {
       source.database_dump = facts["location"];
+      source.database_sha256 = facts["sha256"];
+      source.database_info = facts["info"];
+      if (facts.contains("schema_version")) source.schema_version = facts["schema_version"];
     } else if (spec.name == "migrate" && !facts["applied"].empty()) {
       source.restore_database = true;
+    } else if (spec.name == "integrity-before" && e->state == StepState::kSucceeded) {
+      auto param = [&](const char* key) {
+        auto it = spec.params.find(key);
+        return it == spec.params.end() ? std::string() : it->second;
+      };
+      source.counts_state_dir = param("state_dir");
+      source.counts_label = param("label");
+      for (const std::string& table : Split(param("tables"), '\n')) {
+        if (!Trim(table).empty()) source.counts_tables.emplace_back(Trim(table));
+      }
     }
   }
   for (const std::string& host : plan.hosts) {
@@ -426,6 +457,9 @@ Result<DeploymentPreparation> DeployService::PrepareRollbackPlan(const std::stri
   request.system = prep.system;
   request.environment = prep.environment;
   request.source = std::move(source);
+  // A person decided to restore a held database: restore it, the writes are in the saved dump.
+  request.on_writes = database_only ? "restore" : prep.system->on_writes_since_backup;
+  request.database_only = database_only;
   ASSIGN_OR_RETURN(prep.plan, BuildRollbackPlan(request));
   return prep;
 }

@@ -38,15 +38,19 @@ TEST(DemoLabTest, TheStoryRunsOnTheLabAndLeavesAStoreThatVerifies) {
                            "ALL PASSED",
                            "REFUSED",
                            "Dry run: CR-1 to DEV",
-                           "RUN-1 succeeded in DEV",
-                           "RUN-2 succeeded in TEST",
+                           "rollback rehearsed in DEV",
+                           "RUN-3 succeeded in DEV",
+                           "RUN-4 succeeded in TEST",
                            "regression         passed 25 of 25 passed",
-                           "RUN-3 succeeded in PROD",
+                           "RUN-5 succeeded in PROD",
                            "phase rollout batch 3/3",
-                           "RUN-6 failed in PROD",
+                           "RUN-10 failed in PROD",
                            "0003_unique_item",
+                           "deployment-failed [rollback]",
                            "failed with exit code 1, as this story expects",
                            "Rolled back in PROD",
+                           "none needed: automatic rollback for deployment-failed",
+                           "also needs it-operations-manager",
                            "verbal approval by erin recorded",
                            "confirmed by erin",
                            "CHANGE REQUEST",
@@ -69,7 +73,7 @@ TEST(DemoLabTest, TheStoryRunsOnTheLabAndLeavesAStoreThatVerifies) {
   ASSERT_EQ(show.exit_code, 0) << show.err;
   EXPECT_EQ(show.Json()["outcomes"]["PROD"], "rolled-back");
   CommandOutput first = h.Run({"--config", config, "cr", "show", "CR-1", "--format", "json"});
-  EXPECT_EQ(first.Json()["outcomes"]["PROD"], "succeeded");
+  EXPECT_EQ(first.Json()["outcomes"]["PROD"], "rolled-back");
 
   // A second run into the same directory is refused rather than mixing two stories.
   CommandOutput again = h.Run({"demo", "--dir", workspace.string()}, env);
