@@ -202,9 +202,10 @@ void PrintOutcome(Context& ctx, const std::string& cr, const std::string& env,
   PrintEvidenceLines(ctx, o.evidence);
   if (o.rollback) {
     ctx.out() << fmt::format(
-        "\n{} {}: {} {} in {}\n",
+        "\n{} in {}: {} {}{}\n",
         o.rollback->state == RunState::kSucceeded ? "Rolled back" : "Rollback FAILED", env,
-        o.rollback->id, RunStateName(o.rollback->state), o.rollback->message);
+        o.rollback->id, RunStateName(o.rollback->state),
+        o.rollback->message.empty() ? "" : ": " + o.rollback->message);
   } else if (o.decision == "continue") {
     ctx.out() << "\nDecision: continue (no rollback)\n";
   }
