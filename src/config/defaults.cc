@@ -3,6 +3,7 @@
 #include <string>
 
 #include "common/strings.h"
+#include "domain/triggers.h"
 
 namespace rollgate {
 namespace {
@@ -141,6 +142,8 @@ Config DefaultConfig() {
   // §2.5 "Emergency": Security Team and CAB Chair, immediately, by phone and Teams.
   config.emergency_notification =
       Notify({"security-team", kRoleCabChair}, Seconds(0), Seconds(0), {"phone", "teams"});
+  // §6.1: the rollback triggers' table, smoke evaluated in the last environment (PROD).
+  for (Environment& env : config.environments) env.triggers = DefaultTriggerPolicies(config, env);
   return config;
 }
 

@@ -19,6 +19,7 @@
 #include "common/strings.h"
 #include "config/defaults.h"
 #include "config/validation.h"
+#include "domain/triggers.h"
 
 namespace rollgate {
 namespace {
@@ -80,6 +81,22 @@ struct Reference {
   std::string name;
   Position position;
   std::string note;  // appended to the message, e.g. why a default refers to it
+};
+
+// One entry of a `triggers:` map: only what the file says; applied over the policy it changes.
+struct TriggerOverride {
+  TriggerKind kind = TriggerKind::kHealth;
+  std::optional<TriggerAction> action;
+  std::optional<Seconds> deadline;
+  std::optional<DecisionDefault> on_deadline;
+
+  TriggerPolicy ApplyTo(TriggerPolicy policy) const {
+    policy.kind = kind;
+    if (action) policy.action = *action;
+    if (deadline) policy.decision_deadline = *deadline;
+    if (on_deadline) policy.on_deadline = *on_deadline;
+    return policy;
+  }
 };
 
 // Records where each YAML document starts; nothing else.
@@ -184,6 +201,13 @@ class Loader {
   void ReadEnvironment(const YAML::Node& node, Config& config);
   void ReadApproval(const YAML::Node& node, Environment& env);
   void ReadThresholds(const YAML::Node& node, Thresholds& thresholds);
+  // A `triggers:` mapping of kind -> action or {action, deadline, default}; `path` names it in
+  // messages ("triggers", "triggers.PROD").
+  std::vector<TriggerOverride> ReadTriggers(const YAML::Node& node, const std::string& path);
+  // Every environment's policies: the playbook's defaults, then the file's `triggers:`.
+  void FillTriggerPolicies(Config& config);
+  void ReadSystemTriggers(const YAML::Node& node, const Config& config, System& system);
+  void ReadMetrics(const YAML::Node& node, System& system);
   void ReadNotification(const YAML::Node& node, std::string_view key, NotificationRule& rule,
                         Position fallback, const std::string& default_note);
   void ReadPeople(const YAML::Node& root, Config& config);
@@ -210,6 +234,8 @@ class Loader {
   std::map<std::string, Position> unix_users_;
   // Environments whose quorum value was invalid (already reported).
   std::set<std::string> bad_quorums_;
+  // Each environment's `triggers:` as written, applied once every environment is known.
+  std::map<std::string, std::vector<TriggerOverride>> environment_triggers_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -641,6 +667,7 @@ std::optional<Config> Loader::Load(std::string_view text) {
   ReadRoles(root, config);
   if (auto node = Find(root, "calendar")) ReadCalendar(*node, config);
   ReadEnvironments(root, config);
+  FillTriggerPolicies(config);
   ReadPeople(root, config);
   ReadSystems(root, config);
   ReadContacts(root, config);
@@ -930,7 +957,7 @@ void Loader::ReadEnvironment(const YAML::Node& node, Config& config) {
   if (!CheckKeys(node, "an environment",
                  {"name", "approval", "signoffs", "rollback_approvers", "thresholds", "notify",
                   "requires_maintenance_window", "requires_rollback_tested", "rolling", "batch",
-                  "allow_emergency_skip"})) {
+                  "allow_emergency_skip", "triggers"})) {
     return;
   }
   auto name = ReadIdentifier(node, "name", "environment", true);
@@ -1002,6 +1029,9 @@ void Loader::ReadEnvironment(const YAML::Node& node, Config& config) {
     }
   }
   ReadNotification(node, "notify", env.notification, here, note);
+  if (auto triggers = Find(node, "triggers")) {
+    environment_triggers_[env.name] = ReadTriggers(*triggers, "triggers");
+  }
 
   if (auto value = ReadBool(node, "requires_maintenance_window")) {
     env.requires_maintenance_window = *value;
@@ -1065,6 +1095,9 @@ void Loader::ReadThresholds(const YAML::Node& node, Thresholds& thresholds) {
       {"max_rollback_duration", &Thresholds::max_rollback_duration},
       {"enhanced_monitoring", &Thresholds::enhanced_monitoring},
       {"log_check_after", &Thresholds::log_check_after},
+      {"availability_window", &Thresholds::availability_window},
+      {"watch_interval", &Thresholds::watch_interval},
+      {"emergency_checkins_for", &Thresholds::emergency_checkins_for},
   };
   std::vector<std::string> keys = {"rollback_security_cvss"};
   for (const auto& [key, member] : percents) keys.push_back(key);
@@ -1091,6 +1124,209 @@ void Loader::ReadThresholds(const YAML::Node& node, Thresholds& thresholds) {
         thresholds.rollback_security_cvss = value;
       }
     }
+  }
+}
+
+std::vector<TriggerOverride> Loader::ReadTriggers(const YAML::Node& node, const std::string& path) {
+  std::vector<TriggerOverride> out;
+  if (node.IsNull()) return out;
+  if (!node.IsMap()) {
+    Error(node,
+          fmt::format("'{}' must be a mapping of trigger to action, got {}", path, Describe(node)));
+    return out;
+  }
+  std::vector<std::string> kinds;
+  for (TriggerKind kind : AllTriggerKinds()) kinds.emplace_back(TriggerKindName(kind));
+  if (!CheckKeys(node, fmt::format("'{}'", path), kinds)) return out;
+  auto action_of = [&](const Item& item, const std::string& where) -> std::optional<TriggerAction> {
+    auto action = ParseTriggerAction(item.value);
+    if (!action.ok()) {
+      Error(item.position, fmt::format("'{}' must be rollback, evaluate or off, got {}{}", where,
+                                       Quote(item.value),
+                                       Suggestion(item.value, {"rollback", "evaluate", "off"})));
+      return std::nullopt;
+    }
+    return *action;
+  };
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const YAML::Node key = it->first;
+    const YAML::Node value = it->second;
+    if (!key.IsScalar()) continue;  // reported by CheckKeys
+    auto kind = ParseTriggerKind(key.Scalar());
+    if (!kind.ok()) continue;  // reported by CheckKeys
+    std::string where = fmt::format("{}.{}", path, key.Scalar());
+    TriggerOverride entry;
+    entry.kind = *kind;
+    if (value.IsScalar()) {
+      entry.action = action_of({value.Scalar(), PositionOf(value)}, where);
+      if (!entry.action) continue;
+    } else if (value.IsMap()) {
+      if (!CheckKeys(value, fmt::format("'{}'", where), {"action", "deadline", "default"})) {
+        continue;
+      }
+      auto action = ReadScalar(value, "action");
+      if (!Find(value, "action")) {
+        Error(value, fmt::format("'{}' needs an 'action': rollback, evaluate or off", where));
+        continue;
+      }
+      if (!action) continue;
+      entry.action = action_of(*action, where + ".action");
+      if (!entry.action) continue;
+      if (auto deadline = ReadScalar(value, "deadline")) {
+        auto duration = ParseDuration(deadline->value);
+        if (!duration.ok()) {
+          Error(deadline->position,
+                fmt::format("'{}.deadline' must be a duration such as 15m, 1h or 1h30m, got {}",
+                            where, Quote(deadline->value)));
+        } else {
+          entry.deadline = *duration;
+        }
+      }
+      if (auto decision = ReadScalar(value, "default")) {
+        auto parsed = ParseDecisionDefault(decision->value);
+        if (!parsed.ok()) {
+          Error(decision->position,
+                fmt::format("'{}.default' must be rollback or continue, got {}{}", where,
+                            Quote(decision->value),
+                            Suggestion(decision->value, {"rollback", "continue"})));
+        } else {
+          entry.on_deadline = *parsed;
+        }
+      }
+      if (*entry.action != TriggerAction::kEvaluate) {
+        for (const char* extra : {"deadline", "default"}) {
+          if (Find(value, extra)) {
+            Error(PositionIn(value, extra),
+                  fmt::format("'{}.{}' applies only to action: evaluate (the action is {})", where,
+                              extra, TriggerActionName(*entry.action)));
+          }
+        }
+      }
+    } else {
+      Error(value.IsNull() ? key : value,
+            fmt::format("'{}' must be an action (rollback, evaluate, off) or a mapping "
+                        "{{action, deadline, default}}, got {}",
+                        where, Describe(value)));
+      continue;
+    }
+    out.push_back(entry);
+  }
+  return out;
+}
+
+void Loader::FillTriggerPolicies(Config& config) {
+  for (Environment& env : config.environments) {
+    std::vector<TriggerPolicy> policies = DefaultTriggerPolicies(config, env);
+    if (auto it = environment_triggers_.find(env.name); it != environment_triggers_.end()) {
+      for (const TriggerOverride& entry : it->second) {
+        for (TriggerPolicy& policy : policies) {
+          if (policy.kind == entry.kind) policy = entry.ApplyTo(policy);
+        }
+      }
+    }
+    env.triggers = std::move(policies);
+  }
+}
+
+void Loader::ReadSystemTriggers(const YAML::Node& node, const Config& config, System& system) {
+  if (node.IsNull()) return;
+  if (!node.IsMap()) {
+    Error(node, fmt::format("'triggers' must be a mapping of environment to triggers, got {}",
+                            Describe(node)));
+    return;
+  }
+  std::vector<std::string> environments;
+  for (const Environment& env : config.environments) environments.push_back(env.name);
+  std::map<std::string, Position> seen;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const YAML::Node key = it->first;
+    if (!key.IsScalar()) {
+      Error(key,
+            fmt::format("keys of 'triggers' must be environment names, got {}", Describe(key)));
+      continue;
+    }
+    Item env_name{key.Scalar(), PositionOf(key)};
+    CheckUnique(seen, env_name, "environment in 'triggers'");
+    const Environment* env = config.FindEnvironment(env_name.value);
+    std::string path = "triggers." + key.Scalar();
+    if (env == nullptr) {
+      Error(key, fmt::format("'{}': unknown environment {}{}", path, Quote(env_name.value),
+                             Suggestion(env_name.value, environments)));
+      continue;
+    }
+    std::vector<TriggerPolicy> policies;
+    for (const TriggerOverride& entry : ReadTriggers(it->second, path)) {
+      const TriggerPolicy* base = FindPolicy(env->triggers, entry.kind);
+      policies.push_back(entry.ApplyTo(base != nullptr ? *base : TriggerPolicy{}));
+    }
+    system.triggers[env->name] = std::move(policies);
+  }
+}
+
+void Loader::ReadMetrics(const YAML::Node& node, System& system) {
+  if (!IsMapOrNull(node, "metrics") || !node.IsMap()) return;
+  if (!CheckKeys(
+          node, "'metrics'",
+          {"path", "requests_metric", "errors_metric", "prometheus_url", "prometheus_query"})) {
+    return;
+  }
+  System::MetricsSource& metrics = system.metrics;
+  if (auto path = ReadString(node, "path", false, 1024)) {
+    bool ok = !path->value.empty() && path->value.front() == '/' &&
+              std::all_of(path->value.begin(), path->value.end(), [](char c) {
+                auto u = static_cast<unsigned char>(c);
+                return u > 0x20 && u < 0x7F && c != '"' && c != '\'' && c != '`' && c != '\\';
+              });
+    if (!ok) {
+      Error(path->position,
+            fmt::format("'metrics.path' must be a URL path such as /metrics, got {}",
+                        Quote(path->value)));
+    } else {
+      metrics.metrics_path = path->value;
+    }
+  }
+  for (const char* key : {"requests_metric", "errors_metric"}) {
+    if (auto name = ReadString(node, key, false, 256)) {
+      Status status = ValidateMetricName(name->value);
+      if (!status.ok()) {
+        Error(name->position, fmt::format("'metrics.{}': {}", key, status.message()));
+      } else {
+        (std::string_view(key) == "requests_metric" ? metrics.requests_metric
+                                                    : metrics.errors_metric) = name->value;
+      }
+    }
+  }
+  if (Find(node, "requests_metric").has_value() != Find(node, "errors_metric").has_value()) {
+    const char* missing = Find(node, "requests_metric") ? "errors_metric" : "requests_metric";
+    Error(node, fmt::format("'metrics.{}' is missing: requests_metric and errors_metric go "
+                            "together (the error share is errors / requests)",
+                            missing));
+  }
+  if (auto url = ReadString(node, "prometheus_url", false, 2048)) {
+    Status status = ValidateHttpUrl(url->value);
+    if (!status.ok()) {
+      Error(url->position, fmt::format("'metrics.prometheus_url': {}", status.message()));
+    } else {
+      metrics.prometheus_url = url->value;
+    }
+  }
+  if (auto query = ReadString(node, "prometheus_query", false, 4096)) {
+    if (Trim(query->value).empty()) {
+      Error(query->position, "'metrics.prometheus_query' is empty");
+    } else {
+      metrics.prometheus_query = query->value;
+    }
+  }
+  bool has_url = Find(node, "prometheus_url").has_value();
+  bool has_query = Find(node, "prometheus_query").has_value();
+  if (has_url && !has_query) {
+    Error(node,
+          "'metrics.prometheus_query' is missing: prometheus_url needs the query whose "
+          "value is the percentage of requests in error");
+  } else if (has_query && !has_url) {
+    Error(node,
+          "'metrics.prometheus_url' is missing: prometheus_query needs the Prometheus "
+          "server to ask (http:// or https://)");
   }
 }
 
@@ -1235,12 +1471,33 @@ void Loader::ReadDatabase(const YAML::Node& node, std::string& url_out, std::str
 }
 
 void Loader::ReadSystem(const YAML::Node& node, Config& config) {
-  if (!CheckKeys(node, "a system", {"name",         "description", "owner",      "hosts",
-                                    "service",      "app_dir",     "config_dir", "app_user",
-                                    "app_group",    "port",        "health",     "smoke_command",
-                                    "regression",   "logs",        "database",   "critical_tables",
-                                    "dependencies", "work_dir",    "backup_dir", "host_root_env",
-                                    "hooks",        "procedure"})) {
+  if (!CheckKeys(node, "a system",
+                 {"name",
+                  "description",
+                  "owner",
+                  "hosts",
+                  "service",
+                  "app_dir",
+                  "config_dir",
+                  "app_user",
+                  "app_group",
+                  "port",
+                  "health",
+                  "smoke_command",
+                  "regression",
+                  "logs",
+                  "database",
+                  "critical_tables",
+                  "dependencies",
+                  "work_dir",
+                  "backup_dir",
+                  "host_root_env",
+                  "hooks",
+                  "procedure",
+                  "triggers",
+                  "metrics",
+                  "on_writes_since_backup",
+                  "advisory_names"})) {
     return;
   }
   System system;
@@ -1256,6 +1513,7 @@ void Loader::ReadSystem(const YAML::Node& node, Config& config) {
     system.smoke_command = system.app_dir + "/tests/smoke-test.sh";
     system.regression_command = system.app_dir + "/tests/run-regression.sh";
     system.backup_dir = "/var/backups/rollgate/" + name->value;
+    system.advisory_names = {name->value};
   }
   // §3.2 step 7: health, ready and metrics.
   system.endpoints = {{"health", "/health"}, {"ready", "/ready"}, {"metrics", "/metrics"}};
@@ -1518,6 +1776,35 @@ void Loader::ReadSystem(const YAML::Node& node, Config& config) {
       }
       system.dependencies.push_back(dependency.value);
     }
+  }
+  if (auto triggers = Find(node, "triggers")) ReadSystemTriggers(*triggers, config, system);
+  if (auto metrics = Find(node, "metrics")) ReadMetrics(*metrics, system);
+  if (auto policy = ReadString(node, "on_writes_since_backup", false, 16)) {
+    if (policy->value != "hold" && policy->value != "restore") {
+      Error(policy->position,
+            fmt::format("'on_writes_since_backup' must be hold or restore, got {}{}",
+                        Quote(policy->value), Suggestion(policy->value, {"hold", "restore"})));
+    } else {
+      system.on_writes_since_backup = policy->value;
+    }
+  }
+  if (auto names = ReadStringList(node, "advisory_names")) {
+    if (names->empty()) {
+      Error(PositionIn(node, "advisory_names"),
+            "'advisory_names' must name at least one product (or be left out for the system's "
+            "name)");
+    }
+    std::vector<std::string> accepted;
+    for (const Item& advisory_name : *names) {
+      Status status = ValidateText(advisory_name.value, 200);
+      if (!status.ok() || Trim(advisory_name.value).empty()) {
+        Error(advisory_name.position,
+              fmt::format("'advisory_names': invalid product name {}", Quote(advisory_name.value)));
+        continue;
+      }
+      accepted.push_back(advisory_name.value);
+    }
+    if (!accepted.empty()) system.advisory_names = std::move(accepted);
   }
   config.systems.push_back(std::move(system));
 }

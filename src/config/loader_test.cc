@@ -11,6 +11,7 @@
 #include <string>
 
 #include "config/starter.h"
+#include "domain/triggers.h"
 
 namespace rollgate {
 namespace {
@@ -503,6 +504,195 @@ systems:
                   "[schema.]table made of letters, digits and '_'",
                   "rollgate.yaml:10:20: invalid dependency 'db': expected host:port or an "
                   "http(s) URL"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rollback triggers, metrics and advisory names (playbook §6.1)
+
+const TriggerPolicy& Policy(const std::vector<TriggerPolicy>& policies, TriggerKind kind) {
+  const TriggerPolicy* policy = FindPolicy(policies, kind);
+  EXPECT_NE(policy, nullptr) << TriggerKindName(kind);
+  static const TriggerPolicy none;
+  return policy != nullptr ? *policy : none;
+}
+
+TEST(LoadConfigTriggersTest, EveryEnvironmentGetsEveryKindFromThePlaybook) {
+  for (const char* yaml : {"version: 1\n",
+                           "version: 1\nenvironments: [{name: DEV}, {name: PROD}, "
+                           "{name: DR, approval: {roles: [cab-chair]}}]\n"}) {
+    LoadResult result = Load(yaml);
+    ASSERT_TRUE(result.ok()) << FormatConfigError(result.errors.at(0));
+    const Config& config = *result.config;
+    for (const Environment& env : config.environments) {
+      EXPECT_EQ(env.triggers, DefaultTriggerPolicies(config, env)) << env.name;
+      EXPECT_EQ(env.triggers.size(), AllTriggerKinds().size());
+    }
+    // Smoke evaluates only in the last environment.
+    const Environment& last = config.environments.back();
+    EXPECT_EQ(Policy(last.triggers, TriggerKind::kSmoke).action, TriggerAction::kEvaluate);
+    EXPECT_EQ(Policy(config.environments.front().triggers, TriggerKind::kSmoke).action,
+              TriggerAction::kRollback);
+  }
+}
+
+TEST(LoadConfigTriggersTest, EnvironmentAndSystemOverrides) {
+  LoadResult result = Load(R"(version: 1
+environments:
+  - name: DEV
+    triggers:
+      smoke: off
+      response-time: rollback
+  - name: PROD
+    thresholds: {availability_window: 5m, watch_interval: 30s, emergency_checkins_for: 12h}
+    triggers:
+      smoke: {action: evaluate, deadline: 10m}
+      availability: {action: evaluate, deadline: 1h, default: continue}
+      security: evaluate
+systems:
+  - name: billing
+    advisory_names: [billing, "Northwind Billing"]
+    on_writes_since_backup: restore
+    metrics:
+      path: /internal/metrics
+      requests_metric: http_requests_total
+      errors_metric: http_errors_total
+      prometheus_url: http://127.0.0.1:9090
+      prometheus_query: 'sum(rate(http_errors_total[5m])) / sum(rate(http_requests_total[5m])) * 100'
+    triggers:
+      PROD:
+        response-time: {action: evaluate, default: rollback}
+        health: off
+  - name: payroll
+)");
+  ASSERT_TRUE(result.ok()) << FormatConfigError(result.errors.at(0));
+  const Config& config = *result.config;
+  const Environment& dev = *config.FindEnvironment("DEV");
+  EXPECT_EQ(Policy(dev.triggers, TriggerKind::kSmoke).action, TriggerAction::kOff);
+  EXPECT_EQ(Policy(dev.triggers, TriggerKind::kResponseTime).action, TriggerAction::kRollback);
+  EXPECT_EQ(Policy(dev.triggers, TriggerKind::kHealth).action, TriggerAction::kRollback);
+  EXPECT_EQ(dev.triggers.size(), AllTriggerKinds().size());
+
+  const Environment& prod = *config.FindEnvironment("PROD");
+  EXPECT_EQ(prod.thresholds.availability_window, std::chrono::minutes(5));
+  EXPECT_EQ(prod.thresholds.watch_interval, Seconds(30));
+  EXPECT_EQ(prod.thresholds.emergency_checkins_for, hours(12));
+  EXPECT_EQ(dev.thresholds.availability_window, std::chrono::minutes(10));
+  const TriggerPolicy& smoke = Policy(prod.triggers, TriggerKind::kSmoke);
+  EXPECT_EQ(smoke.action, TriggerAction::kEvaluate);
+  EXPECT_EQ(smoke.decision_deadline, std::chrono::minutes(10));
+  EXPECT_EQ(smoke.on_deadline, DecisionDefault::kRollback);
+  const TriggerPolicy& availability = Policy(prod.triggers, TriggerKind::kAvailability);
+  EXPECT_EQ(availability.action, TriggerAction::kEvaluate);
+  EXPECT_EQ(availability.decision_deadline, hours(1));
+  EXPECT_EQ(availability.on_deadline, DecisionDefault::kContinue);
+  EXPECT_EQ(Policy(prod.triggers, TriggerKind::kSecurity).action, TriggerAction::kEvaluate);
+  EXPECT_EQ(Policy(prod.triggers, TriggerKind::kUsersAffected).action, TriggerAction::kRollback);
+
+  const System& billing = *config.FindSystem("billing");
+  EXPECT_EQ(billing.advisory_names, (std::vector<std::string>{"billing", "Northwind Billing"}));
+  EXPECT_EQ(billing.on_writes_since_backup, "restore");
+  EXPECT_EQ(billing.metrics.metrics_path, "/internal/metrics");
+  EXPECT_EQ(billing.metrics.requests_metric, "http_requests_total");
+  EXPECT_EQ(billing.metrics.errors_metric, "http_errors_total");
+  EXPECT_EQ(billing.metrics.prometheus_url, "http://127.0.0.1:9090");
+  EXPECT_THAT(billing.metrics.prometheus_query, HasSubstr("sum(rate(http_errors_total[5m]))"));
+  ASSERT_EQ(billing.triggers.size(), 1u);
+  const auto& overrides = billing.triggers.at("PROD");
+  ASSERT_EQ(overrides.size(), 2u);  // only the kinds given
+  const TriggerPolicy& response = Policy(overrides, TriggerKind::kResponseTime);
+  EXPECT_EQ(response.action, TriggerAction::kEvaluate);
+  EXPECT_EQ(response.on_deadline, DecisionDefault::kRollback);
+  EXPECT_EQ(Policy(overrides, TriggerKind::kHealth).action, TriggerAction::kOff);
+  auto policies = TriggerPoliciesFor(config, billing, prod);
+  EXPECT_EQ(Policy(policies, TriggerKind::kHealth).action, TriggerAction::kOff);
+  EXPECT_EQ(Policy(policies, TriggerKind::kSmoke).decision_deadline, std::chrono::minutes(10));
+
+  // Defaults of a system that says nothing.
+  const System& payroll = *config.FindSystem("payroll");
+  EXPECT_EQ(payroll.advisory_names, (std::vector<std::string>{"payroll"}));
+  EXPECT_EQ(payroll.on_writes_since_backup, "hold");
+  EXPECT_EQ(payroll.metrics.metrics_path, "/metrics");
+  EXPECT_TRUE(payroll.metrics.prometheus_url.empty());
+  EXPECT_TRUE(payroll.triggers.empty());
+}
+
+TEST(LoadConfigTriggersTest, BadTriggersNameTheirKeyPath) {
+  EXPECT_THAT(Errors(R"(version: 1
+environments:
+  - name: DEV
+    triggers:
+      availabilty: rollback
+      smoke: rollbak
+      health: {action: rollback, deadline: 10m}
+      security: {deadline: 10m}
+      response-time: {action: evaluate, deadline: soon, default: proceed}
+      data-integrity: [rollback]
+  - name: PROD
+    triggers: [smoke]
+)"),
+              ElementsAre("rollgate.yaml:5:7: unknown key 'availabilty' in 'triggers' (did you "
+                          "mean 'availability'?)",
+                          "rollgate.yaml:6:14: 'triggers.smoke' must be rollback, evaluate or off, "
+                          "got 'rollbak' (did you mean 'rollback'?)",
+                          "rollgate.yaml:7:44: 'triggers.health.deadline' applies only to action: "
+                          "evaluate (the action is rollback)",
+                          "rollgate.yaml:8:17: 'triggers.security' needs an 'action': rollback, "
+                          "evaluate or off",
+                          "rollgate.yaml:9:51: 'triggers.response-time.deadline' must be a "
+                          "duration such as 15m, 1h or 1h30m, got 'soon'",
+                          "rollgate.yaml:9:66: 'triggers.response-time.default' must be rollback "
+                          "or continue, got 'proceed'",
+                          "rollgate.yaml:10:23: 'triggers.data-integrity' must be an action "
+                          "(rollback, evaluate, off) or a mapping {action, deadline, default}, got "
+                          "a list",
+                          "rollgate.yaml:12:15: 'triggers' must be a mapping of trigger to action, "
+                          "got a list"));
+}
+
+TEST(LoadConfigTriggersTest, BadSystemValuesNameTheirKeyPath) {
+  EXPECT_THAT(
+      Errors(R"(version: 1
+systems:
+  - name: billing
+    triggers:
+      STAGE: {smoke: off}
+      PROD: {smok: off, health: sometimes}
+    metrics:
+      path: metrics
+      requests_metric: 5xx-total
+      prometheus_url: ftp://prom
+    on_writes_since_backup: keep
+    advisory_names: ["", ok]
+  - name: payroll
+    metrics: {prometheus_query: up}
+    advisory_names: []
+)"),
+      ElementsAre("rollgate.yaml:5:7: 'triggers.STAGE': unknown environment 'STAGE'",
+                  "rollgate.yaml:6:14: unknown key 'smok' in 'triggers.PROD' (did you mean "
+                  "'smoke'?)",
+                  "rollgate.yaml:6:33: 'triggers.PROD.health' must be rollback, evaluate "
+                  "or off, got 'sometimes'",
+                  "rollgate.yaml:8:7: 'metrics.errors_metric' is missing: requests_metric "
+                  "and errors_metric go together (the error share is errors / requests)",
+                  "rollgate.yaml:8:7: 'metrics.prometheus_query' is missing: "
+                  "prometheus_url needs the query whose value is the percentage of "
+                  "requests in error",
+                  "rollgate.yaml:8:13: 'metrics.path' must be a URL path such as /metrics, "
+                  "got 'metrics'",
+                  "rollgate.yaml:9:24: 'metrics.requests_metric': invalid metric name "
+                  "'5xx-total': expected letters, digits, '_' and ':', not starting with a "
+                  "digit",
+                  "rollgate.yaml:10:23: 'metrics.prometheus_url': invalid URL 'ftp://prom': "
+                  "expected http:// or https:// without spaces, quotes or control "
+                  "characters",
+                  "rollgate.yaml:11:29: 'on_writes_since_backup' must be hold or restore, "
+                  "got 'keep'",
+                  "rollgate.yaml:12:22: 'advisory_names': invalid product name ''",
+                  "rollgate.yaml:14:14: 'metrics.prometheus_url' is missing: "
+                  "prometheus_query needs the Prometheus server to ask (http:// or "
+                  "https://)",
+                  "rollgate.yaml:15:21: 'advisory_names' must name at least one product "
+                  "(or be left out for the system's name)"));
 }
 
 TEST(LoadConfigErrorsTest, AllErrorsReportedTogetherInFileOrder) {

@@ -90,6 +90,9 @@ environments:
       max_rollback_duration: 15m             # §5.3 step 4
       enhanced_monitoring: 72h               # §4.2 step 4, §5.3 step 5
       log_check_after: 4h                    # §3.3 exit criteria
+      availability_window: 10m               # §6.1: availability judged over this window
+      watch_interval: 1m                     # §4.2 step 4: the watch's probe interval
+      emergency_checkins_for: 8h             # §5.3 step 5: hourly check-ins after an emergency
     # §2.5: whom to tell before deploying, how early, and through which channels.
     notify:
       recipients: [development-team]   # contact groups, roles or people
@@ -158,6 +161,17 @@ environments:
     # §3.3 step 4: rolling deployment, one node at a time ("1", or a share such as "25%").
     rolling: true
     batch: "1"
+    # §6.1 rollback triggers: rollback (at once), evaluate (page, wait for a decision until the
+    # deadline, then the default) or off. Left out, the playbook's table applies; this is it.
+    triggers:
+      deployment-failed: rollback
+      health: rollback
+      availability: rollback
+      users-affected: rollback
+      data-integrity: rollback
+      security: rollback
+      smoke: {action: evaluate, deadline: 30m, default: rollback}
+      response-time: {action: evaluate, deadline: 30m, default: continue}
     allow_emergency_skip: false
 
 # The emergency path (§5): who may approve (verbally, confirmed in writing within 24 h) and
@@ -224,6 +238,19 @@ systems:
       password: env:BILLING_DB_PASSWORD
     critical_tables: [invoices, payments]
     dependencies: [db-billing.example.com:5432]
+    # §6.1 users-affected trigger: where the error share comes from, the service's counters or
+    # a Prometheus query (percentage of requests in error), e.g.:
+    # metrics:
+    #   path: /metrics
+    #   requests_metric: http_requests_total
+    #   errors_metric: http_errors_total
+    #   # or: prometheus_url: http://127.0.0.1:9090
+    #   #     prometheus_query: 100 * sum(rate(http_errors_total[5m])) / sum(rate(http_requests_total[5m]))
+    # The names advisories use for this system (OSV package, CSAF product); §6.1 security trigger.
+    advisory_names: [billing]
+    # A database written to since its backup: hold (restore the rest, wait for a decision) or
+    # restore.
+    on_writes_since_backup: hold
 
 # §9.1 on-call contact matrix: a role's primary and backup person.
 contacts:

@@ -350,6 +350,19 @@ Status ValidateHttpUrl(std::string_view url) {
       DisplayValue(url)));
 }
 
+Status ValidateMetricName(std::string_view name) {
+  auto first = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
+  };
+  bool ok = !name.empty() && name.size() <= 200 && first(name.front()) &&
+            std::all_of(name.begin(), name.end(),
+                        [&](char c) { return first(c) || (c >= '0' && c <= '9'); });
+  if (ok) return Status::Ok();
+  return InvalidArgument(fmt::format(
+      "invalid metric name '{}': expected letters, digits, '_' and ':', not starting with a digit",
+      DisplayValue(name)));
+}
+
 Status ValidateDependency(std::string_view dependency) {
   if (StartsWith(dependency, "http://") || StartsWith(dependency, "https://")) {
     return ValidateHttpUrl(dependency);

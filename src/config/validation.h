@@ -77,6 +77,9 @@ Status ValidatePhone(std::string_view phone);
 // An http:// or https:// URL without whitespace or control characters, at most 2048 bytes.
 Status ValidateHttpUrl(std::string_view url);
 
+// A Prometheus metric name: [a-zA-Z_:][a-zA-Z0-9_:]*, at most 200 characters.
+Status ValidateMetricName(std::string_view name);
+
 // A readiness dependency: an http(s) URL or `host:port` (ValidateHost, port required).
 Status ValidateDependency(std::string_view dependency);
 

@@ -1,5 +1,6 @@
 #include "config/validation.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -109,6 +110,20 @@ TEST(ConfigValidateNamesTest, Identifiers) {
             "'.', '_' or '-' (at most 64)");
   EXPECT_FALSE(ValidateIdentifier("-x", "system").ok());
   EXPECT_FALSE(ValidateIdentifier("", "system").ok());
+}
+
+TEST(ConfigValidateNamesTest, MetricNames) {
+  EXPECT_TRUE(ValidateMetricName("http_requests_total").ok());
+  EXPECT_TRUE(ValidateMetricName("job:http_errors:rate5m").ok());
+  EXPECT_TRUE(ValidateMetricName("_x9").ok());
+  EXPECT_FALSE(ValidateMetricName("").ok());
+  EXPECT_FALSE(ValidateMetricName("5xx_total").ok());
+  EXPECT_FALSE(ValidateMetricName("http-requests").ok());
+  EXPECT_FALSE(ValidateMetricName("a b").ok());
+  EXPECT_FALSE(ValidateMetricName("rate(x)").ok());
+  EXPECT_FALSE(ValidateMetricName(std::string(201, 'a')).ok());
+  EXPECT_THAT(ValidateMetricName("5xx").message(),
+              ::testing::HasSubstr("invalid metric name '5xx'"));
 }
 
 TEST(ConfigParseLeadTimeTest, PlaybookForms) {

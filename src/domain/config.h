@@ -236,6 +236,9 @@ struct System {
   // it): "hold" (restore the application and configuration, wait for a person's decision on the
   // database, page the DBA contact) or "restore".
   std::string on_writes_since_backup = "hold";
+  // The package or product names under which advisories list this system (OSV package names,
+  // CSAF product names; domain/triggers.h PackageAffects). The loader defaults it to the name.
+  std::vector<std::string> advisory_names;
 };
 
 // A person or role reached at an escalation level, with the time to respond.

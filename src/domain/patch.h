@@ -62,6 +62,27 @@ struct PackageInfo {
   std::string signing_key_id;
 };
 
+// What an imported advisory says is affected (intake/advisory.h AffectedProduct, kept with the
+// patch so that the security trigger can match deployed versions later; domain/triggers.h).
+struct AffectedVersionRange {
+  std::string type;  // OSV: "SEMVER", "ECOSYSTEM", "GIT"
+  std::vector<std::string> introduced;
+  std::vector<std::string> fixed;
+  std::vector<std::string> last_affected;
+  bool operator==(const AffectedVersionRange&) const = default;
+};
+
+struct AffectedPackage {
+  std::string name;       // OSV package name; CSAF full product name ("Gateway 5.2.0")
+  std::string ecosystem;  // OSV only
+  // CSAF: the product_version ("5.2.0") or product_version_range ("vers:semver/<5.2.1") branch.
+  std::string version;
+  std::vector<std::string> versions;         // OSV explicit affected versions
+  std::vector<AffectedVersionRange> ranges;  // OSV
+  std::vector<std::string> fixed_versions;
+  bool operator==(const AffectedPackage&) const = default;
+};
+
 struct Patch {
   std::string id;  // "PATCH-7"
   std::string title;
@@ -80,6 +101,7 @@ struct Patch {
   // Imported advisories keep their origin.
   std::string advisory_format;  // "", "osv", "csaf"
   std::string advisory_id;
+  std::vector<AffectedPackage> affected;  // imported advisories: what they say is affected
 
   // The score classification uses: 4.0 when present, else 3.1, else none.
   const CvssScore* PreferredCvss() const;

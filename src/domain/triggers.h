@@ -30,6 +30,7 @@
 #include "common/time.h"
 #include "domain/change_request.h"
 #include "domain/config.h"
+#include "domain/patch.h"
 
 namespace rollgate {
 
@@ -89,11 +90,39 @@ std::vector<TriggerFiring> EvaluateMeasurements(const Measurements& m,
                                                 const std::vector<TriggerPolicy>& policies,
                                                 const Thresholds& thresholds);
 
-// The security trigger: an advisory scored `cvss` naming `affected_versions` (exact versions or
-// ranges as the advisory gives them, see domain/patch.h) fires against `deployed_version` when
-// cvss >= thresholds.rollback_security_cvss and the version is affected.
+// Versions compared component by component: split at '.', '-', '+', '_', '~' and ':' (a leading
+// "v" before a digit is ignored), each component into runs of digits and of other characters;
+// runs of digits compare as numbers (1.10.0 > 1.9.2), other runs as text, a number above text.
+// When one version runs out, the rest of the other decides: zeros only are equal (1.0 ==
+// 1.0.0); a pre-release ("-" and a letter, or "~") sorts lower (1.0.0-rc1 < 1.0.0, 1.0~rc1 <
+// 1.0); anything else higher (2.4.7-1 > 2.4.7, 2.4.7-1+deb12u1 > 2.4.7-1). Returns <0, 0 or >0.
+int CompareVersions(std::string_view a, std::string_view b);
+
+// Whether `version` falls in one OSV range: events sorted by version and applied in order
+// (introduced "0" is the beginning; v >= introduced: affected; v >= fixed: not; v >
+// last_affected: not). GIT ranges name commits and never match a version.
+bool VersionInRange(const AffectedVersionRange& range, std::string_view version);
+
+// Whether `version` falls in a CSAF product_version_range: "vers:<scheme>/<constraints>" or bare
+// constraints, separated by '|': "=V" or "V" matches exactly, otherwise the comparisons (">=",
+// ">", "<=", "<", "!=") must all hold ("vers:semver/>=5.0.0|<5.2.1").
+bool VersionInVersRange(std::string_view range, std::string_view version);
+
+// Whether `package` names the system (one of its `advisory_names`, case-insensitive: the OSV
+// package name or "ecosystem/name"; the CSAF full product name, or it followed by the product's
+// version) and affects `version`: an explicit list matches exactly; OSV ranges as
+// VersionInRange; a CSAF product version exactly, a version range as VersionInVersRange; a
+// version listed as fixed never is; an entry naming no version at all affects every version.
+bool PackageAffects(const AffectedPackage& package, const std::vector<std::string>& advisory_names,
+                    std::string_view version);
+
+// The security trigger: an advisory scored `cvss` whose `affected` entries (domain/patch.h) affect
+// `deployed_version` of a system known to advisories as `advisory_names` fires when cvss >=
+// thresholds.rollback_security_cvss and the security policy is not off. Measurement: the CVSS
+// score; source "advisory <id>".
 std::optional<TriggerFiring> EvaluateAdvisory(double cvss, const std::string& advisory_id,
-                                              const std::vector<std::string>& affected_versions,
+                                              const std::vector<AffectedPackage>& affected,
+                                              const std::vector<std::string>& advisory_names,
                                               const std::string& deployed_version,
                                               const std::vector<TriggerPolicy>& policies,
                                               const Thresholds& thresholds, Timestamp at);

@@ -152,6 +152,37 @@ void from_json(const json& in, PackageInfo& p) {
   ReadField(in, "signing_key_id", p.signing_key_id);
 }
 
+void to_json(json& out, const AffectedVersionRange& r) {
+  out = json{{"type", r.type},
+             {"introduced", r.introduced},
+             {"fixed", r.fixed},
+             {"last_affected", r.last_affected}};
+}
+
+void from_json(const json& in, AffectedVersionRange& r) {
+  r = AffectedVersionRange{};
+  ReadField(in, "type", r.type);
+  ReadField(in, "introduced", r.introduced);
+  ReadField(in, "fixed", r.fixed);
+  ReadField(in, "last_affected", r.last_affected);
+}
+
+void to_json(json& out, const AffectedPackage& a) {
+  out = json{{"name", a.name},       {"ecosystem", a.ecosystem},
+             {"version", a.version}, {"versions", a.versions},
+             {"ranges", a.ranges},   {"fixed_versions", a.fixed_versions}};
+}
+
+void from_json(const json& in, AffectedPackage& a) {
+  a = AffectedPackage{};
+  ReadField(in, "name", a.name);
+  ReadField(in, "ecosystem", a.ecosystem);
+  ReadField(in, "version", a.version);
+  ReadField(in, "versions", a.versions);
+  ReadField(in, "ranges", a.ranges);
+  ReadField(in, "fixed_versions", a.fixed_versions);
+}
+
 void to_json(json& out, const Patch& p) {
   out = json{{"id", p.id},
              {"title", p.title},
@@ -169,6 +200,8 @@ void to_json(json& out, const Patch& p) {
              {"created_at", TimeToJson(p.created_at)},
              {"advisory_format", p.advisory_format},
              {"advisory_id", p.advisory_id}};
+  // Written only when there is something: older rows and hand-made patches have none.
+  if (!p.affected.empty()) out["affected"] = p.affected;
 }
 
 void from_json(const json& in, Patch& p) {
@@ -190,6 +223,7 @@ void from_json(const json& in, Patch& p) {
   ReadTime(in, "created_at", p.created_at);
   ReadField(in, "advisory_format", p.advisory_format);
   ReadField(in, "advisory_id", p.advisory_id);
+  ReadField(in, "affected", p.affected);
 }
 
 void to_json(json& out, const Attachment& a) {

@@ -26,6 +26,10 @@ void to_json(nlohmann::json& json, const Classification& classification);
 void from_json(const nlohmann::json& json, Classification& classification);
 void to_json(nlohmann::json& json, const PackageInfo& package);
 void from_json(const nlohmann::json& json, PackageInfo& package);
+void to_json(nlohmann::json& json, const AffectedVersionRange& range);
+void from_json(const nlohmann::json& json, AffectedVersionRange& range);
+void to_json(nlohmann::json& json, const AffectedPackage& package);
+void from_json(const nlohmann::json& json, AffectedPackage& package);
 void to_json(nlohmann::json& json, const Patch& patch);
 void from_json(const nlohmann::json& json, Patch& patch);
 

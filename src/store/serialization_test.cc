@@ -37,6 +37,33 @@ TEST(SerializationTest, ChangeRequestRoundTripsEveryField) {
   EXPECT_EQ(ChangeRequestToJson(*back).value(), *text);
 }
 
+TEST(SerializationTest, PatchKeepsAdvisoryAffectedProducts) {
+  Patch patch = SamplePatch(4);
+  AffectedPackage osv;
+  osv.name = "invoicegen";
+  osv.ecosystem = "PyPI";
+  osv.versions = {"2.4.5"};
+  osv.ranges = {{"ECOSYSTEM", {"2.0.0"}, {"2.4.7"}, {}}, {"SEMVER", {"3.0.0"}, {}, {"3.0.1"}}};
+  AffectedPackage csaf;
+  csaf.name = "Northwind Gateway 5.2.0";
+  csaf.version = "5.2.0";
+  csaf.fixed_versions = {"5.2.1"};
+  patch.affected = {osv, csaf};
+  auto back = PatchFromJson(PatchToJson(patch).value());
+  ASSERT_TRUE(back.ok()) << back.error().ToString();
+  EXPECT_EQ(back->affected, patch.affected);
+}
+
+TEST(SerializationTest, PatchRowsWithoutAffectedProductsStillLoad) {
+  auto json = nlohmann::json::parse(PatchToJson(SamplePatch(5)).value());
+  EXPECT_FALSE(json.contains("affected"));  // nothing written when there is nothing
+  json.erase("advisory_id");
+  auto back = PatchFromJson(json.dump());
+  ASSERT_TRUE(back.ok()) << back.error().ToString();
+  EXPECT_TRUE(back->affected.empty());
+  EXPECT_EQ(back->id, SamplePatch(5).id);
+}
+
 TEST(SerializationTest, DefaultsRoundTrip) {
   auto patch = PatchFromJson(PatchToJson(Patch{}).value());
   ASSERT_TRUE(patch.ok());
