@@ -198,6 +198,12 @@ std::string HostsFragment(const std::filesystem::path& lab, const std::vector<La
       "        PROD: {{url: 'postgresql://demo@127.0.0.1:{2}/demo_prod', password: "
       "'file:{0}/postgres/demo.password'}}\n"
       "    critical_tables: [orders]\n"
+      "    # The service's own counters give the share of requests in error (users-affected);\n"
+      "    # the observation after a deployment also probes the critical endpoint.\n"
+      "    metrics:\n"
+      "      requests_metric: demo_requests_total\n"
+      "      errors_metric: demo_errors_total\n"
+      "      probe_paths: [/api/orders]\n"
       "    hosts:\n",
       lab.string(), hosts.empty() ? std::string("8080") : hosts.front().http_port, pg_port);
   out += "      DEV: " + HostList(hosts, 0, 1) + "\n";

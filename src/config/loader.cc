@@ -1099,7 +1099,7 @@ void Loader::ReadThresholds(const YAML::Node& node, Thresholds& thresholds) {
       {"watch_interval", &Thresholds::watch_interval},
       {"emergency_checkins_for", &Thresholds::emergency_checkins_for},
   };
-  std::vector<std::string> keys = {"rollback_security_cvss"};
+  std::vector<std::string> keys = {"rollback_security_cvss", "observe_window"};
   for (const auto& [key, member] : percents) keys.push_back(key);
   for (const auto& [key, member] : durations) keys.push_back(key);
   if (!CheckKeys(node, "'thresholds'", keys)) return;
@@ -1108,6 +1108,14 @@ void Loader::ReadThresholds(const YAML::Node& node, Thresholds& thresholds) {
   }
   for (const auto& [key, member] : durations) {
     if (auto value = ReadDuration(node, key, false)) thresholds.*member = *value;
+  }
+  // 0 turns the observation at the end of a deployment off.
+  if (auto value = ReadDuration(node, "observe_window", true)) {
+    if (*value > std::chrono::hours(24)) {
+      Error(*Find(node, "observe_window"), "'thresholds.observe_window' must be at most 24h");
+    } else {
+      thresholds.observe_window = *value;
+    }
   }
   if (auto node_cvss = Find(node, "rollback_security_cvss")) {
     auto item = ReadScalar(node, "rollback_security_cvss");
@@ -1267,10 +1275,28 @@ void Loader::ReadMetrics(const YAML::Node& node, System& system) {
   if (!IsMapOrNull(node, "metrics") || !node.IsMap()) return;
   if (!CheckKeys(
           node, "'metrics'",
-          {"path", "requests_metric", "errors_metric", "prometheus_url", "prometheus_query"})) {
+          {"path", "requests_metric", "errors_metric", "prometheus_url", "prometheus_query",
+           "probe_paths"})) {
     return;
   }
   System::MetricsSource& metrics = system.metrics;
+  if (auto paths = ReadStringList(node, "probe_paths")) {
+    for (const Item& path : *paths) {
+      bool ok = !path.value.empty() && path.value.front() == '/' && path.value.size() <= 1024 &&
+                std::all_of(path.value.begin(), path.value.end(), [](char c) {
+                  auto u = static_cast<unsigned char>(c);
+                  return u > 0x20 && u < 0x7F && c != '"' && c != '\'' && c != '`' && c != '\\';
+                });
+      if (!ok) {
+        Error(path.position,
+              fmt::format("'metrics.probe_paths' entries must be URL paths such as /api/orders, "
+                          "got {}",
+                          Quote(path.value)));
+      } else {
+        metrics.probe_paths.push_back(path.value);
+      }
+    }
+  }
   if (auto path = ReadString(node, "path", false, 1024)) {
     bool ok = !path->value.empty() && path->value.front() == '/' &&
               std::all_of(path->value.begin(), path->value.end(), [](char c) {
