@@ -10,6 +10,7 @@
 #include "cli/output.h"
 #include "cli/views.h"
 #include "common/strings.h"
+#include "domain/triggers.h"
 #include "intake/advisory.h"
 #include "service/patch_service.h"
 
@@ -70,7 +71,37 @@ Status RunImport(Context& ctx, const std::string& file) {
   ASSIGN_OR_RETURN(auto actor, ctx.Actor());
   ASSIGN_OR_RETURN(std::string document, ReadSmallFile(file, kMaxAdvisoryBytes));
   ASSIGN_OR_RETURN(auto patch, service.Import(document, actor));
-  return PrintPatch(ctx, patch);
+  // §6.1: an advisory against a version already deployed is a rollback trigger.
+  ASSIGN_OR_RETURN(auto firings, service.CheckDeployments(patch, actor));
+  if (ctx.json()) {
+    nlohmann::json out = PatchJson(patch);
+    out["triggers"] = nlohmann::json::array();
+    for (const SecurityTriggerFiring& f : firings) {
+      out["triggers"].push_back({{"change_request", f.change_request},
+                                 {"environment", f.environment},
+                                 {"system", f.system},
+                                 {"version", f.version},
+                                 {"kind", TriggerKindName(f.firing.kind)},
+                                 {"action", TriggerActionName(f.firing.action)},
+                                 {"measurement", f.firing.measurement},
+                                 {"threshold", f.firing.threshold},
+                                 {"unit", f.firing.unit},
+                                 {"source", f.firing.source},
+                                 {"detail", f.firing.detail}});
+    }
+    PrintJson(ctx, out);
+    return Status::Ok();
+  }
+  ctx.out() << PatchText(patch, ctx.zone());
+  for (const SecurityTriggerFiring& f : firings) {
+    // The detail was escaped where it was written.
+    ctx.out() << fmt::format("Trigger: {} {} in {} ({}): {}\n", f.change_request,
+                             f.firing.action == TriggerAction::kRollback
+                                 ? "must roll back"
+                                 : "needs a rollback decision",
+                             f.environment, TriggerKindName(f.firing.kind), f.firing.detail);
+  }
+  return Status::Ok();
 }
 
 Status RunShow(Context& ctx, const std::string& id) {

@@ -263,6 +263,18 @@ Result<Patch> PatchService::Import(std::string_view document, const std::string&
   patch.exploited = advisory.exploited;
   patch.advisory_format = advisory.format;
   patch.advisory_id = advisory.id;
+  for (const AffectedProduct& product : advisory.affected) {
+    AffectedPackage package;
+    package.name = product.name;
+    package.ecosystem = product.ecosystem;
+    package.version = product.version;
+    package.versions = product.versions;
+    package.fixed_versions = product.fixed_versions;
+    for (const AffectedRange& range : product.ranges) {
+      package.ranges.push_back({range.type, range.introduced, range.fixed, range.last_affected});
+    }
+    patch.affected.push_back(std::move(package));
+  }
   std::vector<std::string> problems;
   // The highest score per CVSS version across the advisory's vulnerabilities.
   for (const auto& v : advisory.vectors) {
@@ -298,6 +310,11 @@ Result<Patch> PatchService::Import(std::string_view document, const std::string&
   patch.created_at = clock_.Now();
   patch.classification = Classify(patch);
   return Record(std::move(patch), "patch.import", actor);
+}
+
+Result<std::vector<SecurityTriggerFiring>> PatchService::CheckDeployments(
+    const Patch& patch, const std::string& actor) {
+  return RecordSecurityTriggers(config_, store_, clock_, patch, actor);
 }
 
 Result<Patch> PatchService::Record(Patch patch, const std::string& action,

@@ -12,6 +12,7 @@
 #include "common/time.h"
 #include "domain/config.h"
 #include "domain/patch.h"
+#include "service/security_trigger.h"
 #include "store/store.h"
 
 namespace rollgate {
@@ -47,8 +48,15 @@ class PatchService {
 
   // Imports an OSV or CSAF 2.0 advisory (the document's text) as a patch: CVEs, both CVSS
   // versions (a claimed score that contradicts its vector is refused), exploitation, fixed
-  // versions, references, remediation. InvalidArgument for anything malformed; nothing stored.
+  // versions, affected products (kept for the security trigger), references, remediation.
+  // InvalidArgument for anything malformed; nothing stored.
   Result<Patch> Import(std::string_view document, const std::string& actor);
+
+  // The security trigger for an imported advisory (service/security_trigger.h): records a
+  // "trigger" evidence item on every change request whose deployed version it affects and
+  // returns the firings; none for a patch that is not an imported advisory.
+  Result<std::vector<SecurityTriggerFiring>> CheckDeployments(const Patch& patch,
+                                                              const std::string& actor);
 
   // Stores an already-built patch under a new id with its audit event.
   Result<Patch> Record(Patch patch, const std::string& action, const std::string& actor);

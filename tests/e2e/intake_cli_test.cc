@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "tests/e2e/cli_harness.h"
+#include "tests/e2e/flows.h"
 
 namespace rollgate::e2e {
 namespace {
@@ -65,6 +66,74 @@ TEST_F(IntakeCliTest, ImportsOsvAdvisoryAsCriticalEmergencyPatch) {
   EXPECT_DOUBLE_EQ(doc["cvss"]["base_score"].get<double>(), 9.8);
   EXPECT_EQ(doc["advisory"]["format"], "osv");
   EXPECT_FALSE(doc["version"].get<std::string>().empty());
+}
+
+// §6.1 "Security Vulnerability | CVSS >= 7.0 discovered": an advisory imported after a deployment
+// names the version deployed; the import records the trigger on the CR and prints it.
+TEST_F(IntakeCliTest, ImportedAdvisoryAgainstTheDeployedVersionFiresTheSecurityTrigger) {
+  std::ifstream in(h_.dir() / "rollgate.yaml");
+  std::string config((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string names = "    advisory_names: [billing]\n";
+  auto pos = config.find(names);
+  ASSERT_NE(pos, std::string::npos);
+  config.replace(pos, names.size(), "    advisory_names: [billing, invoicegen]\n");
+  h_.WriteConfig(config);
+
+  std::string cr = SubmittedCr(h_, {"--cvss", kHighVector, "--version", "2.4.6-1"});
+  ASSERT_FALSE(cr.empty());
+  // DEV runs an affected version (listed in the advisory), TEST the fixed one.
+  Ok(h_, "heidi",
+     {"cr", "evidence", cr, "--env", "DEV", "--kind", "deployment", "--passed", "--field",
+      "version=2.4.6-1", "--field", "run=RUN-1"});
+  Ok(h_, "heidi",
+     {"cr", "evidence", cr, "--env", "TEST", "--kind", "deployment", "--passed", "--field",
+      "version=2.4.7-1+deb12u1"});
+  int events = CountAuditEvents(h_);
+
+  CommandOutput out = h_.RunJson(
+      {"patch", "import", (kAdvisories / "osv-critical-exploited.json").string()}, "heidi");
+  ASSERT_EQ(out.exit_code, 0) << Describe(out);
+  auto doc = out.Json();
+  ASSERT_TRUE(doc["triggers"].is_array()) << out.out;
+  ASSERT_EQ(doc["triggers"].size(), 1u) << out.out;
+  const auto& trigger = doc["triggers"][0];
+  EXPECT_EQ(trigger["change_request"], cr);
+  EXPECT_EQ(trigger["environment"], "DEV");
+  EXPECT_EQ(trigger["system"], "billing");
+  EXPECT_EQ(trigger["version"], "2.4.6-1");
+  EXPECT_EQ(trigger["kind"], "security");
+  EXPECT_EQ(trigger["action"], "rollback");
+  EXPECT_DOUBLE_EQ(trigger["measurement"].get<double>(), 9.8);
+  EXPECT_DOUBLE_EQ(trigger["threshold"].get<double>(), 7.0);
+  EXPECT_NE(trigger["detail"].get<std::string>().find("affects the deployed version 2.4.6-1"),
+            std::string::npos)
+      << trigger.dump();
+  // The patch and the trigger's evidence, each with its audit event.
+  EXPECT_EQ(CountAuditEvents(h_), events + 2);
+
+  // The CR carries the trigger as evidence; importing the same advisory again adds nothing.
+  CommandOutput shown = h_.RunJson({"cr", "show", cr});
+  ASSERT_EQ(shown.exit_code, 0) << Describe(shown);
+  int triggers = 0;
+  nlohmann::json shown_cr = shown.Json();
+  for (const auto& e : shown_cr["evidence"]) triggers += e.value("kind", "") == "trigger";
+  EXPECT_EQ(triggers, 1) << shown.out;
+  CommandOutput again = h_.RunAs(
+      "heidi", {"patch", "import", (kAdvisories / "osv-critical-exploited.json").string()});
+  ASSERT_EQ(again.exit_code, 0) << Describe(again);
+  EXPECT_EQ(again.out.find("Trigger:"), std::string::npos) << again.out;
+
+  // A second CR deployed to DEV later: the text output names it.
+  std::string second = SubmittedCr(h_, {"--cvss", kHighVector, "--version", "2.4.5-1"});
+  Ok(h_, "heidi",
+     {"cr", "evidence", second, "--env", "DEV", "--kind", "deployment", "--passed", "--field",
+      "version=2.4.5-1"});
+  CommandOutput text = h_.RunAs(
+      "heidi", {"patch", "import", (kAdvisories / "osv-critical-exploited.json").string()});
+  ASSERT_EQ(text.exit_code, 0) << Describe(text);
+  EXPECT_NE(text.out.find("Trigger: " + second + " must roll back in DEV (security): advisory "),
+            std::string::npos)
+      << text.out;
 }
 
 TEST_F(IntakeCliTest, ImportsCsafWithBothVersionsAndExploitation) {
