@@ -1235,12 +1235,13 @@ void Loader::ReadDatabase(const YAML::Node& node, std::string& url_out, std::str
 }
 
 void Loader::ReadSystem(const YAML::Node& node, Config& config) {
-  if (!CheckKeys(node, "a system", {"name",         "description", "owner",      "hosts",
-                                    "service",      "app_dir",     "config_dir", "app_user",
-                                    "app_group",    "port",        "health",     "smoke_command",
-                                    "regression",   "logs",        "database",   "critical_tables",
-                                    "dependencies", "work_dir",    "backup_dir", "host_root_env",
-                                    "hooks",        "procedure"})) {
+  if (!CheckKeys(node, "a system",
+                 {"name",         "description", "owner",         "hosts",
+                  "service",      "app_dir",     "config_dir",    "app_user",
+                  "app_group",    "port",        "health",        "smoke_command",
+                  "regression",   "logs",        "database",      "critical_tables",
+                  "dependencies", "work_dir",    "backup_dir",    "host_root_env",
+                  "hooks",        "procedure",   "targeted_tests"})) {
     return;
   }
   System system;
@@ -1451,6 +1452,7 @@ void Loader::ReadSystem(const YAML::Node& node, Config& config) {
   }
 
   ReadCommand(node, "smoke_command", system.smoke_command);
+  ReadCommand(node, "targeted_tests", system.targeted_test_command);
   if (auto regression = Find(node, "regression")) {
     if (IsMapOrNull(*regression, "regression") && regression->IsMap() &&
         CheckKeys(*regression, "'regression'", {"command", "results"})) {
