@@ -288,6 +288,12 @@ const Evidence* LatestRehearsal(const ChangeRequest& cr,
   return latest;
 }
 
+// A measured duration: a finite, non-negative number of seconds (at most a year).
+bool HasDuration(const Evidence& e) {
+  return e.value && std::isfinite(*e.value) && *e.value >= 0 && *e.value <= 366.0 * 86400;
+}
+
+// The duration of `e` (HasDuration), rounded up to whole seconds: never shorter than measured.
 Seconds EvidenceSeconds(const Evidence& e) {
   return Seconds(static_cast<int64_t>(std::ceil(*e.value)));
 }
@@ -311,7 +317,7 @@ Gate RollbackRehearsedGate(const GateContext& c) {
                                   "needs one that succeeded",
                                   e->environment, c.env.name));
   }
-  if (!e->value) {
+  if (!HasDuration(*e)) {
     return Fail(name, fmt::format("the rollback rehearsal in {} recorded no duration; the "
                                   "emergency path needs it measured at most {}",
                                   e->environment, SpacedDuration(limit)));
@@ -333,6 +339,12 @@ Gate RollbackTestedGate(const GateContext& c) {
                                                e->environment.empty() ? "the CR" : e->environment));
   }
   Seconds limit = c.env.thresholds.max_rollback_duration;
+  if (e->value && !HasDuration(*e)) {
+    return Fail("rollback-tested",
+                fmt::format("the rollback test in {} recorded {:g}, not a "
+                            "duration in seconds",
+                            e->environment.empty() ? "the CR" : e->environment, *e->value));
+  }
   if (e->value && EvidenceSeconds(*e) > limit) {
     return Fail("rollback-tested",
                 fmt::format("the tested rollback took {}, more than the {} "

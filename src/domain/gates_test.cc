@@ -323,6 +323,9 @@ TEST_F(GatesTest, StandardPathChecksTheDurationWhenTheEvidenceCarriesOne) {
   AddEvidence("", kEvidenceRollbackTested, true, 1030.0);  // CR-wide still counts here
   EXPECT_EQ(Missing("PROD", "rollback-tested"),
             "the tested rollback took 17m 10s, more than the 15m allowed");
+  AddEvidence("PROD", kEvidenceRollbackTested, true, -1.0);
+  EXPECT_EQ(Missing("PROD", "rollback-tested"),
+            "the rollback test in PROD recorded -1, not a duration in seconds");
   AddEvidence("PROD", kEvidenceRollbackTested, true, {});
   EXPECT_EQ(Missing("PROD", "rollback-tested"), "PASSED");
 }
@@ -542,6 +545,9 @@ TEST_F(EmergencyGatesTest, RollbackRehearsedFirstWithinFifteenMinutes) {
   EXPECT_EQ(Missing("PROD", "rollback-tested", true),
             "the rollback rehearsal in DEV recorded no duration; the emergency path needs it "
             "measured at most 15m");
+  AddEvidence("DEV", kEvidenceRollbackTested, true, -60.0);  // typed by hand: no duration
+  EXPECT_THAT(Missing("PROD", "rollback-tested", true),
+              ::testing::StartsWith("the rollback rehearsal in DEV recorded no duration"));
   AddEvidence("DEV", kEvidenceRollbackTested, true, 840.0);
   EXPECT_EQ(Missing("PROD", "rollback-tested", true), "PASSED");
 }
