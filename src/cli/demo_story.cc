@@ -297,8 +297,8 @@ DemoStory BuildGovernanceStory(Timestamp now, const TimeZone& zone,
   add("", "", {"cr", "submit", kEmergency, "--as", "heidi"});
   add("",
       "The EMERGENCY PATCH APPROVAL REQUEST goes to every emergency approver at once (5.2 steps "
-      "1-2); each delivery is recorded on the CR (the pager and chat need the notification "
-      "service; the journal receives it).",
+      "1-2); each delivery is recorded on the CR (the starter's pager command is not installed "
+      "here and chat needs the notification service; the journal receives it).",
       {"cr", "request-approval", kEmergency, "--as", "heidi"});
   add("",
       "Erin, the CAB chair, approves PROD on the phone; Heidi records it with its conditions (5.2 "
