@@ -174,6 +174,15 @@ ChangeRequest SampleChangeRequest(int number) {
   backup.recorded_by = "olga";
   backup.at = T(56);
   cr.evidence = {evidence, backup};
+  EmergencyJustification justification;
+  justification.incident = "CVE-2026-4242 exploited against billing's PDF renderer";
+  justification.why_not_normal = "the 5-day CAB lead time leaves it open to the exploit";
+  justification.cvss_score = 9.8;
+  justification.cvss_source = "vendor advisory VSA-2026-11";
+  justification.criteria = {"active exploitation confirmed in the wild"};
+  justification.recorded_by = "olga";
+  justification.recorded_at = T(54);
+  cr.emergency_justification = justification;
   cr.cancel_reason = "not cancelled, but the field round-trips";
   cr.updated_at = T(57);
   return cr;
@@ -297,6 +306,18 @@ void ExpectSameChangeRequest(const ChangeRequest& a, const ChangeRequest& e) {
     EXPECT_EQ(a.evidence[i].recorded_by, e.evidence[i].recorded_by);
     EXPECT_EQ(a.evidence[i].at, e.evidence[i].at);
     EXPECT_EQ(a.evidence[i].run_id, e.evidence[i].run_id);
+  }
+  ASSERT_EQ(a.emergency_justification.has_value(), e.emergency_justification.has_value());
+  if (e.emergency_justification) {
+    const EmergencyJustification& aj = *a.emergency_justification;
+    const EmergencyJustification& ej = *e.emergency_justification;
+    EXPECT_EQ(aj.incident, ej.incident);
+    EXPECT_EQ(aj.why_not_normal, ej.why_not_normal);
+    EXPECT_EQ(aj.cvss_score, ej.cvss_score);
+    EXPECT_EQ(aj.cvss_source, ej.cvss_source);
+    EXPECT_EQ(aj.criteria, ej.criteria);
+    EXPECT_EQ(aj.recorded_by, ej.recorded_by);
+    EXPECT_EQ(aj.recorded_at, ej.recorded_at);
   }
   EXPECT_EQ(a.cancel_reason, e.cancel_reason);
   EXPECT_EQ(a.updated_at, e.updated_at);

@@ -1,5 +1,5 @@
-// cr create | edit | attach | submit | schedule | approve | confirm | reject | signoff | evidence |
-// show | list | checklist | cancel | close, and gate check.
+// cr create | edit | justify | attach | submit | schedule | request-approval | approve | confirm |
+// reject | signoff | evidence | show | list | checklist | cancel | close, and gate check.
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -16,6 +16,7 @@
 #include "common/strings.h"
 #include "domain/cr_document.h"
 #include "service/cr_service.h"
+#include "service/emergency_approval.h"
 
 namespace rollgate::cli {
 
@@ -182,6 +183,67 @@ Status RunEdit(Context& ctx, const EditArgs& a) {
   return PrintChanged(ctx, cr, fmt::format("edited, now revision {}", cr.revision));
 }
 
+Status RunRequestApproval(Context& ctx, const std::string& id, const std::string& env) {
+  ASSIGN_OR_RETURN(const Config* config, ctx.GetConfig());
+  ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
+  ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
+  ASSIGN_OR_RETURN(
+      EmergencyApprovalRequest request,
+      RequestEmergencyApproval(*config, *store, ctx.clock(), ctx.zone(), id, env, actor));
+  std::vector<std::string> phone_list;
+  for (const EmergencyApprover& a : request.approvers) {
+    phone_list.push_back(fmt::format("{} ({}) {}", a.person->name, a.role,
+                                     a.person->phone.empty() ? "no phone" : a.person->phone));
+  }
+  if (ctx.json()) {
+    nlohmann::json approvers = nlohmann::json::array();
+    for (const EmergencyApprover& a : request.approvers) {
+      approvers.push_back({{"person", a.person->name},
+                           {"full_name", a.person->full_name},
+                           {"role", a.role},
+                           {"email", a.person->email},
+                           {"phone", a.person->phone}});
+    }
+    nlohmann::json deliveries = nlohmann::json::array();
+    for (const Evidence& e : request.deliveries) {
+      auto field = [&](const char* key) {
+        auto it = e.fields.find(key);
+        return it == e.fields.end() ? std::string() : it->second;
+      };
+      deliveries.push_back({{"person", field("person")},
+                            {"channel", field("channel")},
+                            {"sent", e.passed == true},
+                            {"detail", e.detail}});
+    }
+    PrintJson(ctx, {{"cr", request.cr_id},
+                    {"environment", request.environment},
+                    {"subject", request.message.subject},
+                    {"body", request.message.body},
+                    {"approvers", approvers},
+                    {"deliveries", deliveries},
+                    {"reached_someone", request.reached_someone()}});
+  } else {
+    ctx.out() << fmt::format("{}: emergency approval for {} requested from {} approver{}\n",
+                             request.cr_id, request.environment, request.approvers.size(),
+                             request.approvers.size() == 1 ? "" : "s");
+    for (const Evidence& e : request.deliveries) {
+      ctx.out() << fmt::format("  {} {}\n", e.passed == true ? "sent" : "FAILED",
+                               EscapeForDisplay(e.detail));
+    }
+    ctx.out() << "\n" << request.message.body;
+  }
+  if (!request.reached_someone()) {
+    // Recorded on the CR; the requestor must now phone them (§5.2 step 1). With --output json the
+    // document above says so (one JSON document on stdout): only the exit status is set.
+    if (ctx.json()) return Unavailable("");
+    return Unavailable(fmt::format(
+        "the emergency approval request for {} reached nobody through emergency.notify; phone "
+        "the approvers: {}",
+        request.cr_id, Join(phone_list, ", ")));
+  }
+  return Status::Ok();
+}
+
 Status RunShow(Context& ctx, const std::string& id, const std::string& format) {
   if (ctx.json() && !format.empty() && format != "json") {
     // --output json promises one JSON document on stdout.
@@ -317,6 +379,40 @@ void RegisterCrCommands(CLI::App& app, Action& slot) {
     cmd->add_option("--rollback-complexity", a->rollback_complexity, "low, medium or high");
     OnRun(cmd, slot, [a](Context& ctx) { return RunEdit(ctx, *a); });
   }
+  AddCrAction(
+      cr, slot, "justify",
+      "record the emergency justification (playbook 5.1 step 1); the CVSS score and the 5.1 "
+      "criteria come from the patch",
+      false, [](CLI::App* cmd, auto id, auto, Action& s) {
+        auto draft = std::make_shared<JustificationDraft>();
+        cmd->add_option("--incident", draft->incident,
+                        "the security incident or vulnerability, briefly")
+            ->required();
+        cmd->add_option("--why", draft->why_not_normal, "why the normal process cannot be followed")
+            ->required();
+        cmd->add_option("--cvss-source", draft->cvss_source,
+                        "where the CVSS score comes from (default: the patch's advisory or "
+                        "vector)");
+        OnRun(cmd, s, [id, draft](Context& ctx) -> Status {
+          RETURN_IF_ERROR(CheckUtf8("--incident", draft->incident));
+          RETURN_IF_ERROR(CheckUtf8("--why", draft->why_not_normal));
+          RETURN_IF_ERROR(CheckUtf8("--cvss-source", draft->cvss_source));
+          ASSIGN_OR_RETURN(auto service, MakeService(ctx));
+          ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
+          ASSIGN_OR_RETURN(ChangeRequest cr, service.Justify(*id, *draft, actor));
+          return PrintChanged(
+              ctx, cr, fmt::format("emergency justification recorded, revision {}", cr.revision));
+        });
+      });
+  AddCrAction(
+      cr, slot, "request-approval",
+      "send the EMERGENCY PATCH APPROVAL REQUEST to every emergency approver at once "
+      "(playbook 5.2 steps 1-2)",
+      false, [](CLI::App* cmd, auto id, auto, Action& s) {
+        auto env = std::make_shared<std::string>();
+        cmd->add_option("--env", *env, "the environment to approve (default: the last, PROD)");
+        OnRun(cmd, s, [id, env](Context& ctx) { return RunRequestApproval(ctx, *id, *env); });
+      });
   AddCrAction(cr, slot, "attach", "attach a document (stored by SHA-256)", false,
               [](CLI::App* cmd, auto id, auto, Action& s) {
                 auto kind = std::make_shared<std::string>();

@@ -136,7 +136,8 @@ Status RunStory(Context& ctx, const std::filesystem::path& workspace,
   config.insert(starter_systems + 10, fragment.substr(systems + 9));
   // Deployment and rollback messages land in the workspace's notifications.log (a file channel),
   // beside the starter's e-mail and chat channels, which need the notification service.
-  for (const char* from : {"channels: [teams, email]", "channels: [email]"}) {
+  for (const char* from :
+       {"channels: [teams, email]", "channels: [email]", "channels: [phone, teams]"}) {
     std::string to = std::string(from).insert(std::string(from).size() - 1, ", journal");
     for (auto at = config.find(from); at != std::string::npos; at = config.find(from, at + 1)) {
       config.replace(at, std::string(from).size(), to);

@@ -298,10 +298,23 @@ DemoStory BuildGovernanceStory(Timestamp now, const TimeZone& zone,
        "implementation-plan.md", "--rollback-plan", "rollback-plan.md", "--risk",
        "High if not deployed: remote code execution", "--test-plan", "test-plan.md", "--as",
        "heidi"});
+  add("",
+      "Heidi documents the emergency justification (5.1 step 1): the incident and why the normal "
+      "process cannot be followed; the CVSS score, its source and the 5.1 criteria come from the "
+      "advisory.",
+      {"cr", "justify", kEmergency, "--incident",
+       "CVE-2026-44001: remote code execution in the PDF renderer", "--why",
+       "exploitation is public; the CAB's 5 business days would leave billing exposed", "--as",
+       "heidi"});
   add("", "",
       {"cr", "attach", kEmergency, "--kind", "security-impact-assessment",
        "security-impact-assessment.md", "--as", "heidi"});
   add("", "", {"cr", "submit", kEmergency, "--as", "heidi"});
+  add("",
+      "The EMERGENCY PATCH APPROVAL REQUEST goes to every emergency approver at once (5.2 steps "
+      "1-2); each delivery is recorded on the CR (the starter's pager command is not installed "
+      "here and chat needs the notification service; the journal receives it).",
+      {"cr", "request-approval", kEmergency, "--as", "heidi"});
   add("",
       "Erin, the CAB chair, approves PROD on the phone; Heidi records it with its conditions (5.2 "
       "step 3).",

@@ -1523,7 +1523,8 @@ void Loader::ReadSystem(const YAML::Node& node, Config& config) {
                   "triggers",
                   "metrics",
                   "on_writes_since_backup",
-                  "advisory_names"})) {
+                  "advisory_names",
+                  "targeted_tests"})) {
     return;
   }
   System system;
@@ -1735,6 +1736,7 @@ void Loader::ReadSystem(const YAML::Node& node, Config& config) {
   }
 
   ReadCommand(node, "smoke_command", system.smoke_command);
+  ReadCommand(node, "targeted_tests", system.targeted_test_command);
   if (auto regression = Find(node, "regression")) {
     if (IsMapOrNull(*regression, "regression") && regression->IsMap() &&
         CheckKeys(*regression, "'regression'", {"command", "results"})) {

@@ -112,6 +112,7 @@ systems:
     database: {url: "postgresql://billing@db/billing", password: "file:/etc/rollgate/db.pass"}
     critical_tables: [invoices, public.payments]
     dependencies: ["db:5432", "https://auth.example.com/health"]
+    targeted_tests: /opt/billing/tests/targeted.sh --suite payments
 escalation:
   - name: standard
     levels: [{contact: alice, response_time: immediate}, {contact: release-manager, response_time: 1h}]
@@ -151,6 +152,7 @@ escalation:
   ASSERT_EQ(billing.hosts.size(), 2u);
   EXPECT_EQ(billing.hosts[0].hosts[1], "[::1]:22");
   EXPECT_EQ(billing.database_password, "file:/etc/rollgate/db.pass");
+  EXPECT_EQ(billing.targeted_test_command, "/opt/billing/tests/targeted.sh --suite payments");
   EXPECT_EQ(config.escalation.size(), 1u);
   EXPECT_EQ(config.escalation[0].levels[1].level, 2);
 }
@@ -489,6 +491,7 @@ systems:
     health: [{name: health, path: "health"}]
     critical_tables: ["invoices; drop table x"]
     dependencies: [db]
+    targeted_tests: " "
 )"),
       ElementsAre("rollgate.yaml:4:14: 'app_dir' must not be the root directory",
                   "rollgate.yaml:5:17: 'config_dir': invalid path 'etc/billing': must be an "
@@ -503,7 +506,8 @@ systems:
                   "rollgate.yaml:9:23: invalid table name 'invoices; drop table x': expected "
                   "[schema.]table made of letters, digits and '_'",
                   "rollgate.yaml:10:20: invalid dependency 'db': expected host:port or an "
-                  "http(s) URL"));
+                  "http(s) URL",
+                  "rollgate.yaml:11:21: 'targeted_tests' is empty"));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -55,6 +55,19 @@ std::vector<std::string> VerbalApproverRoles(const Config& config, const Environ
   return environment.approval.approver_roles;
 }
 
+std::vector<EmergencyApprover> EmergencyApprovers(const Config& config) {
+  std::vector<EmergencyApprover> approvers;
+  for (const std::string& role : config.emergency_approver_roles) {
+    for (const Person& person : config.people) {
+      bool listed =
+          std::any_of(approvers.begin(), approvers.end(),
+                      [&](const EmergencyApprover& a) { return a.person->name == person.name; });
+      if (!listed && Contains(person.roles, role)) approvers.push_back({&person, role});
+    }
+  }
+  return approvers;
+}
+
 Result<std::string> RoleAmong(const Config& config, std::string_view person,
                               const std::vector<std::string>& roles, std::string_view what) {
   if (!config.FindPerson(person)) {

@@ -25,6 +25,15 @@ bool IsProductionEnvironment(const Config& config, const Environment& environmen
 // environment's own approver roles.
 std::vector<std::string> VerbalApproverRoles(const Config& config, const Environment& environment);
 
+// A person to contact for an emergency approval (§5.2 step 1) and the role they hold for it.
+struct EmergencyApprover {
+  const Person* person = nullptr;  // points into the Config
+  std::string role;
+};
+// Every person holding one of config.emergency_approver_roles, each once under the first such
+// role in that list's order, in the configuration's order of people within a role.
+std::vector<EmergencyApprover> EmergencyApprovers(const Config& config);
+
 // The first of `roles` that `person` holds. NotFound when the person is not configured;
 // PermissionDenied naming the roles (and `what` the role is needed for) otherwise.
 Result<std::string> RoleAmong(const Config& config, std::string_view person,

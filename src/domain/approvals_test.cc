@@ -140,5 +140,25 @@ TEST_F(ApprovalsTest, OverdueAndUnconfirmedLists) {
   EXPECT_EQ(NextConfirmationDue(cr_, config_), std::nullopt);
 }
 
+TEST(EmergencyApproversTest, EveryHolderOfAnEmergencyApproverRoleOnce) {
+  Config config = SampleConfig();
+  std::vector<std::string> seen;
+  for (const EmergencyApprover& a : EmergencyApprovers(config)) {
+    seen.push_back(a.person->name + " " + a.role);
+  }
+  EXPECT_THAT(seen,
+              ElementsAre("chris cab-chair", "sam security-lead", "opal it-operations-manager"));
+  // A person holding two of the roles is asked once, under the first role listed.
+  config.people[7].roles.push_back(kRoleCabChair);  // sam
+  config.emergency_approver_roles = {kRoleSecurityLead, kRoleCabChair};
+  seen.clear();
+  for (const EmergencyApprover& a : EmergencyApprovers(config)) {
+    seen.push_back(a.person->name + " " + a.role);
+  }
+  EXPECT_THAT(seen, ElementsAre("sam security-lead", "chris cab-chair"));
+  config.emergency_approver_roles.clear();
+  EXPECT_TRUE(EmergencyApprovers(config).empty());
+}
+
 }  // namespace
 }  // namespace rollgate

@@ -118,6 +118,19 @@ inline constexpr const char* kEvidenceRollbackAuthorisation = "rollback-authoris
 inline constexpr const char* kEvidenceWatchCheckin = "watch-checkin";
 std::vector<std::string> KnownEvidenceKinds();
 
+// The emergency justification (playbook §5.1 step 1), recorded by `cr justify` before the
+// emergency path may be taken. The score and criteria are copied from the patch when recorded, so
+// the record keeps what the approvers were told.
+struct EmergencyJustification {
+  std::string incident;               // the security incident or vulnerability
+  std::string why_not_normal;         // why the normal process cannot be followed
+  std::optional<double> cvss_score;   // the patch's preferred CVSS base score, if scored
+  std::string cvss_source;            // where the score comes from (advisory, vector, NVD ...)
+  std::vector<std::string> criteria;  // the §5.1 criteria the patch met, in words
+  std::string recorded_by;
+  Timestamp recorded_at;
+};
+
 // Per-environment view of the deployment, derived from evidence by the domain.
 enum class DeploymentOutcome { kNone, kSucceeded, kFailed, kRolledBack };
 
@@ -150,6 +163,7 @@ struct ChangeRequest {
   std::vector<Rejection> rejections;
   std::vector<Signoff> signoffs;
   std::vector<Evidence> evidence;
+  std::optional<EmergencyJustification> emergency_justification;  // §5.1 step 1
   std::string cancel_reason;
   Timestamp updated_at;
 };

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "common/strings.h"
 
@@ -85,6 +86,28 @@ std::string DescribeEmergencyCriterion(EmergencyCriterion criterion, const Patch
       return "business impact: complete system outage potential (declared)";
   }
   return "";
+}
+
+std::string MissingEmergencyCriteria(const Patch& patch) {
+  if (!patch.classification.emergency_criteria.empty()) return "";
+  const CvssScore* score = patch.PreferredCvss();
+  return fmt::format(
+      "{} is {} with {} and {}: none of §5.1's criteria (active exploitation, CVSS ≥ 9.0, "
+      "or a declared service-availability, regulatory-directive or business-impact criterion)",
+      patch.id, PriorityName(patch.classification.priority),
+      score ? fmt::format("CVSS {:.1f}", score->base_score) : std::string("no CVSS score"),
+      patch.exploited ? "exploitation confirmed" : "no exploitation");
+}
+
+std::string CvssSource(const Patch& patch) {
+  const CvssScore* score = patch.PreferredCvss();
+  if (!score) return "";
+  if (!patch.advisory_id.empty()) {
+    std::string format = patch.advisory_format;
+    for (char& ch : format) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    return fmt::format("{} advisory {} (CVSS {})", format, patch.advisory_id, score->version);
+  }
+  return fmt::format("CVSS {} vector {} recorded on {}", score->version, score->vector, patch.id);
 }
 
 Classification Classify(const Patch& patch) {

@@ -32,4 +32,14 @@ Result<Classification> OverrideClassification(Classification computed, Priority 
 // "active exploitation confirmed in the wild", "CVSS 3.1 base score 9.8 ≥ 9.0 (critical)", ...
 std::string DescribeEmergencyCriterion(EmergencyCriterion criterion, const Patch& patch);
 
+// Why `patch` does not qualify for the emergency procedure, as a sentence naming what it is:
+// "PATCH-4 is P3-Moderate with CVSS 5.3 and no exploitation: none of §5.1's criteria (...)".
+// Empty when its stored classification lists at least one §5.1 criterion.
+std::string MissingEmergencyCriteria(const Patch& patch);
+
+// Where the patch's preferred CVSS score comes from, for the emergency justification: the
+// imported advisory ("OSV advisory GHSA-..."), else the vector recorded on the patch; empty when
+// the patch is not scored.
+std::string CvssSource(const Patch& patch);
+
 }  // namespace rollgate

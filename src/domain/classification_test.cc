@@ -136,5 +136,46 @@ TEST(OverrideClassificationTest, RefusesBlankJustificationOrPerson) {
   EXPECT_FALSE(nobody.ok());
 }
 
+TEST(MissingEmergencyCriteriaTest, NamesWhatThePatchIsWhenNoCriterionApplies) {
+  Patch p = Scored(5.3);
+  p.id = "PATCH-4";
+  p.classification = Classify(p);
+  EXPECT_EQ(MissingEmergencyCriteria(p),
+            "PATCH-4 is P3-Moderate with CVSS 5.3 and no exploitation: none of §5.1's criteria "
+            "(active exploitation, CVSS ≥ 9.0, or a declared service-availability, "
+            "regulatory-directive or business-impact criterion)");
+  Patch unscored;
+  unscored.id = "PATCH-5";
+  unscored.classification = Classify(unscored);
+  EXPECT_THAT(MissingEmergencyCriteria(unscored),
+              HasSubstr("PATCH-5 is P4-Low with no CVSS score and no exploitation"));
+}
+
+TEST(MissingEmergencyCriteriaTest, EmptyWhenAnyCriterionApplies) {
+  Patch critical = Scored(9.0);
+  critical.classification = Classify(critical);
+  EXPECT_EQ(MissingEmergencyCriteria(critical), "");
+  Patch exploited = Scored(3.1);
+  exploited.exploited = true;
+  exploited.classification = Classify(exploited);
+  EXPECT_EQ(MissingEmergencyCriteria(exploited), "");
+  Patch declared = Scored(5.3);
+  declared.declared_criteria = {EmergencyCriterion::kRegulatoryDirective};
+  declared.classification = Classify(declared);
+  EXPECT_EQ(MissingEmergencyCriteria(declared), "");
+  // The stored classification decides, not a recomputation.
+  Patch stored = Scored(9.8);
+  EXPECT_NE(MissingEmergencyCriteria(stored), "");
+}
+
+TEST(CvssSourceTest, AdvisoryOrVectorOrNothing) {
+  Patch p = Scored(9.8);
+  EXPECT_EQ(CvssSource(p), "CVSS 3.1 vector CVSS:3.1/AV:N recorded on PATCH-1");
+  p.advisory_format = "osv";
+  p.advisory_id = "GHSA-1234";
+  EXPECT_EQ(CvssSource(p), "OSV advisory GHSA-1234 (CVSS 3.1)");
+  EXPECT_EQ(CvssSource(Patch{}), "");
+}
+
 }  // namespace
 }  // namespace rollgate

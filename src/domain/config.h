@@ -179,6 +179,9 @@ struct System {
   std::string smoke_command;
   std::string regression_command;
   std::string regression_results;  // JUnit XML path
+  // The targeted tests of the emergency path (§5.3 step 2: "smoke test + targeted tests", no
+  // full regression): a command run on one host after the rollout; empty: none.
+  std::string targeted_test_command;
   std::string log_file;
   std::vector<std::string> error_patterns = {"error", "exception", "fatal"};
   std::string database_url;       // without password

@@ -215,6 +215,56 @@ DocumentSection PostDeploymentSection(const ChangeRequest& cr, const Config& con
            {"Issues", issues.empty() ? "None" : Join(issues, "; ")}}};
 }
 
+// §5.1 step 1: the emergency justification.
+DocumentSection EmergencyJustificationSection(const ChangeRequest& cr, const TimeZone& zone) {
+  DocumentSection s{"EMERGENCY JUSTIFICATION", {}};
+  if (!cr.emergency_justification) {
+    s.fields.emplace_back(
+        "Justification",
+        fmt::format("{} (rollgate cr justify {} --incident TEXT --why TEXT)", kPending, cr.id));
+    return s;
+  }
+  const EmergencyJustification& j = *cr.emergency_justification;
+  s.fields = {
+      {"Incident", Or(j.incident, kPending)},
+      {"Criteria (5.1)", j.criteria.empty() ? kPending : Join(j.criteria, "; ")},
+      {"CVSS Score", j.cvss_score ? fmt::format("{:.1f}", *j.cvss_score) : "not scored"},
+      {"CVSS Source", Or(j.cvss_source, kNotApplicable)},
+      {"Why Normal Process Cannot Be Followed", Or(j.why_not_normal, kPending)},
+      {"Recorded", fmt::format("{} {}", j.recorded_by, FormatLocalMinutes(j.recorded_at, zone))}};
+  return s;
+}
+
+// §5.2 step 4: the expedited approval as the CR documents it.
+DocumentSection EmergencyApprovalSection(const ChangeRequest& cr, const Config& config,
+                                         const TimeZone& zone) {
+  std::vector<std::string> approvers, times, conditions;
+  for (const Approval& a : cr.approvals) {
+    if (!a.emergency || !IsCurrent(a, cr)) continue;
+    approvers.push_back(fmt::format("{} ({}, {}{})", a.approver, a.role, a.environment,
+                                    a.verbal ? ", verbal" : ""));
+    std::string confirmed;
+    if (a.verbal) {
+      confirmed =
+          a.confirmed_at
+              ? fmt::format(" (confirmed in writing {})", FormatLocalMinutes(*a.confirmed_at, zone))
+              : fmt::format(" (written confirmation due {})",
+                            FormatLocalMinutes(ConfirmationDue(a, config), zone));
+    }
+    times.push_back(fmt::format("{} {}{}", a.approver, FormatLocalMinutes(a.at, zone), confirmed));
+    if (!Trim(a.conditions).empty()) {
+      conditions.push_back(fmt::format("{}: {}", a.approver, a.conditions));
+    }
+  }
+  return {"EMERGENCY APPROVAL",
+          {{"Approval type", "Emergency (Expedited)"},
+           {"Approvers", approvers.empty() ? kPending : Join(approvers, ", ")},
+           {"Approval time", times.empty() ? kPending : Join(times, ", ")},
+           {"Conditions", approvers.empty()    ? kPending
+                          : conditions.empty() ? "None"
+                                               : Join(conditions, "; ")}}};
+}
+
 DocumentSection DetailsSection(const ChangeRequest& cr, const TimeZone& zone) {
   return {"CHANGE DETAILS",
           {{"State", fmt::format("{} (revision {})", CrStateName(cr.state), cr.revision)},
@@ -380,18 +430,21 @@ json CollectionsJson(const ChangeRequest& cr, const Config& config, Timestamp no
 std::vector<DocumentSection> BuildCrDocument(const ChangeRequest& cr, const Patch* patch,
                                              const Config& config, Timestamp now,
                                              const TimeZone& zone) {
-  return {HeaderSection(cr),
-          ClassificationSection(cr, patch),
-          ApprovalsSection(cr, config, now, zone),
-          DeploymentSection(cr, config, zone),
-          RollbackPlanSection(cr, config),
-          ValidationSection(cr, zone),
-          PostDeploymentSection(cr, config, zone),
-          DetailsSection(cr, zone),
-          AttachmentsSection(cr, zone),
-          SignoffsSection(cr, zone),
-          EvidenceSection(cr, zone),
-          OverdueSection(cr, config, now, zone)};
+  std::vector<DocumentSection> sections = {HeaderSection(cr),
+                                           ClassificationSection(cr, patch),
+                                           ApprovalsSection(cr, config, now, zone),
+                                           DeploymentSection(cr, config, zone),
+                                           RollbackPlanSection(cr, config),
+                                           ValidationSection(cr, zone),
+                                           PostDeploymentSection(cr, config, zone)};
+  if (cr.emergency || cr.emergency_justification) {
+    sections.push_back(EmergencyJustificationSection(cr, zone));
+    sections.push_back(EmergencyApprovalSection(cr, config, zone));
+  }
+  sections.insert(sections.end(), {DetailsSection(cr, zone), AttachmentsSection(cr, zone),
+                                   SignoffsSection(cr, zone), EvidenceSection(cr, zone),
+                                   OverdueSection(cr, config, now, zone)});
+  return sections;
 }
 
 std::string RenderCrText(const ChangeRequest& cr, const Patch* patch, const Config& config,
@@ -454,6 +507,18 @@ json CrToJson(const ChangeRequest& cr, const Patch* patch, const Config& config,
   j["submitted_at"] = cr.submitted_at ? json(FormatRfc3339Utc(*cr.submitted_at)) : json(nullptr);
   j["updated_at"] = FormatRfc3339Utc(cr.updated_at);
   j["cancel_reason"] = cr.cancel_reason;
+  j["approval_type"] = cr.emergency ? "Emergency (Expedited)" : "Standard";
+  j["emergency_justification"] = nullptr;
+  if (const auto& just = cr.emergency_justification) {
+    j["emergency_justification"] = {
+        {"incident", just->incident},
+        {"why_not_normal", just->why_not_normal},
+        {"cvss_score", just->cvss_score ? json(*just->cvss_score) : json(nullptr)},
+        {"cvss_source", just->cvss_source},
+        {"criteria", just->criteria},
+        {"recorded_by", just->recorded_by},
+        {"recorded_at", FormatRfc3339Utc(just->recorded_at)}};
+  }
   j["scheduled"] = json::object();
   for (const auto& [env, at] : cr.scheduled) j["scheduled"][env] = FormatRfc3339Utc(at);
   const CvssScore* cvss = patch ? patch->PreferredCvss() : nullptr;

@@ -235,5 +235,59 @@ TEST_F(CrDocumentTest, JsonHasAllFields) {
   EXPECT_EQ(j["document"][0]["heading"], "CHANGE REQUEST");
 }
 
+TEST_F(CrDocumentTest, EmergencyJustificationAndExpeditedApproval) {
+  Patch critical = SamplePatch(9.8, true);
+  cr_ = SampleChangeRequest(config_, critical);
+  std::string pending = RenderCrText(cr_, &critical, config_, now_, utc_);
+  EXPECT_THAT(pending, HasSubstr("EMERGENCY JUSTIFICATION\n=======================\n"
+                                 "Justification: [pending] (rollgate cr justify CR-1 --incident "
+                                 "TEXT --why TEXT)\n"));
+  EXPECT_THAT(pending, HasSubstr("EMERGENCY APPROVAL\n==================\nApproval type: "
+                                 "Emergency (Expedited)\nApprovers: [pending]\n"));
+  cr_.emergency_justification = EmergencyJustification{"CVE-2026-12345 exploited against billing",
+                                                       "a public exploit; 5 days is too long",
+                                                       9.8,
+                                                       "NVD",
+                                                       critical.classification.emergency_reasons,
+                                                       "eve",
+                                                       now_ + minutes(5)};
+  cr_.approvals.push_back({"DEV", "dana", "development-lead", now_, 1, false, "", "", {}, true});
+  cr_.approvals.push_back({"PROD", "sam", "security-lead", now_ + minutes(30), 1, true, "eve",
+                           "deploy after 18:00", now_ + hours(2), true});
+  cr_.approvals.push_back(
+      {"PROD", "chris", "cab-chair", now_ + minutes(40), 1, true, "eve", "", {}, true});
+  std::string text = RenderCrText(cr_, &critical, config_, now_, utc_);
+  EXPECT_THAT(text, HasSubstr("EMERGENCY JUSTIFICATION\n=======================\n"
+                              "Incident: CVE-2026-12345 exploited against billing\n"
+                              "Criteria (5.1): active exploitation confirmed in the wild; CVSS "
+                              "3.1 base score 9.8 ≥ 9.0 (critical)\n"
+                              "CVSS Score: 9.8\nCVSS Source: NVD\n"
+                              "Why Normal Process Cannot Be Followed: a public exploit; 5 days is "
+                              "too long\nRecorded: eve 2026-11-30 09:05\n"));
+  EXPECT_THAT(text, HasSubstr("EMERGENCY APPROVAL\n==================\n"
+                              "Approval type: Emergency (Expedited)\n"
+                              "Approvers: dana (development-lead, DEV), sam (security-lead, PROD, "
+                              "verbal), chris (cab-chair, PROD, verbal)\n"
+                              "Approval time: dana 2026-11-30 09:00, sam 2026-11-30 09:30 "
+                              "(confirmed in writing 2026-11-30 11:00), chris 2026-11-30 09:40 "
+                              "(written confirmation due 2026-12-01 09:40)\n"
+                              "Conditions: sam: deploy after 18:00\n"));
+  // After the template, before the change details.
+  EXPECT_LT(text.find("POST-DEPLOYMENT"), text.find("EMERGENCY JUSTIFICATION"));
+  EXPECT_LT(text.find("EMERGENCY APPROVAL"), text.find("CHANGE DETAILS"));
+  nlohmann::json j = CrToJson(cr_, &critical, config_, now_, utc_);
+  EXPECT_EQ(j["approval_type"], "Emergency (Expedited)");
+  EXPECT_EQ(j["emergency_justification"]["cvss_source"], "NVD");
+  EXPECT_EQ(j["emergency_justification"]["recorded_at"], "2026-11-30T09:05:00Z");
+}
+
+TEST_F(CrDocumentTest, StandardChangeHasNoEmergencySections) {
+  std::string text = RenderCrText(cr_, &patch_, config_, now_, utc_);
+  EXPECT_EQ(text.find("EMERGENCY"), std::string::npos);
+  nlohmann::json j = CrToJson(cr_, &patch_, config_, now_, utc_);
+  EXPECT_EQ(j["approval_type"], "Standard");
+  EXPECT_TRUE(j["emergency_justification"].is_null());
+}
+
 }  // namespace
 }  // namespace rollgate

@@ -8,6 +8,7 @@
 
 #include "common/strings.h"
 #include "domain/approvals.h"
+#include "domain/classification.h"
 #include "domain/evidence_queries.h"
 
 namespace rollgate {
@@ -206,11 +207,11 @@ std::vector<std::string> KnownAttachmentKinds() {
 std::vector<std::string> AllowedActions(CrState state) {
   switch (state) {
     case CrState::kDraft:
-      return {"edit", "attach", "schedule", "submit", "cancel"};
+      return {"edit", "justify", "attach", "schedule", "submit", "cancel"};
     case CrState::kSubmitted:
     case CrState::kInProgress:
-      return {"edit",    "attach", "schedule", "approve",  "verbal-approve",
-              "confirm", "reject", "signoff",  "evidence", "cancel"};
+      return {"edit",    "justify", "attach",  "schedule", "approve", "verbal-approve",
+              "confirm", "reject",  "signoff", "evidence", "cancel"};
     case CrState::kCompleted:
       return {"attach", "confirm", "signoff", "evidence", "close"};
     case CrState::kRejected:
@@ -292,6 +293,54 @@ Result<CrTransition> EditChangeRequest(const ChangeRequest& cr, const CrEdit& ed
   if (cr.state != CrState::kDraft) ++next.revision;
   json details = {{"by", std::string(person)}, {"changed", changed}};
   return Done(std::move(next), "cr.edit", std::move(details), now);
+}
+
+Result<CrTransition> RecordEmergencyJustification(const ChangeRequest& cr, const Patch& patch,
+                                                  const Config& config,
+                                                  const JustificationDraft& draft,
+                                                  std::string_view person, Timestamp now) {
+  RETURN_IF_ERROR(CheckActionAllowed(cr, "justify"));
+  RETURN_IF_ERROR(RequirePerson(config, person));
+  if (patch.id != cr.patch_id) {
+    return InvalidArgument(fmt::format("{} is for {}, not {}", cr.id, cr.patch_id, patch.id));
+  }
+  std::string not_emergency = MissingEmergencyCriteria(patch);
+  if (!cr.emergency || !not_emergency.empty()) {
+    return RefusedByGate(fmt::format(
+        "{} is not an emergency change, so it takes no emergency justification: {}", cr.id,
+        not_emergency.empty() ? "it was raised as a standard change (playbook §5.1)"
+                              : not_emergency));
+  }
+  std::vector<std::string> missing;
+  if (Blank(draft.incident)) missing.push_back("the incident or vulnerability (--incident)");
+  if (Blank(draft.why_not_normal)) {
+    missing.push_back("why the normal process cannot be followed (--why)");
+  }
+  if (!missing.empty()) {
+    return InvalidArgument(
+        fmt::format("the emergency justification of {} needs {}", cr.id, Join(missing, " and ")));
+  }
+  EmergencyJustification j;
+  j.incident = std::string(Trim(draft.incident));
+  j.why_not_normal = std::string(Trim(draft.why_not_normal));
+  if (const CvssScore* score = patch.PreferredCvss()) j.cvss_score = score->base_score;
+  j.cvss_source =
+      Blank(draft.cvss_source) ? CvssSource(patch) : std::string(Trim(draft.cvss_source));
+  j.criteria = patch.classification.emergency_reasons;
+  j.recorded_by = std::string(person);
+  j.recorded_at = now;
+  ChangeRequest next = cr;
+  bool replaced = cr.emergency_justification.has_value();
+  next.emergency_justification = j;
+  if (cr.state != CrState::kDraft) ++next.revision;
+  json details = {{"by", j.recorded_by},
+                  {"incident", j.incident},
+                  {"why_not_normal", j.why_not_normal},
+                  {"cvss_score", j.cvss_score ? json(*j.cvss_score) : json(nullptr)},
+                  {"cvss_source", j.cvss_source},
+                  {"criteria", j.criteria},
+                  {"replaced", replaced}};
+  return Done(std::move(next), "cr.justify", std::move(details), now);
 }
 
 Result<CrTransition> Submit(const ChangeRequest& cr, const Config& config, std::string_view person,

@@ -62,6 +62,14 @@ struct VerbalApproval {
   std::string conditions;
 };
 
+// The emergency justification as a person gives it (§5.1 step 1); the score and the criteria
+// come from the patch.
+struct JustificationDraft {
+  std::string incident;        // the security incident or vulnerability
+  std::string why_not_normal;  // why the normal process cannot be followed
+  std::string cvss_source;     // optional: where the CVSS score comes from (default: the patch's)
+};
+
 // The result of an operation: the new aggregate and its audit record.
 struct CrTransition {
   ChangeRequest cr;
@@ -78,7 +86,7 @@ ChangeType DefaultChangeType(const Patch& patch);
 // Attachment kinds the playbook names (§2.2 step 2) plus Rollgate's own.
 std::vector<std::string> KnownAttachmentKinds();
 
-// The verbs allowed in `state`: "edit", "attach", "schedule", "submit", "approve",
+// The verbs allowed in `state`: "edit", "justify", "attach", "schedule", "submit", "approve",
 // "verbal-approve", "confirm", "reject", "signoff", "evidence", "cancel", "close".
 std::vector<std::string> AllowedActions(CrState state);
 // OK when `action` is allowed in the CR's state, else Conflict: "cannot approve CR-3: it is
@@ -97,6 +105,18 @@ Result<CrTransition> NewChangeRequest(const CrDraft& draft, const Patch& patch,
 Result<CrTransition> EditChangeRequest(const ChangeRequest& cr, const CrEdit& edit,
                                        const Config& config, std::string_view person, Timestamp now,
                                        const TimeZone& zone);
+
+// Records (or replaces) the emergency justification of an emergency CR for `patch` (its own):
+// the incident and why the normal process cannot be followed (InvalidArgument naming each one
+// left blank), the patch's preferred CVSS score with its source (`draft.cvss_source`, else
+// CvssSource(patch)), and the §5.1 criteria the patch meets. RefusedByGate when the CR is not an
+// emergency change or its patch meets no §5.1 criterion (MissingEmergencyCriteria). Like an edit,
+// after submission it bumps the revision: approvals given on the earlier justification no longer
+// count. Allowed in draft, submitted and in-progress.
+Result<CrTransition> RecordEmergencyJustification(const ChangeRequest& cr, const Patch& patch,
+                                                  const Config& config,
+                                                  const JustificationDraft& draft,
+                                                  std::string_view person, Timestamp now);
 
 // draft → submitted. InvalidArgument naming every missing item: description, implementation
 // plan, rollback plan (or a rollback-procedure attachment), risk assessment, test plan (or a

@@ -151,7 +151,7 @@ TEST_F(CrLifecycleTest, SubmitAcceptsPlansAsAttachments) {
 
 TEST_F(CrLifecycleTest, AllowedActionsPerState) {
   EXPECT_THAT(AllowedActions(CrState::kDraft),
-              ElementsAre("edit", "attach", "schedule", "submit", "cancel"));
+              ElementsAre("edit", "justify", "attach", "schedule", "submit", "cancel"));
   EXPECT_THAT(AllowedActions(CrState::kCompleted),
               ElementsAre("attach", "confirm", "signoff", "evidence", "close"));
   EXPECT_TRUE(AllowedActions(CrState::kClosed).empty());
@@ -160,7 +160,8 @@ TEST_F(CrLifecycleTest, AllowedActionsPerState) {
   EXPECT_EQ(CheckActionAllowed(closed, "cancel").message(),
             "cannot cancel CR-1: it is closed (nothing is allowed: it is final)");
   EXPECT_EQ(Approve(draft_, config_, "DEV", "dana", now_).error().message(),
-            "cannot approve CR-1: it is draft (allowed: edit, attach, schedule, submit, cancel)");
+            "cannot approve CR-1: it is draft (allowed: edit, justify, attach, schedule, submit, "
+            "cancel)");
 }
 
 // Every operation in every state: refused with Conflict exactly when the state does not allow
@@ -176,6 +177,12 @@ TEST_F(CrLifecycleTest, EveryTransitionLegalAndIllegal) {
          CrEdit e;
          e.description = "changed";
          return EditChangeRequest(cr, e, config_, "eve", now_, utc_);
+       }},
+      {"justify",
+       [&](const ChangeRequest& cr) {
+         return RecordEmergencyJustification(cr, SamplePatch(9.8, true), config_,
+                                             {"exploited RCE", "actively exploited", ""}, "eve",
+                                             now_);
        }},
       {"attach",
        [&](const ChangeRequest& cr) { return AddAttachment(cr, config_, Doc("other"), now_); }},
@@ -224,6 +231,76 @@ TEST_F(CrLifecycleTest, EveryTransitionLegalAndIllegal) {
       EXPECT_EQ(refused_by_state, !is_allowed) << r.status().ToString();
     }
   }
+}
+
+TEST_F(CrLifecycleTest, EmergencyJustificationRecordsTheIncidentScoreSourceAndCriteria) {
+  Patch patch = SamplePatch(9.8, true);
+  ChangeRequest cr = SampleChangeRequest(config_, patch);
+  ASSERT_TRUE(cr.emergency);
+  auto t = RecordEmergencyJustification(cr, patch, config_,
+                                        {" CVE-2026-12345 exploited against billing ",
+                                         "the exploit is public; 5 days is too long", ""},
+                                        "eve", now_);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  ASSERT_TRUE(t->cr.emergency_justification.has_value());
+  const EmergencyJustification& j = *t->cr.emergency_justification;
+  EXPECT_EQ(j.incident, "CVE-2026-12345 exploited against billing");
+  EXPECT_EQ(j.why_not_normal, "the exploit is public; 5 days is too long");
+  EXPECT_EQ(j.cvss_score, 9.8);
+  EXPECT_EQ(j.cvss_source,
+            "CVSS 3.1 vector CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N recorded on PATCH-1");
+  EXPECT_THAT(j.criteria, ElementsAre("active exploitation confirmed in the wild",
+                                      "CVSS 3.1 base score 9.8 ≥ 9.0 (critical)"));
+  EXPECT_EQ(j.recorded_by, "eve");
+  EXPECT_EQ(j.recorded_at, now_);
+  EXPECT_EQ(t->cr.revision, cr.revision);  // a draft keeps its revision
+  EXPECT_EQ(t->action, "cr.justify");
+  auto details = nlohmann::json::parse(t->details);
+  EXPECT_EQ(details["cvss_score"], 9.8);
+  EXPECT_EQ(details["replaced"], false);
+
+  // A given source replaces the default; after submission the revision moves on.
+  ChangeRequest submitted = t->cr;
+  submitted.state = CrState::kSubmitted;
+  auto again = RecordEmergencyJustification(
+      submitted, patch, config_, {"exploited", "public exploit", "NVD, 2026-11-29"}, "eve", now_);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->cr.emergency_justification->cvss_source, "NVD, 2026-11-29");
+  EXPECT_EQ(again->cr.revision, submitted.revision + 1);
+  EXPECT_EQ(nlohmann::json::parse(again->details)["replaced"], true);
+}
+
+TEST_F(CrLifecycleTest, EmergencyJustificationNeedsTheIncidentAndWhy) {
+  Patch patch = SamplePatch(9.8, true);
+  ChangeRequest cr = SampleChangeRequest(config_, patch);
+  auto blank = RecordEmergencyJustification(cr, patch, config_, {" ", "", ""}, "eve", now_);
+  ASSERT_FALSE(blank.ok());
+  EXPECT_EQ(blank.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(blank.error().message(),
+            "the emergency justification of CR-1 needs the incident or vulnerability (--incident) "
+            "and why the normal process cannot be followed (--why)");
+  auto stranger = RecordEmergencyJustification(cr, patch, config_, {"x", "y", ""}, "ghost", now_);
+  EXPECT_EQ(stranger.error().code(), StatusCode::kNotFound);
+}
+
+TEST_F(CrLifecycleTest, EmergencyJustificationRefusedForAChangeOutsideSection5_1) {
+  Patch patch = SamplePatch(5.3);
+  patch.id = "PATCH-4";
+  ChangeRequest cr = SampleChangeRequest(config_, patch);
+  auto refused = RecordEmergencyJustification(cr, patch, config_, {"x", "y", ""}, "eve", now_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), StatusCode::kRefusedByGate);
+  EXPECT_THAT(refused.error().message(),
+              HasSubstr("PATCH-4 is P3-Moderate with CVSS 5.3 and no exploitation: none of "
+                        "§5.1's criteria"));
+  // A CR raised as standard stays standard even when its patch now qualifies.
+  Patch critical = SamplePatch(9.8, true);
+  ChangeRequest standard = SampleChangeRequest(config_, critical);
+  standard.emergency = false;
+  auto raised_standard =
+      RecordEmergencyJustification(standard, critical, config_, {"x", "y", ""}, "eve", now_);
+  EXPECT_EQ(raised_standard.error().code(), StatusCode::kRefusedByGate);
+  EXPECT_THAT(raised_standard.error().message(), HasSubstr("raised as a standard change"));
 }
 
 TEST_F(CrLifecycleTest, CancelNeedsAReason) {

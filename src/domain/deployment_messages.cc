@@ -2,11 +2,27 @@
 
 #include <fmt/format.h>
 
+#include "common/strings.h"
+
 namespace rollgate {
 
 namespace {
 
 std::string Local(Timestamp t, const TimeZone& zone) { return FormatLocalMinutes(t, zone); }
+
+constexpr const char* kNotRecorded = "[not recorded]";
+
+// A value on one template line: blank becomes `fallback`; further lines are indented.
+std::string Field(std::string_view value, const char* fallback) {
+  std::string trimmed(Trim(value));
+  if (trimmed.empty()) return fallback;
+  std::string out;
+  for (const std::string& line : Split(trimmed, '\n')) {
+    if (!out.empty()) out += "\n  ";
+    out += line;
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -65,6 +81,54 @@ Message RollbackCompleteMessage(const DeploymentFacts& f, const TimeZone& zone) 
       f.outcome == "SUCCESS" ? "COMPLETED" : "FAILED", f.environment, f.change_request, f.run,
       Local(f.finished, zone), FormatDuration(duration),
       f.outcome == "SUCCESS" ? "Success" : "Failed");
+  return m;
+}
+
+Message EmergencyApprovalRequestMessage(const ChangeRequest& cr, const Patch& patch,
+                                        const std::string& environment,
+                                        const std::string& requestor, Timestamp now,
+                                        const TimeZone& zone) {
+  const EmergencyJustification* j =
+      cr.emergency_justification ? &*cr.emergency_justification : nullptr;
+  std::string score = "not scored";
+  if (j && j->cvss_score) {
+    score = fmt::format("{:.1f}{}", *j->cvss_score,
+                        j->cvss_source.empty() ? "" : fmt::format(" (source: {})", j->cvss_source));
+  } else if (j && !j->cvss_source.empty()) {
+    score = fmt::format("not scored (source: {})", j->cvss_source);
+  }
+  std::vector<std::string> references = patch.cves;
+  references.insert(references.end(), patch.references.begin(), patch.references.end());
+  Message m;
+  m.subject = fmt::format("EMERGENCY PATCH APPROVAL REQUEST - {} - {} - {}", cr.id, cr.system,
+                          PriorityName(cr.classification));
+  m.body = fmt::format(
+      "EMERGENCY PATCH APPROVAL REQUEST\n"
+      "==================================\n"
+      "Incident: {}\n"
+      "Classification: {}\n"
+      "CVSS Score: {}\n"
+      "Vendor Reference: {}\n"
+      "\n"
+      "Risk Assessment:\n"
+      "- Impact if not deployed: {}\n"
+      "- Risk if deployed: {}\n"
+      "\n"
+      "Recommended Action: Deploy\n"
+      "\n"
+      "Requestor: {}\n"
+      "Time: {}\n",
+      j ? Field(j->incident, kNotRecorded) : kNotRecorded, PriorityName(cr.classification), score,
+      references.empty() ? "none recorded" : Join(references, ", "),
+      j ? Field(Join(j->criteria, "; "), kNotRecorded) : kNotRecorded,
+      Field(cr.risk_assessment, kNotRecorded), Field(requestor, kNotRecorded), Local(now, zone));
+  m.body += fmt::format(
+      "\nChange Request: {} ({}, {})\n"
+      "Why the normal process cannot be followed: {}\n"
+      "To approve {}: rollgate cr approve {} --env {}, or give your approval by phone to the "
+      "requestor, who records it; a verbal approval must be confirmed in writing.\n",
+      cr.id, patch.id, cr.system, j ? Field(j->why_not_normal, kNotRecorded) : kNotRecorded,
+      environment, cr.id, environment);
   return m;
 }
 

@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "common/strings.h"
 #include "domain/approvals.h"
 #include "domain/business_calendar.h"
+#include "domain/classification.h"
 #include "domain/evidence_queries.h"
 #include "domain/windows.h"
 
@@ -28,6 +30,7 @@ struct GateContext {
   const Environment* relied_on = nullptr;   // the previous environment actually deployed
   std::vector<const Environment*> skipped;  // skipped on the emergency path
   const Timestamp* start = nullptr;         // the scheduled start, if any
+  const Patch* patch = nullptr;             // the CR's patch, when known
 };
 
 Gate Pass(std::string name) { return Gate{std::move(name), true, ""}; }
@@ -57,10 +60,33 @@ Gate CrStateGate(const GateContext& c) {
                            CrStateName(c.cr.state)));
 }
 
+// "17m 10s": the units of FormatDuration, spaced for a sentence.
+std::string SpacedDuration(Seconds d) {
+  std::string text = FormatDuration(d);
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    out += text[i];
+    bool unit = text[i] == 'h' || text[i] == 'm' || text[i] == 's' || text[i] == 'd';
+    if (unit && i + 1 < text.size()) out += ' ';
+  }
+  return out;
+}
+
+// §5.1: an emergency change whose patch meets a criterion, with the justification of step 1.
 Gate EmergencyGate(const GateContext& c) {
-  return Check("emergency-classification", c.cr.emergency,
-               fmt::format("{} is not an emergency change (playbook §5.1): the emergency path is "
-                           "not available",
+  const char* name = "emergency-classification";
+  std::string criteria = c.patch ? MissingEmergencyCriteria(*c.patch) : "";
+  if (!c.cr.emergency || !criteria.empty()) {
+    return Fail(
+        name, !criteria.empty()
+                  ? fmt::format("{}; the emergency path is not available for {}", criteria, c.cr.id)
+                  : fmt::format("{} is not an emergency change (playbook §5.1): the "
+                                "emergency path is not available",
+                                c.cr.id));
+  }
+  return Check(name, c.cr.emergency_justification.has_value(),
+               fmt::format("no emergency justification recorded (playbook §5.1 step 1): rollgate "
+                           "cr justify {} --incident TEXT --why TEXT [--cvss-source TEXT]",
                            c.cr.id));
 }
 
@@ -238,7 +264,71 @@ Gate RollbackPlanGate(const GateContext& c) {
                "rollback-procedure document");
 }
 
+// The environments before production, where a rollback may be rehearsed.
+std::vector<std::string> RehearsalEnvironments(const GateContext& c) {
+  std::vector<std::string> names;
+  for (const Environment* e = c.config.PreviousEnvironment(c.env.name); e;
+       e = c.config.PreviousEnvironment(e->name)) {
+    names.insert(names.begin(), e->name);
+  }
+  return names;
+}
+
+// The latest rollback-tested evidence recorded for one of `environments`.
+const Evidence* LatestRehearsal(const ChangeRequest& cr,
+                                const std::vector<std::string>& environments) {
+  const Evidence* latest = nullptr;
+  for (const Evidence& e : cr.evidence) {
+    if (e.kind != kEvidenceRollbackTested) continue;
+    if (std::find(environments.begin(), environments.end(), e.environment) == environments.end()) {
+      continue;
+    }
+    if (!latest || e.at >= latest->at) latest = &e;
+  }
+  return latest;
+}
+
+// A measured duration: a finite, non-negative number of seconds (at most a year).
+bool HasDuration(const Evidence& e) {
+  return e.value && std::isfinite(*e.value) && *e.value >= 0 && *e.value <= 366.0 * 86400;
+}
+
+// The duration of `e` (HasDuration), rounded up to whole seconds: never shorter than measured.
+Seconds EvidenceSeconds(const Evidence& e) {
+  return Seconds(static_cast<int64_t>(std::ceil(*e.value)));
+}
+
+// §5.3 step 4 on the emergency path to production: the rollback rehearsed first, in an earlier
+// environment, and measured within the production environment's max_rollback_duration.
+Gate RollbackRehearsedGate(const GateContext& c) {
+  const char* name = "rollback-tested";
+  Seconds limit = c.env.thresholds.max_rollback_duration;
+  std::vector<std::string> earlier = RehearsalEnvironments(c);
+  std::string where = earlier.empty() ? "an earlier environment" : Join(earlier, " or ");
+  const Evidence* e = LatestRehearsal(c.cr, earlier);
+  if (!e) {
+    return Fail(name, fmt::format("no rollback rehearsal recorded in {}: the emergency path to {} "
+                                  "needs the rollback tested first (rollback --rehearse, or "
+                                  "rollback-tested evidence with its duration in seconds)",
+                                  where, c.env.name));
+  }
+  if (e->passed == false) {
+    return Fail(name, fmt::format("the rollback rehearsal in {} failed: the emergency path to {} "
+                                  "needs one that succeeded",
+                                  e->environment, c.env.name));
+  }
+  if (!HasDuration(*e)) {
+    return Fail(name, fmt::format("the rollback rehearsal in {} recorded no duration; the "
+                                  "emergency path needs it measured at most {}",
+                                  e->environment, SpacedDuration(limit)));
+  }
+  return Check(name, EvidenceSeconds(*e) <= limit,
+               fmt::format("rollback rehearsal took {}; the emergency path needs at most {}",
+                           SpacedDuration(EvidenceSeconds(*e)), SpacedDuration(limit)));
+}
+
 Gate RollbackTestedGate(const GateContext& c) {
+  if (c.emergency && c.production) return RollbackRehearsedGate(c);
   const Evidence* e = LatestEvidenceAnywhere(c.cr, kEvidenceRollbackTested);
   if (!e) {
     return Fail("rollback-tested",
@@ -249,11 +339,17 @@ Gate RollbackTestedGate(const GateContext& c) {
                                                e->environment.empty() ? "the CR" : e->environment));
   }
   Seconds limit = c.env.thresholds.max_rollback_duration;
-  if (e->value && Seconds(static_cast<int64_t>(*e->value)) > limit) {
+  if (e->value && !HasDuration(*e)) {
     return Fail("rollback-tested",
-                fmt::format("the tested rollback took {}, more than the {} allowed",
-                            FormatDuration(Seconds(static_cast<int64_t>(*e->value))),
-                            FormatDuration(limit)));
+                fmt::format("the rollback test in {} recorded {:g}, not a "
+                            "duration in seconds",
+                            e->environment.empty() ? "the CR" : e->environment, *e->value));
+  }
+  if (e->value && EvidenceSeconds(*e) > limit) {
+    return Fail("rollback-tested",
+                fmt::format("the tested rollback took {}, more than the {} "
+                            "allowed",
+                            SpacedDuration(EvidenceSeconds(*e)), SpacedDuration(limit)));
   }
   return Pass("rollback-tested");
 }
@@ -321,7 +417,9 @@ std::vector<Gate> EvaluateGates(GateContext& c) {
     gates.push_back(SmokeGate(c));
   }
   gates.push_back(RollbackPlanGate(c));
-  if (c.env.requires_rollback_tested) gates.push_back(RollbackTestedGate(c));
+  if (c.env.requires_rollback_tested || (c.emergency && c.production)) {
+    gates.push_back(RollbackTestedGate(c));
+  }
   if (c.env.requires_maintenance_window) gates.push_back(MaintenanceWindowGate(c));
   gates.push_back(FreezeGate(c));
   return gates;
@@ -343,7 +441,7 @@ std::vector<std::string> GateReport::Missing() const {
 }
 
 GateReport CheckGates(const ChangeRequest& cr, const Config& config, std::string_view environment,
-                      Timestamp now, const TimeZone& zone, bool emergency) {
+                      Timestamp now, const TimeZone& zone, bool emergency, const Patch* patch) {
   GateReport report;
   report.cr_id = cr.id;
   report.environment = std::string(environment);
@@ -356,6 +454,7 @@ GateReport CheckGates(const ChangeRequest& cr, const Config& config, std::string
     return report;
   }
   GateContext c{cr, config, *env, now, zone, emergency, IsProductionEnvironment(config, *env)};
+  c.patch = patch;
   auto scheduled = cr.scheduled.find(env->name);
   if (scheduled != cr.scheduled.end()) c.start = &scheduled->second;
   FindReliedOn(c);

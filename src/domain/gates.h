@@ -7,7 +7,8 @@
 //   previous-environment, exit-signoffs, risk-acceptance (emergency path to production or when
 //   an environment is skipped), test-results-approved, regression, uat-signoff (production,
 //   standard path), smoke (production), rollback-plan, rollback-tested (when the environment
-//   requires it), maintenance-window (when required), freeze.
+//   requires it, and always on the emergency path to production), maintenance-window (when
+//   required), freeze.
 // "Production" is the last environment in promotion order. Pure, thread-safe.
 #pragma once
 
@@ -19,6 +20,7 @@
 #include "common/time.h"
 #include "domain/change_request.h"
 #include "domain/config.h"
+#include "domain/patch.h"
 
 namespace rollgate {
 
@@ -42,12 +44,17 @@ struct GateReport {
 };
 
 // Every gate for starting `environment` of `cr` at `now`. With `emergency`, the §5.3 path:
-// emergency lead time, verbal approvals count, an environment with allow_emergency_skip that
-// has not succeeded may be skipped, the earlier of the standard and emergency lead times applies,
-// no regression, test-results or UAT gates, but a recorded risk acceptance. An unknown environment
-// yields one failed gate, "environment".
+// the CR must be an emergency change whose patch meets a §5.1 criterion, with its emergency
+// justification recorded (§5.1 step 1); emergency lead time, verbal approvals count, an
+// environment with allow_emergency_skip that has not succeeded may be skipped, the earlier of the
+// standard and emergency lead times applies, no regression, test-results or UAT gates, but a
+// recorded risk acceptance; to production, a rollback rehearsed in an earlier environment within
+// its max_rollback_duration (§5.3 step 4). `patch` is the CR's patch: the §5.1 criteria are read
+// from its classification; without it (nullptr) only the CR's emergency flag is judged. An
+// unknown environment yields one failed gate, "environment".
 GateReport CheckGates(const ChangeRequest& cr, const Config& config, std::string_view environment,
-                      Timestamp now, const TimeZone& zone, bool emergency);
+                      Timestamp now, const TimeZone& zone, bool emergency,
+                      const Patch* patch = nullptr);
 
 // {"cr","environment","emergency","passed","gates":[{"name","passed","missing"}]}.
 nlohmann::json GateReportToJson(const GateReport& report);

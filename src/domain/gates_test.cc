@@ -28,7 +28,8 @@ Timestamp At(year_month_day date, int hour, int minute = 0) {
 class GatesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    cr_ = SampleChangeRequest(config_, SamplePatch(7.5));
+    patch_ = SamplePatch(7.5);
+    cr_ = SampleChangeRequest(config_, patch_);
     cr_.state = CrState::kInProgress;
     cr_.submitted_at = now_;
     cr_.scheduled = {{"DEV", now_ + hours(1)},
@@ -88,7 +89,7 @@ class GatesTest : public ::testing::Test {
   }
 
   GateReport Check(std::string_view env, bool emergency = false) {
-    return CheckGates(cr_, config_, env, now_, utc_, emergency);
+    return CheckGates(cr_, config_, env, now_, utc_, emergency, &patch_);
   }
 
   // The `missing` text of gate `name` for `env`; "PASSED" when it passed, "ABSENT" when the gate
@@ -104,6 +105,7 @@ class GatesTest : public ::testing::Test {
   Timestamp now_ = MondayMorning();
   Timestamp evidence_time_ = MondayMorning();
   FixedOffsetZone utc_{Seconds(0)};
+  Patch patch_;
   ChangeRequest cr_;
 };
 
@@ -317,6 +319,17 @@ TEST_F(GatesTest, RollbackTestedGate) {
   EXPECT_EQ(Missing("PROD", "rollback-tested"), "ABSENT");
 }
 
+TEST_F(GatesTest, StandardPathChecksTheDurationWhenTheEvidenceCarriesOne) {
+  AddEvidence("", kEvidenceRollbackTested, true, 1030.0);  // CR-wide still counts here
+  EXPECT_EQ(Missing("PROD", "rollback-tested"),
+            "the tested rollback took 17m 10s, more than the 15m allowed");
+  AddEvidence("PROD", kEvidenceRollbackTested, true, -1.0);
+  EXPECT_EQ(Missing("PROD", "rollback-tested"),
+            "the rollback test in PROD recorded -1, not a duration in seconds");
+  AddEvidence("PROD", kEvidenceRollbackTested, true, {});
+  EXPECT_EQ(Missing("PROD", "rollback-tested"), "PASSED");
+}
+
 TEST_F(GatesTest, MaintenanceWindowGate) {
   cr_.scheduled["PROD"] = At(2026y / December / 7, 10);
   EXPECT_EQ(Missing("PROD", "maintenance-window"),
@@ -370,9 +383,18 @@ TEST_F(GatesTest, GateReportJson) {
 class EmergencyGatesTest : public GatesTest {
  protected:
   void SetUp() override {
-    cr_ = SampleChangeRequest(config_, SamplePatch(9.8, true));
+    patch_ = SamplePatch(9.8, true);
+    cr_ = SampleChangeRequest(config_, patch_);
     cr_.state = CrState::kInProgress;
     cr_.submitted_at = now_;
+    cr_.emergency_justification =
+        EmergencyJustification{"CVE-2026-12345 exploited against billing",
+                               "a public exploit; 5 days is too long",
+                               9.8,
+                               "NVD",
+                               {"active exploitation confirmed in the wild"},
+                               "eve",
+                               now_};
     cr_.scheduled = {{"DEV", now_ + hours(1)}, {"PROD", now_ + hours(5)}};
     Approve("DEV", "dana", "development-lead");
     AddVerbal("PROD", "sam", "security-lead", now_ + minutes(30));
@@ -464,6 +486,79 @@ TEST_F(EmergencyGatesTest, SkipNotAllowedWithoutAllowEmergencySkip) {
   config_.environments[1].allow_emergency_skip = false;
   EXPECT_EQ(Missing("PROD", "previous-environment", true),
             "TEST has no successful deployment recorded");
+}
+
+TEST_F(EmergencyGatesTest, EmergencyPathRefusedForAPatchOutsideSection5_1) {
+  patch_ = SamplePatch(5.3);
+  patch_.id = "PATCH-4";
+  cr_.classification = patch_.classification.priority;
+  cr_.emergency = patch_.classification.emergency;
+  cr_.emergency_justification.reset();
+  EXPECT_EQ(Missing("PROD", "emergency-classification", true),
+            "PATCH-4 is P3-Moderate with CVSS 5.3 and no exploitation: none of §5.1's criteria "
+            "(active exploitation, CVSS ≥ 9.0, or a declared service-availability, "
+            "regulatory-directive or business-impact criterion); the emergency path is not "
+            "available for CR-1");
+  // Even a CR flagged emergency is judged by its patch's criteria.
+  cr_.emergency = true;
+  EXPECT_THAT(Missing("PROD", "emergency-classification", true),
+              ::testing::StartsWith("PATCH-4 is P3-Moderate with CVSS 5.3"));
+  EXPECT_EQ(Missing("PROD", "emergency-classification", false), "ABSENT");
+}
+
+TEST_F(EmergencyGatesTest, EmergencyPathNeedsTheJustification) {
+  cr_.emergency_justification.reset();
+  GateReport report = Check("PROD", true);
+  EXPECT_FALSE(report.passed);
+  EXPECT_THAT(report.Missing(),
+              ElementsAre("no emergency justification recorded (playbook §5.1 step 1): rollgate "
+                          "cr justify CR-1 --incident TEXT --why TEXT [--cvss-source TEXT]"));
+  // Without the patch only the CR's own flag and justification are judged.
+  cr_.emergency_justification = EmergencyJustification{};
+  EXPECT_TRUE(CheckGates(cr_, config_, "PROD", now_, utc_, true).passed);
+}
+
+TEST_F(EmergencyGatesTest, RollbackRehearsedFirstWithinFifteenMinutes) {
+  RemoveEvidence("DEV", kEvidenceRollbackTested);
+  EXPECT_EQ(Missing("PROD", "rollback-tested", true),
+            "no rollback rehearsal recorded in DEV or TEST: the emergency path to PROD needs the "
+            "rollback tested first (rollback --rehearse, or rollback-tested evidence with its "
+            "duration in seconds)");
+  // Evidence recorded against PROD itself or the whole CR is no rehearsal.
+  AddEvidence("PROD", kEvidenceRollbackTested, true, 60.0);
+  AddEvidence("", kEvidenceRollbackTested, true, 60.0);
+  EXPECT_THAT(Missing("PROD", "rollback-tested", true),
+              ::testing::StartsWith("no rollback rehearsal recorded in DEV or TEST"));
+  AddEvidence("TEST", kEvidenceRollbackTested, true, 1030.0);
+  EXPECT_EQ(Missing("PROD", "rollback-tested", true),
+            "rollback rehearsal took 17m 10s; the emergency path needs at most 15m");
+  AddEvidence("DEV", kEvidenceRollbackTested, true, 900.0);  // exactly the limit
+  EXPECT_EQ(Missing("PROD", "rollback-tested", true), "PASSED");
+  AddEvidence("DEV", kEvidenceRollbackTested, true, 900.5);  // rounded up, never down
+  EXPECT_EQ(Missing("PROD", "rollback-tested", true),
+            "rollback rehearsal took 15m 1s; the emergency path needs at most 15m");
+  AddEvidence("DEV", kEvidenceRollbackTested, false, 120.0);
+  EXPECT_EQ(Missing("PROD", "rollback-tested", true),
+            "the rollback rehearsal in DEV failed: the emergency path to PROD needs one that "
+            "succeeded");
+  AddEvidence("DEV", kEvidenceRollbackTested, true, {});
+  EXPECT_EQ(Missing("PROD", "rollback-tested", true),
+            "the rollback rehearsal in DEV recorded no duration; the emergency path needs it "
+            "measured at most 15m");
+  AddEvidence("DEV", kEvidenceRollbackTested, true, -60.0);  // typed by hand: no duration
+  EXPECT_THAT(Missing("PROD", "rollback-tested", true),
+              ::testing::StartsWith("the rollback rehearsal in DEV recorded no duration"));
+  AddEvidence("DEV", kEvidenceRollbackTested, true, 840.0);
+  EXPECT_EQ(Missing("PROD", "rollback-tested", true), "PASSED");
+}
+
+TEST_F(EmergencyGatesTest, RollbackRehearsalAppliesEvenWhenProdDoesNotRequireIt) {
+  config_.environments[2].requires_rollback_tested = false;
+  config_.environments[2].thresholds.max_rollback_duration = minutes(4);
+  EXPECT_EQ(Missing("PROD", "rollback-tested", true),
+            "rollback rehearsal took 5m; the emergency path needs at most 4m");
+  EXPECT_EQ(Missing("PROD", "rollback-tested", false), "ABSENT");  // standard path: as configured
+  EXPECT_EQ(Missing("DEV", "rollback-tested", true), "ABSENT");    // only to production
 }
 
 TEST_F(EmergencyGatesTest, EmergencyPathRefusedForStandardCr) {

@@ -462,7 +462,7 @@ Result<Plan> BuildDeploymentPlan(const DeploymentRequest& request) {
 
   // §3.2: the regression suite, in the environments between the first and the last.
   // (Added below, before the system's own changes are applied.)
-  if (request.run_regression && !system.regression_command.empty() &&
+  if (request.run_regression && !request.emergency && !system.regression_command.empty() &&
       !system.regression_results.empty()) {
     Phase regression{"regression", std::nullopt, {}};
     regression.one_host = true;
@@ -475,6 +475,18 @@ Result<Plan> BuildDeploymentPlan(const DeploymentRequest& request) {
     suite.env["ROLLGATE_APP_DIR"] = system.app_dir;
     regression.steps.push_back(std::move(suite));
     plan.phases.push_back(std::move(regression));
+  }
+  // §5.3 step 2: on the emergency path, the targeted tests in place of the regression suite.
+  if (request.emergency && !system.targeted_test_command.empty()) {
+    Phase targeted{"targeted-tests", std::nullopt, {}};
+    targeted.one_host = true;
+    StepSpec tests = b.Make("targeted-tests", "smoke-test",
+                            {{"command", system.targeted_test_command}}, Seconds(1800), true);
+    if (system.port > 0) tests.params["base_url"] = fmt::format("http://{{host}}:{}", system.port);
+    tests.env["ROLLGATE_RELEASE_DIR"] = release_dir;
+    tests.env["ROLLGATE_APP_DIR"] = system.app_dir;
+    targeted.steps.push_back(std::move(tests));
+    plan.phases.push_back(std::move(targeted));
   }
   RETURN_IF_ERROR(ApplySystemChanges(system, b, plan));
   return plan;

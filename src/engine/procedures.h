@@ -16,7 +16,11 @@
 //                      last, the availability and error share over that window (§6.1);
 //   database-verify    one host: record counts and unvalidated constraints (§3.3);
 //   regression         one host, in the environments between the first and the last (TEST,
-//                      §3.2): the regression suite and its JUnit results.
+//                      §3.2): the regression suite and its JUnit results; never on the
+//                      emergency path;
+//   targeted-tests     one host, on the emergency path only (§5.3 step 2: smoke test + targeted
+//                      tests, no full regression): the system's targeted_tests command, run as a
+//                      smoke-test step named "targeted-tests" (every test must pass).
 // Step names are stable: the evidence recorder (service/deploy_service) reads results by them.
 //
 // Pure: no I/O; the package's layout is described by the caller (it inspects the archive).
@@ -60,6 +64,8 @@ struct DeploymentRequest {
   // the service's counters when System::metrics names them.
   std::optional<Seconds> observe_window;
   Seconds observe_interval = Seconds(5);
+  // The emergency path (§5.3 step 2): targeted tests instead of the full regression.
+  bool emergency = false;
 };
 
 // The plan of a deployment. InvalidArgument when the system has no hosts in the environment or

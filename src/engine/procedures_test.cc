@@ -34,13 +34,14 @@ class ProceduresTest : public ::testing::Test {
     package_.sha256 = std::string(64, 'a');
   }
 
-  Result<Plan> Build(const std::string& env, bool regression = false) {
+  Result<Plan> Build(const std::string& env, bool regression = false, bool emergency = false) {
     DeploymentRequest request;
     request.change_request = "CR-1";
     request.system = &system_;
     request.environment = config_.FindEnvironment(env);
     request.package = package_;
     request.run_regression = regression;
+    request.emergency = emergency;
     return BuildDeploymentPlan(request);
   }
 
@@ -417,6 +418,52 @@ TEST_F(RollbackPlanTest, TheDeploymentRecordsTheMigrationsWritesBesideTheBackup)
   const StepSpec& migrate = Step(*plan, "rollout", "migrate");
   EXPECT_EQ(migrate.params.at("backup_dir"), backup.params.at("destination_dir"));
   EXPECT_EQ(migrate.params.at("backup_label"), backup.params.at("label"));
+
+std::vector<std::string> PhaseNames(const Plan& plan) {
+  std::vector<std::string> names;
+  for (const Phase& phase : plan.phases) names.push_back(phase.name);
+  return names;
+}
+
+TEST_F(ProceduresTest, EmergencyPathRunsTargetedTestsOnOneHostAndNeverTheRegression) {
+  system_.targeted_test_command = "/opt/billing/tests/targeted.sh --suite pdf";
+  Result<Plan> prod = Build("PROD", /*regression=*/false, /*emergency=*/true);
+  ASSERT_TRUE(prod.ok()) << prod.error().ToString();
+  EXPECT_THAT(PhaseNames(*prod),
+              ::testing::ElementsAre("readiness", "transfer", "database-backup", "rollout",
+                                     "verify", "database-verify", "targeted-tests"));
+  const Phase& targeted = prod->phases.back();
+  EXPECT_TRUE(targeted.one_host);
+  ASSERT_EQ(targeted.steps.size(), 1u);
+  const StepSpec& step = targeted.steps[0];
+  EXPECT_EQ(step.name, "targeted-tests");
+  EXPECT_EQ(step.type, "smoke-test");
+  EXPECT_EQ(step.params.at("command"), "/opt/billing/tests/targeted.sh --suite pdf");
+  EXPECT_EQ(step.params.at("base_url"), "http://{host}:8080");
+  EXPECT_TRUE(step.env.contains("ROLLGATE_RELEASE_DIR"));
+  StepTypeTable types = DefaultStepTypes();
+  const StepType* type = types.Find("smoke-test");
+  ASSERT_NE(type, nullptr);
+  EXPECT_TRUE(type->Validate(step).ok()) << type->Validate(step).ToString();
+  // The smoke test still runs on every node of the rollout.
+  EXPECT_THAT(StepNames(prod->phases[3]), ::testing::Contains("smoke"));
+
+  // Even where the standard path runs the regression suite (TEST), the emergency path does not.
+  Result<Plan> test = Build("TEST", /*regression=*/true, /*emergency=*/true);
+  ASSERT_TRUE(test.ok());
+  EXPECT_THAT(PhaseNames(*test), ::testing::Not(::testing::Contains("regression")));
+  EXPECT_EQ(test->phases.back().name, "targeted-tests");
+}
+
+TEST_F(ProceduresTest, NoTargetedTestsOnTheStandardPathOrWithoutACommand) {
+  system_.targeted_test_command = "/opt/billing/tests/targeted.sh";
+  Result<Plan> standard = Build("PROD");
+  ASSERT_TRUE(standard.ok());
+  EXPECT_THAT(PhaseNames(*standard), ::testing::Not(::testing::Contains("targeted-tests")));
+  system_.targeted_test_command.clear();
+  Result<Plan> unconfigured = Build("PROD", false, /*emergency=*/true);
+  ASSERT_TRUE(unconfigured.ok());
+  EXPECT_THAT(PhaseNames(*unconfigured), ::testing::Not(::testing::Contains("targeted-tests")));
 }
 
 }  // namespace

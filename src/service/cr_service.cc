@@ -115,6 +115,24 @@ Result<ChangeRequest> CrService::Edit(const std::string& id, const CrEdit& edit,
       actor);
 }
 
+Result<ChangeRequest> CrService::Justify(const std::string& id, const JustificationDraft& draft,
+                                         const std::string& actor) {
+  RETURN_IF_ERROR(CheckCrId(id));
+  ChangeRequest result;
+  RETURN_IF_ERROR(store_.Write([&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(ChangeRequest cr, tx.GetChangeRequest(id));
+    ASSIGN_OR_RETURN(Patch patch, tx.GetPatch(cr.patch_id));
+    Timestamp now = clock_.Now();
+    ASSIGN_OR_RETURN(CrTransition t,
+                     RecordEmergencyJustification(cr, patch, config_, draft, actor, now));
+    RETURN_IF_ERROR(tx.PutChangeRequest(t.cr));
+    RETURN_IF_ERROR(tx.AppendAudit({now, actor, t.action, t.cr.id, t.details}).status());
+    result = std::move(t.cr);
+    return Status::Ok();
+  }));
+  return result;
+}
+
 Result<ChangeRequest> CrService::Submit(const std::string& id, const std::string& actor) {
   return Mutate(
       id,
@@ -260,7 +278,12 @@ Result<GateReport> CrService::CheckGates(const std::string& id, const std::strin
     return NotFound(fmt::format("no environment '{}' in the configuration", EscapeForDisplay(env)));
   }
   ASSIGN_OR_RETURN(ChangeRequest cr, Get(id));
-  return rollgate::CheckGates(cr, config_, env, clock_.Now(), zone_, emergency);
+  Patch patch;
+  RETURN_IF_ERROR(store_.Read([&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(patch, tx.GetPatch(cr.patch_id));
+    return Status::Ok();
+  }));
+  return rollgate::CheckGates(cr, config_, env, clock_.Now(), zone_, emergency, &patch);
 }
 
 Result<ChecklistView> CrService::ComputeChecklist(const std::string& id, const std::string& env) {

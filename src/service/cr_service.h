@@ -44,6 +44,10 @@ class CrService {
   // Changes content fields; after submission this bumps the revision, so earlier approvals and
   // sign-offs stay recorded but no longer count. InvalidArgument when nothing changes.
   Result<ChangeRequest> Edit(const std::string& id, const CrEdit& edit, const std::string& actor);
+  // Records the emergency justification (§5.1 step 1) with the score and criteria of the CR's
+  // patch; see RecordEmergencyJustification.
+  Result<ChangeRequest> Justify(const std::string& id, const JustificationDraft& draft,
+                                const std::string& actor);
   Result<ChangeRequest> Submit(const std::string& id, const std::string& actor);
   Result<ChangeRequest> Schedule(const std::string& id, const std::string& env, Timestamp at,
                                  const std::string& actor);
@@ -69,6 +73,7 @@ class CrService {
   Result<ChangeRequest> Get(const std::string& id);
   // `overdue`: only CRs with a verbal approval whose written confirmation is overdue.
   Result<std::vector<ChangeRequestSummary>> List(const ChangeRequestFilter& filter, bool overdue);
+  // The gates of `env`, judged with the CR's patch (its §5.1 criteria).
   Result<GateReport> CheckGates(const std::string& id, const std::string& env, bool emergency);
   Result<ChecklistView> ComputeChecklist(const std::string& id, const std::string& env);
 

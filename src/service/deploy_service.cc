@@ -315,6 +315,7 @@ Result<DeploymentPreparation> DeployService::Prepare(const std::string& cr_id,
     request.observe_interval =
         std::clamp<Seconds>(thresholds.observe_window / 10, Seconds(1), Seconds(30));
   }
+  request.emergency = emergency;
   ASSIGN_OR_RETURN(prep.plan, BuildDeploymentPlan(request));
   return prep;
 }
@@ -507,62 +508,94 @@ Result<std::vector<Evidence>> DeployService::Notify(const std::string& cr_id,
                                                     const Message& message,
                                                     const std::string& run_id,
                                                     const std::string& actor) {
-  std::vector<Evidence> out;
   const Environment* env = config_.FindEnvironment(environment);
-  if (env == nullptr) return out;
+  if (env == nullptr) return std::vector<Evidence>{};
+  return Notify(cr_id, environment, env->notification, message, run_id, actor, {}, {});
+}
+
+Result<std::vector<Evidence>> DeployService::Notify(
+    const std::string& cr_id, const std::string& environment, const NotificationRule& rule,
+    const Message& message, const std::string& run_id, const std::string& actor,
+    const std::vector<NotificationRecipient>& recipients,
+    const std::map<std::string, std::string>& fields) {
+  std::vector<Evidence> out;
   std::filesystem::path base = config_.source_file.empty()
                                    ? std::filesystem::current_path()
                                    : std::filesystem::absolute(config_.source_file).parent_path();
   LocalTransport local(clock_);
-  for (const std::string& name : env->notification.channels) {
+  // One delivery per recipient, or one for the channel's own audience.
+  std::vector<const NotificationRecipient*> targets;
+  for (const NotificationRecipient& r : recipients) targets.push_back(&r);
+  if (targets.empty()) targets.push_back(nullptr);
+  for (const std::string& name : rule.channels) {
     const Channel* channel = nullptr;
     for (const Channel& c : config_.channels) {
       if (c.name == name) channel = &c;
     }
-    Evidence e;
-    e.environment = environment;
-    e.kind = kEvidenceNotification;
-    e.run_id = run_id;
-    e.at = clock_.Now();
-    e.recorded_by = actor;
-    e.fields = {{"channel", name}, {"subject", message.subject}};
     if (channel == nullptr) continue;
-    e.fields["type"] = channel->type;
     auto setting = [&](const char* key) {
       auto it = channel->settings.find(key);
       return it == channel->settings.end() ? std::string() : it->second;
     };
-    if (channel->type == "file" && !setting("path").empty()) {
-      std::filesystem::path path = setting("path");
-      if (path.is_relative()) path = base / path;
-      std::ofstream file(path, std::ios::app);
-      file << "Subject: " << message.subject << "\n\n" << message.body << "\n";
-      file.flush();
-      e.passed = static_cast<bool>(file);
-      e.detail = fmt::format("{} to {}: {}", *e.passed ? "written" : "NOT written", path.string(),
-                             message.subject);
-    } else if (channel->type == "command" && !setting("command").empty()) {
-      CommandSpec spec;
-      spec.argv = {"sh", "-c", setting("command")};
-      spec.stdin_data = "Subject: " + message.subject + "\n\n" + message.body;
-      spec.env = {{"ROLLGATE_SUBJECT", message.subject}};
-      spec.timeout = Seconds(60);
-      spec.output_limit = 1024;
-      Result<CommandResult> result = local.Run(HostAddress{"localhost", "", 0}, spec);
-      e.passed = result.ok() && result->exit_code == 0;
-      e.detail =
-          fmt::format("{} through {}: {}", *e.passed ? "sent" : "NOT sent", name, message.subject);
-      if (!*e.passed) {
-        e.fields["error"] = result.ok() ? result->output_tail : result.error().message();
+    for (const NotificationRecipient* to : targets) {
+      Evidence e;
+      e.environment = environment;
+      e.kind = kEvidenceNotification;
+      e.run_id = run_id;
+      e.at = clock_.Now();
+      e.recorded_by = actor;
+      e.fields = fields;
+      e.fields["channel"] = name;
+      e.fields["subject"] = message.subject;
+      e.fields["type"] = channel->type;
+      std::string addressee;
+      std::string to_line;
+      if (to != nullptr) {
+        e.fields["person"] = to->person;
+        if (!to->role.empty()) e.fields["role"] = to->role;
+        addressee = " for " + to->person;
+        to_line = fmt::format("To: {}{}\n", to->full_name.empty() ? to->person : to->full_name,
+                              to->email.empty() ? "" : " <" + to->email + ">");
       }
-    } else {
-      e.passed = false;
-      e.detail = fmt::format(
-          "not sent through {} ({}): only file and command channels deliver "
-          "until the notification service is running",
-          name, channel->type);
+      std::string text = to_line + "Subject: " + message.subject + "\n\n" + message.body;
+      if (channel->type == "file" && !setting("path").empty()) {
+        std::filesystem::path path = setting("path");
+        if (path.is_relative()) path = base / path;
+        std::ofstream file(path, std::ios::app);
+        file << text << "\n";
+        file.flush();
+        e.passed = static_cast<bool>(file);
+        e.detail = fmt::format("{} to {}{}: {}", *e.passed ? "written" : "NOT written",
+                               path.string(), addressee, message.subject);
+      } else if (channel->type == "command" && !setting("command").empty()) {
+        CommandSpec spec;
+        spec.argv = {"sh", "-c", setting("command")};
+        spec.stdin_data = text;
+        spec.env = {{"ROLLGATE_SUBJECT", message.subject}};
+        if (to != nullptr) {
+          spec.env["ROLLGATE_RECIPIENT"] = to->person;
+          spec.env["ROLLGATE_RECIPIENT_NAME"] = to->full_name;
+          spec.env["ROLLGATE_RECIPIENT_EMAIL"] = to->email;
+          spec.env["ROLLGATE_RECIPIENT_PHONE"] = to->phone;
+        }
+        spec.timeout = Seconds(60);
+        spec.output_limit = 1024;
+        Result<CommandResult> result = local.Run(HostAddress{"localhost", "", 0}, spec);
+        e.passed = result.ok() && result->exit_code == 0;
+        e.detail = fmt::format("{} through {}{}: {}", *e.passed ? "sent" : "NOT sent", name,
+                               addressee, message.subject);
+        if (!*e.passed) {
+          e.fields["error"] = result.ok() ? result->output_tail : result.error().message();
+        }
+      } else {
+        e.passed = false;
+        e.detail = fmt::format(
+            "not sent through {} ({}){}: only file and command channels deliver "
+            "until the notification service is running",
+            name, channel->type, addressee);
+      }
+      out.push_back(std::move(e));
     }
-    out.push_back(e);
   }
   CrService crs(config_, store_, clock_, zone_);
   for (const Evidence& e : out) RETURN_IF_ERROR(crs.RecordEvidence(cr_id, e, actor).status());

@@ -39,6 +39,17 @@ std::vector<Evidence> EvidenceFromRun(const Plan& plan, const Run& run,
                                       const std::vector<StepExecution>& steps,
                                       const std::string& environment, const std::string& version);
 
+// Someone a notification is addressed to, by name: file channels write a "To:" line, command
+// channels see ROLLGATE_RECIPIENT (the person), ROLLGATE_RECIPIENT_NAME, ROLLGATE_RECIPIENT_EMAIL
+// and ROLLGATE_RECIPIENT_PHONE, so one command can page or mail each person.
+struct NotificationRecipient {
+  std::string person;
+  std::string full_name;
+  std::string email;
+  std::string phone;
+  std::string role;  // why they are told (recorded on the evidence)
+};
+
 class DeployService {
  public:
   DeployService(const Config& config, Store& store, const Clock& clock, const TimeZone& zone,
@@ -93,6 +104,14 @@ class DeployService {
   Result<std::vector<Evidence>> Notify(const std::string& cr_id, const std::string& environment,
                                        const Message& message, const std::string& run_id,
                                        const std::string& actor);
+  // The same through the channels of `rule`. With `recipients`, each channel delivers once per
+  // recipient (one evidence each, with fields person and role); without, once. `fields` are
+  // added to every evidence (e.g. audience). Unknown channel names are skipped.
+  Result<std::vector<Evidence>> Notify(const std::string& cr_id, const std::string& environment,
+                                       const NotificationRule& rule, const Message& message,
+                                       const std::string& run_id, const std::string& actor,
+                                       const std::vector<NotificationRecipient>& recipients,
+                                       const std::map<std::string, std::string>& fields);
 
   // For a run finished by `run resume`: records what a deployment (a plan with a rollout phase)
   // or a rollback (a restore phase) found, as deploy and rollback do. Nothing for other runs.

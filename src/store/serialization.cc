@@ -327,6 +327,28 @@ void from_json(const json& in, Evidence& e) {
   ReadField(in, "run_id", e.run_id);
 }
 
+void to_json(json& out, const EmergencyJustification& j) {
+  out = json{{"incident", j.incident},
+             {"why_not_normal", j.why_not_normal},
+             {"cvss_score", j.cvss_score ? json(*j.cvss_score) : json(nullptr)},
+             {"cvss_source", j.cvss_source},
+             {"criteria", j.criteria},
+             {"recorded_by", j.recorded_by},
+             {"recorded_at", TimeToJson(j.recorded_at)}};
+}
+
+void from_json(const json& in, EmergencyJustification& j) {
+  j = EmergencyJustification{};
+  ReadField(in, "incident", j.incident);
+  ReadField(in, "why_not_normal", j.why_not_normal);
+  auto score = in.find("cvss_score");
+  if (score != in.end() && !score->is_null()) j.cvss_score = score->get<double>();
+  ReadField(in, "cvss_source", j.cvss_source);
+  ReadField(in, "criteria", j.criteria);
+  ReadField(in, "recorded_by", j.recorded_by);
+  ReadTime(in, "recorded_at", j.recorded_at);
+}
+
 void to_json(json& out, const ChangeRequest& cr) {
   json scheduled = json::object();
   for (const auto& [environment, at] : cr.scheduled) scheduled[environment] = TimeToJson(at);
@@ -358,6 +380,8 @@ void to_json(json& out, const ChangeRequest& cr) {
              {"rejections", cr.rejections},
              {"signoffs", cr.signoffs},
              {"evidence", cr.evidence},
+             {"emergency_justification",
+              cr.emergency_justification ? json(*cr.emergency_justification) : json(nullptr)},
              {"cancel_reason", cr.cancel_reason},
              {"updated_at", TimeToJson(cr.updated_at)}};
 }
@@ -401,6 +425,10 @@ void from_json(const json& in, ChangeRequest& cr) {
   ReadField(in, "rejections", cr.rejections);
   ReadField(in, "signoffs", cr.signoffs);
   ReadField(in, "evidence", cr.evidence);
+  auto justification = in.find("emergency_justification");
+  if (justification != in.end() && !justification->is_null()) {
+    cr.emergency_justification = justification->get<EmergencyJustification>();
+  }
   ReadField(in, "cancel_reason", cr.cancel_reason);
   ReadTime(in, "updated_at", cr.updated_at);
 }

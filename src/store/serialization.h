@@ -43,6 +43,8 @@ void to_json(nlohmann::json& json, const Signoff& signoff);
 void from_json(const nlohmann::json& json, Signoff& signoff);
 void to_json(nlohmann::json& json, const Evidence& evidence);
 void from_json(const nlohmann::json& json, Evidence& evidence);
+void to_json(nlohmann::json& json, const EmergencyJustification& justification);
+void from_json(const nlohmann::json& json, EmergencyJustification& justification);
 void to_json(nlohmann::json& json, const ChangeRequest& cr);
 void from_json(const nlohmann::json& json, ChangeRequest& cr);
 

@@ -95,6 +95,23 @@ TEST(SerializationTest, MissingFieldsTakeTheirDefaults) {
   EXPECT_EQ(cr->state, CrState::kDraft);
   EXPECT_EQ(cr->revision, 1);
   EXPECT_EQ(cr->rollback_complexity, RollbackComplexity::kMedium);
+  // A CR stored before emergency justifications existed has none.
+  EXPECT_FALSE(cr->emergency_justification.has_value());
+}
+
+TEST(SerializationTest, EmergencyJustificationIsWrittenReadablyAndMayBeNull) {
+  auto json = nlohmann::json::parse(ChangeRequestToJson(SampleChangeRequest(1)).value());
+  EXPECT_EQ(json["emergency_justification"]["cvss_score"], 9.8);
+  EXPECT_EQ(json["emergency_justification"]["recorded_at"], "2026-11-30T09:54:00Z");
+  auto unscored = ChangeRequestFromJson(
+      R"({"emergency_justification":{"incident":"ransomware indicators","cvss_score":null}})");
+  ASSERT_TRUE(unscored.ok()) << unscored.error().ToString();
+  ASSERT_TRUE(unscored->emergency_justification.has_value());
+  EXPECT_EQ(unscored->emergency_justification->incident, "ransomware indicators");
+  EXPECT_FALSE(unscored->emergency_justification->cvss_score.has_value());
+  auto none = ChangeRequestFromJson(R"({"emergency_justification":null})");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->emergency_justification.has_value());
 }
 
 TEST(SerializationTest, BadInputIsInvalidArgumentNamingTheProblem) {

@@ -152,6 +152,7 @@ class EmergencyCliTest : public GateCliTest {
         SubmittedCr(h_, {"--cvss", kCriticalVector, "--exploited", "--cve", "CVE-2026-4242"});
     CommandOutput show = h_.RunJson({"cr", "show", cr});
     EXPECT_EQ(show.Json()["emergency"], true) << Describe(show);
+    Justify(cr);
     Ok(h_, "alice", {"cr", "approve", cr, "--env", "DEV"});
     Ok(h_, "heidi", {"cr", "schedule", cr, "--env", "DEV", "--at", "2026-11-30T09:30:00Z"});
     Ok(h_, "heidi", {"cr", "evidence", cr, "--env", "DEV", "--kind", "deployment", "--passed"});
@@ -159,6 +160,31 @@ class EmergencyCliTest : public GateCliTest {
        {"cr", "evidence", cr, "--env", "DEV", "--kind", "smoke", "--passed", "--value", "100"});
     Ok(h_, "alice", {"cr", "signoff", cr, "--env", "DEV", "--kind", "dev-lead"});
     return cr;
+  }
+
+  // §5.1 step 1, as the requestor records it.
+  void Justify(const std::string& cr) {
+    Ok(h_, "heidi",
+       {"cr", "justify", cr, "--incident",
+        "CVE-2026-4242: remote code execution in billing's TLS stack, exploited in the wild",
+        "--why", "exploitation is under way; the CAB's 5 business days leave billing exposed"});
+  }
+
+  // The starter's emergency channels (a pager command and a chat webhook), made deliverable: the
+  // pager writes who it paged to pages.log, and a file channel collects the messages.
+  void DeliverableEmergencyChannels() {
+    std::string yaml = h_.ReadFile("rollgate.yaml");
+    auto replace = [&](const std::string& from, const std::string& to) {
+      size_t at = yaml.find(from);
+      ASSERT_NE(at, std::string::npos) << from;
+      yaml.replace(at, from.size(), to);
+    };
+    replace("channels: [phone, teams]", "channels: [phone, teams, journal]");
+    replace("settings: {command: /usr/local/bin/page-on-call}",
+            "settings: {command: 'echo \"$ROLLGATE_RECIPIENT $ROLLGATE_RECIPIENT_PHONE\" >> " +
+                (h_.dir() / "pages.log").string() + "'}");
+    yaml += "  - {name: journal, type: file, settings: {path: notifications.log}}\n";
+    h_.WriteConfig(yaml);
   }
 };
 
@@ -323,6 +349,133 @@ TEST_F(EmergencyCliTest, EmergencyPathIsRefusedForAStandardCr) {
       h_.RunAs("heidi", {"cr", "approve", cr, "--env", "PROD", "--verbal", "--approver", "erin"});
   EXPECT_NE(verbal.exit_code, 0) << Describe(verbal);
   EXPECT_THAT(verbal.err, HasSubstr("emergency"));
+}
+
+TEST_F(EmergencyCliTest, EmergencyPathIsRefusedForAP3ChangeNamingTheReason) {
+  std::string cr = SubmittedCr(h_, {"--cvss", kMediumVector});
+  const std::string reason =
+      "PATCH-1 is P3-Moderate with CVSS 5.3 and no exploitation: none of §5.1's criteria";
+  nlohmann::json report = GateCheck(h_, cr, "DEV", /*emergency=*/true);
+  EXPECT_EQ(report["passed"], false);
+  EXPECT_THAT(Missing(report, "emergency-classification"), HasSubstr(reason));
+
+  // deploy --emergency checks the same gates before touching anything: exit 4, the reason named.
+  std::string before = h_.StoreDump();
+  CommandOutput deploy = h_.RunAs("heidi", {"deploy", cr, "--env", "DEV", "--emergency"});
+  EXPECT_EQ(deploy.exit_code, 4) << Describe(deploy);
+  EXPECT_THAT(deploy.err, HasSubstr(reason));
+  EXPECT_EQ(h_.StoreDump(), before) << "a refused deployment changes nothing";
+
+  // Nor does it take an emergency justification or an emergency approval request.
+  CommandOutput justify = h_.RunAs(
+      "heidi", {"cr", "justify", cr, "--incident", "slow reports", "--why", "the CFO asked"});
+  EXPECT_EQ(justify.exit_code, 4) << Describe(justify);
+  EXPECT_THAT(justify.err, HasSubstr(reason));
+  CommandOutput request = h_.RunAs("heidi", {"cr", "request-approval", cr});
+  EXPECT_EQ(request.exit_code, 4) << Describe(request);
+  EXPECT_THAT(request.err, HasSubstr(reason));
+  EXPECT_EQ(h_.StoreDump(), before);
+}
+
+TEST_F(EmergencyCliTest, EmergencyPathNeedsTheJustificationFirst) {
+  std::string cr =
+      SubmittedCr(h_, {"--cvss", kCriticalVector, "--exploited", "--cve", "CVE-2026-4242"});
+  nlohmann::json report = GateCheck(h_, cr, "DEV", /*emergency=*/true);
+  EXPECT_EQ(Missing(report, "emergency-classification"),
+            "no emergency justification recorded (playbook §5.1 step 1): rollgate cr justify " +
+                cr + " --incident TEXT --why TEXT [--cvss-source TEXT]");
+  CommandOutput request = h_.RunAs("heidi", {"cr", "request-approval", cr});
+  EXPECT_EQ(request.exit_code, 4) << Describe(request);
+  EXPECT_THAT(request.err, HasSubstr("cr justify"));
+  CommandOutput blank = h_.RunAs("heidi", {"cr", "justify", cr, "--incident", " ", "--why", "x"});
+  EXPECT_EQ(blank.exit_code, 2) << Describe(blank);
+  EXPECT_THAT(blank.err, HasSubstr("--incident"));
+
+  CommandOutput justified =
+      h_.RunJson({"cr", "justify", cr, "--incident", "CVE-2026-4242 exploited", "--why",
+                  "exploitation is under way", "--cvss-source", "NVD, 2026-11-29"},
+                 "heidi");
+  ASSERT_EQ(justified.exit_code, 0) << Describe(justified);
+  nlohmann::json doc = justified.Json();
+  EXPECT_EQ(doc["revision"], 2) << "justified after submission: a new revision";
+  EXPECT_EQ(doc["emergency_justification"]["cvss_score"], 9.8);
+  EXPECT_EQ(doc["emergency_justification"]["cvss_source"], "NVD, 2026-11-29");
+  EXPECT_EQ(doc["emergency_justification"]["criteria"].size(), 2u);
+  EXPECT_EQ(Missing(GateCheck(h_, cr, "DEV", true), "emergency-classification"), "");
+
+  CommandOutput show = h_.Run({"cr", "show", cr});
+  EXPECT_THAT(show.out, HasSubstr("Incident: CVE-2026-4242 exploited\n"));
+  EXPECT_THAT(show.out, HasSubstr("Approval type: Emergency (Expedited)\n"));
+}
+
+TEST_F(EmergencyCliTest, RequestApprovalAsksEveryEmergencyApproverAtOnce) {
+  DeliverableEmergencyChannels();
+  std::string cr = EmergencyCrThroughDev();
+  CommandOutput request = h_.RunJson({"cr", "request-approval", cr}, "heidi");
+  ASSERT_EQ(request.exit_code, 0) << Describe(request);
+  nlohmann::json doc = request.Json();
+  EXPECT_EQ(doc["environment"], "PROD");
+  EXPECT_EQ(doc["reached_someone"], true);
+  std::vector<std::string> approvers;
+  for (const auto& a : doc["approvers"])
+    approvers.push_back(a["person"].get<std::string>() + " " + a["role"].get<std::string>());
+  EXPECT_THAT(approvers,
+              ElementsAre("erin cab-chair", "grace security-lead", "frank it-operations-manager"));
+  // Three approvers, three channels: the pager and the file deliver, the webhook cannot yet.
+  ASSERT_EQ(doc["deliveries"].size(), 9u) << doc;
+  int sent = 0;
+  for (const auto& d : doc["deliveries"]) sent += d["sent"].get<bool>() ? 1 : 0;
+  EXPECT_EQ(sent, 6);
+  std::string body = doc["body"];
+  EXPECT_THAT(body, ::testing::StartsWith("EMERGENCY PATCH APPROVAL REQUEST\n"
+                                          "==================================\n"
+                                          "Incident: CVE-2026-4242: remote code execution"));
+  EXPECT_THAT(body, HasSubstr("Classification: P1-Critical\nCVSS Score: 9.8 (source: CVSS 3.1 "
+                              "vector " +
+                              std::string(kCriticalVector) +
+                              " recorded on PATCH-1)\n"
+                              "Vendor Reference: CVE-2026-4242\n"));
+  EXPECT_THAT(body, HasSubstr("Recommended Action: Deploy\n\nRequestor: Heidi Hill (heidi)\n"));
+  EXPECT_EQ(h_.ReadFile("pages.log"), "erin +1 555 0105\ngrace +1 555 0107\nfrank +1 555 0106\n");
+  std::string journal = h_.ReadFile("notifications.log");
+  EXPECT_THAT(journal, HasSubstr("To: Erin Evans <erin@example.com>\nSubject: EMERGENCY PATCH "
+                                 "APPROVAL REQUEST - " +
+                                 cr + " - billing - P1-Critical\n"));
+  EXPECT_THAT(journal, HasSubstr("To: Frank Fox <frank@example.com>\n"));
+
+  // Each delivery is on the CR; the 8.4 checklist sees the approvers contacted.
+  nlohmann::json shown = h_.RunJson({"cr", "show", cr}).Json();
+  int recorded = 0;
+  for (const auto& e : shown["evidence"]) {
+    if (e["kind"] == "notification" && e["fields"]["audience"] == "emergency-approvers") {
+      EXPECT_EQ(e["environment"], "PROD");
+      ++recorded;
+    }
+  }
+  EXPECT_EQ(recorded, 9);
+  nlohmann::json checklist = h_.RunJson({"cr", "checklist", cr, "--env", "PROD"}).Json();
+  bool contacted = false;
+  for (const auto& item : checklist["items"]) {
+    if (item["item"] == "Emergency approvers contacted") contacted = item["done"].get<bool>();
+  }
+  EXPECT_TRUE(contacted) << checklist;
+}
+
+TEST_F(EmergencyCliTest, RequestApprovalThatReachesNobodyNamesThePhoneNumbers) {
+  std::string cr = EmergencyCrThroughDev();
+  // The starter's pager command does not exist here and its webhook needs the service.
+  CommandOutput request = h_.RunAs("heidi", {"cr", "request-approval", cr});
+  EXPECT_EQ(request.exit_code, 1) << Describe(request);
+  EXPECT_THAT(request.err, HasSubstr("reached nobody"));
+  EXPECT_THAT(request.err, HasSubstr("erin (cab-chair) +1 555 0105"));
+  EXPECT_THAT(request.out, HasSubstr("FAILED"));
+  // The attempts are on the record all the same.
+  nlohmann::json shown = h_.RunJson({"cr", "show", cr}).Json();
+  int failed = 0;
+  for (const auto& e : shown["evidence"]) {
+    if (e["kind"] == "notification" && e["passed"] == false) ++failed;
+  }
+  EXPECT_EQ(failed, 6);
 }
 
 }  // namespace
