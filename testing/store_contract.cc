@@ -971,6 +971,7 @@ Watch SampleWatch(const std::string& cr, const std::string& run, Timestamp start
   w.fired_detail = "health failing on app1";
   w.stop_reason = "stopped by opal";
   w.response_pending = true;
+  w.fired_at = started + std::chrono::minutes(3);
   w.updated_at = started + std::chrono::minutes(4);
   AddSample(w, {started, "app1", true, 12.5}, std::chrono::minutes(10));
   AddSample(w, {started + std::chrono::seconds(1), "app2", false, std::nullopt},
@@ -1012,6 +1013,7 @@ TEST_P(StoreContractTest, WatchRoundTripsEveryFieldAndListsActiveOnes) {
                     EXPECT_EQ(got.fired_detail, watch.fired_detail);
                     EXPECT_EQ(got.stop_reason, watch.stop_reason);
                     EXPECT_TRUE(got.response_pending);
+                    EXPECT_EQ(got.fired_at, watch.fired_at);
                     EXPECT_EQ(got.updated_at, watch.updated_at);
                     EXPECT_EQ(got.samples, watch.samples);
                     EXPECT_EQ(got.probes, 2);

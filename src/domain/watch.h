@@ -72,6 +72,7 @@ struct Watch {
   std::string stop_reason;            // kStopped: why, and who
   // kFired: the firing has not yet been handed to the response (on_fire); a restart retries.
   bool response_pending = false;
+  std::optional<Timestamp> fired_at;  // kFired: when (the trigger evidence carries this time)
   Timestamp updated_at{};
 
   // Figures. Samples within the availability window (bounded by kMaxWatchSamples).

@@ -430,6 +430,7 @@ void to_json(json& out, const Watch& w) {
              {"fired_detail", w.fired_detail},
              {"stop_reason", w.stop_reason},
              {"response_pending", w.response_pending},
+             {"fired_at", OptionalTimeToJson(w.fired_at)},
              {"updated_at", TimeToJson(w.updated_at)},
              {"samples", std::move(samples)},
              {"probes", w.probes},
@@ -463,6 +464,7 @@ void from_json(const json& in, Watch& w) {
   ReadField(in, "fired_detail", w.fired_detail);
   ReadField(in, "stop_reason", w.stop_reason);
   ReadField(in, "response_pending", w.response_pending);
+  ReadOptionalTime(in, "fired_at", w.fired_at);
   ReadTime(in, "updated_at", w.updated_at);
   if (auto it = in.find("samples"); it != in.end() && it->is_array()) {
     for (const json& s : *it) {
