@@ -3,13 +3,13 @@
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <map>
 
 #include "testing/fake_clock.h"
 #include "testing/sample_config.h"
-#include "testing/store_contract.h"
 
 namespace rollgate {
 namespace {
@@ -122,7 +122,11 @@ struct Fired {
 class WatchServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = rollgate::testing::MakeTempDirectory("watch-service");
+    dir_ = std::filesystem::temp_directory_path() /
+           fmt::format("rollgate-watch-service-{}-{}", ::getpid(),
+                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
     auto opened = OpenStore("sqlite:" + (dir_ / "state.db").string());
     ASSERT_TRUE(opened.ok()) << opened.error().message();
     store_ = std::move(*opened);
