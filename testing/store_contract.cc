@@ -980,4 +980,108 @@ TEST_P(StoreContractTest, RunLockFencingTokenNeverGoesBack) {
                   .ok());
 }
 
+namespace {
+
+// A watch with every field set to a non-default value.
+Watch SampleWatch(const std::string& cr, const std::string& run, Timestamp started) {
+  Thresholds thresholds;
+  Watch w = NewWatch(cr, "PROD", run, "billing", true, 123.5, thresholds, started);
+  w.next_probe_at = started + std::chrono::minutes(5);
+  w.last_checkin_at = started + std::chrono::hours(1);
+  w.summary = "availability 100.0 %";
+  w.fired_detail = "health failing on app1";
+  w.stop_reason = "stopped by opal";
+  w.response_pending = true;
+  w.fired_at = started + std::chrono::minutes(3);
+  w.updated_at = started + std::chrono::minutes(4);
+  AddSample(w, {started, "app1", true, 12.5}, std::chrono::minutes(10));
+  AddSample(w, {started + std::chrono::seconds(1), "app2", false, std::nullopt},
+            std::chrono::minutes(10));
+  AddCounterReading(w, "app1", {started, 100, 1});
+  AddCounterReading(w, "app1", {started + std::chrono::minutes(1), 200, 3});
+  return w;
+}
+
+}  // namespace
+
+TEST_P(StoreContractTest, WatchRoundTripsEveryFieldAndListsActiveOnes) {
+  Watch watch = SampleWatch("CR-1", "RUN-1", T(1));
+  Watch ended = SampleWatch("CR-2", "RUN-2", T(0));
+  ended.state = WatchState::kEnded;
+  Watch later = SampleWatch("CR-3", "RUN-3", T(2));
+  later.next_probe_at = T(0);  // due first
+  ASSERT_TRUE(store_
+                  ->Write([&](Transaction& txn) {
+                    RETURN_IF_ERROR(txn.PutWatch(watch));
+                    RETURN_IF_ERROR(txn.PutWatch(ended));
+                    return txn.PutWatch(later);
+                  })
+                  .ok());
+  ASSERT_TRUE(store_
+                  ->Read([&](Transaction& txn) -> Status {
+                    ASSIGN_OR_RETURN(Watch got, txn.GetWatch("CR-1", "PROD", "RUN-1"));
+                    EXPECT_EQ(got.system, "billing");
+                    EXPECT_EQ(got.state, WatchState::kActive);
+                    EXPECT_TRUE(got.emergency);
+                    EXPECT_EQ(got.started_at, watch.started_at);
+                    EXPECT_EQ(got.ends_at, watch.ends_at);
+                    EXPECT_EQ(got.interval, watch.interval);
+                    EXPECT_EQ(got.checkins_until, watch.checkins_until);
+                    EXPECT_EQ(got.next_probe_at, watch.next_probe_at);
+                    EXPECT_EQ(got.last_checkin_at, watch.last_checkin_at);
+                    EXPECT_EQ(got.baseline_ms, 123.5);
+                    EXPECT_EQ(got.summary, watch.summary);
+                    EXPECT_EQ(got.fired_detail, watch.fired_detail);
+                    EXPECT_EQ(got.stop_reason, watch.stop_reason);
+                    EXPECT_TRUE(got.response_pending);
+                    EXPECT_EQ(got.fired_at, watch.fired_at);
+                    EXPECT_EQ(got.updated_at, watch.updated_at);
+                    EXPECT_EQ(got.samples, watch.samples);
+                    EXPECT_EQ(got.probes, 2);
+                    EXPECT_EQ(got.failed_probes, 1);
+                    EXPECT_EQ(got.period_failed_by_host, watch.period_failed_by_host);
+                    EXPECT_EQ(got.first_counters, watch.first_counters);
+                    EXPECT_EQ(got.last_counters, watch.last_counters);
+                    EXPECT_EQ(got.last_error_percent, 2.0);
+
+                    ASSIGN_OR_RETURN(std::vector<Watch> active, txn.ListWatches(false));
+                    EXPECT_EQ(active.size(), 2U);
+                    if (active.size() == 2) {
+                      EXPECT_EQ(active[0].change_request, "CR-3");
+                      EXPECT_EQ(active[1].change_request, "CR-1");
+                    }
+                    ASSIGN_OR_RETURN(std::vector<Watch> all, txn.ListWatches(true));
+                    EXPECT_EQ(all.size(), 3U);
+                    if (all.size() == 3) {
+                      EXPECT_EQ(all[0].change_request, "CR-2");
+                    }
+                    EXPECT_EQ(txn.GetWatch("CR-1", "PROD", "RUN-9").status().code(),
+                              StatusCode::kNotFound);
+                    return Status::Ok();
+                  })
+                  .ok());
+
+  // Replacing keeps one row per (CR, environment, run).
+  watch.state = WatchState::kFired;
+  ASSERT_TRUE(store_->Write([&](Transaction& txn) { return txn.PutWatch(watch); }).ok());
+  ASSERT_TRUE(store_
+                  ->Read([&](Transaction& txn) -> Status {
+                    ASSIGN_OR_RETURN(std::vector<Watch> all, txn.ListWatches(true));
+                    EXPECT_EQ(all.size(), 3U);
+                    ASSIGN_OR_RETURN(std::vector<Watch> active, txn.ListWatches(false));
+                    EXPECT_EQ(active.size(), 1U);
+                    return Status::Ok();
+                  })
+                  .ok());
+}
+
+TEST_P(StoreContractTest, WatchWithoutKeyIsRefused) {
+  Watch watch = SampleWatch("CR-1", "", T(1));
+  Status status = store_->Write([&](Transaction& txn) { return txn.PutWatch(watch); });
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  Status in_read = store_->Read(
+      [&](Transaction& txn) { return txn.PutWatch(SampleWatch("CR-1", "RUN-1", T(1))); });
+  EXPECT_EQ(in_read.code(), StatusCode::kInternal);
+}
+
 }  // namespace rollgate::testing

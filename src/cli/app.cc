@@ -78,6 +78,8 @@ int Main(int argc, char** argv) {
   RegisterRunCommands(app, selected);
   RegisterLabCommands(app, selected);
   RegisterDeployCommands(app, selected);
+  RegisterWatchCommands(app, selected);
+  RegisterPirCommands(app, selected);
 
   try {
     app.parse(argc, argv);

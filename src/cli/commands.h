@@ -29,5 +29,7 @@ void RegisterDemoCommand(CLI::App& app, Action& slot);     // demo
 void RegisterRunCommands(CLI::App& app, Action& slot);     // run exec|list|show|resume|cancel
 void RegisterLabCommands(CLI::App& app, Action& slot);     // lab up|down|status
 void RegisterDeployCommands(CLI::App& app, Action& slot);  // deploy, rollback
+void RegisterWatchCommands(CLI::App& app, Action& slot);   // watch list|start|stop|run
+void RegisterPirCommands(CLI::App& app, Action& slot);     // pir show
 
 }  // namespace rollgate::cli

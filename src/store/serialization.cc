@@ -433,6 +433,120 @@ void from_json(const json& in, ChangeRequest& cr) {
   ReadTime(in, "updated_at", cr.updated_at);
 }
 
+namespace {
+
+json OptionalNumberToJson(const std::optional<double>& value) {
+  return value ? json(*value) : json(nullptr);
+}
+
+void ReadOptionalNumber(const json& object, const char* key, std::optional<double>& out) {
+  auto it = object.find(key);
+  out = (it != object.end() && !it->is_null()) ? std::optional(it->get<double>()) : std::nullopt;
+}
+
+json CountersToJson(const std::map<std::string, CounterReading>& counters) {
+  json out = json::object();
+  for (const auto& [host, reading] : counters) {
+    out[host] = {
+        {"at", TimeToJson(reading.at)}, {"requests", reading.requests}, {"errors", reading.errors}};
+  }
+  return out;
+}
+
+void ReadCounters(const json& object, const char* key, std::map<std::string, CounterReading>& out) {
+  out.clear();
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return;
+  for (const auto& [host, value] : it->items()) {
+    CounterReading& reading = out[host];
+    ReadTime(value, "at", reading.at);
+    ReadField(value, "requests", reading.requests);
+    ReadField(value, "errors", reading.errors);
+  }
+}
+
+}  // namespace
+
+void to_json(json& out, const Watch& w) {
+  json samples = json::array();
+  for (const ProbeSample& s : w.samples) {
+    samples.push_back({{"at", TimeToJson(s.at)},
+                       {"host", s.host},
+                       {"ok", s.ok},
+                       {"ms", OptionalNumberToJson(s.ms)}});
+  }
+  out = json{{"change_request", w.change_request},
+             {"environment", w.environment},
+             {"run_id", w.run_id},
+             {"system", w.system},
+             {"state", WatchStateName(w.state)},
+             {"emergency", w.emergency},
+             {"started_at", TimeToJson(w.started_at)},
+             {"ends_at", TimeToJson(w.ends_at)},
+             {"interval_seconds", w.interval.count()},
+             {"checkins_until", OptionalTimeToJson(w.checkins_until)},
+             {"next_probe_at", TimeToJson(w.next_probe_at)},
+             {"last_checkin_at", OptionalTimeToJson(w.last_checkin_at)},
+             {"baseline_ms", OptionalNumberToJson(w.baseline_ms)},
+             {"summary", w.summary},
+             {"fired_detail", w.fired_detail},
+             {"stop_reason", w.stop_reason},
+             {"response_pending", w.response_pending},
+             {"fired_at", OptionalTimeToJson(w.fired_at)},
+             {"updated_at", TimeToJson(w.updated_at)},
+             {"samples", std::move(samples)},
+             {"probes", w.probes},
+             {"failed_probes", w.failed_probes},
+             {"period_probes", w.period_probes},
+             {"period_failed", w.period_failed},
+             {"period_failed_by_host", w.period_failed_by_host},
+             {"first_counters", CountersToJson(w.first_counters)},
+             {"last_counters", CountersToJson(w.last_counters)},
+             {"last_error_percent", OptionalNumberToJson(w.last_error_percent)}};
+}
+
+void from_json(const json& in, Watch& w) {
+  w = Watch{};
+  ReadField(in, "change_request", w.change_request);
+  ReadField(in, "environment", w.environment);
+  ReadField(in, "run_id", w.run_id);
+  ReadField(in, "system", w.system);
+  ReadEnum(in, "state", w.state, ParseWatchState);
+  ReadField(in, "emergency", w.emergency);
+  ReadTime(in, "started_at", w.started_at);
+  ReadTime(in, "ends_at", w.ends_at);
+  int64_t interval = w.interval.count();
+  ReadField(in, "interval_seconds", interval);
+  w.interval = Seconds(interval);
+  ReadOptionalTime(in, "checkins_until", w.checkins_until);
+  ReadTime(in, "next_probe_at", w.next_probe_at);
+  ReadOptionalTime(in, "last_checkin_at", w.last_checkin_at);
+  ReadOptionalNumber(in, "baseline_ms", w.baseline_ms);
+  ReadField(in, "summary", w.summary);
+  ReadField(in, "fired_detail", w.fired_detail);
+  ReadField(in, "stop_reason", w.stop_reason);
+  ReadField(in, "response_pending", w.response_pending);
+  ReadOptionalTime(in, "fired_at", w.fired_at);
+  ReadTime(in, "updated_at", w.updated_at);
+  if (auto it = in.find("samples"); it != in.end() && it->is_array()) {
+    for (const json& s : *it) {
+      ProbeSample& sample = w.samples.emplace_back();
+      ReadTime(s, "at", sample.at);
+      ReadField(s, "host", sample.host);
+      ReadField(s, "ok", sample.ok);
+      ReadOptionalNumber(s, "ms", sample.ms);
+    }
+  }
+  ReadField(in, "probes", w.probes);
+  ReadField(in, "failed_probes", w.failed_probes);
+  ReadField(in, "period_probes", w.period_probes);
+  ReadField(in, "period_failed", w.period_failed);
+  ReadField(in, "period_failed_by_host", w.period_failed_by_host);
+  ReadCounters(in, "first_counters", w.first_counters);
+  ReadCounters(in, "last_counters", w.last_counters);
+  ReadOptionalNumber(in, "last_error_percent", w.last_error_percent);
+}
+
 Result<std::string> PatchToJson(const Patch& patch) {
   return Dump(patch, fmt::format("patch {}", patch.id));
 }
@@ -440,6 +554,12 @@ Result<std::string> PatchToJson(const Patch& patch) {
 Result<std::string> ChangeRequestToJson(const ChangeRequest& cr) {
   return Dump(cr, fmt::format("change request {}", cr.id));
 }
+
+Result<std::string> WatchToJson(const Watch& watch) {
+  return Dump(watch, fmt::format("watch of {} in {}", watch.change_request, watch.environment));
+}
+
+Result<Watch> WatchFromJson(std::string_view text) { return Load<Watch>(text, "watch record"); }
 
 Result<Patch> PatchFromJson(std::string_view text) { return Load<Patch>(text, "patch record"); }
 

@@ -1,4 +1,5 @@
-// JSON forms of the aggregates the store keeps whole: Patch and ChangeRequest (nlohmann::json).
+// JSON forms of the aggregates the store keeps whole: Patch, ChangeRequest and Watch
+// (nlohmann::json).
 //
 // The format outlives the process (it is the `body` column of docs/store-schema.md): enums are
 // written by their names ("vendor-advisory", "P1-Critical", "submitted"), instants as RFC 3339 UTC
@@ -14,6 +15,7 @@
 #include "common/status.h"
 #include "domain/change_request.h"
 #include "domain/patch.h"
+#include "domain/watch.h"
 
 namespace rollgate {
 
@@ -47,15 +49,19 @@ void to_json(nlohmann::json& json, const EmergencyJustification& justification);
 void from_json(const nlohmann::json& json, EmergencyJustification& justification);
 void to_json(nlohmann::json& json, const ChangeRequest& cr);
 void from_json(const nlohmann::json& json, ChangeRequest& cr);
+void to_json(nlohmann::json& json, const Watch& watch);
+void from_json(const nlohmann::json& json, Watch& watch);
 
 // Compact JSON text of the aggregate (keys sorted). InvalidArgument naming the aggregate when a
 // text field is not valid UTF-8 (JSON cannot carry it; nothing is replaced silently).
 Result<std::string> PatchToJson(const Patch& patch);
 Result<std::string> ChangeRequestToJson(const ChangeRequest& cr);
+Result<std::string> WatchToJson(const Watch& watch);
 
 // Parses the text written above. InvalidArgument naming the problem when the text is not JSON,
 // a field has the wrong type, or an enum name or time is unknown.
 Result<Patch> PatchFromJson(std::string_view text);
 Result<ChangeRequest> ChangeRequestFromJson(std::string_view text);
+Result<Watch> WatchFromJson(std::string_view text);
 
 }  // namespace rollgate

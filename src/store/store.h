@@ -1,4 +1,5 @@
-// The Store: where Rollgate's state lives (patches, change requests, blobs, the audit log).
+// The Store: where Rollgate's state lives (patches, change requests, blobs, runs, watches, the
+// audit log).
 //
 // Every state change happens inside Store::Write, one durable transaction, together with the
 // audit event(s) describing it: either all of it is stored or none of it. Reads see a consistent
@@ -21,6 +22,7 @@
 #include "domain/change_request.h"
 #include "domain/patch.h"
 #include "domain/run.h"
+#include "domain/watch.h"
 
 namespace rollgate {
 
@@ -109,6 +111,16 @@ class Transaction {
   // Insert or replace, keyed by (system, environment). Conflict when lock.fencing_token is lower
   // than the stored one (a stale owner writing back).
   virtual Status PutRunLock(const RunLock& lock) = 0;
+
+  // Enhanced-monitoring watches (domain/watch.h), stored whole.
+  // Insert or replace, keyed by (change_request, environment, run_id). InvalidArgument for an
+  // empty key part or text that is not valid UTF-8.
+  virtual Status PutWatch(const Watch& watch) = 0;
+  // NotFound naming the CR, environment and run.
+  virtual Result<Watch> GetWatch(const std::string& change_request, const std::string& environment,
+                                 const std::string& run_id) = 0;
+  // Active watches only (by next_probe_at), or every watch (`all`, by started_at, newest last).
+  virtual Result<std::vector<Watch>> ListWatches(bool all) = 0;
 
   // Appends an event to the chain (seq = head + 1, prev_hash = head hash, hash computed) in this
   // transaction, so it commits or rolls back with the state change it describes. Returns its

@@ -149,6 +149,27 @@ CREATE TABLE run_locks (
 ) STRICT;
 )sql";
 
+// Version 3: the enhanced-monitoring watches (domain/watch.h). One row per (CR, environment,
+// deployment run); the whole watch, its probe history included, is the JSON `body`, beside the
+// columns `watch list` and the scheduler filter and sort on.
+constexpr const char* kSchemaV3 = R"sql(
+CREATE TABLE watches (
+  change_request TEXT NOT NULL,
+  environment    TEXT NOT NULL,
+  run_id         TEXT NOT NULL,
+  system         TEXT NOT NULL,
+  state          TEXT NOT NULL,
+  emergency      INTEGER NOT NULL,
+  started_at     INTEGER NOT NULL,
+  ends_at        INTEGER NOT NULL,
+  next_probe_at  INTEGER NOT NULL,
+  updated_at     INTEGER NOT NULL,
+  body           TEXT NOT NULL,
+  PRIMARY KEY(change_request, environment, run_id)
+) STRICT;
+CREATE INDEX watches_active ON watches(next_probe_at) WHERE state = 'active';
+)sql";
+
 Status Exec(sqlite3* db, const char* sql, std::string_view context) {
   return SqliteStatus(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), context, db);
 }
@@ -179,6 +200,7 @@ const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> migrations = {
       {1, "patches, change requests, blobs, counters and the audit chain", kSchemaV1},
       {2, "runs, step executions and run locks", kSchemaV2},
+      {3, "enhanced-monitoring watches", kSchemaV3},
   };
   return migrations;
 }

@@ -703,6 +703,78 @@ class SqliteTransaction final : public Transaction {
     return statement.Run();
   }
 
+  Status PutWatch(const Watch& watch) override {
+    RETURN_IF_ERROR(RequireWritable("PutWatch"));
+    if (watch.change_request.empty() || watch.environment.empty() || watch.run_id.empty()) {
+      return InvalidArgument("a watch needs a change request, an environment and a run");
+    }
+    std::string what =
+        fmt::format("watch of {} in {} (run {})", EscapeForDisplay(watch.change_request),
+                    EscapeForDisplay(watch.environment), EscapeForDisplay(watch.run_id));
+    Result<std::string> body = WatchToJson(watch);
+    if (!body.ok()) return body.error();
+    ASSIGN_OR_RETURN(
+        Statement statement,
+        connection_.Prepare(
+            "INSERT INTO watches(change_request, environment, run_id, system, state, emergency, "
+            "started_at, ends_at, next_probe_at, updated_at, body) VALUES(?1, ?2, ?3, ?4, ?5, "
+            "?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT(change_request, environment, run_id) DO "
+            "UPDATE SET system = excluded.system, state = excluded.state, "
+            "emergency = excluded.emergency, started_at = excluded.started_at, "
+            "ends_at = excluded.ends_at, next_probe_at = excluded.next_probe_at, "
+            "updated_at = excluded.updated_at, body = excluded.body",
+            "storing the " + what));
+    statement.BindText(1, watch.change_request);
+    statement.BindText(2, watch.environment);
+    statement.BindText(3, watch.run_id);
+    statement.BindText(4, watch.system);
+    statement.BindText(5, WatchStateName(watch.state));
+    statement.BindInt(6, watch.emergency ? 1 : 0);
+    statement.BindInt(7, TimeToColumn(watch.started_at));
+    statement.BindInt(8, TimeToColumn(watch.ends_at));
+    statement.BindInt(9, TimeToColumn(watch.next_probe_at));
+    statement.BindInt(10, TimeToColumn(watch.updated_at));
+    statement.BindText(11, *body);
+    return statement.Run();
+  }
+
+  Result<Watch> GetWatch(const std::string& change_request, const std::string& environment,
+                         const std::string& run_id) override {
+    std::string what = fmt::format("watch of {} in {} (run {})", EscapeForDisplay(change_request),
+                                   EscapeForDisplay(environment), EscapeForDisplay(run_id));
+    ASSIGN_OR_RETURN(Statement row,
+                     connection_.Prepare("SELECT body FROM watches WHERE change_request = ?1 AND "
+                                         "environment = ?2 AND run_id = ?3",
+                                         "reading the " + what));
+    row.BindText(1, change_request);
+    row.BindText(2, environment);
+    row.BindText(3, run_id);
+    ASSIGN_OR_RETURN(bool found, row.Step());
+    if (!found) return NotFound("no " + what);
+    return DecodeWatch(row.Text(0), what);
+  }
+
+  Result<std::vector<Watch>> ListWatches(bool all) override {
+    ASSIGN_OR_RETURN(
+        Statement row,
+        connection_.Prepare(all ? "SELECT body, change_request, environment, run_id FROM watches "
+                                  "ORDER BY started_at, change_request, environment, run_id"
+                                : "SELECT body, change_request, environment, run_id FROM watches "
+                                  "WHERE state = 'active' ORDER BY next_probe_at, change_request, "
+                                  "environment, run_id",
+                            "listing watches"));
+    std::vector<Watch> watches;
+    while (true) {
+      ASSIGN_OR_RETURN(bool found, row.Step());
+      if (!found) break;
+      std::string what = fmt::format("watch of {} in {} (run {})", EscapeForDisplay(row.Text(1)),
+                                     EscapeForDisplay(row.Text(2)), EscapeForDisplay(row.Text(3)));
+      ASSIGN_OR_RETURN(Watch watch, DecodeWatch(row.Text(0), what));
+      watches.push_back(std::move(watch));
+    }
+    return watches;
+  }
+
   Result<int64_t> AppendAudit(const AuditRecord& record) override {
     RETURN_IF_ERROR(RequireWritable("AppendAudit"));
     if (record.actor.empty() || record.action.empty()) {
@@ -781,6 +853,14 @@ class SqliteTransaction final : public Transaction {
       return Corruption(fmt::format("run {}: {}", EscapeForDisplay(id), state.error().message()));
     }
     return state;
+  }
+
+  static Result<Watch> DecodeWatch(std::string_view body, std::string_view what) {
+    Result<Watch> watch = WatchFromJson(body);
+    if (!watch.ok()) {
+      return Corruption(fmt::format("stored {} is unreadable: {}", what, watch.error().message()));
+    }
+    return watch;
   }
 
   static Result<Patch> DecodePatch(std::string_view body, std::string_view id) {
