@@ -121,92 +121,6 @@ TEST_F(ProceduresTest, RefusesWhatCannotBeDeployed) {
   EXPECT_THAT(no_app.error().message(), ::testing::HasSubstr("no app/ directory"));
 }
 
-}  // namespace
-}  // namespace rollgate
-
-namespace rollgate {
-namespace {
-
-TEST_F(ProceduresTest, HooksAndTheSystemsOwnChangesShapeTheRollout) {
-  system_.drain_command = "lb drain";
-  system_.maintenance_on_command = "maint on";
-  system_.maintenance_off_command = "maint off";
-  system_.skip_steps = {"metrics-baseline", "metrics"};
-  system_.extra_steps = {{"rollout", "smoke", "api", "http-check", {{"urls", "http://{host}/x"}}},
-                         {"verify", "", "report", "command", {{"script", "echo done"}}}};
-  Result<Plan> plan = Build("PROD");
-  ASSERT_TRUE(plan.ok()) << plan.error().ToString();
-  EXPECT_THAT(StepNames(plan->phases[3]),
-              ::testing::ElementsAre("drain", "maintenance-on", "stop", "backup-app",
-                                     "backup-config", "install", "configure", "migrate", "start",
-                                     "node-health", "smoke", "api", "maintenance-off"));
-  EXPECT_EQ(plan->phases[4].steps.back().name, "report");
-  EXPECT_EQ(plan->phases[4].steps.back().script, "echo done");
-  for (const Phase& phase : plan->phases) {
-    for (const StepSpec& step : phase.steps) EXPECT_NE(step.name, "metrics") << phase.name;
-  }
-  EXPECT_TRUE(ValidatePlan(*plan, DefaultStepTypes()).ok())
-      << ValidatePlan(*plan, DefaultStepTypes()).ToString();
-
-  system_.skip_steps = {"no-such-step"};
-  Result<Plan> bad = Build("PROD");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_THAT(bad.error().message(), ::testing::HasSubstr("no step 'no-such-step'"));
-  system_.skip_steps.clear();
-  system_.extra_steps = {{"nowhere", "", "x", "hook", {{"command", "true"}}}};
-  Result<Plan> no_phase = Build("PROD");
-  ASSERT_FALSE(no_phase.ok());
-  EXPECT_THAT(no_phase.error().message(), ::testing::HasSubstr("no phase 'nowhere'"));
-}
-
-std::vector<std::string> PhaseNames(const Plan& plan) {
-  std::vector<std::string> names;
-  for (const Phase& phase : plan.phases) names.push_back(phase.name);
-  return names;
-}
-
-class RollbackPlanTest : public ProceduresTest {
- protected:
-  RollbackRequest Request() {
-    RollbackRequest request;
-    request.change_request = "CR-1";
-    request.system = &system_;
-    request.environment = config_.FindEnvironment("PROD");
-    request.source.deployment_run = "RUN-4";
-    request.source.hosts = {"p1"};
-    request.source.app_archive = "/var/backups/app-RUN-4.tar.gz";
-    request.source.config_archive = "/var/backups/config-RUN-4.tar.gz";
-    request.source.database_dump = "/var/backups/database-RUN-4.dump";
-    return request;
-  }
-  // The request of a deployment that applied migrations, with everything its steps reported.
-  RollbackRequest Migrated() {
-    RollbackRequest request = Request();
-    request.source.restore_database = true;
-    request.source.database_sha256 = std::string(64, 'b');
-    request.source.database_info = "/var/backups/database-RUN-4.info";
-    request.source.schema_version = "0001_initial";
-    request.source.counts_state_dir = "/var/tmp/rollgate/state";
-    request.source.counts_label = "deploy";
-    request.source.counts_tables = {"invoices", "payments"};
-    return request;
-  }
-  static const StepSpec& Step(const Plan& plan, const std::string& phase, const std::string& step) {
-    for (const Phase& p : plan.phases) {
-      if (p.name != phase) continue;
-      for (const StepSpec& s : p.steps) {
-        if (s.name == step) return s;
-      }
-    }
-    ADD_FAILURE() << "no step " << phase << "/" << step;
-    static const StepSpec none;
-    return none;
-  }
-};
-
-TEST_F(RollbackPlanTest, RestoresOnlyTheChangedNodesAndTheDatabaseOnlyWhenMigrated) {
-  RollbackRequest request = Request();
-
 TEST_F(ProceduresTest, AnObservationWindowEndsTheVerifyPhaseOnEveryHost) {
   Result<Plan> plain = Build("PROD");
   ASSERT_TRUE(plain.ok()) << plain.error().ToString();
@@ -278,16 +192,132 @@ TEST_F(ProceduresTest, AnObservationWindowEndsTheVerifyPhaseOnEveryHost) {
   EXPECT_THAT(no_port.error().message(), ::testing::HasSubstr("needs its port and health"));
 }
 
-TEST_F(ProceduresTest, RollbackRestoresOnlyTheChangedNodesAndTheDatabaseOnlyWhenMigrated) {
-  RollbackRequest request;
-  request.change_request = "CR-1";
-  request.system = &system_;
-  request.environment = config_.FindEnvironment("PROD");
-  request.source.deployment_run = "RUN-4";
-  request.source.hosts = {"p1"};
-  request.source.app_archive = "/var/backups/app-RUN-4.tar.gz";
-  request.source.config_archive = "/var/backups/config-RUN-4.tar.gz";
-  request.source.database_dump = "/var/backups/database-RUN-4.dump";
+std::vector<std::string> PhaseNames(const Plan& plan) {
+  std::vector<std::string> names;
+  for (const Phase& phase : plan.phases) names.push_back(phase.name);
+  return names;
+}
+
+TEST_F(ProceduresTest, EmergencyPathRunsTargetedTestsOnOneHostAndNeverTheRegression) {
+  system_.targeted_test_command = "/opt/billing/tests/targeted.sh --suite pdf";
+  Result<Plan> prod = Build("PROD", /*regression=*/false, /*emergency=*/true);
+  ASSERT_TRUE(prod.ok()) << prod.error().ToString();
+  EXPECT_THAT(PhaseNames(*prod),
+              ::testing::ElementsAre("readiness", "transfer", "database-backup", "rollout",
+                                     "verify", "database-verify", "targeted-tests"));
+  const Phase& targeted = prod->phases.back();
+  EXPECT_TRUE(targeted.one_host);
+  ASSERT_EQ(targeted.steps.size(), 1u);
+  const StepSpec& step = targeted.steps[0];
+  EXPECT_EQ(step.name, "targeted-tests");
+  EXPECT_EQ(step.type, "smoke-test");
+  EXPECT_EQ(step.params.at("command"), "/opt/billing/tests/targeted.sh --suite pdf");
+  EXPECT_EQ(step.params.at("base_url"), "http://{host}:8080");
+  EXPECT_TRUE(step.env.contains("ROLLGATE_RELEASE_DIR"));
+  StepTypeTable types = DefaultStepTypes();
+  const StepType* type = types.Find("smoke-test");
+  ASSERT_NE(type, nullptr);
+  EXPECT_TRUE(type->Validate(step).ok()) << type->Validate(step).ToString();
+  // The smoke test still runs on every node of the rollout.
+  EXPECT_THAT(StepNames(prod->phases[3]), ::testing::Contains("smoke"));
+
+  // Even where the standard path runs the regression suite (TEST), the emergency path does not.
+  Result<Plan> test = Build("TEST", /*regression=*/true, /*emergency=*/true);
+  ASSERT_TRUE(test.ok());
+  EXPECT_THAT(PhaseNames(*test), ::testing::Not(::testing::Contains("regression")));
+  EXPECT_EQ(test->phases.back().name, "targeted-tests");
+}
+
+TEST_F(ProceduresTest, NoTargetedTestsOnTheStandardPathOrWithoutACommand) {
+  system_.targeted_test_command = "/opt/billing/tests/targeted.sh";
+  Result<Plan> standard = Build("PROD");
+  ASSERT_TRUE(standard.ok());
+  EXPECT_THAT(PhaseNames(*standard), ::testing::Not(::testing::Contains("targeted-tests")));
+  system_.targeted_test_command.clear();
+  Result<Plan> unconfigured = Build("PROD", false, /*emergency=*/true);
+  ASSERT_TRUE(unconfigured.ok());
+  EXPECT_THAT(PhaseNames(*unconfigured), ::testing::Not(::testing::Contains("targeted-tests")));
+}
+
+}  // namespace
+}  // namespace rollgate
+
+namespace rollgate {
+namespace {
+
+TEST_F(ProceduresTest, HooksAndTheSystemsOwnChangesShapeTheRollout) {
+  system_.drain_command = "lb drain";
+  system_.maintenance_on_command = "maint on";
+  system_.maintenance_off_command = "maint off";
+  system_.skip_steps = {"metrics-baseline", "metrics"};
+  system_.extra_steps = {{"rollout", "smoke", "api", "http-check", {{"urls", "http://{host}/x"}}},
+                         {"verify", "", "report", "command", {{"script", "echo done"}}}};
+  Result<Plan> plan = Build("PROD");
+  ASSERT_TRUE(plan.ok()) << plan.error().ToString();
+  EXPECT_THAT(StepNames(plan->phases[3]),
+              ::testing::ElementsAre("drain", "maintenance-on", "stop", "backup-app",
+                                     "backup-config", "install", "configure", "migrate", "start",
+                                     "node-health", "smoke", "api", "maintenance-off"));
+  EXPECT_EQ(plan->phases[4].steps.back().name, "report");
+  EXPECT_EQ(plan->phases[4].steps.back().script, "echo done");
+  for (const Phase& phase : plan->phases) {
+    for (const StepSpec& step : phase.steps) EXPECT_NE(step.name, "metrics") << phase.name;
+  }
+  EXPECT_TRUE(ValidatePlan(*plan, DefaultStepTypes()).ok())
+      << ValidatePlan(*plan, DefaultStepTypes()).ToString();
+
+  system_.skip_steps = {"no-such-step"};
+  Result<Plan> bad = Build("PROD");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.error().message(), ::testing::HasSubstr("no step 'no-such-step'"));
+  system_.skip_steps.clear();
+  system_.extra_steps = {{"nowhere", "", "x", "hook", {{"command", "true"}}}};
+  Result<Plan> no_phase = Build("PROD");
+  ASSERT_FALSE(no_phase.ok());
+  EXPECT_THAT(no_phase.error().message(), ::testing::HasSubstr("no phase 'nowhere'"));
+}
+
+class RollbackPlanTest : public ProceduresTest {
+ protected:
+  RollbackRequest Request() {
+    RollbackRequest request;
+    request.change_request = "CR-1";
+    request.system = &system_;
+    request.environment = config_.FindEnvironment("PROD");
+    request.source.deployment_run = "RUN-4";
+    request.source.hosts = {"p1"};
+    request.source.app_archive = "/var/backups/app-RUN-4.tar.gz";
+    request.source.config_archive = "/var/backups/config-RUN-4.tar.gz";
+    request.source.database_dump = "/var/backups/database-RUN-4.dump";
+    return request;
+  }
+  // The request of a deployment that applied migrations, with everything its steps reported.
+  RollbackRequest Migrated() {
+    RollbackRequest request = Request();
+    request.source.restore_database = true;
+    request.source.database_sha256 = std::string(64, 'b');
+    request.source.database_info = "/var/backups/database-RUN-4.info";
+    request.source.schema_version = "0001_initial";
+    request.source.counts_state_dir = "/var/tmp/rollgate/state";
+    request.source.counts_label = "deploy";
+    request.source.counts_tables = {"invoices", "payments"};
+    return request;
+  }
+  static const StepSpec& Step(const Plan& plan, const std::string& phase, const std::string& step) {
+    for (const Phase& p : plan.phases) {
+      if (p.name != phase) continue;
+      for (const StepSpec& s : p.steps) {
+        if (s.name == step) return s;
+      }
+    }
+    ADD_FAILURE() << "no step " << phase << "/" << step;
+    static const StepSpec none;
+    return none;
+  }
+};
+
+TEST_F(RollbackPlanTest, RestoresOnlyTheChangedNodesAndTheDatabaseOnlyWhenMigrated) {
+  RollbackRequest request = Request();
   Result<Plan> plan = BuildRollbackPlan(request);
   ASSERT_TRUE(plan.ok()) << plan.error().ToString();
   EXPECT_THAT(plan->hosts, ::testing::ElementsAre("p1"));
@@ -418,52 +448,6 @@ TEST_F(RollbackPlanTest, TheDeploymentRecordsTheMigrationsWritesBesideTheBackup)
   const StepSpec& migrate = Step(*plan, "rollout", "migrate");
   EXPECT_EQ(migrate.params.at("backup_dir"), backup.params.at("destination_dir"));
   EXPECT_EQ(migrate.params.at("backup_label"), backup.params.at("label"));
-
-std::vector<std::string> PhaseNames(const Plan& plan) {
-  std::vector<std::string> names;
-  for (const Phase& phase : plan.phases) names.push_back(phase.name);
-  return names;
-}
-
-TEST_F(ProceduresTest, EmergencyPathRunsTargetedTestsOnOneHostAndNeverTheRegression) {
-  system_.targeted_test_command = "/opt/billing/tests/targeted.sh --suite pdf";
-  Result<Plan> prod = Build("PROD", /*regression=*/false, /*emergency=*/true);
-  ASSERT_TRUE(prod.ok()) << prod.error().ToString();
-  EXPECT_THAT(PhaseNames(*prod),
-              ::testing::ElementsAre("readiness", "transfer", "database-backup", "rollout",
-                                     "verify", "database-verify", "targeted-tests"));
-  const Phase& targeted = prod->phases.back();
-  EXPECT_TRUE(targeted.one_host);
-  ASSERT_EQ(targeted.steps.size(), 1u);
-  const StepSpec& step = targeted.steps[0];
-  EXPECT_EQ(step.name, "targeted-tests");
-  EXPECT_EQ(step.type, "smoke-test");
-  EXPECT_EQ(step.params.at("command"), "/opt/billing/tests/targeted.sh --suite pdf");
-  EXPECT_EQ(step.params.at("base_url"), "http://{host}:8080");
-  EXPECT_TRUE(step.env.contains("ROLLGATE_RELEASE_DIR"));
-  StepTypeTable types = DefaultStepTypes();
-  const StepType* type = types.Find("smoke-test");
-  ASSERT_NE(type, nullptr);
-  EXPECT_TRUE(type->Validate(step).ok()) << type->Validate(step).ToString();
-  // The smoke test still runs on every node of the rollout.
-  EXPECT_THAT(StepNames(prod->phases[3]), ::testing::Contains("smoke"));
-
-  // Even where the standard path runs the regression suite (TEST), the emergency path does not.
-  Result<Plan> test = Build("TEST", /*regression=*/true, /*emergency=*/true);
-  ASSERT_TRUE(test.ok());
-  EXPECT_THAT(PhaseNames(*test), ::testing::Not(::testing::Contains("regression")));
-  EXPECT_EQ(test->phases.back().name, "targeted-tests");
-}
-
-TEST_F(ProceduresTest, NoTargetedTestsOnTheStandardPathOrWithoutACommand) {
-  system_.targeted_test_command = "/opt/billing/tests/targeted.sh";
-  Result<Plan> standard = Build("PROD");
-  ASSERT_TRUE(standard.ok());
-  EXPECT_THAT(PhaseNames(*standard), ::testing::Not(::testing::Contains("targeted-tests")));
-  system_.targeted_test_command.clear();
-  Result<Plan> unconfigured = Build("PROD", false, /*emergency=*/true);
-  ASSERT_TRUE(unconfigured.ok());
-  EXPECT_THAT(PhaseNames(*unconfigured), ::testing::Not(::testing::Contains("targeted-tests")));
 }
 
 }  // namespace
