@@ -121,49 +121,10 @@ json FiringsJson(const std::vector<TriggerFiring>& firings) {
   return list;
 }
 
-// Everything a deploy, rollback or decision needs to execute runs: the transport, the step
-// types, the progress printer and the runner over them.
-struct Execution {
-  std::unique_ptr<Transport> transport;
-  StepTypeTable types = DefaultStepTypes();
-  RealSleeper sleeper;
-  std::unique_ptr<ProgressSink> progress;
-  std::unique_ptr<RollbackRunner> runner;
-
-  ~Execution() {
-    if (transport) transport->Close();
-  }
-};
-
 Result<std::unique_ptr<Execution>> MakeExecution(Context& ctx, const DeployArgs& args,
                                                  const std::string& actor) {
-  ASSIGN_OR_RETURN(const Config* config, ctx.GetConfig());
-  ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
-  auto execution = std::make_unique<Execution>();
-  ASSIGN_OR_RETURN(execution->transport,
-                   MakeTransport(args.transport, args.transport_options, ctx.clock()));
-  execution->progress = MakeCliProgress(ctx);
-  RunnerOptions options;
-  options.transport = args.transport;
-  options.concurrency = args.concurrency;
-  options.hosts = HostsOption(args.hosts);
-  options.executor = OwnerOptions(actor, Seconds(60));
-  options.execute_wrapper = [](Executor& executor, const std::function<Result<Run>()>& body) {
-    return WithInterruptCancelsRun(executor, body);
-  };
-  options.created = [&ctx](const std::string& id) {
-    if (!ctx.json()) ctx.err() << fmt::format("{} created\n", id);
-  };
-  options.paused = [&ctx](Timestamp deadline, const std::string& triggers) {
-    if (ctx.json()) return;
-    ctx.err() << fmt::format(
-        "Paused for a decision until {}: {}\n  rollgate decide CR --env ENV rollback|continue\n",
-        FormatLocalMinutes(deadline, ctx.zone()), triggers);
-  };
-  execution->runner = std::make_unique<RollbackRunner>(
-      *config, *store, ctx.clock(), ctx.zone(), ctx.PackagesDir(), *execution->transport,
-      execution->types, execution->sleeper, execution->progress.get(), std::move(options));
-  return execution;
+  return MakeRunnerExecution(ctx, args.transport, args.transport_options, args.concurrency,
+                             HostsOption(args.hosts), actor);
 }
 
 void PrintOutcome(Context& ctx, const std::string& cr, const std::string& env,

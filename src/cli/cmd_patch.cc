@@ -3,11 +3,13 @@
 
 #include <fstream>
 #include <iterator>
+#include <map>
 
 #include "cli/app.h"
 #include "cli/commands.h"
 #include "cli/context.h"
 #include "cli/output.h"
+#include "cli/run_support.h"
 #include "cli/views.h"
 #include "common/strings.h"
 #include "domain/triggers.h"
@@ -73,6 +75,14 @@ Status RunImport(Context& ctx, const std::string& file) {
   ASSIGN_OR_RETURN(auto patch, service.Import(document, actor));
   // §6.1: an advisory against a version already deployed is a rollback trigger.
   ASSIGN_OR_RETURN(auto firings, service.CheckDeployments(patch, actor));
+  // ...acted on at once: an immediate rollback, or a page for a decision (docs/rollback.md).
+  std::map<std::pair<std::string, std::string>, std::vector<TriggerFiring>> by_target;
+  for (const SecurityTriggerFiring& f : firings) {
+    by_target[{f.change_request, f.environment}].push_back(f.firing);
+  }
+  for (const auto& [target, list] : by_target) {
+    RETURN_IF_ERROR(RespondToFirings(ctx, target.first, target.second, list));
+  }
   if (ctx.json()) {
     nlohmann::json out = PatchJson(patch);
     out["triggers"] = nlohmann::json::array();

@@ -10,11 +10,13 @@
 #include "cli/commands.h"
 #include "cli/context.h"
 #include "cli/output.h"
+#include "cli/run_support.h"
 #include "common/strings.h"
 #include "domain/evidence_queries.h"
 #include "domain/triggers.h"
 #include "engine/executor.h"
 #include "service/http_probe.h"
+#include "service/prometheus_query.h"
 #include "service/watch_service.h"
 
 namespace rollgate::cli {
@@ -73,15 +75,29 @@ std::string WatchLine(const Watch& w, const TimeZone& zone) {
                      w.summary.empty() ? "" : "\n    last: " + w.summary);
 }
 
-// The response to a firing: the hook where the automatic rollback (RollbackRunner::
-// AutomaticRollback, action rollback) and the evaluate-and-decide path are wired. For now it
-// prints what fired; the firing and its evidence are already recorded by the watch.
+// The response to a firing (docs/rollback.md): roll back at once for action rollback, page for
+// a decision for action evaluate; the firing and its evidence are already recorded by the watch.
 Status RespondToWatchFiring(Context& ctx, const std::string& cr, const std::string& environment,
                             const std::vector<TriggerFiring>& firings) {
   for (const TriggerFiring& f : firings) {
     ctx.err() << fmt::format("rollgate: watch of {} in {}: trigger {} fired ({}): {}\n", cr,
                              environment, TriggerKindName(f.kind), TriggerActionName(f.action),
                              EscapeForDisplay(f.detail));
+  }
+  return RespondToFirings(ctx, cr, environment, firings);
+}
+
+// Decisions whose deadline passed get their configured default (docs/rollback.md).
+Status ApplyDueDecisions(Context& ctx) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Execution> execution,
+                   MakeRunnerExecution(ctx, "ssh", TransportOptions{}, 10, {}, "rollgate"));
+  ASSIGN_OR_RETURN(std::vector<RunnerOutcome> applied, execution->runner->ApplyDueDecisions());
+  for (const RunnerOutcome& o : applied) {
+    if (ctx.json()) continue;
+    ctx.out() << fmt::format("  no decision by the deadline on {}: {}{}\n", o.run.id, o.decision,
+                             o.rollback ? " (" + o.rollback->id + " " +
+                                              std::string(RunStateName(o.rollback->state)) + ")"
+                                        : "");
   }
   return Status::Ok();
 }
@@ -97,8 +113,9 @@ Result<std::unique_ptr<WatchParts>> MakeWatchService(Context& ctx) {
   auto parts = std::make_unique<WatchParts>();
   // The Prometheus HTTP API client is not part of this build: a configured query is reported in
   // the watch's summary as not answered, never as an error.
-  PrometheusQuery prometheus = [](const std::string& url, const std::string&) -> Result<double> {
-    return Unavailable(fmt::format("no Prometheus client in this build ({})", url));
+  PrometheusQuery prometheus = [](const std::string& url,
+                                  const std::string& query) -> Result<double> {
+    return QueryPrometheus(url, query, Seconds(10));
   };
   OnFire on_fire = [&ctx](const std::string& cr, const std::string& environment,
                           const std::vector<TriggerFiring>& firings) {
@@ -214,7 +231,7 @@ Status RunLoop(Context& ctx, bool once, const std::string& interval_cap_text) {
   if (once) {
     ASSIGN_OR_RETURN(std::vector<WatchEvent> events, service.Tick(ctx.clock().Now()));
     PrintEvents(ctx, events);
-    return Status::Ok();
+    return ApplyDueDecisions(ctx);
   }
   g_stop_requested.store(false);
   struct sigaction action = {};
@@ -228,6 +245,7 @@ Status RunLoop(Context& ctx, bool once, const std::string& interval_cap_text) {
     while (!g_stop_requested.load()) {
       ASSIGN_OR_RETURN(std::vector<WatchEvent> events, service.Tick(ctx.clock().Now()));
       PrintEvents(ctx, events);
+      RETURN_IF_ERROR(ApplyDueDecisions(ctx));
       ctx.out().flush();
       ASSIGN_OR_RETURN(std::optional<Timestamp> next, service.NextDue(ctx.clock().Now()));
       if (!next) {

@@ -274,21 +274,21 @@ DemoStory BuildGovernanceStory(Timestamp now, const TimeZone& zone,
       {"cr", "show", kSecond});
   add("Rolling back by hand (playbook 6.1 step 3)",
       "The business asks for 1.1.0 to be withdrawn from PROD. Heidi may not order that...",
-      {"rollback", kCr, "--env", "PROD", "--reason", "withdrawn at the business's request",
-       "--as", "heidi"},
+      {"rollback", kCr, "--env", "PROD", "--reason", "withdrawn at the business's request", "--as",
+       "heidi"},
       4);
   add("",
       "...it takes the CAB chair and the IT operations manager jointly: Erin's authorisation is "
       "recorded, and the rollback waits for Frank's...",
-      {"rollback", kCr, "--env", "PROD", "--reason", "withdrawn at the business's request",
-       "--as", "erin"},
+      {"rollback", kCr, "--env", "PROD", "--reason", "withdrawn at the business's request", "--as",
+       "erin"},
       4);
   add("",
       "...whose command runs it: the three nodes the deployment changed are restored, the "
       "database with them (1.1.0's migration had committed and nobody wrote since), and "
       "verified.",
-      {"rollback", kCr, "--env", "PROD", "--reason", "withdrawn at the business's request",
-       "--as", "frank"});
+      {"rollback", kCr, "--env", "PROD", "--reason", "withdrawn at the business's request", "--as",
+       "frank"});
 
   constexpr const char* kEmergency = "CR-3";
   add("The emergency path (playbook 5)",

@@ -12,6 +12,8 @@
 #include "domain/change_request.h"
 #include "engine/executor.h"
 #include "engine/progress.h"
+#include "engine/step_type.h"
+#include "service/rollback_runner.h"
 #include "transport/transport.h"
 
 namespace rollgate::cli {
@@ -38,5 +40,32 @@ Result<Run> WithInterruptCancelsRun(Executor& executor, const std::function<Resu
 void PrintEvidenceLines(Context& ctx, const std::vector<Evidence>& evidence);
 // Prints the run as `run show` does; Failed("") (exit 1) unless it succeeded or still runs.
 Status PrintRun(Context& ctx, const std::string& id);
+
+// What executing deployments and rollbacks takes (cli/runner_support.cc): a transport, the step
+// types, progress printing and the rollback runner over them (service/rollback_runner.h), with
+// Ctrl-C as cancel, the watch started after a deployment to the last environment and a
+// post-incident review scheduled after a rollback or an emergency deployment.
+struct Execution {
+  std::unique_ptr<Transport> transport;
+  StepTypeTable types = DefaultStepTypes();
+  RealSleeper sleeper;
+  std::unique_ptr<ProgressSink> progress;
+  std::unique_ptr<RollbackRunner> runner;
+
+  ~Execution() {
+    if (transport) transport->Close();
+  }
+};
+Result<std::unique_ptr<Execution>> MakeRunnerExecution(Context& ctx, const std::string& transport,
+                                                       const TransportOptions& transport_options,
+                                                       int concurrency,
+                                                       std::vector<std::string> hosts,
+                                                       const std::string& actor);
+
+// Acts on triggers recorded by someone other than a deployment (the watch, `patch import`):
+// rolls back at once for action rollback (over the transport the deployment used), pages for a
+// decision for action evaluate. Prints what it did.
+Status RespondToFirings(Context& ctx, const std::string& cr, const std::string& environment,
+                        const std::vector<TriggerFiring>& firings);
 
 }  // namespace rollgate::cli

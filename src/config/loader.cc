@@ -1273,10 +1273,9 @@ void Loader::ReadSystemTriggers(const YAML::Node& node, const Config& config, Sy
 
 void Loader::ReadMetrics(const YAML::Node& node, System& system) {
   if (!IsMapOrNull(node, "metrics") || !node.IsMap()) return;
-  if (!CheckKeys(
-          node, "'metrics'",
-          {"path", "requests_metric", "errors_metric", "prometheus_url", "prometheus_query",
-           "probe_paths"})) {
+  if (!CheckKeys(node, "'metrics'",
+                 {"path", "requests_metric", "errors_metric", "prometheus_url", "prometheus_query",
+                  "probe_paths"})) {
     return;
   }
   System::MetricsSource& metrics = system.metrics;

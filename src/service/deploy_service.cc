@@ -415,8 +415,8 @@ Result<DeploymentPreparation> DeployService::PrepareRollbackPlan(const std::stri
   const Plan& plan = deployment.plan;
   RollbackSource source;
   // As the deployment's steps knew their run (ROLLGATE_RUN): the id and the plan's instance.
-  source.deployment_run = plan.instance.empty() ? deployment.run.id
-                                                : deployment.run.id + "-" + plan.instance;
+  source.deployment_run =
+      plan.instance.empty() ? deployment.run.id : deployment.run.id + "-" + plan.instance;
   std::set<std::string> changed;
   for (const StepExecution* e : Latest(deployment.steps)) {
     const StepSpec& spec = plan.phases.at(e->phase).steps.at(e->step);

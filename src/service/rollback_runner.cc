@@ -94,8 +94,14 @@ struct Pending {
   DecisionDefault on_deadline = DecisionDefault::kRollback;
 };
 
+// An evaluate trigger's deadline: the one recorded with it, else its time plus the policy's
+// decision deadline (triggers recorded by the watch or `patch import`).
 std::vector<Pending> PendingDecisions(const ChangeRequest& cr, const std::string& environment,
-                                      const TimeZone& zone) {
+                                      const TimeZone& zone, const Config& config) {
+  const Environment* env = config.FindEnvironment(environment);
+  const System* system = config.FindSystem(cr.system);
+  std::vector<TriggerPolicy> policies;
+  if (env != nullptr && system != nullptr) policies = TriggerPoliciesFor(config, *system, *env);
   std::set<std::string> decided;
   for (const Evidence& e : cr.evidence) {
     if (e.kind == kEvidenceTriggerDecision && e.environment == environment)
@@ -113,9 +119,13 @@ std::vector<Pending> PendingDecisions(const ChangeRequest& cr, const std::string
     if (decided.contains(e.run_id)) continue;
     Result<TriggerFiring> firing = TriggerFromEvidence(e);
     if (!firing.ok() || firing->action != TriggerAction::kEvaluate) continue;
+    const TriggerPolicy* policy = FindPolicy(policies, firing->kind);
     auto deadline = e.fields.find("deadline");
-    if (deadline == e.fields.end()) continue;
-    Result<Timestamp> at = ParseTime(deadline->second, zone);
+    Result<Timestamp> at =
+        deadline != e.fields.end()
+            ? ParseTime(deadline->second, zone)
+            : Result<Timestamp>(e.at + (policy != nullptr ? policy->decision_deadline
+                                                          : Seconds(std::chrono::minutes(30))));
     if (!at.ok()) continue;
     auto [it, inserted] = by_run.try_emplace(e.run_id);
     Pending& p = it->second;
@@ -126,13 +136,14 @@ std::vector<Pending> PendingDecisions(const ChangeRequest& cr, const std::string
     }
     p.deadline = std::min(p.deadline, *at);
     auto on_deadline = e.fields.find("on_deadline");
-    // The stricter default wins: one trigger defaulting to rollback makes the group roll back.
-    if (!inserted && p.on_deadline == DecisionDefault::kRollback) {
-      // keep
-    } else if (on_deadline != e.fields.end()) {
+    DecisionDefault this_default =
+        policy != nullptr ? policy->on_deadline : DecisionDefault::kRollback;
+    if (on_deadline != e.fields.end()) {
       Result<DecisionDefault> d = ParseDecisionDefault(on_deadline->second);
-      if (d.ok()) p.on_deadline = *d;
+      if (d.ok()) this_default = *d;
     }
+    // The stricter default wins: one trigger defaulting to rollback makes the group roll back.
+    if (inserted || this_default == DecisionDefault::kRollback) p.on_deadline = this_default;
     p.firings.push_back(*firing);
   }
   std::vector<Pending> out;
@@ -368,7 +379,7 @@ Result<RunnerOutcome> RollbackRunner::AwaitDecision(const DeploymentPreparation&
   const std::string& environment = prep.environment->name;
   RunnerOutcome outcome;
   ASSIGN_OR_RETURN(ChangeRequest cr, crs.Get(prep.cr.id));
-  std::vector<Pending> pending = PendingDecisions(cr, environment, zone_);
+  std::vector<Pending> pending = PendingDecisions(cr, environment, zone_, config_);
   auto mine = std::find_if(pending.begin(), pending.end(),
                            [&](const Pending& p) { return p.run == run.id; });
   if (mine == pending.end()) return outcome;
@@ -414,6 +425,31 @@ Result<RunnerOutcome> RollbackRunner::AwaitDecision(const DeploymentPreparation&
   return outcome;
 }
 
+Result<std::vector<Evidence>> RollbackRunner::PageForDecision(const std::string& cr_id,
+                                                              const std::string& environment,
+                                                              const std::string& run_id) {
+  CrService crs(config_, store_, clock_, zone_);
+  ASSIGN_OR_RETURN(ChangeRequest cr, crs.Get(cr_id));
+  std::vector<Pending> pending = PendingDecisions(cr, environment, zone_, config_);
+  auto mine = std::find_if(pending.begin(), pending.end(),
+                           [&](const Pending& p) { return p.run == run_id; });
+  if (mine == pending.end()) return std::vector<Evidence>{};
+  DeploymentFacts facts;
+  facts.system = cr.system;
+  facts.environment = environment;
+  facts.change_request = cr.id;
+  facts.patch = cr.patch_id;
+  facts.run = run_id;
+  std::vector<std::string> lines;
+  for (const TriggerFiring& f : mine->firings) lines.push_back("- " + f.detail);
+  DeployService service(config_, store_, clock_, zone_, packages_dir_);
+  return service.Notify(
+      cr.id, environment,
+      DecisionNeededMessage(facts, Join(lines, "\n"), mine->deadline,
+                            std::string(DecisionDefaultName(mine->on_deadline)), zone_),
+      run_id, "rollgate");
+}
+
 Result<RunnerOutcome> RollbackRunner::Decide(const std::string& cr_id,
                                              const std::string& environment,
                                              const std::string& actor, const std::string& decision,
@@ -443,7 +479,7 @@ Result<RunnerOutcome> RollbackRunner::Decide(const std::string& cr_id,
   }
   CrService crs(config_, store_, clock_, zone_);
   ASSIGN_OR_RETURN(ChangeRequest cr, crs.Get(cr_id));
-  std::vector<Pending> pending = PendingDecisions(cr, environment, zone_);
+  std::vector<Pending> pending = PendingDecisions(cr, environment, zone_, config_);
   if (pending.empty()) {
     return NotFound(
         fmt::format("no rollback decision is pending for {} in {}", cr_id, environment));
@@ -490,7 +526,7 @@ Result<std::vector<RunnerOutcome>> RollbackRunner::ApplyDueDecisions() {
   for (const ChangeRequestSummary& summary : summaries) {
     ASSIGN_OR_RETURN(ChangeRequest cr, crs.Get(summary.id));
     for (const Environment& env : config_.environments) {
-      for (const Pending& p : PendingDecisions(cr, env.name, zone_)) {
+      for (const Pending& p : PendingDecisions(cr, env.name, zone_, config_)) {
         if (clock_.Now() < p.deadline) continue;
         std::string decision =
             p.on_deadline == DecisionDefault::kRollback ? "rollback" : "continue";

@@ -109,6 +109,12 @@ class RollbackRunner {
                                const std::string& actor, const std::string& decision,
                                const std::string& reason);
 
+  // Pages for a decision on the evaluate triggers pending for `run_id` in `environment` (recorded
+  // by the watch or `patch import`): the [DECISION NEEDED] message with their deadline.
+  Result<std::vector<Evidence>> PageForDecision(const std::string& cr_id,
+                                                const std::string& environment,
+                                                const std::string& run_id);
+
   // Applies the default of every pending evaluate trigger whose deadline has passed (the watch
   // and `deploy` call it). Returns what it did, one outcome per (CR, environment).
   Result<std::vector<RunnerOutcome>> ApplyDueDecisions();

@@ -75,7 +75,7 @@ class TriggersFromRunTest : public ::testing::Test {
 
   Config config_;
   System system_;
-  Run run_;
+  rollgate::Run run_;
 };
 
 TEST_F(TriggersFromRunTest, FailuresBeforeTheRolloutChangedNothingAndFireNothing) {
@@ -149,8 +149,12 @@ TEST_F(TriggersFromRunTest, MeasurementsOfTheVerifyPhaseAreJudgedAgainstTheThres
       EXPECT_EQ(f.threshold, 99.5);
       EXPECT_EQ(f.action, TriggerAction::kRollback);
     }
-    if (f.kind == TriggerKind::kUsersAffected) EXPECT_EQ(f.measurement, 6.5);
-    if (f.kind == TriggerKind::kResponseTime) EXPECT_EQ(f.action, TriggerAction::kEvaluate);
+    if (f.kind == TriggerKind::kUsersAffected) {
+      EXPECT_EQ(f.measurement, 6.5);
+    }
+    if (f.kind == TriggerKind::kResponseTime) {
+      EXPECT_EQ(f.action, TriggerAction::kEvaluate);
+    }
   }
   EXPECT_EQ(StrongestAction(fired), TriggerAction::kRollback);
 }
