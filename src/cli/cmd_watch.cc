@@ -89,8 +89,9 @@ Status RespondToWatchFiring(Context& ctx, const std::string& cr, const std::stri
 
 // Decisions whose deadline passed get their configured default (docs/rollback.md).
 Status ApplyDueDecisions(Context& ctx) {
+  ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
   ASSIGN_OR_RETURN(std::unique_ptr<Execution> execution,
-                   MakeRunnerExecution(ctx, "ssh", TransportOptions{}, 10, {}, "rollgate"));
+                   MakeRunnerExecution(ctx, "ssh", TransportOptions{}, 10, {}, actor));
   ASSIGN_OR_RETURN(std::vector<RunnerOutcome> applied, execution->runner->ApplyDueDecisions());
   for (const RunnerOutcome& o : applied) {
     if (ctx.json()) continue;

@@ -18,6 +18,7 @@ namespace {
 // After a deployment to the last environment: the 72-hour watch (§4.2 step 4, §5.3 step 5).
 Status StartWatchAfter(Context& ctx, const std::string& cr_id, const std::string& environment,
                        const Run& run) {
+  ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
   ASSIGN_OR_RETURN(const Config* config, ctx.GetConfig());
   ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
   if (config->NextEnvironment(environment) != nullptr) return Status::Ok();
@@ -37,7 +38,7 @@ Status StartWatchAfter(Context& ctx, const std::string& cr_id, const std::string
       });
   Result<Watch> watch =
       watches.StartWatch(cr_id, environment, run.id, cr.emergency,
-                         BaselineFromEvidence(cr, environment, run.id), "rollgate");
+                         BaselineFromEvidence(cr, environment, run.id), actor);
   if (!watch.ok()) return watch.status();
   if (!ctx.json()) {
     ctx.err() << fmt::format(
@@ -88,6 +89,7 @@ Result<std::unique_ptr<Execution>> MakeRunnerExecution(Context& ctx, const std::
 Status RespondToFirings(Context& ctx, const std::string& cr, const std::string& environment,
                         const std::vector<TriggerFiring>& firings) {
   if (StrongestAction(firings) == TriggerAction::kOff) return Status::Ok();
+  ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
   ASSIGN_OR_RETURN(const Config* config, ctx.GetConfig());
   ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
   // Over the transport the deployment used.
@@ -105,7 +107,7 @@ Status RespondToFirings(Context& ctx, const std::string& cr, const std::string& 
   ASSIGN_OR_RETURN(DeployService::DeploymentRecord deployment, std::move(found));
   std::string transport = deployment.run.transport.empty() ? "ssh" : deployment.run.transport;
   ASSIGN_OR_RETURN(std::unique_ptr<Execution> execution,
-                   MakeRunnerExecution(ctx, transport, TransportOptions{}, 10, {}, "rollgate"));
+                   MakeRunnerExecution(ctx, transport, TransportOptions{}, 10, {}, actor));
   std::vector<TriggerFiring> immediate;
   for (const TriggerFiring& f : firings) {
     if (f.action == TriggerAction::kRollback) immediate.push_back(f);

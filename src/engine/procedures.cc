@@ -381,7 +381,9 @@ Result<Plan> BuildDeploymentPlan(const DeploymentRequest& request) {
     StepSpec migrate = b.Make("migrate", "postgres-migrate",
                               {{"migrations_dir", release_dir + "/migrations"},
                                {"backup_dir", backup_dir},
-                               {"backup_label", "database"}},
+                               {"backup_label", "database"},
+                               // One host migrates: hosts deployed at once never race on it.
+                               {"run_on", plan.hosts.front()}},
                               Seconds(3600), true);
     b.WithDatabase(migrate, env.name);
     rollout.steps.push_back(std::move(migrate));
@@ -440,9 +442,15 @@ Result<Plan> BuildDeploymentPlan(const DeploymentRequest& request) {
                Seconds(120), true));
   }
   if (request.observe_window.has_value()) {
+    // Measured before anything judges: a log scan that finds the errors must not keep the
+    // availability and error share (the triggers' measurements) from being taken.
     ASSIGN_OR_RETURN(StepSpec observe,
                      ObserveStep(system, b, *request.observe_window, request.observe_interval));
-    verify.steps.push_back(std::move(observe));
+    auto after_health = std::find_if(verify.steps.begin(), verify.steps.end(),
+                                     [](const StepSpec& step) { return step.name == "health"; });
+    verify.steps.insert(
+        after_health == verify.steps.end() ? verify.steps.begin() : std::next(after_health),
+        std::move(observe));
   }
   if (!verify.steps.empty()) plan.phases.push_back(std::move(verify));
 

@@ -139,8 +139,8 @@ TEST_F(ProceduresTest, AnObservationWindowEndsTheVerifyPhaseOnEveryHost) {
   ASSERT_EQ(verify.name, "verify");
   EXPECT_FALSE(verify.one_host);
   EXPECT_FALSE(verify.batch.has_value());  // every host at once
-  EXPECT_THAT(StepNames(verify), ::testing::ElementsAre("health", "logs", "metrics", "observe"));
-  const StepSpec& observe = verify.steps.back();
+  EXPECT_THAT(StepNames(verify), ::testing::ElementsAre("health", "observe", "logs", "metrics"));
+  const StepSpec& observe = verify.steps[1];
   EXPECT_EQ(observe.type, "observe");
   EXPECT_EQ(observe.params.at("health_url"), "http://{host}:8080/health");
   EXPECT_EQ(observe.params.at("probe_urls"),
@@ -160,7 +160,7 @@ TEST_F(ProceduresTest, AnObservationWindowEndsTheVerifyPhaseOnEveryHost) {
   request.observe_window = std::chrono::seconds(3);
   plan = BuildDeploymentPlan(request);
   ASSERT_TRUE(plan.ok()) << plan.error().ToString();
-  const StepSpec& counted = plan->phases[4].steps.back();
+  const StepSpec& counted = plan->phases[4].steps[1];
   EXPECT_EQ(counted.params.at("metrics_url"), "http://{host}:8080/internal/metrics");
   EXPECT_EQ(counted.params.at("requests_metric"), "billing_requests_total");
   EXPECT_EQ(counted.params.at("errors_metric"), "billing_errors_total");

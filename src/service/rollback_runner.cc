@@ -329,7 +329,7 @@ Result<RunnerOutcome> RollbackRunner::Deploy(const std::string& cr_id,
   CrService crs(config_, store_, clock_, zone_);
   for (const TriggerFiring& firing : outcome.fired) {
     Evidence e = TriggerEvidence(firing, environment, run.id);
-    e.recorded_by = "rollgate";
+    e.recorded_by = options_.executor.actor;
     if (firing.action == TriggerAction::kEvaluate) {
       const TriggerPolicy* policy = FindPolicy(policies, firing.kind);
       Seconds deadline = policy != nullptr ? policy->decision_deadline : std::chrono::minutes(30);
@@ -338,7 +338,7 @@ Result<RunnerOutcome> RollbackRunner::Deploy(const std::string& cr_id,
       e.fields["deadline"] = FormatRfc3339Utc(clock_.Now() + deadline);
       e.fields["on_deadline"] = std::string(DecisionDefaultName(on_deadline));
     }
-    RETURN_IF_ERROR(crs.RecordEvidence(prep.cr.id, e, "rollgate").status());
+    RETURN_IF_ERROR(crs.RecordEvidence(prep.cr.id, e, options_.executor.actor).status());
     outcome.evidence.push_back(e);
   }
 
@@ -392,7 +392,7 @@ Result<RunnerOutcome> RollbackRunner::AwaitDecision(const DeploymentPreparation&
                                   DecisionNeededMessage(
                                       facts, Join(lines, "\n"), wait.deadline,
                                       std::string(DecisionDefaultName(wait.on_deadline)), zone_),
-                                  run.id, "rollgate"));
+                                  run.id, options_.executor.actor));
   outcome.evidence = paged;
   if (options_.paused) options_.paused(wait.deadline, Describe(wait.firings));
   while (true) {
@@ -447,7 +447,7 @@ Result<std::vector<Evidence>> RollbackRunner::PageForDecision(const std::string&
       cr.id, environment,
       DecisionNeededMessage(facts, Join(lines, "\n"), mine->deadline,
                             std::string(DecisionDefaultName(mine->on_deadline)), zone_),
-      run_id, "rollgate");
+      run_id, options_.executor.actor);
 }
 
 Result<RunnerOutcome> RollbackRunner::Decide(const std::string& cr_id,
@@ -535,7 +535,7 @@ Result<std::vector<RunnerOutcome>> RollbackRunner::ApplyDueDecisions() {
         e.kind = kEvidenceTriggerDecision;
         e.run_id = p.run;
         e.at = clock_.Now();
-        e.recorded_by = "rollgate";
+        e.recorded_by = options_.executor.actor;
         e.passed = decision == "continue";
         e.fields = {{"decision", decision},
                     {"decided_by", "default at the deadline"},
@@ -543,7 +543,7 @@ Result<std::vector<RunnerOutcome>> RollbackRunner::ApplyDueDecisions() {
                     {"deadline", FormatRfc3339Utc(p.deadline)}};
         e.detail = fmt::format("no decision by {}: the configured default applies ({})",
                                FormatLocalMinutes(p.deadline, zone_), decision);
-        RETURN_IF_ERROR(crs.RecordEvidence(cr.id, e, "rollgate").status());
+        RETURN_IF_ERROR(crs.RecordEvidence(cr.id, e, options_.executor.actor).status());
         RunnerOutcome outcome;
         outcome.run.id = p.run;
         outcome.decision = decision;
@@ -576,7 +576,7 @@ Result<RunnerOutcome> RollbackRunner::AutomaticRollback(const std::string& cr_id
   std::map<std::string, std::string> fields = {{"automatic", decided_by.empty() ? "yes" : "no"},
                                                {"triggers", KindList(firings)},
                                                {"authorisation", approval}};
-  return RunRollback(prep, "rollgate", "trigger: " + Describe(firings), approval, fields);
+  return RunRollback(prep, options_.executor.actor, "trigger: " + Describe(firings), approval, fields);
 }
 
 Result<RunnerOutcome> RollbackRunner::AuthorisedRollback(const std::string& cr_id,
@@ -684,7 +684,7 @@ Result<RunnerOutcome> RollbackRunner::RunRollback(
         Result<std::vector<Evidence>> sent = service.Notify(
             prep.cr.id, environment,
             RollbackProgressMessage(facts, step, "in progress", issues, clock_.Now(), zone_),
-            facts.run, "rollgate");
+            facts.run, options_.executor.actor);
         if (!sent.ok()) {
           progress_status = sent.status();
           return;
@@ -700,7 +700,7 @@ Result<RunnerOutcome> RollbackRunner::RunRollback(
                          ASSIGN_OR_RETURN(
                              std::vector<Evidence> sent,
                              service.Notify(prep.cr.id, environment,
-                                            RollbackStartMessage(facts, zone_), id, "rollgate"));
+                                            RollbackStartMessage(facts, zone_), id, options_.executor.actor));
                          outcome.evidence.insert(outcome.evidence.end(), sent.begin(), sent.end());
                          return Status::Ok();
                        },
@@ -730,7 +730,7 @@ Result<RunnerOutcome> RollbackRunner::RunRollback(
   facts.outcome = run.state == RunState::kSucceeded ? "SUCCESS" : "FAILED";
   ASSIGN_OR_RETURN(std::vector<Evidence> done,
                    service.Notify(prep.cr.id, environment, RollbackCompleteMessage(facts, zone_),
-                                  run.id, "rollgate"));
+                                  run.id, options_.executor.actor));
   outcome.evidence.insert(outcome.evidence.end(), done.begin(), done.end());
   if (!held.empty()) {
     ASSIGN_OR_RETURN(std::vector<Evidence> paged,
@@ -739,7 +739,7 @@ Result<RunnerOutcome> RollbackRunner::RunRollback(
                                                         held["writes_since_backup"] +
                                                             " writes to " + held["tables_written"],
                                                         held["current_dump"], zone_),
-                                    run.id, "rollgate"));
+                                    run.id, options_.executor.actor));
     outcome.evidence.insert(outcome.evidence.end(), paged.begin(), paged.end());
   }
   outcome.run = run;

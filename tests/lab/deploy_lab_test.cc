@@ -124,38 +124,55 @@ TEST_F(DeployLabTest, PromotionRecordsEvidenceAndAProdFailureIsRolledBackOnTheCh
   ReadyForProd(second, "2026-12-10 22:30");
   CommandOutput failing = JsonAs("heidi", {"deploy", second, "--env", "PROD"});
   EXPECT_EQ(failing.exit_code, 1) << failing.out << failing.err;
-  EXPECT_EQ(HostVersion(3), "1.2.0");  // installed and configured, then the migration failed
+  // The migration failed on the first node after it was installed and configured: the
+  // deployment-failed trigger rolled that node back at once, and only that node.
   fs::path features = kLab / "hosts" / "host3" / "root" / "etc" / "demo" / "features";
-  EXPECT_TRUE(fs::exists(features));
-  EXPECT_EQ(HostVersion(4), "1.1.0");  // never touched
-  EXPECT_EQ(HostVersion(5), "1.1.0");
+  for (int i : {3, 4, 5}) EXPECT_EQ(HostVersion(i), "1.1.0") << i;
+  EXPECT_FALSE(fs::exists(features)) << "the configuration directory is restored too";
   EXPECT_EQ(Psql("demo_prod",
                  "SELECT count(*) FROM schema_migrations WHERE version = "
                  "'0003_unique_item'"),
             "0");
+  EXPECT_EQ(Psql("demo_prod", "SELECT count(*) FROM orders"), rows_before);
   auto failed = Evidence(second, "deployment", "PROD");
   ASSERT_FALSE(failed.empty());
   EXPECT_EQ(failed.back()["passed"], false);
   EXPECT_THAT(failed.back()["detail"].get<std::string>(), HasSubstr("0003_unique_item"));
-
-  // Only the roles of 6.1 may roll PROD back.
-  CommandOutput refused = As("heidi", {"rollback", second, "--env", "PROD"});
-  EXPECT_EQ(refused.exit_code, 4) << refused.err;
-  CommandOutput rollback =
-      JsonAs("erin", {"rollback", second, "--env", "PROD", "--reason", "migration failed"});
-  ASSERT_EQ(rollback.exit_code, 0) << rollback.out << rollback.err;
-  for (int i : {3, 4, 5}) EXPECT_EQ(HostVersion(i), "1.1.0") << i;
-  EXPECT_FALSE(fs::exists(features)) << "the configuration directory is restored too";
-  EXPECT_EQ(Psql("demo_prod", "SELECT count(*) FROM orders"), rows_before);
-  // The rollback touched only the node the deployment changed.
-  std::string rollback_run = RunOf(rollback);
+  nlohmann::json outcome = nlohmann::json::parse(
+      failing.out.substr(failing.out.rfind('\n', failing.out.size() - 2) + 1));
+  ASSERT_TRUE(outcome["rollback"].is_object()) << failing.out;
+  EXPECT_EQ(outcome["rollback"]["state"], "succeeded");
+  EXPECT_EQ(outcome["triggers"][0]["trigger"], "deployment-failed");
   std::set<std::string> touched;
-  nlohmann::json rollback_steps = Run(rollback_run)["steps"];
-  for (const auto& step : rollback_steps) touched.insert(step["host"]);
+  for (const auto& step : Run(outcome["rollback"]["run"])["steps"]) touched.insert(step["host"]);
   EXPECT_EQ(touched, std::set<std::string>{host(3)});
   auto rolled = Evidence(second, "rollback", "PROD");
   ASSERT_FALSE(rolled.empty());
   EXPECT_EQ(rolled.back()["passed"], true);
+  EXPECT_EQ(rolled.back()["fields"]["automatic"], "yes");
+  auto fired = Evidence(second, "trigger", "PROD");
+  ASSERT_FALSE(fired.empty());
+  EXPECT_EQ(fired.back()["fields"]["kind"], "deployment-failed");
+
+  // A rollback by hand in PROD takes the CAB chair and the IT operations manager, jointly.
+  CommandOutput refused = As("heidi", {"rollback", cr, "--env", "PROD"});
+  EXPECT_EQ(refused.exit_code, 4) << refused.err;
+  CommandOutput chair = As("erin", {"rollback", cr, "--env", "PROD", "--reason", "withdrawn"});
+  EXPECT_EQ(chair.exit_code, 4) << chair.out << chair.err;
+  EXPECT_THAT(chair.err, HasSubstr("also needs it-operations-manager"));
+  for (int i : {3, 4, 5}) EXPECT_EQ(HostVersion(i), "1.1.0") << i;
+  CommandOutput manager = JsonAs("frank", {"rollback", cr, "--env", "PROD"});
+  ASSERT_EQ(manager.exit_code, 0) << manager.out << manager.err;
+  for (int i : {3, 4, 5}) EXPECT_NE(HostVersion(i), "1.1.0") << i;
+  EXPECT_EQ(Psql("demo_prod",
+                 "SELECT count(*) FROM schema_migrations WHERE version = "
+                 "'0002_add_column'"),
+            "0");
+  EXPECT_EQ(Psql("demo_prod", "SELECT count(*) FROM orders"), rows_before);
+  auto manual = Evidence(cr, "rollback", "PROD");
+  ASSERT_FALSE(manual.empty());
+  EXPECT_THAT(manual.back()["fields"]["authorisation"].get<std::string>(),
+              HasSubstr("erin (cab-chair) and frank (it-operations-manager)"));
   // The service answers on every node again.
   CommandOutput audit = h_.Run({"audit", "verify"});
   EXPECT_EQ(audit.exit_code, 0) << audit.out;

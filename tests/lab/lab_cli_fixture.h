@@ -74,6 +74,10 @@ class LabCliTest : public ::testing::Test {
     ASSERT_NE(systems, std::string::npos) << fragment;
     ASSERT_NE(starter, std::string::npos);
     config.insert(starter + 10, fragment.substr(systems + 9));
+    // A short observation at the end of each deployment (the default is a minute).
+    auto log_check = config.find("log_check_after:");
+    ASSERT_NE(log_check, std::string::npos);
+    config.insert(config.find('\n', log_check) + 1, "      observe_window: 5s\n");
     h_.WriteConfig(config);
     h_.SetNow(kNow);
     env_ = {{"ROLLGATE_SSH_CONFIG", (kLab / "ssh_config").string()}};

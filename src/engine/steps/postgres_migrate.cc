@@ -10,6 +10,9 @@
 //   backup_dir      (path, optional) the destination_dir of the run's backup-postgres step: when
 //                   given, the write counters are recorded again after the migrations (below)
 //   backup_label    (name, default "database") that step's label
+//   run_on          (optional) the host (as the plan names it) that runs the migrations; on the
+//                   other hosts the step does nothing (fact ran_on) - hosts deployed at the same
+//                   time never migrate the same database concurrently
 // Forward migrations run in file-name order (bytewise). One whose version (the file name without
 // ".sql") is already in the table is skipped, so running the step again in DEV, TEST and PROD or
 // after a retry is safe. Each other file runs as
@@ -140,7 +143,12 @@ SQL
 )sh";
 
 constexpr std::string_view kMigrate =
-    R"sh(read_versions || fail "cannot read the recorded versions from $table"
+    R"sh(if [ -n "${RG_RUN_ON:-}" ] && [ "$RG_RUN_ON" != "$ROLLGATE_HOST" ]; then
+  printf 'the migrations run on %s; nothing to do on this host\n' "$RG_RUN_ON"
+  fact ran_on "$RG_RUN_ON"
+  exit 0
+fi
+read_versions || fail "cannot read the recorded versions from $table"
 previous=$(highest)
 if [ -n "$counters_base" ]; then
   read_counters "$work/before" || fail "cannot read the write counters of the database"
@@ -219,11 +227,9 @@ class PostgresMigrateStep final : public ScriptStep {
 
  protected:
   std::vector<ParamRule> Rules() const override {
-    return {{"database_url", ParamKind::kText, true},
-            {"migrations_dir", ParamKind::kPath, true},
-            {"table", ParamKind::kName, false},
-            {"backup_dir", ParamKind::kPath, false},
-            {"backup_label", ParamKind::kName, false}};
+    return {{"database_url", ParamKind::kText, true},  {"migrations_dir", ParamKind::kPath, true},
+            {"table", ParamKind::kName, false},        {"backup_dir", ParamKind::kPath, false},
+            {"backup_label", ParamKind::kName, false}, {"run_on", ParamKind::kText, false}};
   }
   Status ValidateMore(const StepSpec& spec) const override { return ValidateDatabaseUrl(spec); }
   std::string_view Script() const override {
