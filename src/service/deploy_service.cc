@@ -492,6 +492,10 @@ Result<Evidence> DeployService::RecordRollbackEvidence(
       undone.ok()) {
     e.fields["deployment_run"] = undone->run.id;
   }
+  // Who ordered it, or that nobody had to (an immediate trigger): in the line people read.
+  if (auto it = e.fields.find("authorisation"); it != e.fields.end() && !it->second.empty()) {
+    e.detail += "; authorisation: " + it->second;
+  }
   if (e.fields.contains("database") && e.fields.at("database") == "held") {
     e.detail +=
         fmt::format("; DATABASE RESTORE HELD: {} writes since the backup, current data saved to {}",

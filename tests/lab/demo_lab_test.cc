@@ -50,7 +50,7 @@ TEST(DemoLabTest, TheStoryRunsOnTheLabAndLeavesAStoreThatVerifies) {
                            "failed with exit code 1, as this story expects",
                            "Rolled back in PROD",
                            "none needed: automatic rollback for deployment-failed",
-                           "also needs it-operations-manager",
+                           "rollback-authorisation passed frank (it-operations-manager)",
                            "verbal approval by erin recorded",
                            "confirmed by erin",
                            "CHANGE REQUEST",
