@@ -237,8 +237,10 @@ class ExecutorLabTest : public ::testing::Test {
 // kill -9 of the orchestrator mid-step: the remote command keeps running, leaves its exit status,
 // and resume reads it instead of re-running the (non-idempotent) step.
 TEST_F(ExecutorLabTest, KillMinusNineMidStepThenResumeReadsTheExitStatus) {
+  // Long enough that the kill lands while every host still runs the step, even on a loaded
+  // machine where the three marks take seconds to appear.
   Plan plan = PlanWith({Script("migrate", "touch " + Marks() +
-                                              "/$ROLLGATE_HOST.started; sleep 3; "
+                                              "/$ROLLGATE_HOST.started; sleep 10; "
                                               "echo x >> " +
                                               Marks() + "/$ROLLGATE_HOST.migrate")});
   std::filesystem::path db = work_ / "state.db";
