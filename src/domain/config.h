@@ -135,7 +135,7 @@ struct Environment {
   bool rolling = false;               // one node at a time
   std::string batch = "1";            // count or percentage ("25%")
   bool allow_emergency_skip = false;  // the emergency path may skip this environment (TEST)
-  // Rollback triggers overriding the playbook's defaults , by kind; the
+  // Rollback triggers overriding the playbook's defaults, by kind; the
   // loader fills in every kind.
   std::vector<TriggerPolicy> triggers;
 };
