@@ -108,7 +108,7 @@ inline constexpr const char* kEvidenceDataIntegrity = "data-integrity";
 inline constexpr const char* kEvidenceTestResultsApproved = "test-results-approved";
 inline constexpr const char* kEvidenceRollback = "rollback";
 inline constexpr const char* kEvidencePirScheduled = "pir-scheduled";
-// Rollback (domain/triggers.h): a trigger that fired (fields kind, action, measurement,
+// Rollback (playbook §6): a trigger that fired (fields kind, action, measurement,
 // threshold, unit, host, source); a person's decision on an evaluate trigger (fields decision
 // "rollback"|"continue", trigger, deadline); one person's part of a joint rollback
 // authorisation (fields role, run); the enhanced-monitoring watch's check-ins.

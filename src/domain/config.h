@@ -58,7 +58,7 @@ struct ApprovalPolicy {
   Seconds verbal_confirmation_within = std::chrono::hours(24);
 };
 
-// Rollback triggers (playbook §6.1; domain/triggers.h evaluates them).
+// Rollback triggers (playbook §6.1).
 enum class TriggerKind {
   kDeploymentFailed,  // a rollout step failed on a node it had changed (stop, install, migrate)
   kHealth,
@@ -139,7 +139,7 @@ struct Environment {
   bool rolling = false;               // one node at a time
   std::string batch = "1";            // count or percentage ("25%")
   bool allow_emergency_skip = false;  // the emergency path may skip this environment (TEST)
-  // Rollback triggers overriding the playbook's defaults (domain/triggers.h), by kind; the
+  // Rollback triggers overriding the playbook's defaults, by kind; the
   // loader fills in every kind.
   std::vector<TriggerPolicy> triggers;
 };

@@ -191,7 +191,9 @@ Status ScriptStep::Validate(const StepSpec& spec) const {
   rules.push_back({"root_env", ParamKind::kName, false});
   std::vector<std::string> known;
   for (const auto& rule : rules) known.push_back(rule.name);
-  for (const auto& [param, value] : spec.params) {
+  for (const auto& entry : spec.params) {
+    const std::string& param = entry.first;
+    const std::string& value = entry.second;
     auto it = std::find_if(rules.begin(), rules.end(),
                            [&](const ParamRule& r) { return r.name == param; });
     if (it == rules.end()) {
