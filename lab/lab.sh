@@ -6,6 +6,9 @@
 #                          the patch artefacts (make-patches.sh) into <lab>/patches
 #   lab/lab.sh down        stop exactly what `up` started (by pid files); keeps the lab directory
 #   lab/lab.sh status [--json]
+#   lab/lab.sh reset       put a running lab back as `up` made it: every host on demo 1.0.0 with
+#                          its first configuration, no backups, services running; the databases
+#                          of each environment recreated. For tests that need a known start.
 #
 # Each host i is an sshd on ${SUBNET}.i:${SSH_PORT} (127.0.1.i:2222 by default; if 127.0.1.x
 # cannot be bound, 127.0.0.1 with ports SSH_PORT+i) with its own host key and its own root
@@ -251,17 +254,18 @@ start_postgres() {
     pg_run "$PG_BIN/initdb" -D "$pg/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
       -E UTF8 --locale=C.UTF-8 >"$pg/initdb.log" 2>&1 || die "initdb failed (see $pg/initdb.log)"
   fi
+  local port
   if pg_alive; then
-    PG_PORT=$(cat "$pg/port")
-    return 0
+    port=$(cat "$pg/port")
+  else
+    port=$PG_FIRST_PORT
+    while port_in_use 127.0.0.1 "$port"; do port=$((port + 1)); done
+    echo "$port" >"$pg/port"
+    pg_run "$PG_BIN/pg_ctl" -D "$pg/data" -l "$pg/postgres.log" -w -t 60 \
+      -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$pg/run" start \
+      >/dev/null || die "PostgreSQL did not start (see $pg/postgres.log)"
   fi
-  local port=$PG_FIRST_PORT
-  while port_in_use 127.0.0.1 "$port"; do port=$((port + 1)); done
-  echo "$port" >"$pg/port"
   PG_PORT=$port
-  pg_run "$PG_BIN/pg_ctl" -D "$pg/data" -l "$pg/postgres.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$pg/run" start \
-    >/dev/null || die "PostgreSQL did not start (see $pg/postgres.log)"
   if [ ! -f "$pg/demo.password" ]; then
     (umask 077 && head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$pg/demo.password")
   fi
@@ -445,8 +449,43 @@ cmd_status() {
   fi
 }
 
+cmd_reset() {
+  [ -f "$LAB/hosts.count" ] || die "reset: no lab at $LAB (lab.sh up N first)"
+  load_conf
+  local demo n i
+  demo=$(find_demo_binary)
+  [ -x "$demo" ] || die "demo service binary $demo is not executable"
+  n=$(cat "$LAB/hosts.count")
+  LOGIN_USER=${LAB_LOGIN_USER:-$(id -un)}
+  pg_alive || die "reset: the lab's PostgreSQL is not running (lab.sh up N first)"
+  for ((i = 1; i <= n; i++)); do
+    local root="$LAB/hosts/host$i/root"
+    as_login "$root/bin/demo-service" stop >/dev/null
+    rm -rf "$root/opt/demo" "$root/etc/demo" "$root/var/backups" "$root/var/log/demo" "$root/tmp"
+    find "$root/opt" -maxdepth 1 -name 'demo.rollgate-*' -exec rm -rf {} + 2>/dev/null || true
+    find "$root/etc" -maxdepth 1 -name 'demo.rollgate-*' -exec rm -rf {} + 2>/dev/null || true
+    setup_host "$i" "$demo"
+    if [ "$LOGIN_USER" != "$(id -un)" ]; then chown -R "$LOGIN_USER:" "$root"; fi
+    as_login "$root/bin/demo-service" start >/dev/null
+  done
+  local port
+  port=$(cat "$LAB/postgres/port")
+  local psql=("$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$LAB/postgres/run" -p "$port" -U postgres)
+  local env_db
+  for env_db in demo_dev demo_test demo_prod; do
+    pg_run "${psql[@]}" -d postgres -c "DROP DATABASE IF EXISTS $env_db WITH (FORCE)"
+  done
+  start_postgres
+  log "reset: $n hosts on demo 1.0.0; databases recreated"
+}
+
+as_login() {  # as_login CMD...: runs CMD as the lab's login user
+  if [ "$LOGIN_USER" != "$(id -un)" ]; then runuser -u "$LOGIN_USER" -- "$@"; else "$@"; fi
+}
+
 case "${1:-}" in
   up) shift; cmd_up "$@" ;;
+  reset) cmd_reset ;;
   down) cmd_down ;;
   status) shift; cmd_status "$@" ;;
   *) echo "usage: lab.sh up N | down | status [--json]" >&2; exit 2 ;;

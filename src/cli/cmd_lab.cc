@@ -1,4 +1,5 @@
-// lab up N, lab down, lab status: the loopback fleet of issue 4, through the project's lab/lab.sh.
+// lab up N, lab down, lab reset, lab status: the loopback fleet of issue 4, through the project's
+// lab/lab.sh.
 //
 // The script is $ROLLGATE_LAB_SCRIPT, else <source tree>/lab/lab.sh (ROLLGATE_SOURCE_DIR, baked
 // in at compile time). The lab directory is --dir, else $ROLLGATE_LAB_DIR, else /tmp/rollgate-lab
@@ -257,6 +258,19 @@ Status RunLabDown(Context& ctx, const std::string& dir_option) {
   return Status::Ok();
 }
 
+Status RunLabReset(Context& ctx, const std::string& dir_option) {
+  std::filesystem::path lab = LabDir(dir_option);
+  ASSIGN_OR_RETURN(int code, RunLabScript(lab, {"reset"}, nullptr));
+  if (code != 0) return ScriptFailed("reset", code);
+  if (ctx.json()) {
+    PrintJson(ctx, {{"lab_dir", lab.string()}, {"reset", true}});
+  } else {
+    ctx.out() << "lab reset: every host back on demo 1.0.0, databases recreated, in "
+              << lab.string() << "\n";
+  }
+  return Status::Ok();
+}
+
 Status RunLabStatus(Context& ctx, const std::string& dir_option) {
   std::filesystem::path lab = LabDir(dir_option);
   if (!ctx.json()) {
@@ -294,6 +308,11 @@ void RegisterLabCommands(CLI::App& app, Action& slot) {
   {
     auto* cmd = lab->add_subcommand("down", "stop everything the lab started");
     OnRun(cmd, slot, [dir](Context& ctx) { return RunLabDown(ctx, *dir); });
+  }
+  {
+    auto* cmd = lab->add_subcommand(
+        "reset", "put every host back on demo 1.0.0 and recreate the databases (keeps it running)");
+    OnRun(cmd, slot, [dir](Context& ctx) { return RunLabReset(ctx, *dir); });
   }
   {
     auto* cmd = lab->add_subcommand("status", "hosts, services and PostgreSQL of the lab");

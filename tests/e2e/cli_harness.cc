@@ -10,6 +10,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <stdexcept>
 
 extern char** environ;
@@ -34,6 +35,11 @@ CliHarness::CliHarness() {
 }
 
 CliHarness::~CliHarness() {
+  // ROLLGATE_E2E_KEEP=1 keeps the directory (store, configuration) for a post-mortem.
+  if (const char* keep = std::getenv("ROLLGATE_E2E_KEEP"); keep != nullptr && *keep == '1') {
+    std::cerr << "kept " << dir_ << "\n";
+    return;
+  }
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
 }

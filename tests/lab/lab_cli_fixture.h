@@ -66,6 +66,10 @@ inline std::string RunOf(const CommandOutput& streamed) {
 class LabCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // Every test starts from the lab as `lab up` made it (a test that failed, or an earlier run
+    // on the same lab directory, may have left other versions, backups and migrations behind).
+    CommandOutput reset = h_.Run({"lab", "--dir", kLab.string(), "reset"});
+    ASSERT_EQ(reset.exit_code, 0) << reset.out << reset.err;
     h_.InitDemoConfig();
     std::string config = h_.ReadFile("rollgate.yaml");
     std::string fragment = Slurp(kLab / "rollgate-hosts.yaml");
