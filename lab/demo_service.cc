@@ -7,6 +7,9 @@
 //   fail_ratio=0.25   share of /api/orders requests answered with 500 (deterministic spacing)
 //   latency_ms=200    delay before every answer
 //   health=fail       /health and /ready answer 500
+//   health_fail_ratio=0.25  share of /health and /ready requests answered with 503 (its own
+//                     deterministic spacing): a service that flaps, whose health check passes on
+//                     a retry but whose availability over a window drops
 // Every request is logged to --log-file as "<RFC 3339 time> <LEVEL> <method> <path> <status>
 // <ms>ms"; 5xx answers are logged at ERROR level. Stops cleanly on SIGTERM or SIGINT.
 // Requests are served by httplib's thread pool; counters are atomics.
@@ -43,6 +46,7 @@ struct Knobs {
   double fail_ratio = 0;
   int latency_ms = 0;
   bool healthy = true;
+  double health_fail_ratio = 0;
 };
 
 constexpr std::array<double, 8> kBucketsSeconds = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1};
@@ -63,6 +67,7 @@ class Service {
       try {
         if (key == "fail_ratio") knobs.fail_ratio = std::stod(value);
         if (key == "latency_ms") knobs.latency_ms = std::stoi(value);
+        if (key == "health_fail_ratio") knobs.health_fail_ratio = std::stod(value);
       } catch (const std::exception&) {
         // A malformed knob is ignored: the service keeps its defaults.
       }
@@ -79,8 +84,8 @@ class Service {
   }
 
   // Deterministic failure spacing: request n fails when floor(n*r) > floor((n-1)*r).
-  bool ShouldFail(double ratio) {
-    uint64_t n = ++orders_requests_;
+  static bool ShouldFail(std::atomic<uint64_t>& counter, double ratio) {
+    uint64_t n = ++counter;
     if (ratio <= 0) return false;
     if (ratio >= 1) return true;
     auto count = static_cast<double>(n);
@@ -138,14 +143,16 @@ class Service {
         Record(request, response.status, took.count());
       };
     };
-    server.Get("/health", handle([](const Knobs& k, httplib::Response& r) {
-                 r.status = k.healthy ? 200 : 500;
-                 r.set_content(k.healthy ? "{\"status\":\"ok\"}\n" : "{\"status\":\"fail\"}\n",
+    server.Get("/health", handle([this](const Knobs& k, httplib::Response& r) {
+                 bool healthy = k.healthy && !ShouldFail(health_requests_, k.health_fail_ratio);
+                 r.status = healthy ? 200 : (k.healthy ? 503 : 500);
+                 r.set_content(healthy ? "{\"status\":\"ok\"}\n" : "{\"status\":\"fail\"}\n",
                                "application/json");
                }));
-    server.Get("/ready", handle([](const Knobs& k, httplib::Response& r) {
-                 r.status = k.healthy ? 200 : 500;
-                 r.set_content(k.healthy ? "{\"ready\":true}\n" : "{\"ready\":false}\n",
+    server.Get("/ready", handle([this](const Knobs& k, httplib::Response& r) {
+                 bool ready = k.healthy && !ShouldFail(health_requests_, k.health_fail_ratio);
+                 r.status = ready ? 200 : (k.healthy ? 503 : 500);
+                 r.set_content(ready ? "{\"ready\":true}\n" : "{\"ready\":false}\n",
                                "application/json");
                }));
     server.Get("/version", handle([this](const Knobs&, httplib::Response& r) {
@@ -155,7 +162,7 @@ class Service {
                  r.set_content(Metrics(), "text/plain; version=0.0.4");
                }));
     server.Get("/api/orders", handle([this](const Knobs& k, httplib::Response& r) {
-                 if (ShouldFail(k.fail_ratio)) {
+                 if (ShouldFail(orders_requests_, k.fail_ratio)) {
                    r.status = 500;
                    r.set_content("{\"error\":\"internal error\"}\n", "application/json");
                    return;
@@ -168,7 +175,8 @@ class Service {
  private:
   Flags flags_;
   SystemClock clock_;
-  std::atomic<uint64_t> requests_total_{0}, errors_total_{0}, orders_requests_{0};
+  std::atomic<uint64_t> requests_total_{0}, errors_total_{0}, orders_requests_{0},
+      health_requests_{0};
   std::atomic<uint64_t> latency_micros_sum_{0};
   std::array<std::atomic<uint64_t>, kBucketsSeconds.size()> buckets_{};
   std::mutex log_mutex_;

@@ -15,6 +15,9 @@
 #   demo-1.5.0-dataloss.tar.gz  migration 0005 deletes an order: data-integrity, and a database
 #                               restore on rollback
 #   demo-1.6.0-smokefail.tar.gz its smoke test fails on a healthy service: smoke
+#   demo-1.7.0-flaky.tar.gz     a quarter of /health and /ready answers 503 (knobs
+#                               health_fail_ratio=0.25): health checks pass on a retry, the
+#                               availability measured over the observation window drops
 # plus SHA256SUMS. Archives are reproducible (sorted names, fixed mtime and owners).
 #
 # Patch layout (top directory demo-<version>/):
@@ -34,7 +37,7 @@ mkdir -p "$OUT"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-make_patch() {  # make_patch VERSION ARCHIVE_NAME BAD(0|1|2|errors|slow|dataloss|smokefail)
+make_patch() {  # make_patch VERSION ARCHIVE_NAME BAD(0|1|2|errors|flaky|slow|dataloss|smokefail)
   local version=$1 name=$2 bad=$3 top="$WORK/demo-$1"
   mkdir -p "$top/app" "$top/migrations"
   echo "$version" >"$top/VERSION"
@@ -80,6 +83,11 @@ SQL
       mkdir -p "$top/config"
       printf 'fail_ratio=0.25\nlatency_ms=0\nhealth=ok\n' >"$top/config/knobs"
       smoke_paths="/health /ready"
+      ;;
+    flaky)
+      mkdir -p "$top/config"
+      printf 'fail_ratio=0\nlatency_ms=0\nhealth=ok\nhealth_fail_ratio=0.25\n' >"$top/config/knobs"
+      smoke_paths="/api/orders"
       ;;
     slow)
       mkdir -p "$top/config"
@@ -157,6 +165,7 @@ make_patch 1.3.0 demo-1.3.0-errors.tar.gz errors
 make_patch 1.4.0 demo-1.4.0-slow.tar.gz slow
 make_patch 1.5.0 demo-1.5.0-dataloss.tar.gz dataloss
 make_patch 1.6.0 demo-1.6.0-smokefail.tar.gz smokefail
+make_patch 1.7.0 demo-1.7.0-flaky.tar.gz flaky
 (cd "$OUT" && sha256sum demo-*.tar.gz >SHA256SUMS)
 echo "lab: patches in $OUT:" >&2
 cat "$OUT/SHA256SUMS" >&2

@@ -127,6 +127,19 @@ Result<std::unique_ptr<Execution>> MakeExecution(Context& ctx, const DeployArgs&
                              HostsOption(args.hosts), actor);
 }
 
+// The plan a --dry-run would execute, validated: JSON, or `title` and the plan as text.
+Status PrintDryRun(Context& ctx, const Plan& plan, bool show_scripts, const std::string& title) {
+  StepTypeTable types = DefaultStepTypes();
+  RETURN_IF_ERROR(ValidatePlan(plan, types));
+  if (ctx.json()) {
+    PrintJson(ctx, json::parse(PlanToJson(plan)));
+  } else {
+    ctx.out() << title << "\n";
+    PrintPlanText(ctx, plan, types, show_scripts);
+  }
+  return Status::Ok();
+}
+
 void PrintOutcome(Context& ctx, const std::string& cr, const std::string& env,
                   const RunnerOutcome& o) {
   if (ctx.json()) {
@@ -188,16 +201,9 @@ Status RunDeploy(Context& ctx, const DeployArgs& args) {
     ASSIGN_OR_RETURN(DeploymentPreparation prep,
                      service.Prepare(args.cr, args.env, args.emergency, HostsOption(args.hosts)));
     prep.plan.concurrency = std::clamp(args.concurrency, 1, 1024);
-    StepTypeTable types = DefaultStepTypes();
-    RETURN_IF_ERROR(ValidatePlan(prep.plan, types));
-    if (ctx.json()) {
-      PrintJson(ctx, json::parse(PlanToJson(prep.plan)));
-    } else {
-      ctx.out() << fmt::format("Dry run: {} to {} ({}), every gate holds; nothing is touched.\n",
-                               prep.cr.id, args.env, prep.package.version);
-      PrintPlanText(ctx, prep.plan, types, args.show_scripts);
-    }
-    return Status::Ok();
+    return PrintDryRun(ctx, prep.plan, args.show_scripts,
+                       fmt::format("Dry run: {} to {} ({}), every gate holds; nothing is touched.",
+                                   prep.cr.id, args.env, prep.package.version));
   }
   ASSIGN_OR_RETURN(std::unique_ptr<Execution> execution, MakeExecution(ctx, args, actor));
   if (!ctx.json()) {
@@ -224,16 +230,9 @@ Status RunRollback(Context& ctx, const DeployArgs& args) {
     DeployService service(*config, *store, ctx.clock(), ctx.zone(), ctx.PackagesDir());
     ASSIGN_OR_RETURN(DeploymentPreparation prep,
                      service.PrepareRollbackPlan(args.cr, args.env, args.database_only));
-    StepTypeTable types = DefaultStepTypes();
-    RETURN_IF_ERROR(ValidatePlan(prep.plan, types));
-    if (ctx.json()) {
-      PrintJson(ctx, json::parse(PlanToJson(prep.plan)));
-    } else {
-      ctx.out() << fmt::format("Dry run: rollback of {} in {}; nothing is touched.\n", prep.cr.id,
-                               args.env);
-      PrintPlanText(ctx, prep.plan, types, args.show_scripts);
-    }
-    return Status::Ok();
+    return PrintDryRun(
+        ctx, prep.plan, args.show_scripts,
+        fmt::format("Dry run: rollback of {} in {}; nothing is touched.", prep.cr.id, args.env));
   }
   ASSIGN_OR_RETURN(std::unique_ptr<Execution> execution, MakeExecution(ctx, args, actor));
   RunnerOutcome outcome;

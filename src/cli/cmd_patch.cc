@@ -81,7 +81,7 @@ Status RunImport(Context& ctx, const std::string& file) {
     by_target[{f.change_request, f.environment}].push_back(f.firing);
   }
   for (const auto& [target, list] : by_target) {
-    RETURN_IF_ERROR(RespondToFirings(ctx, target.first, target.second, list));
+    RETURN_IF_ERROR(RespondToFirings(ctx, target.first, target.second, list, actor));
   }
   if (ctx.json()) {
     nlohmann::json out = PatchJson(patch);

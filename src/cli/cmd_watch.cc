@@ -77,6 +77,10 @@ std::string WatchLine(const Watch& w, const TimeZone& zone) {
 
 // The response to a firing (docs/rollback.md): roll back at once for action rollback, page for
 // a decision for action evaluate; the firing and its evidence are already recorded by the watch.
+// What the watch does on its own (automatic rollbacks, defaults at a deadline) is recorded as
+// done by Rollgate itself, whoever runs `watch run` (often a service account mapped to nobody).
+constexpr char kWatchActor[] = "system";
+
 Status RespondToWatchFiring(Context& ctx, const std::string& cr, const std::string& environment,
                             const std::vector<TriggerFiring>& firings) {
   for (const TriggerFiring& f : firings) {
@@ -84,14 +88,13 @@ Status RespondToWatchFiring(Context& ctx, const std::string& cr, const std::stri
                              environment, TriggerKindName(f.kind), TriggerActionName(f.action),
                              EscapeForDisplay(f.detail));
   }
-  return RespondToFirings(ctx, cr, environment, firings);
+  return RespondToFirings(ctx, cr, environment, firings, kWatchActor);
 }
 
 // Decisions whose deadline passed get their configured default (docs/rollback.md).
 Status ApplyDueDecisions(Context& ctx) {
-  ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
   ASSIGN_OR_RETURN(std::unique_ptr<Execution> execution,
-                   MakeRunnerExecution(ctx, "ssh", TransportOptions{}, 10, {}, actor));
+                   MakeRunnerExecution(ctx, "ssh", TransportOptions{}, 10, {}, kWatchActor));
   ASSIGN_OR_RETURN(std::vector<RunnerOutcome> applied, execution->runner->ApplyDueDecisions());
   for (const RunnerOutcome& o : applied) {
     if (ctx.json()) continue;

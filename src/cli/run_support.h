@@ -64,8 +64,9 @@ Result<std::unique_ptr<Execution>> MakeRunnerExecution(Context& ctx, const std::
 
 // Acts on triggers recorded by someone other than a deployment (the watch, `patch import`):
 // rolls back at once for action rollback (over the transport the deployment used), pages for a
-// decision for action evaluate. Prints what it did.
+// decision for action evaluate. Prints what it did. `actor` is the person whose command
+// recorded the firings, or "system" for the watch.
 Status RespondToFirings(Context& ctx, const std::string& cr, const std::string& environment,
-                        const std::vector<TriggerFiring>& firings);
+                        const std::vector<TriggerFiring>& firings, const std::string& actor);
 
 }  // namespace rollgate::cli

@@ -36,9 +36,8 @@ Status StartWatchAfter(Context& ctx, const std::string& cr_id, const std::string
       [](const std::string&, const std::string&, const std::vector<TriggerFiring>&) {
         return Status::Ok();  // the watch process (`watch run`) responds; it is not running here
       });
-  Result<Watch> watch =
-      watches.StartWatch(cr_id, environment, run.id, cr.emergency,
-                         BaselineFromEvidence(cr, environment, run.id), actor);
+  Result<Watch> watch = watches.StartWatch(cr_id, environment, run.id, cr.emergency,
+                                           BaselineFromEvidence(cr, environment, run.id), actor);
   if (!watch.ok()) return watch.status();
   if (!ctx.json()) {
     ctx.err() << fmt::format(
@@ -87,9 +86,8 @@ Result<std::unique_ptr<Execution>> MakeRunnerExecution(Context& ctx, const std::
 }
 
 Status RespondToFirings(Context& ctx, const std::string& cr, const std::string& environment,
-                        const std::vector<TriggerFiring>& firings) {
+                        const std::vector<TriggerFiring>& firings, const std::string& actor) {
   if (StrongestAction(firings) == TriggerAction::kOff) return Status::Ok();
-  ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
   ASSIGN_OR_RETURN(const Config* config, ctx.GetConfig());
   ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
   // Over the transport the deployment used.

@@ -68,7 +68,7 @@ Environment DefaultEnvironment(std::string_view name) {
     env.requires_maintenance_window = true;
     env.requires_rollback_tested = true;
     env.rolling = true;
-    env.batch = "1";
+    env.batch = std::string(1, '1');  // not = "1": GCC 12 -O2 -Wrestrict false positive
   }
   // Every environment: emergency lead time 4 h (§5.3 step 3), verbal approvals confirmed in
   // writing within 24 h (§5.2 step 3), thresholds of §2.3, §3.x, §6.1, §7.3 (Thresholds).

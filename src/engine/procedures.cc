@@ -549,6 +549,23 @@ Result<Plan> BuildRollbackPlan(const RollbackRequest& request) {
                   {{"urls", JoinLines(health_urls)}, {"attempts", "15"}, {"interval_seconds", "1"}},
                   Seconds(120), true);
   };
+  // §6.3's smoke test of the restored version: its critical endpoints answer (the deployed
+  // patch's own smoke test checks the version being rolled back, so it cannot serve here).
+  std::vector<std::string> smoke_urls;
+  if (system.port > 0) {
+    for (const std::string& path : system.metrics.probe_paths) {
+      smoke_urls.push_back(fmt::format("http://{{host}}:{}{}", system.port, path));
+    }
+  }
+  auto add_checks = [&](Phase& phase) {
+    if (!health_urls.empty()) phase.steps.push_back(health());
+    if (!smoke_urls.empty()) {
+      phase.steps.push_back(
+          b.Make("smoke", "http-check",
+                 {{"urls", JoinLines(smoke_urls)}, {"attempts", "5"}, {"interval_seconds", "1"}},
+                 Seconds(120), true));
+    }
+  };
 
   Phase stop{"stop", std::nullopt, {}};
   stop.steps.push_back(b.Service("stop", "stop"));
@@ -569,7 +586,7 @@ Result<Plan> BuildRollbackPlan(const RollbackRequest& request) {
     // The nodes start again on the version they run (the rollback restored it).
     Phase start{"start", std::nullopt, {}};
     start.steps.push_back(b.Service("start", "start"));
-    if (!health_urls.empty()) start.steps.push_back(health());
+    add_checks(start);
     plan.phases.push_back(std::move(start));
   } else {
     Phase restore{"restore", std::nullopt, {}};
@@ -583,7 +600,7 @@ Result<Plan> BuildRollbackPlan(const RollbackRequest& request) {
                  Seconds(1800), true));
     }
     restore.steps.push_back(b.Service("start", "start"));
-    if (!health_urls.empty()) restore.steps.push_back(health());
+    add_checks(restore);
     plan.phases.push_back(std::move(restore));
   }
   // §6.3: the restored database has the schema version of before the deployment, at least the

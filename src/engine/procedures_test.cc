@@ -335,6 +335,26 @@ TEST_F(RollbackPlanTest, RestoresOnlyTheChangedNodesAndTheDatabaseOnlyWhenMigrat
   EXPECT_FALSE(BuildRollbackPlan(request).ok());
 }
 
+TEST_F(RollbackPlanTest, TheRestoredNodesAreCheckedForHealthAndTheirCriticalEndpoints) {
+  system_.port = 8080;
+  system_.endpoints = {{"health", "/health"}};
+  system_.metrics.probe_paths = {"/api/orders"};
+  Result<Plan> plan = BuildRollbackPlan(Request());
+  ASSERT_TRUE(plan.ok()) << plan.error().ToString();
+  EXPECT_THAT(StepNames(plan->phases.back()),
+              ::testing::ElementsAre("restore-app", "restore-config", "start", "health", "smoke"));
+  const StepSpec& smoke = Step(*plan, "restore", "smoke");
+  EXPECT_EQ(smoke.type, "http-check");
+  EXPECT_EQ(smoke.params.at("urls"), "http://{host}:8080/api/orders");
+  EXPECT_TRUE(ValidatePlan(*plan, DefaultStepTypes()).ok())
+      << ValidatePlan(*plan, DefaultStepTypes()).ToString();
+  system_.metrics.probe_paths.clear();
+  plan = BuildRollbackPlan(Request());
+  ASSERT_TRUE(plan.ok());
+  EXPECT_THAT(StepNames(plan->phases.back()),
+              ::testing::ElementsAre("restore-app", "restore-config", "start", "health"));
+}
+
 TEST_F(RollbackPlanTest, AMigrationThatNeverCommittedNeedsNoRestoreAndNoVerification) {
   // The service sets restore_database only when "migrate" reports applied versions: a migration
   // whose transaction rolled back changed nothing.

@@ -51,40 +51,6 @@ std::string KindList(const std::vector<TriggerFiring>& firings) {
   return Join(kinds, ", ");
 }
 
-// Forwards progress to the CLI's sink and sends the §6.4 step 2 update whenever
-// `every` has passed since the last message, naming the step under way.
-class RollbackProgress final : public ProgressSink {
- public:
-  RollbackProgress(ProgressSink* next, const Clock& clock, Seconds every,
-                   std::function<void(const std::string& step, const std::string& issues)> send)
-      : next_(next), clock_(clock), every_(every), send_(std::move(send)), last_(clock.Now()) {}
-
-  void OnEvent(const ProgressEvent& event) override {
-    if (next_ != nullptr) next_->OnEvent(event);
-    if (!event.step.empty()) step_ = event.step;
-    if (event.kind == ProgressEvent::Kind::kStepFinished && event.state != StepState::kSucceeded &&
-        event.state != StepState::kSkipped) {
-      issues_.push_back(
-          fmt::format("{} on {}: {}", event.step, event.host, StepStateName(event.state)));
-    }
-    if (event.kind == ProgressEvent::Kind::kRunFinished) return;
-    Timestamp now = clock_.Now();
-    if (now - last_ >= every_) {
-      last_ = now;
-      send_(step_, Join(issues_, "; "));
-    }
-  }
-
- private:
-  ProgressSink* next_;
-  const Clock& clock_;
-  Seconds every_;
-  std::function<void(const std::string&, const std::string&)> send_;
-  Timestamp last_;
-  std::string step_;
-  std::vector<std::string> issues_;
-};
-
 // The pending evaluate triggers of `environment` on `cr`: trigger evidence with action
 // evaluate whose run has no decision recorded yet, grouped by run (oldest run first).
 struct Pending {
@@ -152,6 +118,27 @@ std::vector<Pending> PendingDecisions(const ChangeRequest& cr, const std::string
 }
 
 }  // namespace
+
+RollbackProgress::RollbackProgress(
+    ProgressSink* next, const Clock& clock, Seconds every,
+    std::function<void(const std::string& step, const std::string& issues)> send)
+    : next_(next), clock_(clock), every_(every), send_(std::move(send)), last_(clock.Now()) {}
+
+void RollbackProgress::OnEvent(const ProgressEvent& event) {
+  if (next_ != nullptr) next_->OnEvent(event);
+  if (!event.step.empty()) step_ = event.step;
+  if (event.kind == ProgressEvent::Kind::kStepFinished && event.state != StepState::kSucceeded &&
+      event.state != StepState::kSkipped) {
+    issues_.push_back(
+        fmt::format("{} on {}: {}", event.step, event.host, StepStateName(event.state)));
+  }
+  if (event.kind == ProgressEvent::Kind::kRunFinished) return;
+  Timestamp now = clock_.Now();
+  if (now - last_ >= every_) {
+    last_ = now;
+    send_(step_, Join(issues_, "; "));
+  }
+}
 
 std::vector<TriggerFiring> TriggersFromRun(const Plan& plan, const Run& run,
                                            const std::vector<StepExecution>& steps,
@@ -576,7 +563,8 @@ Result<RunnerOutcome> RollbackRunner::AutomaticRollback(const std::string& cr_id
   std::map<std::string, std::string> fields = {{"automatic", decided_by.empty() ? "yes" : "no"},
                                                {"triggers", KindList(firings)},
                                                {"authorisation", approval}};
-  return RunRollback(prep, options_.executor.actor, "trigger: " + Describe(firings), approval, fields);
+  return RunRollback(prep, options_.executor.actor, "trigger: " + Describe(firings), approval,
+                     fields);
 }
 
 Result<RunnerOutcome> RollbackRunner::AuthorisedRollback(const std::string& cr_id,
@@ -691,20 +679,20 @@ Result<RunnerOutcome> RollbackRunner::RunRollback(
         }
         outcome.evidence.insert(outcome.evidence.end(), sent->begin(), sent->end());
       });
-  ASSIGN_OR_RETURN(Run run,
-                   ExecutePlan(
-                       prep.plan, prep.cr, environment, actor,
-                       [&](const std::string& id) -> Status {
-                         facts.run = id;
-                         // §6.4 step 1: the first notification, before anything is touched.
-                         ASSIGN_OR_RETURN(
-                             std::vector<Evidence> sent,
-                             service.Notify(prep.cr.id, environment,
-                                            RollbackStartMessage(facts, zone_), id, options_.executor.actor));
-                         outcome.evidence.insert(outcome.evidence.end(), sent.begin(), sent.end());
-                         return Status::Ok();
-                       },
-                       &progress));
+  ASSIGN_OR_RETURN(
+      Run run, ExecutePlan(
+                   prep.plan, prep.cr, environment, actor,
+                   [&](const std::string& id) -> Status {
+                     facts.run = id;
+                     // §6.4 step 1: the first notification, before anything is touched.
+                     ASSIGN_OR_RETURN(
+                         std::vector<Evidence> sent,
+                         service.Notify(prep.cr.id, environment, RollbackStartMessage(facts, zone_),
+                                        id, options_.executor.actor));
+                     outcome.evidence.insert(outcome.evidence.end(), sent.begin(), sent.end());
+                     return Status::Ok();
+                   },
+                   &progress));
   RETURN_IF_ERROR(progress_status);
   // What the rollback itself found: a database restore held for a person's decision.
   std::vector<StepExecution> steps;

@@ -63,6 +63,26 @@ struct RunnerOptions {
 };
 
 // What a deploy or rollback did, for the CLI to print.
+// Forwards progress to `next` and calls `send` (the §6.4 step 2 update) at the first event after
+// `every` has passed since the start or the last update, with the step under way and the
+// failures seen so far ("; "-joined). Nothing is sent once the run finished: the completion
+// message follows instead.
+class RollbackProgress final : public ProgressSink {
+ public:
+  RollbackProgress(ProgressSink* next, const Clock& clock, Seconds every,
+                   std::function<void(const std::string& step, const std::string& issues)> send);
+  void OnEvent(const ProgressEvent& event) override;
+
+ private:
+  ProgressSink* next_;
+  const Clock& clock_;
+  Seconds every_;
+  std::function<void(const std::string&, const std::string&)> send_;
+  Timestamp last_;
+  std::string step_;
+  std::vector<std::string> issues_;
+};
+
 struct RunnerOutcome {
   Run run;                            // the deployment run (or the rollback run for rollback)
   std::vector<Evidence> evidence;     // recorded on the CR by this call, in order

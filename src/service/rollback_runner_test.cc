@@ -5,6 +5,8 @@
 
 #include <set>
 
+#include "testing/fake_clock.h"
+
 namespace rollgate {
 namespace {
 
@@ -189,6 +191,58 @@ TEST_F(TriggersFromRunTest, APolicyTurnedOffFiresNothing) {
   std::vector<StepExecution> steps = RolledOut("h1");
   steps[5].state = StepState::kFailed;
   EXPECT_TRUE(Fire(steps).empty());
+}
+
+// §6.4 step 2: a progress update every 15 minutes while the rollback lasts.
+class RecordingSink final : public ProgressSink {
+ public:
+  void OnEvent(const ProgressEvent& event) override { events.push_back(event.kind); }
+  std::vector<ProgressEvent::Kind> events;
+};
+
+ProgressEvent StepEvent(ProgressEvent::Kind kind, std::string step, std::string host = "h1",
+                        StepState state = StepState::kSucceeded) {
+  ProgressEvent e;
+  e.kind = kind;
+  e.step = std::move(step);
+  e.host = std::move(host);
+  e.state = state;
+  return e;
+}
+
+TEST(RollbackProgressTest, AnUpdateEveryFifteenMinutesWithTheStepUnderWayAndTheIssues) {
+  rollgate::testing::FakeClock clock(rollgate::testing::MondayMorning());
+  RecordingSink next;
+  std::vector<std::pair<std::string, std::string>> sent;
+  RollbackProgress progress(
+      &next, clock, std::chrono::minutes(15),
+      [&](const std::string& step, const std::string& issues) { sent.emplace_back(step, issues); });
+  using Kind = ProgressEvent::Kind;
+  progress.OnEvent(StepEvent(Kind::kStepStarted, "stop/stop"));
+  clock.Advance(std::chrono::minutes(14));
+  progress.OnEvent(StepEvent(Kind::kStepFinished, "stop/stop"));
+  EXPECT_TRUE(sent.empty()) << "nothing before 15 minutes";
+  progress.OnEvent(StepEvent(Kind::kStepStarted, "restore/restore-database"));
+  clock.Advance(std::chrono::minutes(1));
+  progress.OnEvent(
+      StepEvent(Kind::kStepFinished, "restore/restore-database", "h2", StepState::kFailed));
+  ASSERT_EQ(sent.size(), 1U);
+  EXPECT_EQ(sent[0].first, "restore/restore-database");
+  EXPECT_EQ(sent[0].second, "restore/restore-database on h2: failed");
+  // The next one 15 minutes after that one, not after the start.
+  clock.Advance(std::chrono::minutes(10));
+  progress.OnEvent(StepEvent(Kind::kStepStarted, "restore/start"));
+  EXPECT_EQ(sent.size(), 1U);
+  clock.Advance(std::chrono::minutes(5));
+  progress.OnEvent(StepEvent(Kind::kStepFinished, "restore/start"));
+  ASSERT_EQ(sent.size(), 2U);
+  EXPECT_EQ(sent[1].first, "restore/start");
+  // A run that finished late sends no update: the completion message follows.
+  clock.Advance(std::chrono::minutes(30));
+  progress.OnEvent(StepEvent(Kind::kRunFinished, ""));
+  EXPECT_EQ(sent.size(), 2U);
+  // Every event reached the next sink.
+  EXPECT_EQ(next.events.size(), 7U);
 }
 
 }  // namespace

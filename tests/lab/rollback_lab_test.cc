@@ -15,10 +15,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <future>
 #include <set>
 #include <thread>
 
+#include "testing/local_process.h"
 #include "tests/lab/lab_cli_fixture.h"
 
 namespace rollgate::e2e {
@@ -167,6 +169,30 @@ TEST_F(RollbackLabTest, AShareOfRequestsInErrorFiresUsersAffected) {
               Not(HasSubstr("fail_ratio=0.25")));
 }
 
+TEST_F(RollbackLabTest, AFlappingServiceFiresAvailabilityAlone) {
+  // Health checks pass on a retry; what the observation window measures does not. The share of
+  // errors is switched off for DEV so that availability is the trigger shown to act by itself.
+  Edit("    critical_tables: [orders]\n",
+       "    critical_tables: [orders]\n"
+       "    triggers:\n"
+       "      DEV:\n"
+       "        users-affected: {action: off}\n");
+  Commit();
+  nlohmann::json outcome =
+      DeployExpectingAutomaticRollback("1.7.0", "demo-1.7.0-flaky.tar.gz", "availability");
+  std::set<std::string> kinds;
+  for (const auto& t : outcome["triggers"]) {
+    kinds.insert(t["trigger"].get<std::string>());
+    if (t["trigger"] != "availability") continue;
+    EXPECT_LT(t["measurement"].get<double>(), 99.5);
+    EXPECT_EQ(t["threshold"].get<double>(), 99.5);
+    EXPECT_EQ(t["unit"], "%");
+  }
+  EXPECT_EQ(kinds, std::set<std::string>{"availability"}) << outcome.dump(2);
+  EXPECT_THAT(Slurp(kLab / "hosts" / "host1" / "root" / "etc" / "demo" / "knobs"),
+              Not(HasSubstr("health_fail_ratio")));
+}
+
 TEST_F(RollbackLabTest, LostRowsFireDataIntegrityAndTheDatabaseIsRestored) {
   DeployExpectingAutomaticRollback("1.5.0", "demo-1.5.0-dataloss.tar.gz", "data-integrity");
   EXPECT_EQ(Psql("demo_dev",
@@ -264,6 +290,98 @@ TEST_F(RollbackLabTest, AnAdvisoryAgainstTheDeployedVersionRollsItBack) {
   auto rolled = Evidence(cr, "rollback", "DEV");
   ASSERT_FALSE(rolled.empty());
   EXPECT_EQ(rolled.back()["passed"], true);
+}
+
+// The users-affected trigger read from a real Prometheus (Debian's `prometheus`, started here on
+// loopback, scraping host 1's demo service every second) by the watch after a deployment: the
+// service starts failing a quarter of its orders, the query's figure crosses 5 %, and the watch
+// rolls DEV back. The service's own counters are left out of the configuration here, so the
+// figure can only have come from Prometheus.
+TEST_F(RollbackLabTest, AnErrorShareReadFromPrometheusFiresTheWatchAndRollsBack) {
+  std::string prometheus_binary = "/usr/bin/prometheus";
+  ASSERT_EQ(access(prometheus_binary.c_str(), X_OK), 0)
+      << "prometheus is not installed (Debian package prometheus, scripts/install-deps.sh)";
+  rollgate::testing::ScratchDir scratch("rollgate-prometheus");
+  std::string target = std::string(ROLLGATE_TEST_LAB_SUBNET) + ".1:8080";
+  std::ofstream(scratch.path() / "prometheus.yml")
+      << "global: {scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}\n"
+      << "scrape_configs:\n"
+      << "  - job_name: demo\n"
+      << "    static_configs: [{targets: ['" << target << "']}]\n";
+  rollgate::testing::ChildProcess prometheus;
+  std::string base;
+  for (int attempt = 0; attempt < 3 && base.empty(); ++attempt) {
+    int port = rollgate::testing::FreeLoopbackPort();
+    ASSERT_NE(port, 0);
+    ASSERT_TRUE(
+        prometheus
+            .Start(
+                {prometheus_binary, "--config.file=" + (scratch.path() / "prometheus.yml").string(),
+                 "--storage.tsdb.path=" + (scratch.path() / "data").string(),
+                 "--web.listen-address=127.0.0.1:" + std::to_string(port), "--log.level=warn"},
+                scratch.path() / "prometheus.log")
+            .ok());
+    if (rollgate::testing::WaitForLoopbackPort(port, std::chrono::seconds(30)) &&
+        prometheus.Running()) {
+      base = "http://127.0.0.1:" + std::to_string(port);
+    } else {
+      prometheus.Stop();
+    }
+  }
+  ASSERT_FALSE(base.empty()) << Slurp(scratch.path() / "prometheus.log");
+  Edit("      requests_metric: demo_requests_total\n      errors_metric: demo_errors_total\n",
+       "      prometheus_url: " + base +
+           "\n"
+           "      prometheus_query: '100 * sum(rate(demo_errors_total[10s])) / "
+           "sum(rate(demo_requests_total[10s]))'\n");
+  Commit();
+
+  std::string before = HostVersion(1);
+  std::string cr = NewChange("1.1.0", "demo-1.1.0.tar.gz");
+  ReadyForDev(cr);
+  ASSERT_EQ(As("heidi", {"deploy", cr, "--env", "DEV"}).exit_code, 0);
+  ASSERT_EQ(HostVersion(1), "1.1.0");
+  CommandOutput started = As("heidi", {"watch", "start", cr, "--env", "DEV"});
+  ASSERT_EQ(started.exit_code, 0) << started.out << started.err;
+
+  // A defect that shows under load: a quarter of the orders fail from now on.
+  fs::path knobs = kLab / "hosts" / "host1" / "root" / "etc" / "demo" / "knobs";
+  std::ofstream(knobs) << "fail_ratio=0.25\nlatency_ms=0\nhealth=ok\n";
+  std::atomic<bool> stop{false};
+  std::string orders = "http://" + target + "/api/orders";
+  std::thread users([&] {
+    while (!stop.load()) {
+      RunProgram({"curl", "-s", "-o", "/dev/null", "-m", "2", orders}, "/", {});
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  // One watch round a minute of the test clock; Prometheus needs a few scrapes for a rate.
+  bool fired = false;
+  for (int minute = 1; minute <= 40 && !fired; ++minute) {
+    h_.SetNow("2026-11-30T10:" + std::string(minute < 10 ? "0" : "") + std::to_string(minute) +
+              ":00Z");
+    CommandOutput tick = As("heidi", {"watch", "run", "--once"});
+    EXPECT_NE(tick.exit_code, 2) << tick.out << tick.err;
+    for (const auto& e : Evidence(cr, "trigger", "DEV")) {
+      fired = fired || e["fields"]["kind"] == "users-affected";
+    }
+    if (!fired) std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  stop.store(true);
+  users.join();
+  ASSERT_TRUE(fired) << last_show_;
+  nlohmann::json trigger;
+  for (const auto& e : Evidence(cr, "trigger", "DEV")) {
+    if (e["fields"]["kind"] == "users-affected") trigger = e;
+  }
+  EXPECT_EQ(trigger["fields"]["source"], "prometheus") << trigger.dump(2);
+  EXPECT_GE(trigger["value"].get<double>(), 5.0);
+  EXPECT_EQ(HostVersion(1), before);
+  auto rolled = Evidence(cr, "rollback", "DEV");
+  ASSERT_FALSE(rolled.empty()) << last_show_;
+  EXPECT_EQ(rolled.back()["passed"], true);
+  EXPECT_EQ(rolled.back()["fields"]["automatic"], "yes");
+  EXPECT_THAT(Slurp(knobs), Not(HasSubstr("fail_ratio=0.25")));
 }
 
 TEST_F(RollbackLabTest, RollbackIsAuthorisedJointlyInTestAndByTheLeadInDev) {
