@@ -28,6 +28,7 @@ BUILD=${1:-}
 if [ -z "$BUILD" ]; then
   if [ -x "$ROOT/build/release/src/cli/rollgate" ]; then BUILD=$ROOT/build/release; else BUILD=$ROOT/build/debug; fi
 fi
+BUILD=$(cd "$BUILD" && pwd)
 RG=$BUILD/src/cli/rollgate
 [ -x "$RG" ] || { echo "rollback.sh: $RG missing: cmake --build $BUILD --target rollgate rollgate-demo-service" >&2; exit 2; }
 SIZES=${BENCH_SIZES:-3 50}

@@ -102,7 +102,8 @@ Status RespondToFirings(Context& ctx, const std::string& cr, const std::string& 
     }
     return Status::Ok();
   }
-  ASSIGN_OR_RETURN(DeployService::DeploymentRecord deployment, std::move(found));
+  if (!found.ok()) return found.error();
+  const DeployService::DeploymentRecord& deployment = found.value();
   std::string transport = deployment.run.transport.empty() ? "ssh" : deployment.run.transport;
   ASSIGN_OR_RETURN(std::unique_ptr<Execution> execution,
                    MakeRunnerExecution(ctx, transport, TransportOptions{}, 10, {}, actor));

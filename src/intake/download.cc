@@ -26,17 +26,6 @@ struct FileCloser {
 };
 using FileHandle = std::unique_ptr<FILE, FileCloser>;
 
-Status InitialiseCurl() {
-  static std::once_flag once;
-  static CURLcode result = CURLE_OK;
-  std::call_once(once, [] { result = curl_global_init(CURL_GLOBAL_DEFAULT); });
-  if (result != CURLE_OK) {
-    return Internal(
-        fmt::format("libcurl could not be initialised: {}", curl_easy_strerror(result)));
-  }
-  return Status::Ok();
-}
-
 Status CheckUrl(const std::string& url, bool allow_plain_http) {
   for (char c : url) {
     auto byte = static_cast<unsigned char>(c);
@@ -195,6 +184,17 @@ Status TranslateFailure(const std::string& url, const TransferOutcome& outcome,
 
 }  // namespace
 
+Status EnsureCurlInitialised() {
+  static std::once_flag once;
+  static CURLcode result = CURLE_OK;
+  std::call_once(once, [] { result = curl_global_init(CURL_GLOBAL_DEFAULT); });
+  if (result != CURLE_OK) {
+    return Internal(
+        fmt::format("libcurl could not be initialised: {}", curl_easy_strerror(result)));
+  }
+  return Status::Ok();
+}
+
 Result<DownloadResult> Download(const std::string& url, const std::filesystem::path& dest,
                                 const DownloadOptions& options) {
   RETURN_IF_ERROR(CheckUrl(url, options.allow_plain_http));
@@ -203,7 +203,7 @@ Result<DownloadResult> Download(const std::string& url, const std::filesystem::p
         "downloading a package needs its expected SHA-256 (64 hex digits) to verify it");
   }
   if (options.max_bytes <= 0) return InvalidArgument("the download size limit must be positive");
-  RETURN_IF_ERROR(InitialiseCurl());
+  RETURN_IF_ERROR(EnsureCurlInitialised());
   const std::string expected = ToLower(options.expected_sha256);
   const std::filesystem::path part = dest.string() + ".part";
 

@@ -47,6 +47,10 @@ struct DownloadResult {
   std::string effective_url;  // after redirects
 };
 
+// libcurl's global initialisation, done once for the process (thread-safe); every libcurl user
+// of Rollgate calls it before its first transfer. Internal when libcurl cannot be initialised.
+Status EnsureCurlInitialised();
+
 // Downloads `url` to `dest`.
 // Failure:
 //   InvalidArgument  a URL that is not https:// (or http:// when allowed), a missing or malformed

@@ -6,6 +6,8 @@
 #include <memory>
 #include <mutex>
 
+#include "intake/download.h"
+
 namespace rollgate {
 
 namespace {
@@ -14,13 +16,6 @@ struct CurlDeleter {
   void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
 };
 using CurlHandle = std::unique_ptr<CURL, CurlDeleter>;
-
-bool InitialiseCurl() {
-  static std::once_flag once;
-  static CURLcode result = CURLE_OK;
-  std::call_once(once, [] { result = curl_global_init(CURL_GLOBAL_DEFAULT); });
-  return result == CURLE_OK;
-}
 
 struct BodyState {
   std::string* body;
@@ -40,7 +35,7 @@ size_t KeepBody(char* data, size_t size, size_t count, void* user) {
 ProbeResponse CurlHttpProber::Get(const std::string& url, std::chrono::milliseconds timeout,
                                   size_t max_body) {
   ProbeResponse response;
-  if (!InitialiseCurl()) {
+  if (!EnsureCurlInitialised().ok()) {
     response.error = "libcurl could not be initialised";
     return response;
   }

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/strings.h"
+#include "intake/download.h"
 
 namespace rollgate {
 
@@ -26,17 +27,6 @@ using CurlHandle = std::unique_ptr<CURL, CurlDeleter>;
 struct CurlStringDeleter {
   void operator()(char* text) const { curl_free(text); }
 };
-
-Status InitialiseCurl() {
-  static std::once_flag once;
-  static CURLcode result = CURLE_OK;
-  std::call_once(once, [] { result = curl_global_init(CURL_GLOBAL_DEFAULT); });
-  if (result != CURLE_OK) {
-    return Internal(
-        fmt::format("libcurl could not be initialised: {}", curl_easy_strerror(result)));
-  }
-  return Status::Ok();
-}
 
 // "<scheme>://[user[:password]@]host..." without the user:password part.
 std::string WithoutCredentials(const std::string& url) {
@@ -153,7 +143,7 @@ Result<double> QueryPrometheus(const std::string& base_url, const std::string& p
                     EscapeForDisplay(WithoutCredentials(base_url))));
   }
   if (promql.empty()) return InvalidArgument("the Prometheus query is empty");
-  RETURN_IF_ERROR(InitialiseCurl());
+  RETURN_IF_ERROR(EnsureCurlInitialised());
   CurlHandle curl(curl_easy_init());
   if (!curl) return Internal("libcurl: cannot create a transfer handle");
   CURL* handle = curl.get();

@@ -98,18 +98,7 @@ TEST_F(DeployLabTest, PromotionRecordsEvidenceAndAProdFailureIsRolledBackOnTheCh
     if (step["step"] == "rollout/stop") stop_start[step["host"]] = step["started"];
   }
   ASSERT_EQ(smoke_end.size(), 3U);
-  // The hosts as the lab names them: its login user (rollgate-lab as root, else the invoking
-  // user), its subnet, port 2222.
-  std::string login = "rollgate-lab";
-  {
-    std::istringstream conf(Slurp(kLab / "lab.conf"));
-    std::string line;
-    while (std::getline(conf, line)) {
-      if (line.rfind("LAB_LOGIN_USER=", 0) == 0) login = line.substr(15);
-    }
-  }
-  std::string subnet = ROLLGATE_TEST_LAB_SUBNET;
-  auto host = [&](int i) { return login + "@" + subnet + "." + std::to_string(i) + ":2222"; };
+  auto host = [](int i) { return LabHost(i); };
   ASSERT_EQ(stop_start.count(host(3)), 1U) << host(3);
   EXPECT_LE(smoke_end[host(3)], stop_start[host(4)]);
   EXPECT_LE(smoke_end[host(4)], stop_start[host(5)]);

@@ -32,6 +32,18 @@ inline std::string Slurp(const fs::path& path) {
   return text.str();
 }
 
+// Host `i` of the lab as the configuration names it: the lab's login user (rollgate-lab as root,
+// else the invoking user, from lab.conf), its subnet, port 2222.
+inline std::string LabHost(int i) {
+  std::string login = "rollgate-lab";
+  std::istringstream conf(Slurp(kLab / "lab.conf"));
+  std::string line;
+  while (std::getline(conf, line)) {
+    if (line.rfind("LAB_LOGIN_USER=", 0) == 0) login = line.substr(15);
+  }
+  return login + "@" + ROLLGATE_TEST_LAB_SUBNET + "." + std::to_string(i) + ":2222";
+}
+
 inline std::string HostVersion(int host) {
   std::string version =
       Slurp(kLab / "hosts" / ("host" + std::to_string(host)) / "root" / "opt" / "demo" / "VERSION");

@@ -421,17 +421,8 @@ TEST_F(RollbackLabTest, RollbackIsAuthorisedJointlyInTestAndByTheLeadInDev) {
 // the rollback: it is reported, the first is restored, and the rollback ends failed instead of
 // hanging.
 TEST_F(RollbackLabTest, AHostThatDoesNotAnswerIsReportedAndTheOthersAreRestored) {
-  std::string login = "rollgate-lab";
-  {
-    std::istringstream conf(Slurp(kLab / "lab.conf"));
-    std::string line;
-    while (std::getline(conf, line)) {
-      if (line.rfind("LAB_LOGIN_USER=", 0) == 0) login = line.substr(15);
-    }
-  }
-  std::string subnet = ROLLGATE_TEST_LAB_SUBNET;
-  std::string host1 = login + "@" + subnet + ".1:2222";
-  std::string host3 = login + "@" + subnet + ".3:2222";
+  std::string host1 = LabHost(1);
+  std::string host3 = LabHost(3);
   Edit("      DEV: [" + host1 + "]", "      DEV: [" + host1 + ", " + host3 + "]");
   Commit();
   std::string before1 = HostVersion(1), before3 = HostVersion(3);
