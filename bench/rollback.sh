@@ -17,6 +17,8 @@
 #              service's own start (it waits for its /health), reported and subtracted
 #
 # Environment: BENCH_SIZES ("3 50"), BENCH_ROUNDS (3; each figure is the median),
+# BENCH_TRANSPORT (ssh: a ControlMaster per host, the default of `deploy`; or session: one
+# streamed session per host; the automatic rollback uses the deployment's transport),
 # ROLLGATE_BENCH_LAB_DIR (/tmp/rollgate-bench-rollback), ROLLGATE_BENCH_SUBNET (127.0.89, never
 # the subnet of a test), BENCH_KEEP_LAB=1 to leave the lab running. Needs root for the lab's
 # rollgate-lab login user.
@@ -32,6 +34,7 @@ BUILD=$(cd "$BUILD" && pwd)
 RG=$BUILD/src/cli/rollgate
 [ -x "$RG" ] || { echo "rollback.sh: $RG missing: cmake --build $BUILD --target rollgate rollgate-demo-service" >&2; exit 2; }
 SIZES=${BENCH_SIZES:-3 50}
+TRANSPORT=${BENCH_TRANSPORT:-ssh}
 ROUNDS=${BENCH_ROUNDS:-3}
 export ROLLGATE_LAB_DIR=${ROLLGATE_BENCH_LAB_DIR:-/tmp/rollgate-bench-rollback}
 export ROLLGATE_LAB_SUBNET=${ROLLGATE_BENCH_SUBNET:-127.0.89}
@@ -100,7 +103,8 @@ PY
     "$RG" --as alice cr approve "$cr" --env DEV >/dev/null
     when=$(date -d '+1 hour' '+%Y-%m-%d %H:%M')
     "$RG" --as heidi cr schedule "$cr" --env DEV --at "$when" >/dev/null
-    "$RG" --as heidi --output json deploy "$cr" --env DEV --concurrency "$n" 2>deploy.err |
+    "$RG" --as heidi --output json deploy "$cr" --env DEV --concurrency "$n" \
+      --transport "$TRANSPORT" 2>deploy.err |
       python3 -u -c 'import sys, time
 for line in sys.stdin:
     print(f"{time.time():.3f} {line}", end="", flush=True)' >events.log || true
@@ -140,6 +144,7 @@ PY
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
+echo "transport: $TRANSPORT, rounds: $ROUNDS (medians)"
 printf '%-6s %-22s %-18s %-30s %s\n' hosts "trigger->restored (s)" "service start (s)" "excluding service start (s)" "playbook limit (s)"
 for n in $SIZES; do
   totals=() starts=() nets=()

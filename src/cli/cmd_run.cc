@@ -119,6 +119,10 @@ json EventJson(const ProgressEvent& event) {
       out["state"] = RunStateName(event.run_state);
       out["message"] = event.message;
       break;
+    case ProgressEvent::Kind::kStepRunning:
+      out["step"] = event.step;
+      out["hosts"] = event.hosts;
+      break;
   }
   return out;
 }
@@ -169,6 +173,10 @@ class CliProgress final : public ProgressSink {
         out << fmt::format("{} {}: {}\n", event.run_id, RunStateName(event.run_state),
                            event.message);
         break;
+      case ProgressEvent::Kind::kStepRunning:
+        out << fmt::format("{} {}: still running on {} hosts\n", event.run_id, event.step,
+                           event.hosts);
+        break;
     }
     out << std::flush;
   }
@@ -180,12 +188,15 @@ class CliProgress final : public ProgressSink {
       start_ = ctx_.clock().Monotonic();
     }
     if (event.kind == ProgressEvent::Kind::kStepStarted ||
-        event.kind == ProgressEvent::Kind::kStepFinished) {
+        event.kind == ProgressEvent::Kind::kStepFinished ||
+        event.kind == ProgressEvent::Kind::kStepRunning) {
       if (event.step != current_ && !current_.empty()) out << "\n";
       current_ = event.step;
       Counts& counts = counts_[event.step];
       if (event.kind == ProgressEvent::Kind::kStepStarted) {
         counts.running += event.hosts;
+      } else if (event.kind == ProgressEvent::Kind::kStepRunning) {
+        // Only the elapsed time moves.
       } else {
         counts.running = std::max(0, counts.running - 1);
         (event.state == StepState::kSucceeded ? counts.done : counts.failed) += 1;

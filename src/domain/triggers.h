@@ -55,6 +55,8 @@ std::vector<TriggerPolicy> DefaultTriggerPolicies(const Config& config,
 std::vector<TriggerPolicy> TriggerPoliciesFor(const Config& config, const System& system,
                                               const Environment& environment);
 const TriggerPolicy* FindPolicy(const std::vector<TriggerPolicy>& policies, TriggerKind kind);
+// The result points into `policies`: a temporary would leave it dangling.
+const TriggerPolicy* FindPolicy(std::vector<TriggerPolicy>&& policies, TriggerKind kind) = delete;
 
 // One trigger that fired, with its evidence: nobody has to guess why a rollback happened.
 struct TriggerFiring {

@@ -100,9 +100,11 @@ TEST_F(TriggersTest, DefaultsFollowThePlaybookTable) {
     EXPECT_EQ(response->on_deadline, DecisionDefault::kContinue);
     EXPECT_EQ(response->decision_deadline, minutes(30));
   }
-  EXPECT_EQ(FindPolicy(Defaults("DEV"), TriggerKind::kSmoke)->action, TriggerAction::kRollback);
-  EXPECT_EQ(FindPolicy(Defaults("TEST"), TriggerKind::kSmoke)->action, TriggerAction::kRollback);
-  const TriggerPolicy* prod_smoke = FindPolicy(Defaults("PROD"), TriggerKind::kSmoke);
+  std::vector<TriggerPolicy> dev = Defaults("DEV"), test = Defaults("TEST");
+  EXPECT_EQ(FindPolicy(dev, TriggerKind::kSmoke)->action, TriggerAction::kRollback);
+  EXPECT_EQ(FindPolicy(test, TriggerKind::kSmoke)->action, TriggerAction::kRollback);
+  std::vector<TriggerPolicy> prod = Defaults("PROD");
+  const TriggerPolicy* prod_smoke = FindPolicy(prod, TriggerKind::kSmoke);
   EXPECT_EQ(prod_smoke->action, TriggerAction::kEvaluate);
   EXPECT_EQ(prod_smoke->on_deadline, DecisionDefault::kRollback);
 }
@@ -113,8 +115,9 @@ TEST_F(TriggersTest, TheLastEnvironmentIsTheOneWithTheHighestOrder) {
   dr.name = "DR";
   dr.order = 3;
   config_.environments.insert(config_.environments.begin(), dr);
-  EXPECT_EQ(FindPolicy(Defaults("PROD"), TriggerKind::kSmoke)->action, TriggerAction::kRollback);
-  EXPECT_EQ(FindPolicy(Defaults("DR"), TriggerKind::kSmoke)->action, TriggerAction::kEvaluate);
+  std::vector<TriggerPolicy> prod = Defaults("PROD"), disaster_recovery = Defaults("DR");
+  EXPECT_EQ(FindPolicy(prod, TriggerKind::kSmoke)->action, TriggerAction::kRollback);
+  EXPECT_EQ(FindPolicy(disaster_recovery, TriggerKind::kSmoke)->action, TriggerAction::kEvaluate);
 }
 
 TEST_F(TriggersTest, OverridesApplyEnvironmentThenSystem) {
@@ -143,9 +146,10 @@ TEST_F(TriggersTest, OverridesApplyEnvironmentThenSystem) {
 
   // Without the system's overrides: the environment's.
   System plain = config_.systems.front();
-  EXPECT_EQ(*FindPolicy(TriggerPoliciesFor(config_, plain, prod), TriggerKind::kHealth),
-            env_health);
-  EXPECT_EQ(FindPolicy({}, TriggerKind::kHealth), nullptr);
+  std::vector<TriggerPolicy> plain_policies = TriggerPoliciesFor(config_, plain, prod);
+  EXPECT_EQ(*FindPolicy(plain_policies, TriggerKind::kHealth), env_health);
+  std::vector<TriggerPolicy> none;
+  EXPECT_EQ(FindPolicy(none, TriggerKind::kHealth), nullptr);
 }
 
 // --- measurements at, just below and just above their thresholds

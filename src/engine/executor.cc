@@ -107,6 +107,7 @@ void Executor::Emit(ProgressEvent event) {
   if (sink_ == nullptr) return;
   event.run_id = run_.id;
   event.at = clock_.Now();
+  last_event_ = event.at;
   sink_->OnEvent(event);
 }
 
@@ -634,6 +635,13 @@ Status Executor::RunTasks(int phase, int step, std::vector<Task>& tasks) {
           });
         }
         if (!checked.ok()) store_error = checked;
+        if (clock_.Now() - last_event_ >= kStillRunningEvery) {
+          ProgressEvent event;
+          event.kind = ProgressEvent::Kind::kStepRunning;
+          event.step = step_name;
+          event.hosts = static_cast<int>(released - accounted);
+          Emit(event);
+        }
       }
       bool all_released = released == pending.size() || !store_error.ok() || StopRequested();
       if (all_released && accounted == released) break;
@@ -1141,6 +1149,8 @@ std::string_view ProgressKindName(ProgressEvent::Kind kind) {
       return "step-finished";
     case ProgressEvent::Kind::kRunFinished:
       return "run-finished";
+    case ProgressEvent::Kind::kStepRunning:
+      return "step-running";
   }
   return "event";
 }

@@ -175,6 +175,7 @@ class Executor {
   std::vector<StepExecution> journal_;  // loaded at Claim
   bool cancel_seen_in_store_ = false;
   Timestamp last_heartbeat_{};
+  Timestamp last_event_{};  // when Emit last sent an event (kStepRunning after a silence)
 };
 
 }  // namespace rollgate

@@ -212,6 +212,36 @@ TEST_F(ExecutorTest, RunsEveryStepOnEveryHostInOrderAndJournalsIt) {
   EXPECT_TRUE(executor->Create(plan, kTarget).ok());
 }
 
+// A step that runs for minutes: after a minute with no other event the executor says it is
+// still running (the §6.4 rollback updates are sent from events, so a long step must make some).
+TEST_F(ExecutorTest, ALongStepIsReportedAsStillRunningAfterAMinuteOfSilence) {
+  RecordingSink sink;
+  // The command takes 90 s of the test clock; in real time it lasts long enough for the
+  // executor's wait (200 ms) to come round with the clock already moved.
+  transport_.SetLatencySink([&](std::chrono::milliseconds elapsed) {
+    clock_.Advance(std::chrono::duration_cast<Seconds>(elapsed));
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  });
+  SimulatedHostBehavior slow;
+  slow.latency = std::chrono::seconds(90);
+  transport_.SetDefaultBehavior(slow);
+  StepSpec restore = Command("restore", {"pg_restore"});
+  restore.timeout = Seconds(600);
+  auto executor = MakeExecutor(*store_, 1, &sink);
+  Result<RunRecord> run = StartAndExecute(PlanOn(1, {restore}), *executor);
+  ASSERT_TRUE(run.ok()) << run.error().ToString();
+  EXPECT_EQ(run->state, RunState::kSucceeded);
+  int running = 0;
+  for (const ProgressEvent& event : sink.events) {
+    if (event.kind != ProgressEvent::Kind::kStepRunning) continue;
+    ++running;
+    EXPECT_EQ(event.step, "deploy/restore");
+    EXPECT_EQ(event.hosts, 1);
+  }
+  EXPECT_GE(running, 1);
+  EXPECT_EQ(ProgressKindName(ProgressEvent::Kind::kStepRunning), "step-running");
+}
+
 TEST_F(ExecutorTest, AOneHostPhaseRunsOnTheFirstHostThatHasNotFailed) {
   auto executor = MakeExecutor(*store_, 1);
   Plan plan = PlanOn(3, {Command("install", {"install"})});

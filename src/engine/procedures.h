@@ -13,7 +13,8 @@
 //                      next batch starts;
 //   verify             every host: every endpoint, log scan since the readiness mark, response
 //                      time against the baseline (§4.1, §4.2); with an observation window,
-//                      right after the health check, the availability and error share over that window (§6.1);
+//                      right after the health check, the availability and error share over that
+//                      window (§6.1);
 //   database-verify    one host: record counts and unvalidated constraints (§3.3);
 //   regression         one host, in the environments between the first and the last (TEST,
 //                      §3.2): the regression suite and its JUnit results; never on the
@@ -58,10 +59,10 @@ struct DeploymentRequest {
   std::vector<std::string> hosts;  // default: the system's hosts in the environment
   int concurrency = 10;
   bool run_regression = false;  // the TEST procedure (§3.2)
-  // When set, the verify phase has an `observe` step on every host, after `health` (§6.1 availability and
-  // users-affected triggers): the system's endpoints probed for this long, 1 s to 24 h, every
-  // `observe_interval` (shortened to the window when longer), and the error share read from
-  // the service's counters when System::metrics names them.
+  // When set, the verify phase has an `observe` step on every host, after `health` (§6.1
+  // availability and users-affected triggers): the system's endpoints probed for this long, 1 s to
+  // 24 h, every `observe_interval` (shortened to the window when longer), and the error share read
+  // from the service's counters when System::metrics names them.
   std::optional<Seconds> observe_window;
   Seconds observe_interval = Seconds(5);
   // The emergency path (§5.3 step 2): targeted tests instead of the full regression.

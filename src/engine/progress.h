@@ -22,6 +22,9 @@ struct ProgressEvent {
     kStepStarted,   // intents committed for `hosts` hosts of a step (attempt `attempt`)
     kStepFinished,  // one host's step ended in `state`
     kRunFinished,   // the run ended in `run_state`; `message` says why
+    kStepRunning,   // a step is still running on `hosts` hosts: sent when no other event was
+                    // sent for a minute (kStillRunningEvery), so listeners with a schedule of
+                    // their own (the §6.4 rollback updates) hear from a long step
   };
   Kind kind = Kind::kRunStarted;
   std::string run_id;
@@ -37,6 +40,9 @@ struct ProgressEvent {
   RunState run_state = RunState::kRunning;
   std::string message;
 };
+
+// How long the executor stays silent while a step runs before it sends kStepRunning.
+inline constexpr Seconds kStillRunningEvery{60};
 
 class ProgressSink {
  public:
