@@ -246,27 +246,17 @@ Status RunLabUp(Context& ctx, int count, const std::string& dir_option) {
   return Status::Ok();
 }
 
-Status RunLabDown(Context& ctx, const std::string& dir_option) {
+// `lab down` and `lab reset`: lab.sh `verb`, then {"lab_dir", json_field: true} or `done` and the
+// lab directory.
+Status RunLabVerb(Context& ctx, const std::string& dir_option, const std::string& verb,
+                  const std::string& json_field, const std::string& done) {
   std::filesystem::path lab = LabDir(dir_option);
-  ASSIGN_OR_RETURN(int code, RunLabScript(lab, {"down"}, nullptr));
-  if (code != 0) return ScriptFailed("down", code);
+  ASSIGN_OR_RETURN(int code, RunLabScript(lab, {verb}, nullptr));
+  if (code != 0) return ScriptFailed(verb, code);
   if (ctx.json()) {
-    PrintJson(ctx, {{"lab_dir", lab.string()}, {"stopped", true}});
+    PrintJson(ctx, {{"lab_dir", lab.string()}, {json_field, true}});
   } else {
-    ctx.out() << "lab down: stopped everything in " << lab.string() << "\n";
-  }
-  return Status::Ok();
-}
-
-Status RunLabReset(Context& ctx, const std::string& dir_option) {
-  std::filesystem::path lab = LabDir(dir_option);
-  ASSIGN_OR_RETURN(int code, RunLabScript(lab, {"reset"}, nullptr));
-  if (code != 0) return ScriptFailed("reset", code);
-  if (ctx.json()) {
-    PrintJson(ctx, {{"lab_dir", lab.string()}, {"reset", true}});
-  } else {
-    ctx.out() << "lab reset: every host back on demo 1.0.0, databases recreated, in "
-              << lab.string() << "\n";
+    ctx.out() << "lab " << verb << ": " << done << " " << lab.string() << "\n";
   }
   return Status::Ok();
 }
@@ -307,12 +297,17 @@ void RegisterLabCommands(CLI::App& app, Action& slot) {
   }
   {
     auto* cmd = lab->add_subcommand("down", "stop everything the lab started");
-    OnRun(cmd, slot, [dir](Context& ctx) { return RunLabDown(ctx, *dir); });
+    OnRun(cmd, slot, [dir](Context& ctx) {
+      return RunLabVerb(ctx, *dir, "down", "stopped", "stopped everything in");
+    });
   }
   {
     auto* cmd = lab->add_subcommand(
         "reset", "put every host back on demo 1.0.0 and recreate the databases (keeps it running)");
-    OnRun(cmd, slot, [dir](Context& ctx) { return RunLabReset(ctx, *dir); });
+    OnRun(cmd, slot, [dir](Context& ctx) {
+      return RunLabVerb(ctx, *dir, "reset", "reset",
+                        "every host back on demo 1.0.0, databases recreated, in");
+    });
   }
   {
     auto* cmd = lab->add_subcommand("status", "hosts, services and PostgreSQL of the lab");
