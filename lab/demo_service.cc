@@ -10,17 +10,24 @@
 //   health_fail_ratio=0.25  share of /health and /ready requests answered with 503 (its own
 //                     deterministic spacing): a service that flaps, whose health check passes on
 //                     a retry but whose availability over a window drops
+// One knob is read once, at start: admin_port=9099 makes the service also hold an admin port on
+// its listen address, and refuse to start ("Address already in use") when another process has it.
 // Every request is logged to --log-file as "<RFC 3339 time> <LEVEL> <method> <path> <status>
 // <ms>ms"; 5xx answers are logged at ERROR level. Stops cleanly on SIGTERM or SIGINT.
 // Requests are served by httplib's thread pool; counters are atomics.
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -43,6 +50,7 @@ struct Flags {
 };
 
 struct Knobs {
+  int admin_port = 0;  // read at start only
   double fail_ratio = 0;
   int latency_ms = 0;
   bool healthy = true;
@@ -68,6 +76,7 @@ class Service {
         if (key == "fail_ratio") knobs.fail_ratio = std::stod(value);
         if (key == "latency_ms") knobs.latency_ms = std::stoi(value);
         if (key == "health_fail_ratio") knobs.health_fail_ratio = std::stod(value);
+        if (key == "admin_port") knobs.admin_port = std::stoi(value);
       } catch (const std::exception&) {
         // A malformed knob is ignored: the service keeps its defaults.
       }
@@ -231,9 +240,23 @@ int Main(int argc, char** argv) {
     server.stop();
   });
   stopper.detach();
+  // The admin port (knob admin_port): held, not served, while the service runs.
+  if (int admin_port = service.ReadKnobs().admin_port; admin_port > 0) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(admin_port));
+    inet_pton(AF_INET, flags.host.c_str(), &address.sin_addr);
+    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+        listen(fd, 16) != 0) {
+      std::fprintf(stderr, "rollgate-demo-service: cannot listen on %s:%d (admin port): %s\n",
+                   flags.host.c_str(), admin_port, std::strerror(errno));
+      return 1;
+    }
+  }
   if (!server.bind_to_port(flags.host, flags.port)) {
-    std::fprintf(stderr, "rollgate-demo-service: cannot listen on %s:%d\n", flags.host.c_str(),
-                 flags.port);
+    std::fprintf(stderr, "rollgate-demo-service: cannot listen on %s:%d: %s\n", flags.host.c_str(),
+                 flags.port, std::strerror(errno));
     return 1;
   }
   server.listen_after_bind();

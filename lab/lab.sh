@@ -115,7 +115,11 @@ case "\${1:-}" in
     echo \$! >"\$pidfile"
     n=0
     while [ \$n -lt 50 ]; do
-      if ! running; then echo "demo failed to start; see \$root/var/log/demo/stdout.log" >&2; rm -f "\$pidfile"; exit 1; fi
+      if ! running; then
+        echo "demo failed to start; the end of \$root/var/log/demo/stdout.log:" >&2
+        tail -n 5 "\$root/var/log/demo/stdout.log" >&2
+        rm -f "\$pidfile"; exit 1
+      fi
       if curl -fsS -o /dev/null 'http://$(host_addr "$i"):$(host_http_port "$i")/health' 2>/dev/null; then
         echo "demo started (pid \$(cat "\$pidfile"))"; exit 0
       fi

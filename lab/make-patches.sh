@@ -18,6 +18,12 @@
 #   demo-1.7.0-flaky.tar.gz     a quarter of /health and /ready answers 503 (knobs
 #                               health_fail_ratio=0.25): health checks pass on a retry, the
 #                               availability measured over the observation window drops
+# and one patch per troubleshooting case of playbook §7 the diagnostics classify:
+#   demo-1.8.0-portclash.tar.gz   the new version also holds an admin port (knobs admin_port=9099):
+#                                 it will not start where another process has that port
+#   demo-1.9.0-missinglib.tar.gz  ships a service binary linked against libdemo-extra.so.1, which
+#                                 the hosts do not have: the dynamic loader refuses to start it
+#   demo-1.10.0-badsql.tar.gz     migration 0006 has a syntax error (ALTER TABEL)
 # plus SHA256SUMS. Archives are reproducible (sorted names, fixed mtime and owners).
 #
 # Patch layout (top directory demo-<version>/):
@@ -37,7 +43,8 @@ mkdir -p "$OUT"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-make_patch() {  # make_patch VERSION ARCHIVE_NAME BAD(0|1|2|errors|flaky|slow|dataloss|smokefail)
+make_patch() {  # make_patch VERSION ARCHIVE_NAME BAD(0|1|2|errors|flaky|slow|dataloss|smokefail|
+                #                                   portclash|missinglib|badsql)
   local version=$1 name=$2 bad=$3 top="$WORK/demo-$1"
   mkdir -p "$top/app" "$top/migrations"
   echo "$version" >"$top/VERSION"
@@ -104,6 +111,26 @@ SQL
     smokefail)
       smoke_extra='echo "FAIL /api/orders/search answered 404"; fail=1'
       ;;
+    portclash)
+      mkdir -p "$top/config"
+      printf 'fail_ratio=0\nlatency_ms=0\nhealth=ok\nadmin_port=9099\n' >"$top/config/knobs"
+      ;;
+    missinglib)
+      # A service binary that needs a library no host has (built here, then left behind).
+      printf 'extern "C" int demo_extra() { return 0; }\n' >"$WORK/extra.cc"
+      printf 'extern "C" int demo_extra();\nint main() { return demo_extra(); }\n' >"$WORK/main.cc"
+      "${CXX:-c++}" -shared -fPIC -Wl,-soname,libdemo-extra.so.1 -o "$WORK/libdemo-extra.so.1" \
+        "$WORK/extra.cc"
+      "${CXX:-c++}" -o "$top/app/rollgate-demo-service" "$WORK/main.cc" "$WORK/libdemo-extra.so.1"
+      ;;
+    badsql)
+      cat >"$top/migrations/0006_add_note.sql" <<'SQL'
+BEGIN;
+ALTER TABEL orders ADD COLUMN note text;
+INSERT INTO schema_migrations (version) VALUES ('0006_add_note');
+COMMIT;
+SQL
+      ;;
   esac
   cat >"$top/smoke-test.sh" <<EOF
 #!/bin/sh
@@ -166,6 +193,9 @@ make_patch 1.4.0 demo-1.4.0-slow.tar.gz slow
 make_patch 1.5.0 demo-1.5.0-dataloss.tar.gz dataloss
 make_patch 1.6.0 demo-1.6.0-smokefail.tar.gz smokefail
 make_patch 1.7.0 demo-1.7.0-flaky.tar.gz flaky
+make_patch 1.8.0 demo-1.8.0-portclash.tar.gz portclash
+make_patch 1.9.0 demo-1.9.0-missinglib.tar.gz missinglib
+make_patch 1.10.0 demo-1.10.0-badsql.tar.gz badsql
 (cd "$OUT" && sha256sum demo-*.tar.gz >SHA256SUMS)
 echo "lab: patches in $OUT:" >&2
 cat "$OUT/SHA256SUMS" >&2

@@ -1085,3 +1085,81 @@ TEST_P(StoreContractTest, WatchWithoutKeyIsRefused) {
 }
 
 }  // namespace rollgate::testing
+
+namespace rollgate::testing {
+
+TEST_P(StoreContractTest, DiagnosticReportsRoundTripInOrderPerRun) {
+  DiagnosticReport report;
+  report.run_id = "RUN-1";
+  report.failure = FailureClass::kServiceStart;
+  report.reason = "the service step failed";
+  report.transient = true;
+  report.resolution = "rollback";
+  report.resolution_detail = "playbook 7.1: Rollback if unresolvable";
+  report.requested_by = "system";
+  report.at = T(3);
+  report.hosts = {"host1"};
+  DiagnosticResult result;
+  result.host = "host1";
+  result.check = "ports";
+  result.title = "Check port conflicts";
+  result.command = "ss -Htlnp";
+  result.exit_code = 0;
+  result.output = "LISTEN 0 5 127.0.0.1:8080\nrollgate-port-held users:((\"nc\",pid=7))\n";
+  result.highlights = {"port 8080 is held by another process: users:((\"nc\",pid=7))"};
+  result.started = T(3);
+  result.finished = T(4);
+  report.results = {result, result};
+  report.results[1].check = "step-output";
+  report.results[1].exit_code.reset();
+  DiagnosticReport second = report;
+  second.automatic = false;
+  second.requested_by = "alice";
+  second.results.clear();
+  ASSERT_TRUE(store_
+                  ->Write([&](Transaction& txn) -> Status {
+                    RETURN_IF_ERROR(txn.PutRun(SampleRun(1)));
+                    RETURN_IF_ERROR(txn.PutRun(SampleRun(2)));
+                    RETURN_IF_ERROR(txn.AddDiagnosticReport(report).status());
+                    return txn.AddDiagnosticReport(second).status();
+                  })
+                  .ok());
+  ASSERT_TRUE(store_
+                  ->Read([&](Transaction& txn) -> Status {
+                    ASSIGN_OR_RETURN(std::vector<DiagnosticReport> got,
+                                     txn.ListDiagnosticReports("RUN-1"));
+                    EXPECT_EQ(got.size(), 2u);
+                    if (got.size() != 2u) return Status::Ok();
+                    EXPECT_LT(got[0].id, got[1].id);
+                    DiagnosticReport expected = report;
+                    expected.id = got[0].id;
+                    EXPECT_EQ(got[0], expected);
+                    EXPECT_EQ(got[1].requested_by, "alice");
+                    EXPECT_FALSE(got[1].automatic);
+                    ASSIGN_OR_RETURN(std::vector<DiagnosticReport> none,
+                                     txn.ListDiagnosticReports("RUN-2"));
+                    EXPECT_TRUE(none.empty());
+                    return Status::Ok();
+                  })
+                  .ok());
+}
+
+TEST_P(StoreContractTest, DiagnosticsOfAnUnknownRunOrInvalidTextAreRefused) {
+  DiagnosticReport report;
+  report.run_id = "RUN-9";
+  Status unknown =
+      store_->Write([&](Transaction& txn) { return txn.AddDiagnosticReport(report).status(); });
+  EXPECT_EQ(unknown.code(), StatusCode::kNotFound);
+  report.run_id = "RUN-1";
+  report.reason = std::string("bad \xff byte");
+  Status invalid = store_->Write([&](Transaction& txn) -> Status {
+    RETURN_IF_ERROR(txn.PutRun(SampleRun(1)));
+    return txn.AddDiagnosticReport(report).status();
+  });
+  EXPECT_EQ(invalid.code(), StatusCode::kInvalidArgument);
+  Status in_read =
+      store_->Read([&](Transaction& txn) { return txn.AddDiagnosticReport(report).status(); });
+  EXPECT_EQ(in_read.code(), StatusCode::kInternal);
+}
+
+}  // namespace rollgate::testing

@@ -151,6 +151,7 @@ void PrintOutcome(Context& ctx, const std::string& cr, const std::string& env,
                 {"triggers", FiringsJson(o.fired)},
                 {"decision", o.decision.empty() ? json(nullptr) : json(o.decision)},
                 {"evidence", EvidenceJson(o.evidence)}};
+    out["diagnosis"] = o.diagnosis ? DiagnosticReportJson(*o.diagnosis) : json(nullptr);
     if (o.rollback) {
       out["rollback"] = {{"run", o.rollback->id},
                          {"state", RunStateName(o.rollback->state)},
@@ -171,6 +172,18 @@ void PrintOutcome(Context& ctx, const std::string& cr, const std::string& env,
       ctx.out() << fmt::format("  - {} [{}]: {}\n", TriggerKindName(f.kind),
                                TriggerActionName(f.action), f.detail);
     }
+  }
+  if (o.diagnosis) {
+    const DiagnosticTable& table = TableFor(o.diagnosis->failure);
+    ctx.out() << fmt::format("Diagnosed (playbook {} {}) on {}: resolution {}\n", table.section,
+                             table.issue, Join(o.diagnosis->hosts, ", "), o.diagnosis->resolution);
+    for (const DiagnosticResult& r : o.diagnosis->results) {
+      for (const std::string& line : r.highlights) {
+        ctx.out() << fmt::format("  >> {} [{}] {}\n", r.host, r.check, EscapeForDisplay(line));
+      }
+    }
+    ctx.out() << fmt::format("  (every check's output: rollgate run show {})\n",
+                             o.diagnosis->run_id);
   }
   ctx.out() << fmt::format("Recorded on {}:\n", cr);
   PrintEvidenceLines(ctx, o.evidence);

@@ -287,6 +287,11 @@ Status PrintRun(Context& ctx, const std::string& id) {
   Run run;
   std::vector<StepExecution> steps;
   RETURN_IF_ERROR(LoadRun(*store, id, &run, &steps));
+  std::vector<DiagnosticReport> diagnostics;
+  RETURN_IF_ERROR(store->Read([&](Transaction& txn) -> Status {
+    ASSIGN_OR_RETURN(diagnostics, txn.ListDiagnosticReports(id));
+    return Status::Ok();
+  }));
   // Why a rollback fired, or what the rollback found: the CR's evidence tied to this run.
   std::vector<Evidence> triggers;
   if (!run.change_request.empty()) {
@@ -316,6 +321,11 @@ Status PrintRun(Context& ctx, const std::string& id) {
                       {"at", FormatRfc3339Utc(e.at)}});
     }
     document["triggers"] = list;
+    json reports = json::array();
+    for (const DiagnosticReport& report : diagnostics) {
+      reports.push_back(DiagnosticReportJson(report));
+    }
+    document["diagnostics"] = reports;
     PrintJson(ctx, document);
   } else {
     std::ostream& out = ctx.out();
@@ -342,6 +352,10 @@ Status PrintRun(Context& ctx, const std::string& id) {
       for (const Evidence& e : triggers) {
         out << fmt::format("  {:<17} {} {}\n", e.kind, FormatRfc3339Utc(e.at), e.detail);
       }
+    }
+    for (const DiagnosticReport& report : diagnostics) {
+      out << "\n";
+      PrintDiagnosticReport(ctx, report);
     }
   }
   switch (run.state) {

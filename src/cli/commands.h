@@ -20,16 +20,17 @@ using Command = std::function<Status(Context&)>;
 // Sets the command that runs when `command` was selected on the command line.
 void OnRun(CLI::App* command, Action& slot, Command body);
 
-void RegisterBasicCommands(CLI::App& app, Action& slot);   // init, validate, cvss
-void RegisterPatchCommands(CLI::App& app, Action& slot);   // patch add|import|show|list|classify
-void RegisterCrCommands(CLI::App& app, Action& slot);      // cr ...
-void RegisterGateCommands(CLI::App& app, Action& slot);    // gate check
-void RegisterAuditCommands(CLI::App& app, Action& slot);   // audit verify|export|checkpoint
-void RegisterDemoCommand(CLI::App& app, Action& slot);     // demo
-void RegisterRunCommands(CLI::App& app, Action& slot);     // run exec|list|show|resume|cancel
-void RegisterLabCommands(CLI::App& app, Action& slot);     // lab up|down|status
-void RegisterDeployCommands(CLI::App& app, Action& slot);  // deploy, rollback
-void RegisterWatchCommands(CLI::App& app, Action& slot);   // watch list|start|stop|run
-void RegisterPirCommands(CLI::App& app, Action& slot);     // pir show
+void RegisterBasicCommands(CLI::App& app, Action& slot);    // init, validate, cvss
+void RegisterPatchCommands(CLI::App& app, Action& slot);    // patch add|import|show|list|classify
+void RegisterCrCommands(CLI::App& app, Action& slot);       // cr ...
+void RegisterGateCommands(CLI::App& app, Action& slot);     // gate check
+void RegisterAuditCommands(CLI::App& app, Action& slot);    // audit verify|export|checkpoint
+void RegisterDemoCommand(CLI::App& app, Action& slot);      // demo
+void RegisterRunCommands(CLI::App& app, Action& slot);      // run exec|list|show|resume|cancel
+void RegisterLabCommands(CLI::App& app, Action& slot);      // lab up|down|status
+void RegisterDeployCommands(CLI::App& app, Action& slot);   // deploy, rollback
+void RegisterWatchCommands(CLI::App& app, Action& slot);    // watch list|start|stop|run
+void RegisterPirCommands(CLI::App& app, Action& slot);      // pir show
+void RegisterDiagnoseCommand(CLI::App& app, Action& slot);  // diagnose
 
 }  // namespace rollgate::cli

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,10 @@ std::unique_ptr<ProgressSink> MakeCliProgress(Context& ctx);
 Result<Run> WithInterruptCancelsRun(Executor& executor, const std::function<Result<Run>()>& body);
 // Prints evidence recorded on a CR, one line each: kind, passed/FAILED, detail.
 void PrintEvidenceLines(Context& ctx, const std::vector<Evidence>& evidence);
+// A diagnostic report (playbook §7) as JSON, and as text: grouped by host and check, the
+// highlighted lines first (cli/cmd_diagnose.cc).
+nlohmann::json DiagnosticReportJson(const DiagnosticReport& report);
+void PrintDiagnosticReport(Context& ctx, const DiagnosticReport& report);
 // Prints the run as `run show` does; Failed("") (exit 1) unless it succeeded or still runs.
 Status PrintRun(Context& ctx, const std::string& id);
 

@@ -1099,7 +1099,8 @@ void Loader::ReadThresholds(const YAML::Node& node, Thresholds& thresholds) {
       {"watch_interval", &Thresholds::watch_interval},
       {"emergency_checkins_for", &Thresholds::emergency_checkins_for},
   };
-  std::vector<std::string> keys = {"rollback_security_cvss", "observe_window"};
+  std::vector<std::string> keys = {"rollback_security_cvss", "observe_window", "transient_retries",
+                                   "diagnostics_timeout"};
   for (const auto& [key, member] : percents) keys.push_back(key);
   for (const auto& [key, member] : durations) keys.push_back(key);
   if (!CheckKeys(node, "'thresholds'", keys)) return;
@@ -1108,6 +1109,17 @@ void Loader::ReadThresholds(const YAML::Node& node, Thresholds& thresholds) {
   }
   for (const auto& [key, member] : durations) {
     if (auto value = ReadDuration(node, key, false)) thresholds.*member = *value;
+  }
+  if (auto retries = ReadInteger(node, "transient_retries", 0, 10)) {
+    thresholds.transient_retries = static_cast<int>(*retries);
+  }
+  if (auto value = ReadDuration(node, "diagnostics_timeout", false)) {
+    if (*value > std::chrono::minutes(10)) {
+      Error(*Find(node, "diagnostics_timeout"),
+            "'thresholds.diagnostics_timeout' must be at most 10m");
+    } else {
+      thresholds.diagnostics_timeout = *value;
+    }
   }
   // 0 turns the observation at the end of a deployment off.
   if (auto value = ReadDuration(node, "observe_window", true)) {
@@ -1523,7 +1535,8 @@ void Loader::ReadSystem(const YAML::Node& node, Config& config) {
                   "metrics",
                   "on_writes_since_backup",
                   "advisory_names",
-                  "targeted_tests"})) {
+                  "targeted_tests",
+                  "diagnostics"})) {
     return;
   }
   System system;
@@ -1782,6 +1795,24 @@ void Loader::ReadSystem(const YAML::Node& node, Config& config) {
           }
         }
       }
+    }
+  }
+  if (auto diagnostics = Find(node, "diagnostics")) {
+    if (IsMapOrNull(*diagnostics, "diagnostics") && diagnostics->IsMap() &&
+        CheckKeys(*diagnostics, "'diagnostics'",
+                  {"binaries", "config_check", "dependency_command"})) {
+      if (auto binaries = ReadStringList(*diagnostics, "binaries")) {
+        for (const Item& binary : *binaries) {
+          Status status = ValidateAbsolutePath(binary.value);
+          if (!status.ok()) {
+            Error(binary.position, fmt::format("'diagnostics.binaries': {}", status.message()));
+            continue;
+          }
+          system.diagnostics.binaries.push_back(binary.value);
+        }
+      }
+      ReadCommand(*diagnostics, "config_check", system.diagnostics.config_check);
+      ReadCommand(*diagnostics, "dependency_command", system.diagnostics.dependency_command);
     }
   }
   if (auto tables = ReadStringList(node, "critical_tables")) {

@@ -116,6 +116,9 @@ inline constexpr const char* kEvidenceTrigger = "trigger";
 inline constexpr const char* kEvidenceTriggerDecision = "trigger-decision";
 inline constexpr const char* kEvidenceRollbackAuthorisation = "rollback-authorisation";
 inline constexpr const char* kEvidenceWatchCheckin = "watch-checkin";
+// Playbook §7: the diagnosis of a failed run (fields failure, resolution, run, report, hosts,
+// highlights); detail is the one-line summary.
+inline constexpr const char* kEvidenceDiagnosis = "diagnosis";
 std::vector<std::string> KnownEvidenceKinds();
 
 // The emergency justification (playbook §5.1 step 1), recorded by `cr justify` before the

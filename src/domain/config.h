@@ -116,6 +116,11 @@ struct Thresholds {
   // hourly check-ins recorded for the first hours after an emergency change.
   Seconds watch_interval = std::chrono::minutes(1);
   Seconds emergency_checkins_for = std::chrono::hours(8);
+  // §7.1 step 6 "Retry deployment if transient error": further attempts of an idempotent step
+  // whose failure looks transient (connection reset, timeout, lock held); 0: none.
+  int transient_retries = 2;
+  // §7: how long each diagnostic check may run on a host before it is stopped.
+  Seconds diagnostics_timeout = std::chrono::seconds(20);
 };
 
 // When and whom to tell before a deployment (playbook §2.5).
@@ -239,6 +244,15 @@ struct System {
   // it): "hold" (restore the application and configuration, wait for a person's decision on the
   // database, page the DBA contact) or "restore".
   std::string on_writes_since_backup = "hold";
+  // What the §7 diagnostics read besides the fields above: the binaries `ldd` checks (absolute
+  // paths; default: the executables in <app_dir>/bin), a configuration syntax check run on the
+  // host (`nginx -t`; optional), and a dependency listing (`pip list`, `npm list`; optional).
+  struct DiagnosticsSettings {
+    std::vector<std::string> binaries;
+    std::string config_check;
+    std::string dependency_command;
+  };
+  DiagnosticsSettings diagnostics;
   // The package or product names under which advisories list this system (OSV package names,
   // CSAF product names; domain/triggers.h PackageAffects). The loader defaults it to the name.
   std::vector<std::string> advisory_names;

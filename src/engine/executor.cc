@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "common/strings.h"
+#include "domain/diagnostics.h"
 #include "engine/fault_point.h"
 
 namespace rollgate {
@@ -666,7 +667,13 @@ Status Executor::RunTasks(int phase, int step, std::vector<Task>& tasks) {
     for (size_t index : pending) {
       Task& task = tasks[index];
       bool retryable = task.state == StepState::kFailed || task.state == StepState::kUnknown;
-      if (retryable && spec.idempotent && task.attempt < spec.retry.attempts) {
+      // A transient failure (connection reset, timeout, lock held: playbook §7.1 step 6) may
+      // use the step's transient budget on top of its ordinary attempts.
+      int allowed = spec.retry.attempts;
+      if (retryable && LooksTransient(task.output_tail + "\n" + task.evidence)) {
+        allowed += spec.retry.transient_attempts;
+      }
+      if (retryable && spec.idempotent && task.attempt < allowed) {
         ++task.attempt;
         wait = std::max(wait, spec.retry.BackoffBefore(task.attempt));
         retry.push_back(index);

@@ -363,6 +363,38 @@ TEST_F(ExecutorTest, IdempotentStepsAreRetriedWithBackoffOnTheInjectedClock) {
   EXPECT_NE(journal[0].status_file, journal[1].status_file);
 }
 
+TEST_F(ExecutorTest, TransientFailuresUseTheRetryBudgetAndOthersDoNot) {
+  // Playbook §7.1 step 6: "retry deployment if transient error", within a budget.
+  StepSpec step = Command("unpack", {"unpack"}, /*idempotent=*/true);
+  step.retry.transient_attempts = 2;
+  step.retry.backoff = Seconds(5);
+  transport_.Script(
+      {"h1", "unpack", 0, 2, std::nullopt,
+       CommandResult{.exit_code = 1, .output_tail = "read: Connection reset by peer\n"}});
+  transport_.Script({"h2", "unpack", 0, 3, std::nullopt,
+                     CommandResult{.exit_code = 1,
+                                   .output_tail = "ERROR: canceling statement due to lock "
+                                                  "timeout\n"}});
+  transport_.Script({"h3", "unpack", 0, 1, std::nullopt,
+                     CommandResult{.exit_code = 1, .output_tail = "No such file\n"}});
+  Plan plan = PlanOn(3, {step});
+  plan.failure_limit = HostCount{100, true};
+  auto executor = MakeExecutor(*store_, 3);
+  Result<RunRecord> run = StartAndExecute(plan, *executor);
+  ASSERT_TRUE(run.ok());
+  // h1 succeeds on its third attempt; h2 is still failing when the budget is spent; h3's failure
+  // is not transient and is not retried.
+  EXPECT_EQ(transport_.CommandsRan("h1").size(), 3U);
+  EXPECT_EQ(transport_.CommandsRan("h2").size(), 3U);
+  EXPECT_EQ(transport_.CommandsRan("h3").size(), 1U);
+  EXPECT_EQ(run->state, RunState::kFailed);
+  int h1_succeeded = 0;
+  for (const StepExecution& e : Journal("RUN-1")) {
+    if (e.host == "h1" && e.state == StepState::kSucceeded) h1_succeeded = e.attempt;
+  }
+  EXPECT_EQ(h1_succeeded, 3);
+}
+
 TEST_F(ExecutorTest, NonIdempotentStepsAreNotRetried) {
   transport_.Script({"h1", "migrate", 0, 1, std::nullopt, CommandResult{.exit_code = 1}});
   auto executor = MakeExecutor(*store_, 1);

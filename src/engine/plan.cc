@@ -157,11 +157,12 @@ Result<StepSpec> StepFromJson(const json& object, const std::string& path) {
   if (f.Has("retry")) {
     Fields r(f.At("retry"), f.Path("retry"));
     RETURN_IF_ERROR(r.CheckObject());
-    RETURN_IF_ERROR(r.CheckKnown({"attempts", "backoff", "max_backoff"}));
+    RETURN_IF_ERROR(r.CheckKnown({"attempts", "transient_attempts", "backoff", "max_backoff"}));
     RETURN_IF_ERROR(r.Int("attempts", step.retry.attempts, 1, 100));
+    RETURN_IF_ERROR(r.Int("transient_attempts", step.retry.transient_attempts, 0, 100));
     RETURN_IF_ERROR(r.Duration("backoff", step.retry.backoff));
     RETURN_IF_ERROR(r.Duration("max_backoff", step.retry.max_backoff));
-    if (step.retry.attempts > 1 && !step.idempotent) {
+    if ((step.retry.attempts > 1 || step.retry.transient_attempts > 0) && !step.idempotent) {
       return InvalidArgument(fmt::format(
           "{}: only idempotent steps are retried; set \"idempotent\": true or attempts 1",
           f.Path("retry")));
@@ -189,6 +190,7 @@ json StepToJson(const StepSpec& step) {
               {"idempotent", step.idempotent},
               {"retry",
                {{"attempts", step.retry.attempts},
+                {"transient_attempts", step.retry.transient_attempts},
                 {"backoff", FormatDuration(step.retry.backoff)},
                 {"max_backoff", FormatDuration(step.retry.max_backoff)}}}};
   if (!step.argv.empty()) out["argv"] = step.argv;

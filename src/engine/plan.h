@@ -46,6 +46,10 @@ struct RetryPolicy {
   int attempts = 1;         // attempts in all, >= 1; > 1 only for idempotent steps
   Seconds backoff{1};       // before the 2nd attempt; doubled for each further one
   Seconds max_backoff{60};  // cap of the doubling
+  // Further attempts after a failure whose output looks transient (domain/diagnostics.h
+  // LooksTransient: connection reset, timeout, lock held ...): the retry budget of playbook §7.1
+  // step 6. Only for idempotent steps.
+  int transient_attempts = 0;
 
   // The wait before attempt `attempt` (2, 3, ...).
   Seconds BackoffBefore(int attempt) const;

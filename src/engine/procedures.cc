@@ -19,6 +19,18 @@ std::string FormatPercent(double value) {
   return text;
 }
 
+// §7.1 step 6: every idempotent step may be retried `retries` more times when its failure looks
+// transient (connection reset, timeout, lock held), after 5 s, then 10 s ...
+void AllowTransientRetries(Plan& plan, int retries) {
+  for (Phase& phase : plan.phases) {
+    for (StepSpec& step : phase.steps) {
+      if (!step.idempotent || retries <= 0) continue;
+      step.retry.transient_attempts = retries;
+      step.retry.backoff = Seconds(5);
+    }
+  }
+}
+
 // Builds the steps of one procedure with the system's common params.
 class StepBuilder {
  public:
@@ -497,6 +509,7 @@ Result<Plan> BuildDeploymentPlan(const DeploymentRequest& request) {
     plan.phases.push_back(std::move(targeted));
   }
   RETURN_IF_ERROR(ApplySystemChanges(system, b, plan));
+  AllowTransientRetries(plan, t.transient_retries);
   return plan;
 }
 
@@ -640,6 +653,7 @@ Result<Plan> BuildRollbackPlan(const RollbackRequest& request) {
     }
     plan.phases.push_back(std::move(verify));
   }
+  AllowTransientRetries(plan, request.environment->thresholds.transient_retries);
   return plan;
 }
 

@@ -329,6 +329,41 @@ Result<RunnerOutcome> RollbackRunner::Deploy(const std::string& cr_id,
     outcome.evidence.push_back(e);
   }
 
+  // §7: what a person would check first, before anything acts on the failure.
+  if (run.state != RunState::kSucceeded || !outcome.fired.empty()) {
+    ASSIGN_OR_RETURN(outcome.diagnosis,
+                     DiagnoseDeployment(prep, run, steps, outcome.fired, outcome.evidence));
+    // §7.4: a data-integrity concern is rolled back immediately, whatever the trigger's policy.
+    if (outcome.diagnosis->failure == FailureClass::kDataIntegrity &&
+        outcome.diagnosis->resolution == ResolutionName(Resolution::kHaltRollbackEscalate) &&
+        StrongestAction(outcome.fired) != TriggerAction::kRollback &&
+        FailureFactsFromRun(prep.plan, steps, outcome.fired).changed) {
+      std::vector<TriggerFiring> integrity;
+      for (TriggerFiring f : outcome.fired) {
+        if (f.kind != TriggerKind::kDataIntegrity) continue;
+        f.action = TriggerAction::kRollback;
+        integrity.push_back(std::move(f));
+      }
+      if (integrity.empty()) {
+        TriggerFiring f;
+        f.kind = TriggerKind::kDataIntegrity;
+        f.action = TriggerAction::kRollback;
+        f.threshold = 1;
+        f.source = "diagnostics " + run.id;
+        f.detail = "data inconsistency found by the diagnostics (playbook 7.4): " +
+                   outcome.diagnosis->reason;
+        f.at = clock_.Now();
+        integrity.push_back(std::move(f));
+      }
+      ASSIGN_OR_RETURN(RunnerOutcome rolled, AutomaticRollback(cr_id, environment, integrity));
+      outcome.rollback = rolled.rollback;
+      outcome.decision = "rollback";
+      outcome.evidence.insert(outcome.evidence.end(), rolled.evidence.begin(),
+                              rolled.evidence.end());
+      return outcome;
+    }
+  }
+
   switch (StrongestAction(outcome.fired)) {
     case TriggerAction::kRollback: {
       std::vector<TriggerFiring> immediate;
@@ -357,6 +392,47 @@ Result<RunnerOutcome> RollbackRunner::Deploy(const std::string& cr_id,
       break;
   }
   return outcome;
+}
+
+Result<DiagnosticReport> RollbackRunner::DiagnoseDeployment(const DeploymentPreparation& prep,
+                                                            const Run& run,
+                                                            const std::vector<StepExecution>& steps,
+                                                            const std::vector<TriggerFiring>& fired,
+                                                            std::vector<Evidence>& evidence) {
+  const std::string& environment = prep.environment->name;
+  DiagnoseRequest request;
+  request.system = prep.system;
+  request.environment = prep.environment;
+  request.requested_by = kDiagnosticsActor;
+  request.automatic = true;
+  request.fired = fired;
+  ASSIGN_OR_RETURN(DiagnosticReport report,
+                   Diagnostician(transport_, clock_).Diagnose(run, prep.plan, steps, request));
+  ASSIGN_OR_RETURN(report.id, StoreDiagnosticReport(store_, report));
+  Evidence e = DiagnosisEvidence(report, environment);
+  CrService crs(config_, store_, clock_, zone_);
+  RETURN_IF_ERROR(crs.RecordEvidence(prep.cr.id, e, kDiagnosticsActor).status());
+  evidence.push_back(e);
+  // The table's escalation (§7.2 development, §7.4 DBA Lead), through the environment's channels.
+  const DiagnosticTable& table = TableFor(report.failure);
+  if (!table.escalate_to.empty()) {
+    std::vector<NotificationRecipient> recipients;
+    for (const Person& person : config_.people) {
+      if (std::find(person.roles.begin(), person.roles.end(), table.escalate_to) ==
+          person.roles.end()) {
+        continue;
+      }
+      recipients.push_back(
+          {person.name, person.full_name, person.email, person.phone, table.escalate_to});
+    }
+    DeployService service(config_, store_, clock_, zone_, packages_dir_);
+    ASSIGN_OR_RETURN(std::vector<Evidence> sent,
+                     service.Notify(prep.cr.id, environment, prep.environment->notification,
+                                    DiagnosisMessage(report, prep.cr.id, environment), run.id,
+                                    kDiagnosticsActor, recipients, {{"audience", "escalation"}}));
+    evidence.insert(evidence.end(), sent.begin(), sent.end());
+  }
+  return report;
 }
 
 Result<RunnerOutcome> RollbackRunner::AwaitDecision(const DeploymentPreparation& prep,

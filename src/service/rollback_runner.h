@@ -27,6 +27,7 @@
 #include "engine/progress.h"
 #include "engine/step_type.h"
 #include "service/deploy_service.h"
+#include "service/diagnostics.h"
 #include "store/store.h"
 #include "transport/transport.h"
 
@@ -90,6 +91,7 @@ struct RunnerOutcome {
   std::optional<Run> rollback;        // the rollback run, when one ran
   std::string decision;               // "rollback", "continue" (evaluate), or empty
   std::vector<std::string> awaiting;  // rollback: roles whose authorisation is still missing
+  std::optional<DiagnosticReport> diagnosis;  // §7: when the deployment failed or fired triggers
 };
 
 class RollbackRunner {
@@ -100,7 +102,10 @@ class RollbackRunner {
                  RunnerOptions options);
 
   // `deploy CR --env ENV [--emergency]`: RefusedByGate when a gate fails; otherwise runs the
-  // procedure, records its evidence and triggers, and acts on them.
+  // procedure, records its evidence and triggers, diagnoses a failure (playbook §7: the table of
+  // its class on the affected hosts, stored with the run, "diagnosis" evidence on the CR, the
+  // table's escalation paged) before acting on the triggers; a data-integrity concern is rolled
+  // back at once whatever the trigger's policy (§7.4).
   Result<RunnerOutcome> Deploy(const std::string& cr_id, const std::string& environment,
                                bool emergency, const std::string& actor);
 
@@ -150,6 +155,11 @@ class RollbackRunner {
                           const std::string& actor,
                           const std::function<Status(const std::string&)>& created,
                           ProgressSink* sink);
+  // Runs and records the §7 diagnostics of a failed deployment run; pages the table's escalation.
+  Result<DiagnosticReport> DiagnoseDeployment(const DeploymentPreparation& prep, const Run& run,
+                                              const std::vector<StepExecution>& steps,
+                                              const std::vector<TriggerFiring>& fired,
+                                              std::vector<Evidence>& evidence);
   Result<RunnerOutcome> AwaitDecision(const DeploymentPreparation& prep, const Run& run,
                                       DeploymentFacts facts);
   Result<RunnerOutcome> RunRollback(const DeploymentPreparation& prep, const std::string& actor,

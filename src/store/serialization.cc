@@ -467,6 +467,68 @@ void ReadCounters(const json& object, const char* key, std::map<std::string, Cou
 
 }  // namespace
 
+void to_json(json& out, const DiagnosticReport& r) {
+  json results = json::array();
+  for (const DiagnosticResult& d : r.results) {
+    results.push_back({{"host", d.host},
+                       {"check", d.check},
+                       {"title", d.title},
+                       {"command", d.command},
+                       {"exit_code", d.exit_code ? json(*d.exit_code) : json(nullptr)},
+                       {"timed_out", d.timed_out},
+                       {"truncated", d.truncated},
+                       {"output", d.output},
+                       {"highlights", d.highlights},
+                       {"started", TimeToJson(d.started)},
+                       {"finished", TimeToJson(d.finished)}});
+  }
+  out = json{{"run_id", r.run_id},
+             {"failure", FailureClassName(r.failure)},
+             {"reason", r.reason},
+             {"transient", r.transient},
+             {"resolution", r.resolution},
+             {"resolution_detail", r.resolution_detail},
+             {"requested_by", r.requested_by},
+             {"automatic", r.automatic},
+             {"at", TimeToJson(r.at)},
+             {"hosts", r.hosts},
+             {"results", std::move(results)}};
+}
+
+void from_json(const json& in, DiagnosticReport& r) {
+  int64_t id = r.id;
+  r = DiagnosticReport{};
+  r.id = id;
+  ReadField(in, "run_id", r.run_id);
+  ReadEnum(in, "failure", r.failure, ParseFailureClass);
+  ReadField(in, "reason", r.reason);
+  ReadField(in, "transient", r.transient);
+  ReadField(in, "resolution", r.resolution);
+  ReadField(in, "resolution_detail", r.resolution_detail);
+  ReadField(in, "requested_by", r.requested_by);
+  ReadField(in, "automatic", r.automatic);
+  ReadTime(in, "at", r.at);
+  ReadField(in, "hosts", r.hosts);
+  if (auto it = in.find("results"); it != in.end() && it->is_array()) {
+    for (const json& d : *it) {
+      DiagnosticResult& result = r.results.emplace_back();
+      ReadField(d, "host", result.host);
+      ReadField(d, "check", result.check);
+      ReadField(d, "title", result.title);
+      ReadField(d, "command", result.command);
+      if (auto code = d.find("exit_code"); code != d.end() && !code->is_null()) {
+        result.exit_code = code->get<int>();
+      }
+      ReadField(d, "timed_out", result.timed_out);
+      ReadField(d, "truncated", result.truncated);
+      ReadField(d, "output", result.output);
+      ReadField(d, "highlights", result.highlights);
+      ReadTime(d, "started", result.started);
+      ReadTime(d, "finished", result.finished);
+    }
+  }
+}
+
 void to_json(json& out, const Watch& w) {
   json samples = json::array();
   for (const ProbeSample& s : w.samples) {
@@ -560,6 +622,14 @@ Result<std::string> WatchToJson(const Watch& watch) {
 }
 
 Result<Watch> WatchFromJson(std::string_view text) { return Load<Watch>(text, "watch record"); }
+
+Result<std::string> DiagnosticReportToJson(const DiagnosticReport& report) {
+  return Dump(report, fmt::format("diagnostics of run {}", report.run_id));
+}
+
+Result<DiagnosticReport> DiagnosticReportFromJson(std::string_view text) {
+  return Load<DiagnosticReport>(text, "diagnostics record");
+}
 
 Result<Patch> PatchFromJson(std::string_view text) { return Load<Patch>(text, "patch record"); }
 

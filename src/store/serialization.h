@@ -14,6 +14,7 @@
 
 #include "common/status.h"
 #include "domain/change_request.h"
+#include "domain/diagnostics.h"
 #include "domain/patch.h"
 #include "domain/watch.h"
 
@@ -49,6 +50,8 @@ void to_json(nlohmann::json& json, const EmergencyJustification& justification);
 void from_json(const nlohmann::json& json, EmergencyJustification& justification);
 void to_json(nlohmann::json& json, const ChangeRequest& cr);
 void from_json(const nlohmann::json& json, ChangeRequest& cr);
+void to_json(nlohmann::json& json, const DiagnosticReport& report);
+void from_json(const nlohmann::json& json, DiagnosticReport& report);
 void to_json(nlohmann::json& json, const Watch& watch);
 void from_json(const nlohmann::json& json, Watch& watch);
 
@@ -57,11 +60,13 @@ void from_json(const nlohmann::json& json, Watch& watch);
 Result<std::string> PatchToJson(const Patch& patch);
 Result<std::string> ChangeRequestToJson(const ChangeRequest& cr);
 Result<std::string> WatchToJson(const Watch& watch);
+Result<std::string> DiagnosticReportToJson(const DiagnosticReport& report);
 
 // Parses the text written above. InvalidArgument naming the problem when the text is not JSON,
 // a field has the wrong type, or an enum name or time is unknown.
 Result<Patch> PatchFromJson(std::string_view text);
 Result<ChangeRequest> ChangeRequestFromJson(std::string_view text);
 Result<Watch> WatchFromJson(std::string_view text);
+Result<DiagnosticReport> DiagnosticReportFromJson(std::string_view text);
 
 }  // namespace rollgate

@@ -20,6 +20,7 @@
 #include "common/status.h"
 #include "domain/audit.h"
 #include "domain/change_request.h"
+#include "domain/diagnostics.h"
 #include "domain/patch.h"
 #include "domain/run.h"
 #include "domain/watch.h"
@@ -121,6 +122,14 @@ class Transaction {
                                  const std::string& run_id) = 0;
   // Active watches only (by next_probe_at), or every watch (`all`, by started_at, newest last).
   virtual Result<std::vector<Watch>> ListWatches(bool all) = 0;
+
+  // Diagnostics of runs (domain/diagnostics.h), appended. Returns the report's id (ascending
+  // across the store). NotFound when report.run_id names no run; InvalidArgument for text that is
+  // not valid UTF-8.
+  virtual Result<int64_t> AddDiagnosticReport(const DiagnosticReport& report) = 0;
+  // The reports of `run_id`, oldest first, with their ids (empty when none).
+  virtual Result<std::vector<DiagnosticReport>> ListDiagnosticReports(
+      const std::string& run_id) = 0;
 
   // Appends an event to the chain (seq = head + 1, prev_hash = head hash, hash computed) in this
   // transaction, so it commits or rolls back with the state change it describes. Returns its

@@ -170,6 +170,18 @@ CREATE TABLE watches (
 CREATE INDEX watches_active ON watches(next_probe_at) WHERE state = 'active';
 )sql";
 
+// Version 4: the diagnostics of failed runs (domain/diagnostics.h, playbook §7). One row per
+// diagnosis of a run; the report, every check's output included, is the JSON `body`.
+constexpr const char* kSchemaV4 = R"sql(
+CREATE TABLE diagnostics (
+  id         INTEGER PRIMARY KEY,
+  run_id     TEXT NOT NULL REFERENCES runs(id),
+  created_at INTEGER NOT NULL,
+  body       TEXT NOT NULL
+) STRICT;
+CREATE INDEX diagnostics_by_run ON diagnostics(run_id, id);
+)sql";
+
 Status Exec(sqlite3* db, const char* sql, std::string_view context) {
   return SqliteStatus(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), context, db);
 }
@@ -201,6 +213,7 @@ const std::vector<Migration>& Migrations() {
       {1, "patches, change requests, blobs, counters and the audit chain", kSchemaV1},
       {2, "runs, step executions and run locks", kSchemaV2},
       {3, "enhanced-monitoring watches", kSchemaV3},
+      {4, "diagnostics of failed runs", kSchemaV4},
   };
   return migrations;
 }

@@ -775,6 +775,49 @@ class SqliteTransaction final : public Transaction {
     return watches;
   }
 
+  Result<int64_t> AddDiagnosticReport(const DiagnosticReport& report) override {
+    RETURN_IF_ERROR(RequireWritable("AddDiagnosticReport"));
+    std::string what = fmt::format("diagnostics of run {}", EscapeForDisplay(report.run_id));
+    ASSIGN_OR_RETURN(Statement exists, connection_.Prepare("SELECT 1 FROM runs WHERE id = ?1",
+                                                           "storing the " + what));
+    exists.BindText(1, report.run_id);
+    ASSIGN_OR_RETURN(bool found, exists.Step());
+    if (!found) return NotFound(fmt::format("no run {}", EscapeForDisplay(report.run_id)));
+    ASSIGN_OR_RETURN(std::string body, DiagnosticReportToJson(report));
+    ASSIGN_OR_RETURN(Statement statement,
+                     connection_.Prepare("INSERT INTO diagnostics(run_id, created_at, body) "
+                                         "VALUES(?1, ?2, ?3) RETURNING id",
+                                         "storing the " + what));
+    statement.BindText(1, report.run_id);
+    statement.BindInt(2, TimeToColumn(report.at));
+    statement.BindText(3, body);
+    ASSIGN_OR_RETURN(bool inserted, statement.Step());
+    if (!inserted) return Internal("storing the " + what + ": no id returned");
+    return statement.Int(0);
+  }
+
+  Result<std::vector<DiagnosticReport>> ListDiagnosticReports(const std::string& run_id) override {
+    std::string what = fmt::format("diagnostics of run {}", EscapeForDisplay(run_id));
+    ASSIGN_OR_RETURN(Statement row,
+                     connection_.Prepare("SELECT id, body FROM diagnostics WHERE run_id = ?1 "
+                                         "ORDER BY id",
+                                         "reading the " + what));
+    row.BindText(1, run_id);
+    std::vector<DiagnosticReport> reports;
+    while (true) {
+      ASSIGN_OR_RETURN(bool found, row.Step());
+      if (!found) break;
+      Result<DiagnosticReport> report = DiagnosticReportFromJson(row.Text(1));
+      if (!report.ok()) {
+        return Corruption(
+            fmt::format("stored {} are unreadable: {}", what, report.error().message()));
+      }
+      report->id = row.Int(0);
+      reports.push_back(std::move(*report));
+    }
+    return reports;
+  }
+
   Result<int64_t> AppendAudit(const AuditRecord& record) override {
     RETURN_IF_ERROR(RequireWritable("AppendAudit"));
     if (record.actor.empty() || record.action.empty()) {
