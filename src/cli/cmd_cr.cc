@@ -1,5 +1,5 @@
 // cr create | edit | justify | attach | submit | schedule | request-approval | approve | confirm |
-// reject | signoff | evidence | show | list | checklist | cancel | close, and gate check.
+// reject | signoff | evidence | show | list | checklist | archive | cancel | close, and gate check.
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -15,6 +15,7 @@
 #include "cli/views.h"
 #include "common/strings.h"
 #include "domain/cr_document.h"
+#include "service/cr_archive.h"
 #include "service/cr_service.h"
 #include "service/emergency_approval.h"
 
@@ -325,6 +326,68 @@ Status RunGateCheck(Context& ctx, const std::string& id, const std::string& env,
   return Status::Ok();
 }
 
+struct ArchiveArgs {
+  std::string id;
+  std::vector<std::string> outputs;  // --output, repeatable: json | text | FILE
+  bool force = false;
+};
+
+Status RunArchive(Context& ctx, const std::string& id, const std::string& file, bool force) {
+  ASSIGN_OR_RETURN(const Config* config, ctx.GetConfig());
+  ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
+  ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
+  CrArchiveService service(*config, *store, ctx.clock(), ctx.zone());
+  ASSIGN_OR_RETURN(CrArchiveResult archived, service.Archive(id, file, force, actor));
+  if (ctx.json()) {
+    nlohmann::json files = nlohmann::json::array();
+    for (const ArchiveMember& m : archived.members) {
+      files.push_back({{"path", m.path}, {"sha256", m.sha256}, {"size", m.content.size()}});
+    }
+    PrintJson(ctx, {{"archive", archived.path.string()},
+                    {"sha256", archived.sha256},
+                    {"size", archived.size_bytes},
+                    {"change_request", id},
+                    {"files", files}});
+    return Status::Ok();
+  }
+  ctx.out() << fmt::format("{}: archived to {} ({} files, {} bytes)\nsha256 {}\n", id,
+                           EscapeForDisplay(archived.path.string()), archived.members.size(),
+                           archived.size_bytes, archived.sha256);
+  ctx.out() << fmt::format(
+      "verify: mkdir {0}-archive && tar xzf {1} -C {0}-archive && cd {0}-archive && sha256sum -c "
+      "SHA256SUMS\n",
+      id, EscapeForDisplay(archived.path.string()));
+  return Status::Ok();
+}
+
+// `cr archive` has its own --output (the archive file), which shadows the global one after the
+// command: its values json and text choose the format as the global option does, any other
+// value names the file ("./json" is a file called json).
+Status RunArchiveCommand(Context& ctx, const ArchiveArgs& a) {
+  std::optional<std::string> format;
+  std::string file;
+  for (const std::string& value : a.outputs) {
+    if (value == "json" || value == "text") {
+      format = value;
+    } else if (!file.empty() && file != value) {
+      return InvalidArgument(fmt::format("--output names two files, {} and {}: give one",
+                                         EscapeForDisplay(file), EscapeForDisplay(value)));
+    } else if (value.empty()) {
+      return InvalidArgument("--output needs a file name, json or text");
+    } else {
+      file = value;
+    }
+  }
+  if (!format || *format == ctx.options().output) return RunArchive(ctx, a.id, file, a.force);
+  GlobalOptions options = ctx.options();
+  options.output = *format;
+  Context chosen(options, ctx.clock(), ctx.zone(), ctx.out(), ctx.err());
+  Status status = RunArchive(chosen, a.id, file, a.force);
+  if (status.ok() || status.message().empty()) return status;
+  ReportError(chosen, status);  // in the format asked for
+  return Status(status.code(), "");
+}
+
 // Registers "cr NAME CR --env ENV" commands whose body needs the service, the actor and the args.
 template <typename Body>
 void AddCrAction(CLI::App* cr, Action& slot, const std::string& name, const std::string& help,
@@ -587,6 +650,20 @@ void RegisterCrCommands(CLI::App& app, Action& slot) {
               true, [](CLI::App* cmd, auto id, auto env, Action& s) {
                 OnRun(cmd, s, [id, env](Context& ctx) { return RunChecklist(ctx, *id, *env); });
               });
+  {
+    auto* cmd = cr->add_subcommand(
+        "archive",
+        "write the CR's evidence archive (playbook 4.3 step 3): logs, test results, monitoring, "
+        "communications, approvals, audit events, with a SHA256SUMS manifest");
+    auto a = std::make_shared<ArchiveArgs>();
+    cmd->add_option("CR", a->id, "change request id, e.g. CR-12")->required();
+    cmd->add_option("--output", a->outputs,
+                    "the archive file (default CR-N-archive.tar.gz here); json or text: the "
+                    "output format")
+        ->allow_extra_args(false);
+    cmd->add_flag("--force", a->force, "replace an existing archive file");
+    OnRun(cmd, slot, [a](Context& ctx) { return RunArchiveCommand(ctx, *a); });
+  }
   AddCrAction(cr, slot, "cancel", "withdraw the CR", false,
               [](CLI::App* cmd, auto id, auto, Action& s) {
                 auto reason = std::make_shared<std::string>();
