@@ -441,7 +441,8 @@ void AddStepDeviations(const std::vector<AuditEvent>& events,
         run == runs.end() || run->second.environment.empty() ? "" : run->second.environment + ": ";
     if (IsStepProblem(event.action)) {
       lines.push_back(env + StepLine(event, d, StepStateOf(event.action)));
-    } else if (event.action == "step.succeeded" && d.value("attempt", 1) > 1) {
+    } else if (event.action == "step.succeeded" && d.contains("attempt") &&
+               d["attempt"].is_number_integer() && d["attempt"].get<int64_t>() > 1) {
       lines.push_back(env + StepLine(event, d, "succeeded after a retry"));
     }
   }
@@ -595,8 +596,8 @@ std::map<std::string, std::vector<std::string>> SplitWritten(
   for (std::string line : Split(text, '\n')) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     std::string_view trimmed = Trim(line);
-    if (!trimmed.empty() && trimmed.front() == '#') {
-      std::string heading = ToLower(Trim(trimmed.substr(trimmed.find_first_not_of('#'))));
+    if (size_t text = trimmed.find_first_not_of('#'); text > 0 && text != std::string::npos) {
+      std::string heading = ToLower(Trim(trimmed.substr(text)));
       auto match = std::find_if(titles.begin(), titles.end(),
                                 [&](const std::string& t) { return ToLower(t) == heading; });
       if (match != titles.end()) {

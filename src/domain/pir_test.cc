@@ -331,7 +331,8 @@ TEST_F(ProdReviewTest, ResultsPerEnvironmentInPromotionOrder) {
   EXPECT_THAT(prod.lines, Contains("smoke tests passed (100 %): smoke tests passed on 2 hosts"));
   EXPECT_THAT(prod.lines, Contains("metrics against the baseline passed: response time at most "
                                    "3.0 % worse than the baseline"));
-  EXPECT_THAT(RenderPir(*pir, utc_), HasSubstr("### PROD (succeeded)\n\n- backup: backup-database on app1"));
+  EXPECT_THAT(RenderPir(*pir, utc_),
+              HasSubstr("### PROD (succeeded)\n\n- backup: backup-database on app1"));
 }
 
 TEST_F(ProdReviewTest, DeviationsFromThePlan) {
@@ -484,13 +485,13 @@ TEST_F(ProdReviewTest, AnIncidentReviewClosedWithoutSomeSectionsSaysSo) {
   Evidence rollback = Made(kEvidenceRollback, "PROD", T(200), true, "RUN-3 succeeded");
   cr_.evidence.push_back(rollback);
   auto t = ClosePir(cr_, events_, config_, utc_, "opal",
-                    {"# ROOT CAUSE\nA missing library on app2.\n", ""}, T(400));
+                    {"# ROOT CAUSE\nA missing library on app2.\n###\n", ""}, T(400));
   ASSERT_TRUE(t.ok()) << t.status().ToString();
   auto pir = BuildPir(t->cr, events_, config_, utc_, T(500));
   ASSERT_TRUE(pir.ok());
   EXPECT_TRUE(pir->status.incident);
   EXPECT_EQ(pir->status.reason, "PROD deployment and rollback in PROD");
-  EXPECT_THAT(Section(*pir, "Root cause")->lines, ElementsAre("A missing library on app2."));
+  EXPECT_THAT(Section(*pir, "Root cause")->lines, ElementsAre("A missing library on app2.", "###"));
   EXPECT_THAT(Section(*pir, "Response effectiveness")->lines, ElementsAre(kPirNotRecorded));
   EXPECT_FALSE(Section(*pir, "Response effectiveness")->to_be_completed);
 }

@@ -242,6 +242,12 @@ TEST_F(PirCliTest, BadInputAndRefusalsChangeNothing) {
                 "heidi may not close the post-implementation review of " + cr +
                     ": that takes one of the roles cab-chair, it-operations-manager");
 
+  // A closing cannot be forged as plain evidence, around the role check.
+  ExpectRefused(
+      "heidi",
+      {"cr", "evidence", cr, "--env", "PROD", "--kind", "pir-closed", "--field", "lessons=none"}, 2,
+      "unknown evidence kind 'pir-closed'");
+
   std::string undeployed = SubmittedCr(h_, {"--cvss", kMediumVector});
   ExpectRefused("erin", {"pir", "close", undeployed, "--lessons", "lessons.md"}, 4,
                 "no review is due: " + undeployed + " had no deployment to PROD");
