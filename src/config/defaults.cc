@@ -139,6 +139,10 @@ Config DefaultConfig() {
   config.separation_of_duties = true;
   config.required_attachments_p1_p2 = {"security-impact-assessment"};
   config.emergency_approver_roles = {kRoleCabChair, kRoleSecurityLead, kRoleItOperationsManager};
+  // §4.4 step 3 and §5.4 step 1: the review within 5 business days; closed by the CAB chair (to
+  // whom it is submitted, §5.4 step 4) or the IT operations manager.
+  config.review_within_business_days = 5;
+  config.review_closer_roles = {kRoleCabChair, kRoleItOperationsManager};
   // §2.5 "Emergency": Security Team and CAB Chair, immediately, by phone and Teams.
   config.emergency_notification =
       Notify({"security-team", kRoleCabChair}, Seconds(0), Seconds(0), {"phone", "teams"});

@@ -108,6 +108,8 @@ TEST(DefaultConfigTest, EmergencyPolicyIdentityAndCalendar) {
   EXPECT_FALSE(config.allow_as);
   EXPECT_TRUE(config.separation_of_duties);
   EXPECT_EQ(config.required_attachments_p1_p2, Strings{"security-impact-assessment"});
+  EXPECT_EQ(config.review_within_business_days, 5);
+  EXPECT_EQ(config.review_closer_roles, (Strings{kRoleCabChair, kRoleItOperationsManager}));
   EXPECT_EQ(config.weekend,
             (std::vector<std::chrono::weekday>{std::chrono::Saturday, std::chrono::Sunday}));
   EXPECT_EQ(config.roles, BuiltInRoles());
@@ -231,6 +233,8 @@ TEST(StarterConfigTest, SpellsOutEveryPlaybookDefault) {
   EXPECT_EQ(starter.allow_as, defaults.allow_as);
   EXPECT_EQ(starter.separation_of_duties, defaults.separation_of_duties);
   EXPECT_EQ(starter.required_attachments_p1_p2, defaults.required_attachments_p1_p2);
+  EXPECT_EQ(starter.review_within_business_days, defaults.review_within_business_days);
+  EXPECT_EQ(starter.review_closer_roles, defaults.review_closer_roles);
   EXPECT_EQ(starter.weekend, defaults.weekend);
   ASSERT_EQ(starter.escalation.size(), defaults.escalation.size());
   for (size_t i = 0; i < defaults.escalation.size(); ++i) {

@@ -702,7 +702,9 @@ void Loader::ReadIdentity(const YAML::Node& node, Config& config) {
 
 void Loader::ReadPolicy(const YAML::Node& node, Config& config) {
   if (!IsMapOrNull(node, "policy") || node.IsNull()) return;
-  if (!CheckKeys(node, "'policy'", {"separation_of_duties", "required_attachments_p1_p2"})) {
+  if (!CheckKeys(node, "'policy'",
+                 {"separation_of_duties", "required_attachments_p1_p2",
+                  "review_within_business_days", "review_closer_roles"})) {
     return;
   }
   if (auto separation = ReadBool(node, "separation_of_duties")) {
@@ -711,6 +713,20 @@ void Loader::ReadPolicy(const YAML::Node& node, Config& config) {
   if (auto kinds = ReadIdentifierList(node, "required_attachments_p1_p2", "attachment kind")) {
     config.required_attachments_p1_p2.clear();
     for (const Item& kind : *kinds) config.required_attachments_p1_p2.push_back(kind.value);
+  }
+  if (auto days = ReadInteger(node, "review_within_business_days", 1, 60)) {
+    config.review_within_business_days = static_cast<int>(*days);
+  }
+  if (auto roles = ReadStringList(node, "review_closer_roles")) {
+    if (roles->empty()) {
+      Error(PositionIn(node, "review_closer_roles"),
+            "'review_closer_roles' must name at least one role");
+    }
+    config.review_closer_roles.clear();
+    for (const Item& role : *roles) {
+      AddReference(ReferenceKind::kRole, role);
+      config.review_closer_roles.push_back(role.value);
+    }
   }
 }
 

@@ -267,6 +267,29 @@ groups:
                   "rollgate.yaml:22:39: unknown person 'bobb' (did you mean 'bob'?)"));
 }
 
+TEST(LoadConfigTest, ReviewPolicy) {
+  LoadResult defaults = Load("version: 1\n");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults.config->review_within_business_days, 5);
+  EXPECT_THAT(defaults.config->review_closer_roles,
+              ElementsAre("cab-chair", "it-operations-manager"));
+  LoadResult given = Load(R"(version: 1
+roles: [change-manager]
+policy: {review_within_business_days: 3, review_closer_roles: [change-manager]}
+)");
+  ASSERT_TRUE(given.ok()) << FormatConfigError(given.errors.at(0));
+  EXPECT_EQ(given.config->review_within_business_days, 3);
+  EXPECT_THAT(given.config->review_closer_roles, ElementsAre("change-manager"));
+  EXPECT_THAT(
+      Errors(R"(version: 1
+policy: {review_within_business_days: 0, review_closer_roles: [cab-chiar]}
+)"),
+      ElementsAre(HasSubstr("rollgate.yaml:2:39: "),
+                  "rollgate.yaml:2:64: unknown role 'cab-chiar' (did you mean 'cab-chair'?)"));
+  EXPECT_THAT(Errors("version: 1\npolicy: {review_closer_roles: []}\n"),
+              ElementsAre(HasSubstr("'review_closer_roles' must name at least one role")));
+}
+
 TEST(LoadConfigErrorsTest, DefaultsThatReferToSomethingTheFileRemoved) {
   // The file replaces the channels, so DEV's default "teams" channel no longer exists.
   EXPECT_THAT(Errors("version: 1\nenvironments:\n  - name: DEV\nchannels:\n  - {name: email, "

@@ -22,6 +22,10 @@ policy:
   separation_of_duties: true
   # §2.2 step 2: attachments required before a P1 or P2 CR can be submitted.
   required_attachments_p1_p2: [security-impact-assessment]
+  # §4.4 step 3, §5.4: a review is due within this many business days of every PROD deployment,
+  # emergency deployment or rollback; holders of these roles record its closing (`rollgate pir`).
+  review_within_business_days: 5
+  review_closer_roles: [cab-chair, it-operations-manager]
 
 # Patch packages (§8.1 "patch package downloaded and verified"). Every package is hashed
 # (SHA-256) and inspected before it is accepted: absolute paths, '..', links leaving the archive,

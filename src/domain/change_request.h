@@ -119,6 +119,10 @@ inline constexpr const char* kEvidenceWatchCheckin = "watch-checkin";
 // Playbook §7: the diagnosis of a failed run (fields failure, resolution, run, report, hosts,
 // highlights); detail is the one-line summary.
 inline constexpr const char* kEvidenceDiagnosis = "diagnosis";
+// The closing of a post-implementation or post-incident review (domain/pir.h ClosePir; CR-wide,
+// fields summary, lessons, role, reason, occasion, due, late). Recorded only by `pir close`,
+// never by `cr evidence`: it is not among KnownEvidenceKinds.
+inline constexpr const char* kEvidencePirClosed = "pir-closed";
 std::vector<std::string> KnownEvidenceKinds();
 
 // The emergency justification (playbook §5.1 step 1), recorded by `cr justify` before the

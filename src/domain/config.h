@@ -341,6 +341,12 @@ struct Config {
                                                        kRoleItOperationsManager};
   // Whom to tell when the emergency path is taken (playbook §2.5, "Emergency" row).
   NotificationRule emergency_notification;
+  // The post-implementation review (playbook §4.4 step 3, §5.4; domain/pir.h): due within this
+  // many business days of every deployment to the last environment, of an emergency deployment
+  // and of a rollback; and the roles whose holders may record its closing (the CAB receives the
+  // review, §5.4 step 4; the IT operations manager owns the operational follow-up, §4.4).
+  int review_within_business_days = 5;
+  std::vector<std::string> review_closer_roles = {kRoleCabChair, kRoleItOperationsManager};
 
   const Environment* FindEnvironment(std::string_view name) const;
   const Person* FindPerson(std::string_view name) const;

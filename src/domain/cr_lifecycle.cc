@@ -10,6 +10,7 @@
 #include "domain/approvals.h"
 #include "domain/classification.h"
 #include "domain/evidence_queries.h"
+#include "domain/pir.h"
 
 namespace rollgate {
 
@@ -592,6 +593,11 @@ Result<CrTransition> Close(const ChangeRequest& cr, const Config& config, std::s
         fmt::format("the verbal approval by {} for {} {} written confirmation (due {})",
                     a->approver, a->environment, overdue ? "is overdue for" : "awaits",
                     FormatRfc3339Utc(ConfirmationDue(*a, config))));
+  }
+  if (std::optional<PirOccasion> review = OpenPirOccasion(cr, config)) {
+    blocking.push_back(fmt::format(
+        "the {} of the {} at {} is not closed (rollgate pir close {} --lessons FILE)",
+        PirKindName(review->incident), review->reason, FormatRfc3339Utc(review->at), cr.id));
   }
   if (!blocking.empty()) {
     return RefusedByGate(fmt::format("cannot close {}: {}", cr.id, Join(blocking, "; ")));

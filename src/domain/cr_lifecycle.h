@@ -179,8 +179,10 @@ Result<CrTransition> AddAttachment(const ChangeRequest& cr, const Config& config
 Result<CrTransition> RecordEvidence(const ChangeRequest& cr, const Config& config,
                                     Evidence evidence, Timestamp now);
 
-// completed → closed, only when the last environment's deployment succeeded and no verbal
-// approval awaits written confirmation (overdue or not): RefusedByGate naming each.
+// completed → closed, only when the last environment's deployment succeeded, no verbal
+// approval awaits written confirmation (overdue or not) and no review is open (domain/pir.h:
+// every PROD deployment, emergency deployment or rollback needs its review closed first):
+// RefusedByGate naming each.
 Result<CrTransition> Close(const ChangeRequest& cr, const Config& config, std::string_view person,
                            Timestamp now);
 
