@@ -164,8 +164,10 @@ Status RunDiagnose(Context& ctx, const DiagnoseArgs& args) {
     CrService crs(*config, *store, ctx.clock(), ctx.zone());
     Result<ChangeRequest> recorded =
         crs.RecordEvidence(run.change_request, DiagnosisEvidence(*report, run.environment), actor);
-    if (!recorded.ok() && recorded.error().code() != StatusCode::kNotFound) {
-      return recorded.status();
+    if (!recorded.ok()) {
+      // The report is stored with the run either way; the CR may be gone or closed.
+      ctx.err() << fmt::format("note: the diagnosis is not recorded on {}: {}\n",
+                               run.change_request, recorded.error().message());
     }
   }
   if (ctx.json()) {
