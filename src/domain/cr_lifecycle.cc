@@ -594,6 +594,15 @@ Result<CrTransition> Close(const ChangeRequest& cr, const Config& config, std::s
                     a->approver, a->environment, overdue ? "is overdue for" : "awaits",
                     FormatRfc3339Utc(ConfirmationDue(*a, config))));
   }
+  // §4.3 step 2: the last environment's own sign-offs (PROD: the CAB Chair's) close the change.
+  if (last && OutcomeIn(cr, last->name) == DeploymentOutcome::kSucceeded) {
+    for (const SignoffRequirement& req : last->signoffs) {
+      if (!CurrentSignoffs(cr, last->name, req.kind).empty()) continue;
+      blocking.push_back(fmt::format(
+          "the {} sign-off of {} ({}) is missing (rollgate cr signoff {} --env {} --kind {})",
+          req.kind, last->name, Join(req.roles, " or "), cr.id, last->name, req.kind));
+    }
+  }
   if (std::optional<PirOccasion> review = OpenPirOccasion(cr, config)) {
     blocking.push_back(fmt::format(
         "the {} of the {} at {} is not closed (rollgate pir close {} --lessons FILE)",

@@ -557,21 +557,28 @@ TEST_F(CrLifecycleTest, CloseNeedsSuccessfulLastDeploymentAndConfirmations) {
   EXPECT_EQ(refused.error().code(), StatusCode::kRefusedByGate);
   EXPECT_EQ(refused.error().message(),
             "cannot close CR-1: the verbal approval by chris for PROD is overdue for written "
-            "confirmation (due 2026-12-01T09:00:00Z); the post-incident review of the emergency "
-            "deployment to PROD at 2026-11-30T09:00:00Z is not closed (rollgate pir close CR-1 "
-            "--lessons FILE)");
+            "confirmation (due 2026-12-01T09:00:00Z); the cab sign-off of PROD (cab-chair) is "
+            "missing (rollgate cr signoff CR-1 --env PROD --kind cab); the post-incident review "
+            "of the emergency deployment to PROD at 2026-11-30T09:00:00Z is not closed (rollgate "
+            "pir close CR-1 --lessons FILE)");
   cr = Apply(ConfirmVerbalApproval(cr, config_, "PROD", "chris", now_ + hours(25)));
   // The review of the PROD deployment is the last thing missing (playbook §4.4 step 3, §5.4).
   auto review_open = Close(cr, config_, "opal", now_ + hours(26));
   EXPECT_EQ(review_open.error().code(), StatusCode::kRefusedByGate);
   EXPECT_THAT(review_open.error().message(),
-              HasSubstr("cannot close CR-1: the post-incident review of the emergency deployment "
-                        "to PROD"));
+              HasSubstr("the post-incident review of the emergency deployment to PROD"));
   FixedOffsetZone utc(Seconds(0));
   auto reviewed =
       ClosePir(cr, {}, config_, utc, "chris", {"patch earlier next time", ""}, now_ + hours(26));
   ASSERT_TRUE(reviewed.ok()) << reviewed.status().ToString();
   cr = reviewed->cr;
+  // §4.3 step 2: PROD's own sign-off, the CAB Chair's, closes the change.
+  auto unsigned_cr = Close(cr, config_, "opal", now_ + hours(26));
+  EXPECT_EQ(unsigned_cr.error().code(), StatusCode::kRefusedByGate);
+  EXPECT_EQ(unsigned_cr.error().message(),
+            "cannot close CR-1: the cab sign-off of PROD (cab-chair) is missing (rollgate cr "
+            "signoff CR-1 --env PROD --kind cab)");
+  cr = Apply(SignOff(cr, config_, "PROD", "cab", "chris", now_ + hours(26)));
   auto closed = Close(cr, config_, "opal", now_ + hours(26));
   ASSERT_TRUE(closed.ok());
   EXPECT_EQ(closed->cr.state, CrState::kClosed);

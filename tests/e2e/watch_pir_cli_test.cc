@@ -209,7 +209,9 @@ TEST_F(PirCliTest, EveryProdDeploymentIsListedShownAndClosed) {
   EXPECT_THAT(exported.out, HasSubstr("\"action\":\"pir.close\""));
   EXPECT_EQ(h_.RunJson({"audit", "verify"}).Json()["ok"], true);
 
-  // Now the CR closes.
+  // Now only PROD's own sign-off is missing (§4.3 step 2: the CAB Chair), then the CR closes.
+  ExpectRefused("frank", {"cr", "close", cr}, 4, "the cab sign-off of PROD (cab-chair) is missing");
+  ASSERT_EQ(h_.RunAs("erin", {"cr", "signoff", cr, "--env", "PROD", "--kind", "cab"}).exit_code, 0);
   CommandOutput cr_closed = h_.RunAs("frank", {"cr", "close", cr});
   EXPECT_EQ(cr_closed.exit_code, 0) << Describe(cr_closed);
 }
