@@ -105,7 +105,8 @@ std::vector<std::string> KnownEvidenceKinds() {
           kEvidenceTrigger,
           kEvidenceTriggerDecision,
           kEvidenceRollbackAuthorisation,
-          kEvidenceWatchCheckin};
+          kEvidenceWatchCheckin,
+          kEvidenceBackupVerified};
 }
 
 }  // namespace rollgate

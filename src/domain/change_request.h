@@ -116,6 +116,10 @@ inline constexpr const char* kEvidenceTrigger = "trigger";
 inline constexpr const char* kEvidenceTriggerDecision = "trigger-decision";
 inline constexpr const char* kEvidenceRollbackAuthorisation = "rollback-authorisation";
 inline constexpr const char* kEvidenceWatchCheckin = "watch-checkin";
+// A backup restore test (§2.4 step 3, service/backup_verify.h): passed = verified, value = the
+// RTO in seconds when restored; fields run, deployment_run, mode, database, files, counts,
+// checksums ...
+inline constexpr const char* kEvidenceBackupVerified = "backup-verified";
 std::vector<std::string> KnownEvidenceKinds();
 
 // The emergency justification (playbook §5.1 step 1), recorded by `cr justify` before the
