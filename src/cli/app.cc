@@ -80,6 +80,7 @@ int Main(int argc, char** argv) {
   RegisterDeployCommands(app, selected);
   RegisterWatchCommands(app, selected);
   RegisterPirCommands(app, selected);
+  RegisterBackupCommands(app, selected);
 
   try {
     app.parse(argc, argv);

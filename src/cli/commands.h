@@ -31,5 +31,6 @@ void RegisterLabCommands(CLI::App& app, Action& slot);     // lab up|down|status
 void RegisterDeployCommands(CLI::App& app, Action& slot);  // deploy, rollback
 void RegisterWatchCommands(CLI::App& app, Action& slot);   // watch list|start|stop|run
 void RegisterPirCommands(CLI::App& app, Action& slot);     // pir show
+void RegisterBackupCommands(CLI::App& app, Action& slot);  // backup verify
 
 }  // namespace rollgate::cli
