@@ -81,7 +81,9 @@ BackupSet BackupsOfDeployment(const Plan& plan, const Run& run,
 // "verify-database" (verify-backup-postgres: the dump, its recorded SHA-256, with `restore` the
 // critical tables and the counts of the deployment's run), then phase "verify-files" on every
 // host with one verify-backup-files step per archive ("verify-app", "verify-config"; each host
-// checks the SHA-256 recorded on it). Every host is checked even when another failed.
+// checks the SHA-256 recorded on it). Every step has on_failure=report: a failed check is reported
+// in its facts and the run goes on to check every other backup; every host is checked even when
+// another one could not be reached.
 // InvalidArgument when `backups` is empty.
 Result<Plan> BuildBackupVerifyPlan(const std::string& change_request, const System& system,
                                    const Environment& environment, const BackupSet& backups,

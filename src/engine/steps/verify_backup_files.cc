@@ -18,6 +18,9 @@
 //                owners, modes and times are not compared)
 //   restore      (yes | no, default yes) no: only the cheap check (the SHA-256, and `tar -tzf`,
 //                which reads the whole archive and its gzip checksum), nothing is extracted
+//   on_failure   (fail | report, default fail) report: a failed check (or a missing archive) is
+//                reported in the facts and the step exits 0, so that a run checking several
+//                backups goes on to the others (`rollgate backup verify` judges the facts)
 // The restore: `mktemp -d` beside the archive (".rollgate-verify-<run>.XXXXXX", on the volume
 // that holds the backups), `tar -xzf --no-same-owner` into it, timed; the files extracted must
 // be as many as the archive lists. The scratch directory is removed when the checks end, and by a
@@ -33,7 +36,8 @@
 // scratch_removed (yes | no | not-made); on failure problem (every failed check, "; "-joined),
 // after one "error:" line per failed check.
 // Exit: 0 every check passed (or nothing to check on this host); 1 a check failed; 2 the archive
-// is missing, or ROLLGATE_RUN cannot name a file.
+// is missing, or ROLLGATE_RUN cannot name a file. With on_failure=report, 0 also when a check
+// failed or the archive is missing (the fact problem says so).
 // Probe: never in place (1): the step leaves nothing behind and may always run again.
 #include <fmt/format.h>
 
@@ -73,6 +77,8 @@ if [ ! -f "$archive" ]; then
   printf 'error: the archive %s does not exist\n' "$location" >&2
   fact archive "$location"
   fact checked yes
+  fact problem "the archive $location does not exist"
+  [ "${RG_ON_FAILURE:-fail}" = report ] && exit 0
   exit 2
 fi
 # Name, then content digest or link target, of everything under a directory; sorted.
@@ -194,6 +200,7 @@ fact scratch_dir "$scratch_dir"
 fact scratch_removed "${scratch_removed:-not-made}"
 if [ -n "$problems" ]; then
   fact problem "$(printf '%s' "$problems" | cut -c 1-1000)"
+  [ "${RG_ON_FAILURE:-fail}" = report ] && exit 0
   exit 1
 fi
 exit 0
@@ -233,11 +240,13 @@ class VerifyBackupFilesStep final : public ScriptStep {
   std::vector<ParamRule> Rules() const override {
     return {{"archive", ParamKind::kPath, false},     {"backup_dir", ParamKind::kPath, false},
             {"label", ParamKind::kName, false},       {"expected", ParamKind::kLines, false},
-            {"compare_dir", ParamKind::kPath, false}, {"restore", ParamKind::kName, false}};
+            {"compare_dir", ParamKind::kPath, false}, {"restore", ParamKind::kName, false},
+            {"on_failure", ParamKind::kName, false}};
   }
   Status ValidateMore(const StepSpec& spec) const override {
     RETURN_IF_ERROR(ValidateBackupSource(spec, "archive", "label", true));
     RETURN_IF_ERROR(ValidateRestoreParam(spec));
+    RETURN_IF_ERROR(ValidateOnFailureParam(spec));
     RETURN_IF_ERROR(ValidateExpected(spec));
     auto restore = spec.params.find("restore");
     if (spec.params.contains("compare_dir") && restore != spec.params.end() &&

@@ -28,6 +28,11 @@ TEST(VerifyBackupFilesStep, Params) {
   params["restore"] = "maybe";
   EXPECT_THAT(ValidateError("verify-backup-files", params), HasSubstr("must be yes or no"));
   params["restore"] = "yes";
+  params["on_failure"] = "report";
+  EXPECT_EQ(ValidateError("verify-backup-files", params), "");
+  params["on_failure"] = "ignore";
+  EXPECT_THAT(ValidateError("verify-backup-files", params), HasSubstr("must be fail or report"));
+  params.erase("on_failure");
   params["expected"] = "web1 e3b0c442; rm -rf /";
   EXPECT_THAT(ValidateError("verify-backup-files", params), HasSubstr("\"HOST SHA256\""));
   params["expected"] = "\n \n";
@@ -185,6 +190,23 @@ TEST_F(VerifyBackupFilesTest, TheCheapCheckRestoresNothing) {
   EXPECT_EQ(out.facts["restored"], "no");
   EXPECT_EQ(out.facts.count("restore_seconds"), 0U);
   EXPECT_EQ(out.facts["scratch_removed"], "not-made");
+  EXPECT_TRUE(Leftovers().empty());
+}
+
+TEST_F(VerifyBackupFilesTest, ReportedFailuresLetTheRunGoOnToTheOtherBackups) {
+  fs::resize_file(Archive(), fs::file_size(Archive()) / 2);
+  testing::StepOutcome out = Verify({{"archive", "/var/backups/rollgate/app-run-1.tar.gz"},
+                                     {"expected", "web1 " + sha256_},
+                                     {"on_failure", "report"}});
+  EXPECT_EQ(out.result.exit_code, 0) << out.result.output_tail;
+  EXPECT_EQ(out.facts["checksum"], "differs");
+  EXPECT_THAT(out.facts["problem"], HasSubstr("differs from the one recorded at backup time"));
+  EXPECT_THAT(out.result.output_tail, HasSubstr("error: the SHA-256 of"));
+  testing::StepOutcome missing =
+      Verify({{"archive", "/var/backups/rollgate/app-run-9.tar.gz"}, {"on_failure", "report"}});
+  EXPECT_EQ(missing.result.exit_code, 0) << missing.result.output_tail;
+  EXPECT_EQ(missing.facts["problem"],
+            "the archive /var/backups/rollgate/app-run-9.tar.gz does not exist");
   EXPECT_TRUE(Leftovers().empty());
 }
 

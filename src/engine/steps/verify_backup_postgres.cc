@@ -21,6 +21,9 @@
 //   state_dir      (path, with tables) where data-integrity keeps counts:
 //   counts_label   (name, default "deploy") "<state_dir>/<run>/<counts_label>.counts", the counts
 //   recorded_run   (optional) of this run or of recorded_run (the deployment that took the backup)
+//   on_failure     (fail | report, default fail) report: a failed check (or a missing dump) is
+//                  reported in the facts and the step exits 0, so that a run checking several
+//                  backups goes on to the others (`rollgate backup verify` judges the facts)
 // The restore: a scratch database "rollgate_verify_<run>_<random>" (lower case, '-' and '.' as
 // '_') is created from template0, then `pg_restore --exit-on-error --no-owner --no-privileges`
 // restores the dump into it (objects belong to the step's role; ownership and grants are not part
@@ -39,7 +42,8 @@
 // and recorded.<table> (at backup time); on failure problem (every failed check, "; "-joined),
 // after one "error:" line per failed check.
 // Exit: 0 every check passed; 1 a check failed (checksum, listing, restore, counts, or the scratch
-// database could not be dropped); 2 the dump is missing or ROLLGATE_RUN cannot name a file.
+// database could not be dropped); 2 the dump is missing or ROLLGATE_RUN cannot name a file. With
+// on_failure=report, 0 also when a check failed or the dump is missing (the fact problem says so).
 // Probe: never in place (1): the step leaves nothing behind and may always run again.
 #include <fmt/format.h>
 
@@ -63,6 +67,8 @@ restore=${RG_RESTORE:-yes}
 if [ ! -f "$dump" ]; then
   printf 'error: the dump %s does not exist\n' "$location" >&2
   fact dump "$location"
+  fact problem "the dump $location does not exist"
+  [ "${RG_ON_FAILURE:-fail}" = report ] && exit 0
   exit 2
 fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/rollgate-verify.XXXXXX") ||
@@ -217,6 +223,7 @@ fact counts "$counts"
 while read -r key value; do fact "$key" "$value"; done <"$work/counts"
 if [ -n "$problems" ]; then
   fact problem "$(printf '%s' "$problems" | cut -c 1-1000)"
+  [ "${RG_ON_FAILURE:-fail}" = report ] && exit 0
   exit 1
 fi
 exit 0
@@ -239,13 +246,15 @@ class VerifyBackupPostgresStep final : public ScriptStep {
             {"backup_dir", ParamKind::kPath, false},   {"backup_label", ParamKind::kName, false},
             {"sha256", ParamKind::kText, false},       {"restore", ParamKind::kName, false},
             {"tables", ParamKind::kLines, false},      {"state_dir", ParamKind::kPath, false},
-            {"counts_label", ParamKind::kName, false}, {"recorded_run", ParamKind::kText, false}};
+            {"counts_label", ParamKind::kName, false}, {"recorded_run", ParamKind::kText, false},
+            {"on_failure", ParamKind::kName, false}};
   }
   Status ValidateMore(const StepSpec& spec) const override {
     RETURN_IF_ERROR(ValidateDatabaseUrl(spec));
     RETURN_IF_ERROR(ValidateBackupSource(spec, "dump", "backup_label", false));
     RETURN_IF_ERROR(ValidateSha256Param(spec, "sha256"));
     RETURN_IF_ERROR(ValidateRestoreParam(spec));
+    RETURN_IF_ERROR(ValidateOnFailureParam(spec));
     const bool restore = Param(spec, "restore") == nullptr || *Param(spec, "restore") == "yes";
     if (Param(spec, "tables") != nullptr) {
       if (!restore) {

@@ -33,6 +33,11 @@ TEST(VerifyBackupPostgresStep, Params) {
   params["restore"] = "no";
   EXPECT_THAT(ValidateError("verify-backup-postgres", params), HasSubstr("with restore no"));
   params["restore"] = "yes";
+  params["on_failure"] = "report";
+  EXPECT_EQ(ValidateError("verify-backup-postgres", params), "");
+  params["on_failure"] = "skip";
+  EXPECT_THAT(ValidateError("verify-backup-postgres", params), HasSubstr("must be fail or report"));
+  params.erase("on_failure");
   params["tables"] = "orders; DROP TABLE orders";
   EXPECT_THAT(ValidateError("verify-backup-postgres", params), HasSubstr("each line must be"));
   params["tables"] = "orders";
@@ -103,6 +108,23 @@ TEST_F(VerifyBackupPostgresTest, ADumpThatDiffersFromTheRecordedOneIsNeverRestor
   EXPECT_THAT(out.facts["problem"], HasSubstr("does not list with pg_restore --list"));
   // The server was never asked (it would have refused the connection).
   EXPECT_THAT(out.result.output_tail, ::testing::Not(HasSubstr("connection")));
+}
+
+TEST_F(VerifyBackupPostgresTest, ReportedFailuresExitZeroAndSayWhatFailed) {
+  host_.Write("var/backups/database-run-1.dump", "not a dump at all");
+  testing::StepOutcome out =
+      host_.Run("verify-backup-postgres", {{"database_url", kNowhere},
+                                           {"dump", "/var/backups/database-run-1.dump"},
+                                           {"on_failure", "report"}});
+  EXPECT_EQ(out.result.exit_code, 0) << out.result.output_tail;
+  EXPECT_EQ(out.facts["listed"], "failed");
+  EXPECT_EQ(out.facts["restored"], "skipped");
+  EXPECT_THAT(out.facts["problem"], HasSubstr("does not list with pg_restore --list"));
+  testing::StepOutcome missing = host_.Run(
+      "verify-backup-postgres",
+      {{"database_url", kNowhere}, {"dump", "/var/backups/none.dump"}, {"on_failure", "report"}});
+  EXPECT_EQ(missing.result.exit_code, 0) << missing.result.output_tail;
+  EXPECT_EQ(missing.facts["problem"], "the dump /var/backups/none.dump does not exist");
 }
 
 TEST_F(VerifyBackupPostgresTest, AFileThatIsNotADumpFailsTheCheapCheck) {

@@ -36,6 +36,15 @@ Status ValidateRestoreParam(const StepSpec& spec) {
   return Status::Ok();
 }
 
+Status ValidateOnFailureParam(const StepSpec& spec) {
+  auto it = spec.params.find("on_failure");
+  if (it != spec.params.end() && it->second != "fail" && it->second != "report") {
+    return InvalidArgument(fmt::format("param \"on_failure\": must be fail or report (got '{}')",
+                                       EscapeForDisplay(it->second)));
+  }
+  return Status::Ok();
+}
+
 bool IsRunKey(std::string_view text) {
   if (text.empty() || text.front() == '.') return false;
   for (char c : text) {

@@ -47,6 +47,9 @@ Status ValidateBackupSource(const StepSpec& spec, std::string_view direct, std::
 // Param "restore", when present, is "yes" or "no".
 Status ValidateRestoreParam(const StepSpec& spec);
 
+// Param "on_failure", when present, is "fail" or "report".
+Status ValidateOnFailureParam(const StepSpec& spec);
+
 // A run id as the steps name files by it (ROLLGATE_RUN): letters, digits, '.', '_', '-', not
 // starting with '.'.
 bool IsRunKey(std::string_view text);
