@@ -81,6 +81,7 @@ int Main(int argc, char** argv) {
   RegisterWatchCommands(app, selected);
   RegisterPirCommands(app, selected);
   RegisterDiagnoseCommand(app, selected);
+  RegisterBackupCommands(app, selected);
 
   try {
     app.parse(argc, argv);

@@ -30,7 +30,8 @@ void RegisterRunCommands(CLI::App& app, Action& slot);      // run exec|list|sho
 void RegisterLabCommands(CLI::App& app, Action& slot);      // lab up|down|status
 void RegisterDeployCommands(CLI::App& app, Action& slot);   // deploy, rollback
 void RegisterWatchCommands(CLI::App& app, Action& slot);    // watch list|start|stop|run
-void RegisterPirCommands(CLI::App& app, Action& slot);      // pir show
+void RegisterPirCommands(CLI::App& app, Action& slot);      // pir list|show|close
 void RegisterDiagnoseCommand(CLI::App& app, Action& slot);  // diagnose
+void RegisterBackupCommands(CLI::App& app, Action& slot);   // backup verify
 
 }  // namespace rollgate::cli

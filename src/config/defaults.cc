@@ -69,6 +69,9 @@ Environment DefaultEnvironment(std::string_view name) {
     env.requires_rollback_tested = true;
     env.rolling = true;
     env.batch = std::string(1, '1');  // not = "1": GCC 12 -O2 -Wrestrict false positive
+    // §2.4 step 3: "Test backup restoration (PROD only, at discretion)": people may verify
+    // PROD's backups with `backup verify --restore`; DEV and TEST keep the default, off.
+    env.backup_verification = BackupVerification::kOptional;
   }
   // Every environment: emergency lead time 4 h (§5.3 step 3), verbal approvals confirmed in
   // writing within 24 h (§5.2 step 3), thresholds of §2.3, §3.x, §6.1, §7.3 (Thresholds).

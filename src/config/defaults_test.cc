@@ -45,6 +45,8 @@ TEST(DefaultConfigTest, DevPerPlaybook) {
   EXPECT_FALSE(dev.requires_maintenance_window);
   EXPECT_FALSE(dev.rolling);
   EXPECT_FALSE(dev.allow_emergency_skip);
+  // §2.4 step 3: restore tests are for PROD.
+  EXPECT_EQ(dev.backup_verification, BackupVerification::kOff);
 }
 
 TEST(DefaultConfigTest, TestPerPlaybook) {
@@ -60,6 +62,7 @@ TEST(DefaultConfigTest, TestPerPlaybook) {
   EXPECT_EQ(test.notification.notify, (Strings{"qa-team", "business-analysts"}));
   EXPECT_EQ(test.notification.before_min, hours(24));
   EXPECT_TRUE(test.allow_emergency_skip);  // §5.3 step 1
+  EXPECT_EQ(test.backup_verification, BackupVerification::kOff);
 }
 
 TEST(DefaultConfigTest, ProdPerPlaybook) {
@@ -82,6 +85,8 @@ TEST(DefaultConfigTest, ProdPerPlaybook) {
   EXPECT_TRUE(prod.rolling);
   EXPECT_EQ(prod.batch, "1");
   EXPECT_FALSE(prod.allow_emergency_skip);
+  // §2.4 step 3: "PROD only, at discretion".
+  EXPECT_EQ(prod.backup_verification, BackupVerification::kOptional);
 }
 
 TEST(DefaultConfigTest, Thresholds) {
@@ -219,6 +224,7 @@ TEST(StarterConfigTest, SpellsOutEveryPlaybookDefault) {
     EXPECT_EQ(a.rolling, b.rolling);
     EXPECT_EQ(a.batch, b.batch);
     EXPECT_EQ(a.allow_emergency_skip, b.allow_emergency_skip);
+    EXPECT_EQ(a.backup_verification, b.backup_verification);
     EXPECT_DOUBLE_EQ(a.thresholds.regression_pass_rate_percent,
                      b.thresholds.regression_pass_rate_percent);
     EXPECT_DOUBLE_EQ(a.thresholds.min_availability_percent, b.thresholds.min_availability_percent);

@@ -973,7 +973,7 @@ void Loader::ReadEnvironment(const YAML::Node& node, Config& config) {
   if (!CheckKeys(node, "an environment",
                  {"name", "approval", "signoffs", "rollback_approvers", "thresholds", "notify",
                   "requires_maintenance_window", "requires_rollback_tested", "rolling", "batch",
-                  "allow_emergency_skip", "triggers"})) {
+                  "allow_emergency_skip", "triggers", "backup_verification"})) {
     return;
   }
   auto name = ReadIdentifier(node, "name", "environment", true);
@@ -1057,6 +1057,16 @@ void Loader::ReadEnvironment(const YAML::Node& node, Config& config) {
   }
   if (auto value = ReadBool(node, "rolling")) env.rolling = *value;
   if (auto value = ReadBool(node, "allow_emergency_skip")) env.allow_emergency_skip = *value;
+  if (auto mode = ReadString(node, "backup_verification", false, 16)) {
+    if (auto parsed = ParseBackupVerification(mode->value)) {
+      env.backup_verification = *parsed;
+    } else {
+      Error(mode->position,
+            fmt::format("'backup_verification' must be required, optional or off, got {}{}",
+                        Quote(mode->value),
+                        Suggestion(mode->value, {"required", "optional", "off"})));
+    }
+  }
   if (auto batch = ReadString(node, "batch", false, 16)) {
     Status status = ValidateBatch(batch->value);
     if (!status.ok()) {

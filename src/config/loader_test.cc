@@ -676,6 +676,36 @@ environments:
                           "got a list"));
 }
 
+TEST(LoadConfigTest, BackupVerificationPerEnvironment) {
+  LoadResult result = Load(R"(version: 1
+environments:
+  - name: DEV
+    backup_verification: required
+  - name: TEST
+  - name: PROD
+    backup_verification: off
+)");
+  ASSERT_TRUE(result.ok()) << FormatConfigError(result.errors.at(0));
+  EXPECT_EQ(result.config->FindEnvironment("DEV")->backup_verification,
+            BackupVerification::kRequired);
+  // Left out: the playbook's default (off outside PROD).
+  EXPECT_EQ(result.config->FindEnvironment("TEST")->backup_verification, BackupVerification::kOff);
+  EXPECT_EQ(result.config->FindEnvironment("PROD")->backup_verification, BackupVerification::kOff);
+}
+
+TEST(LoadConfigErrorsTest, BackupVerificationIsOneOfThreeModes) {
+  EXPECT_THAT(Errors(R"(version: 1
+environments:
+  - name: DEV
+    backup_verification: requird
+  - name: PROD
+    backup_verification: [required]
+)"),
+              ElementsAre("rollgate.yaml:4:26: 'backup_verification' must be required, optional "
+                          "or off, got 'requird' (did you mean 'required'?)",
+                          HasSubstr("rollgate.yaml:6:26: ")));
+}
+
 TEST(LoadConfigTriggersTest, BadSystemValuesNameTheirKeyPath) {
   EXPECT_THAT(
       Errors(R"(version: 1

@@ -108,6 +108,11 @@ environments:
     rolling: false
     batch: "1"
     allow_emergency_skip: false
+    # §2.4 step 3: restore the backups into scratch copies to prove them (PROD only, at
+    # discretion): off (`backup verify` refused), optional (people run `rollgate backup verify
+    # CR --env ENV --restore`) or required (every deployment verifies its backups before it
+    # changes anything).
+    backup_verification: off
 
   - name: TEST
     approval:
@@ -137,6 +142,7 @@ environments:
     batch: "1"
     # §5.3 step 1: the emergency path goes DEV -> PROD, skipping TEST.
     allow_emergency_skip: true
+    backup_verification: off
 
   - name: PROD
     approval:
@@ -177,6 +183,8 @@ environments:
       smoke: {action: evaluate, deadline: 30m, default: rollback}
       response-time: {action: evaluate, deadline: 30m, default: continue}
     allow_emergency_skip: false
+    # §2.4 step 3: PROD's backups may be verified at the operator's discretion.
+    backup_verification: optional
 
 # The emergency path (§5): who may approve (verbally, confirmed in writing within 24 h) and
 # whom to tell immediately (§2.5 "Emergency": Security Team and CAB Chair, by phone and Teams).

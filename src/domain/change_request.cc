@@ -106,7 +106,8 @@ std::vector<std::string> KnownEvidenceKinds() {
           kEvidenceTriggerDecision,
           kEvidenceRollbackAuthorisation,
           kEvidenceWatchCheckin,
-          kEvidenceDiagnosis};
+          kEvidenceDiagnosis,
+          kEvidenceBackupVerified};
 }
 
 }  // namespace rollgate

@@ -123,6 +123,10 @@ inline constexpr const char* kEvidenceDiagnosis = "diagnosis";
 // fields summary, lessons, role, reason, occasion, due, late). Recorded only by `pir close`,
 // never by `cr evidence`: it is not among KnownEvidenceKinds.
 inline constexpr const char* kEvidencePirClosed = "pir-closed";
+// A backup restore test (§2.4 step 3, service/backup_verify.h): passed = verified, value = the
+// RTO in seconds when restored; fields run, deployment_run, mode, database, files, counts,
+// checksums ...
+inline constexpr const char* kEvidenceBackupVerified = "backup-verified";
 std::vector<std::string> KnownEvidenceKinds();
 
 // The emergency justification (playbook §5.1 step 1), recorded by `cr justify` before the

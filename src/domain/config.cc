@@ -23,6 +23,26 @@ std::vector<std::string> BuiltInRoles() {
           kRoleAdmin};
 }
 
+std::string_view BackupVerificationName(BackupVerification mode) {
+  switch (mode) {
+    case BackupVerification::kOff:
+      return "off";
+    case BackupVerification::kOptional:
+      return "optional";
+    case BackupVerification::kRequired:
+      return "required";
+  }
+  return "off";
+}
+
+std::optional<BackupVerification> ParseBackupVerification(std::string_view text) {
+  for (BackupVerification mode :
+       {BackupVerification::kOff, BackupVerification::kOptional, BackupVerification::kRequired}) {
+    if (text == BackupVerificationName(mode)) return mode;
+  }
+  return std::nullopt;
+}
+
 std::string DescribeLeadTime(const LeadTime& lead_time) {
   switch (lead_time.kind) {
     case LeadTime::Kind::kSameDay:

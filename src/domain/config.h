@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/time.h"
@@ -123,6 +124,18 @@ struct Thresholds {
   Seconds diagnostics_timeout = std::chrono::seconds(20);
 };
 
+// Whether an environment's backups are proven by restoring them (playbook §2.4 step 3: "Test
+// backup restoration (PROD only, at discretion)"; docs/configuration.md).
+enum class BackupVerification {
+  kOff,       // `backup verify` is refused (exit 4, naming the setting)
+  kOptional,  // people may run `backup verify`; deployments do not verify by themselves
+  kRequired,  // the deployment verifies its backups right after taking them, before any change
+};
+// "off", "optional", "required".
+std::string_view BackupVerificationName(BackupVerification mode);
+// The mode named `text` (as BackupVerificationName writes it); nullopt for anything else.
+std::optional<BackupVerification> ParseBackupVerification(std::string_view text);
+
 // When and whom to tell before a deployment (playbook §2.5).
 struct NotificationRule {
   std::vector<std::string> notify;  // contact group names
@@ -144,6 +157,7 @@ struct Environment {
   bool rolling = false;               // one node at a time
   std::string batch = "1";            // count or percentage ("25%")
   bool allow_emergency_skip = false;  // the emergency path may skip this environment (TEST)
+  BackupVerification backup_verification = BackupVerification::kOff;  // §2.4 step 3
   // Rollback triggers overriding the playbook's defaults, by kind; the
   // loader fills in every kind.
   std::vector<TriggerPolicy> triggers;

@@ -253,6 +253,8 @@ Result<Plan> BuildDeploymentPlan(const DeploymentRequest& request) {
   const auto [database_url, database_password] = system.DatabaseFor(env.name);
   const bool has_database = !database_url.empty();
   const bool has_endpoints = system.port > 0 && !system.endpoints.empty();
+  // §2.4 step 3, environments.<env>.backup_verification: required.
+  const bool verify_backups = env.backup_verification == BackupVerification::kRequired;
   std::vector<std::string> endpoint_urls;
   std::string timing_url;
   for (const HealthEndpoint& endpoint : system.endpoints) {
@@ -345,6 +347,21 @@ Result<Plan> BuildDeploymentPlan(const DeploymentRequest& request) {
       b.WithDatabase(counts, env.name);
       backup.steps.push_back(std::move(counts));
     }
+    if (verify_backups) {
+      // §2.4 step 3: the dump restored into a scratch database, its critical tables' rows
+      // counted against those just recorded, before anything changes.
+      std::map<std::string, std::string> params = {{"backup_dir", backup_dir},
+                                                   {"backup_label", "database"}};
+      if (!system.critical_tables.empty()) {
+        params["tables"] = JoinLines(system.critical_tables);
+        params["state_dir"] = state_dir;
+        params["counts_label"] = "deploy";
+      }
+      StepSpec verify = b.Make("verify-database-backup", "verify-backup-postgres",
+                               std::move(params), Seconds(3600), true);
+      b.WithDatabase(verify, env.name);
+      backup.steps.push_back(std::move(verify));
+    }
     plan.phases.push_back(std::move(backup));
   }
 
@@ -370,6 +387,17 @@ Result<Plan> BuildDeploymentPlan(const DeploymentRequest& request) {
       b.Make("backup-config", "backup-files",
              {{"source", system.config_dir}, {"destination_dir", backup_dir}, {"label", "config"}},
              Seconds(1800), true));
+  if (verify_backups) {
+    // §2.4 step 3: each archive extracted into a scratch directory and compared with the
+    // directory it was taken of, which nothing has changed yet (the install comes next).
+    for (const auto& [label, dir] :
+         {std::pair{"app", system.app_dir}, std::pair{"config", system.config_dir}}) {
+      rollout.steps.push_back(
+          b.Make(fmt::format("verify-{}-backup", label), "verify-backup-files",
+                 {{"backup_dir", backup_dir}, {"label", label}, {"compare_dir", dir}},
+                 Seconds(1800), true));
+    }
+  }
   std::map<std::string, std::string> install = {{"archive", inbox},
                                                 {"sha256", package.sha256},
                                                 {"target_dir", system.app_dir},

@@ -6,8 +6,13 @@
 //   transfer           every host: the package uploaded, its SHA-256 checked on the host, and the
 //                      whole release unpacked beside the application (migrations, smoke test);
 //   database-backup    one host: pg_dump -Fc verified with pg_restore --list, record counts (§2.4);
+//                      with backup_verification: required, the dump restored into a scratch
+//                      database and its counts compared (verify-database-backup, §2.4 step 3);
 //   rollout            in batches (PROD: one node at a time, §3.3 step 4): stop, back up the app
-//                      and config directories, switch the app directory to the new version,
+//                      and config directories (with backup_verification: required, each archive
+//                      restored into a scratch directory and compared with the directory it was
+//                      taken of: verify-app-backup, verify-config-backup), switch the app
+//                      directory to the new version,
 //                      overlay the configuration, migrate (once: already-recorded versions are
 //                      skipped), start, and verify this node's health and smoke test before the
 //                      next batch starts;

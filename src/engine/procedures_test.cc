@@ -98,6 +98,60 @@ TEST_F(ProceduresTest, ProdRollsOneNodeAtATimeInThePlaybooksOrder) {
   EXPECT_EQ(*round_trip, *plan);
 }
 
+TEST_F(ProceduresTest, RequiredBackupVerificationRestoresTheBackupsBeforeAnythingChanges) {
+  // Optional (PROD's default): the procedure takes its backups and goes on.
+  config_.environments[2].backup_verification = BackupVerification::kOptional;
+  Result<Plan> optional = Build("PROD");
+  ASSERT_TRUE(optional.ok());
+  for (const Phase& phase : optional->phases) {
+    for (const StepSpec& step : phase.steps) {
+      EXPECT_EQ(step.type.rfind("verify-backup", 0), std::string::npos) << step.name;
+    }
+  }
+  config_.environments[2].backup_verification = BackupVerification::kRequired;
+  Result<Plan> plan = Build("PROD");
+  ASSERT_TRUE(plan.ok()) << plan.error().ToString();
+  // The dump right after it was taken and its counts recorded, still in the one-host phase.
+  ASSERT_EQ(plan->phases[2].name, "database-backup");
+  EXPECT_THAT(
+      StepNames(plan->phases[2]),
+      ::testing::ElementsAre("backup-database", "integrity-before", "verify-database-backup"));
+  const StepSpec& database = plan->phases[2].steps[2];
+  EXPECT_EQ(database.type, "verify-backup-postgres");
+  EXPECT_EQ(database.params.at("backup_dir"), "/var/backups/rollgate/billing");
+  EXPECT_EQ(database.params.at("backup_label"), "database");
+  EXPECT_EQ(database.params.at("tables"), "invoices\npayments");
+  EXPECT_EQ(database.params.at("counts_label"), "deploy");
+  EXPECT_EQ(database.params.at("state_dir"), plan->phases[2].steps[1].params.at("state_dir"));
+  EXPECT_EQ(database.params.at("database_url"), system_.database_url);
+  EXPECT_EQ(database.secrets.at("PGPASSWORD"), "env:BILLING_DB_PASSWORD");
+  // Each node's archives after they were taken, before the install changes the node.
+  EXPECT_THAT(StepNames(plan->phases[3]),
+              ::testing::ElementsAre("stop", "backup-app", "backup-config", "verify-app-backup",
+                                     "verify-config-backup", "install", "configure", "migrate",
+                                     "start", "node-health", "smoke"));
+  const StepSpec& app = plan->phases[3].steps[3];
+  EXPECT_EQ(app.type, "verify-backup-files");
+  EXPECT_EQ(app.params.at("label"), "app");
+  EXPECT_EQ(app.params.at("compare_dir"), system_.app_dir);
+  EXPECT_EQ(plan->phases[3].steps[4].params.at("compare_dir"), system_.config_dir);
+  StepTypeTable types = DefaultStepTypes();
+  for (const StepSpec* step :
+       std::vector<const StepSpec*>{&database, &app, &plan->phases[3].steps[4]}) {
+    const StepType* type = types.Find(step->type);
+    ASSERT_NE(type, nullptr) << step->type;
+    EXPECT_TRUE(type->Validate(*step).ok()) << type->Validate(*step).ToString();
+  }
+  // Without critical tables there is nothing to count; the restore is still checked.
+  system_.critical_tables.clear();
+  Result<Plan> uncounted = Build("PROD");
+  ASSERT_TRUE(uncounted.ok());
+  EXPECT_THAT(StepNames(uncounted->phases[2]),
+              ::testing::ElementsAre("backup-database", "verify-database-backup"));
+  EXPECT_FALSE(uncounted->phases[2].steps[1].params.contains("tables"));
+  EXPECT_TRUE(types.Find("verify-backup-postgres")->Validate(uncounted->phases[2].steps[1]).ok());
+}
+
 TEST_F(ProceduresTest, TestRunsTheRegressionSuiteAndDevDeploysAllAtOnce) {
   Result<Plan> test = Build("TEST", /*regression=*/true);
   ASSERT_TRUE(test.ok());

@@ -22,6 +22,8 @@ void AddPlaybookSteps(StepTypeTable& table) {
   (void)table.Add(MakeRestoreFilesStep());
   (void)table.Add(MakeRestorePostgresStep());
   (void)table.Add(MakeSchemaVersionStep());
+  (void)table.Add(MakeVerifyBackupPostgresStep());
+  (void)table.Add(MakeVerifyBackupFilesStep());
 
   // Host, service and package steps.
   (void)table.Add(MakeDiskSpaceStep());

@@ -30,6 +30,9 @@ std::unique_ptr<StepType> MakeDataIntegrityStep();    // "data-integrity"
 std::unique_ptr<StepType> MakeRestoreFilesStep();     // "restore-files"
 std::unique_ptr<StepType> MakeRestorePostgresStep();  // "restore-postgres"
 std::unique_ptr<StepType> MakeSchemaVersionStep();    // "schema-version"
+// Backups known to restore (§2.4 step 3): restored into scratch copies, checked, timed.
+std::unique_ptr<StepType> MakeVerifyBackupPostgresStep();  // "verify-backup-postgres"
+std::unique_ptr<StepType> MakeVerifyBackupFilesStep();     // "verify-backup-files"
 
 // Host, service and package steps.
 std::unique_ptr<StepType> MakeDiskSpaceStep();      // "disk-space"
