@@ -573,7 +573,10 @@ Result<DiagnosticReport> Diagnostician::Diagnose(const Run& run, const Plan& pla
   context.port = system.port;
   context.counts_before = counts_before;
 
-  auto [database_url, password_reference] = system.DatabaseFor(env.name);
+  // Plain variables, not a structured binding: the lambda below captures them.
+  const std::pair<std::string, std::string> database = system.DatabaseFor(env.name);
+  const std::string& database_url = database.first;
+  const std::string& password_reference = database.second;
   std::optional<std::string> password;
   std::string password_problem;
   if (!password_reference.empty()) {
