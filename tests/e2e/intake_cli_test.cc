@@ -214,7 +214,8 @@ TEST_F(IntakeCliTest, RefusesBadSignaturesAndStoresNothing) {
     EXPECT_EQ(out.exit_code, 2) << c.package << " " << c.signature;
     EXPECT_NE(out.err.find(c.expect), std::string::npos) << out.err;
   }
-  Shell(h_, "sed -i '$ s/./A/' good.tgz.minisig");  // corrupt the global signature
+  // Corrupt the global signature: its first character becomes a different one, whatever it was.
+  Shell(h_, "sed -i '$ { s/^A/B/; t; s/^./A/; }' good.tgz.minisig");
   CommandOutput corrupt =
       h_.RunAs("heidi", {"patch", "add", "--title", "t", "--source", "development-team",
                          "--package", "good.tgz", "--signature", "good.tgz.minisig"});
