@@ -10,7 +10,7 @@ packages=(
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libsqlite3-dev sqlite3 libssl-dev libfmt-dev
   libarchive-dev libsodium-dev libcurl4-openssl-dev libcpp-httplib-dev libpugixml-dev
   # the lab fleet and its tests: sshd hosts, PostgreSQL, signing, HTTP
-  openssh-server openssh-client postgresql postgresql-client minisign curl python3 util-linux
+  openssh-server openssh-client postgresql postgresql-client minisign curl openssl python3 util-linux
   passwd tar gzip
   # the metric triggers' tests start their own Prometheus on 127.0.0.1 (they do not use the
   # system service the package enables on systemd hosts)

@@ -1162,4 +1162,78 @@ TEST_P(StoreContractTest, DiagnosticsOfAnUnknownRunOrInvalidTextAreRefused) {
   EXPECT_EQ(in_read.code(), StatusCode::kInternal);
 }
 
+TEST_P(StoreContractTest, TokensRoundTripAndAreFoundByHashOnly) {
+  ApiToken token;
+  token.id = "TOK-2";
+  token.person = "alice";
+  token.label = "dashboard";
+  token.hash = std::string(64, 'a');
+  token.created_by = "alice";
+  token.created_at = T(1);
+  token.expires_at = T(100);
+  ApiToken other = token;
+  other.id = "TOK-10";
+  other.person = "bob";
+  other.hash = std::string(64, 'b');
+  other.expires_at.reset();
+  ASSERT_TRUE(store_
+                  ->Write([&](Transaction& txn) -> Status {
+                    RETURN_IF_ERROR(txn.PutToken(other));
+                    return txn.PutToken(token);
+                  })
+                  .ok());
+  ApiToken revoked = token;
+  revoked.revoked_at = T(5);
+  revoked.revoked_by = "carol";
+  revoked.last_used_at = T(4);
+  ASSERT_TRUE(store_->Write([&](Transaction& txn) { return txn.PutToken(revoked); }).ok());
+  ASSERT_TRUE(store_
+                  ->Read([&](Transaction& txn) -> Status {
+                    ASSIGN_OR_RETURN(ApiToken got, txn.GetTokenByHash(std::string(64, 'a')));
+                    EXPECT_EQ(got.id, "TOK-2");
+                    EXPECT_EQ(got.person, "alice");
+                    EXPECT_EQ(got.label, "dashboard");
+                    EXPECT_EQ(got.created_at, T(1));
+                    EXPECT_EQ(got.expires_at, T(100));
+                    EXPECT_EQ(got.revoked_at, T(5));
+                    EXPECT_EQ(got.revoked_by, "carol");
+                    EXPECT_EQ(got.last_used_at, T(4));
+                    ASSIGN_OR_RETURN(ApiToken by_id, txn.GetToken("TOK-10"));
+                    EXPECT_FALSE(by_id.expires_at.has_value());
+                    EXPECT_FALSE(by_id.revoked_at.has_value());
+                    Result<ApiToken> missing = txn.GetTokenByHash(std::string(64, 'c'));
+                    EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+                    EXPECT_EQ(missing.status().message().find("ccc"), std::string::npos);
+                    EXPECT_EQ(txn.GetToken("TOK-3").status().code(), StatusCode::kNotFound);
+                    ASSIGN_OR_RETURN(std::vector<ApiToken> all, txn.ListTokens());
+                    EXPECT_EQ(all.size(), 2u);
+                    if (all.size() == 2u) {
+                      EXPECT_EQ(all[0].id, "TOK-2");  // by number, not by text
+                      EXPECT_EQ(all[1].id, "TOK-10");
+                    }
+                    return Status::Ok();
+                  })
+                  .ok());
+}
+
+TEST_P(StoreContractTest, TokenWithAnotherTokensSecretOrNoPersonIsRefused) {
+  ApiToken token;
+  token.id = "TOK-1";
+  token.person = "alice";
+  token.hash = std::string(64, 'a');
+  ASSERT_TRUE(store_->Write([&](Transaction& txn) { return txn.PutToken(token); }).ok());
+  ApiToken clash = token;
+  clash.id = "TOK-2";
+  EXPECT_EQ(store_->Write([&](Transaction& txn) { return txn.PutToken(clash); }).code(),
+            StatusCode::kConflict);
+  ApiToken nobody = token;
+  nobody.id = "TOK-3";
+  nobody.person.clear();
+  nobody.hash = std::string(64, 'c');
+  EXPECT_EQ(store_->Write([&](Transaction& txn) { return txn.PutToken(nobody); }).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->Read([&](Transaction& txn) { return txn.PutToken(token); }).code(),
+            StatusCode::kInternal);
+}
+
 }  // namespace rollgate::testing

@@ -12,7 +12,7 @@
 #include "cli/commands.h"
 #include "cli/context.h"
 #include "cli/output.h"
-#include "cli/views.h"
+#include "views/views.h"
 #include "common/strings.h"
 #include "domain/cr_document.h"
 #include "service/cr_archive.h"

@@ -10,7 +10,7 @@
 #include "cli/context.h"
 #include "cli/output.h"
 #include "cli/run_support.h"
-#include "cli/views.h"
+#include "views/views.h"
 #include "common/strings.h"
 #include "domain/triggers.h"
 #include "intake/advisory.h"

@@ -28,6 +28,7 @@
 #include "transport/session_transport.h"
 #include "transport/simulated_transport.h"
 #include "transport/ssh_transport.h"
+#include "views/views.h"
 
 namespace rollgate::cli {
 
@@ -83,10 +84,6 @@ namespace {
 std::string TimeOrNull(const std::optional<Timestamp>& t) {
   return t ? FormatRfc3339Utc(*t) : std::string();
 }
-json JsonTime(const std::optional<Timestamp>& t) {
-  return t ? json(FormatRfc3339Utc(*t)) : json(nullptr);
-}
-
 json EventJson(const ProgressEvent& event) {
   json out = {{"event", ProgressKindName(event.kind)},
               {"run", event.run_id},
@@ -228,41 +225,6 @@ std::unique_ptr<ProgressSink> MakeCliProgress(Context& ctx) {
 }
 
 namespace {
-
-json RunJson(const Run& run, const std::vector<StepExecution>& steps) {
-  json list = json::array();
-  for (const StepExecution& e : steps) {
-    list.push_back(
-        {{"step", e.step_name},
-         {"host", e.host},
-         {"state", StepStateName(e.state)},
-         {"exit_code", e.exit_code ? json(*e.exit_code) : json(nullptr)},
-         {"started", JsonTime(e.started_at)},
-         {"finished", JsonTime(e.finished_at)},
-         {"attempt", e.attempt},
-         {"status_file", e.status_file},
-         {"probe_exit_code", e.probe_exit_code ? json(*e.probe_exit_code) : json(nullptr)},
-         {"evidence", e.evidence},
-         {"output_tail", e.output_tail}});
-  }
-  return {{"id", run.id},
-          {"state", RunStateName(run.state)},
-          {"change_request", run.change_request},
-          {"system", run.system},
-          {"environment", run.environment},
-          {"transport", run.transport},
-          {"created_by", run.created_by},
-          {"created", FormatRfc3339Utc(run.created_at)},
-          {"started", JsonTime(run.started_at)},
-          {"finished", JsonTime(run.finished_at)},
-          {"owner", {{"pid", run.owner_pid}, {"host", run.owner_host}}},
-          {"fencing_token", run.fencing_token},
-          {"lease_expires", JsonTime(run.lease_expires_at)},
-          {"cancel_requested", run.cancel_requested},
-          {"message", run.message},
-          {"attention", run.attention},
-          {"steps", list}};
-}
 
 Status LoadRun(Store& store, const std::string& id, Run* run, std::vector<StepExecution>* steps) {
   return store.Read([&](Transaction& txn) -> Status {

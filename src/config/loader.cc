@@ -193,6 +193,7 @@ class Loader {
   void ReadIdentity(const YAML::Node& node, Config& config);
   void ReadPolicy(const YAML::Node& node, Config& config);
   void ReadPackages(const YAML::Node& node, Config& config);
+  void ReadServer(const YAML::Node& node, Config& config);
   void ReadRoles(const YAML::Node& root, Config& config);
   void ReadCalendar(const YAML::Node& node, Config& config);
   void ReadWindow(const YAML::Node& node, Config& config);
@@ -650,10 +651,10 @@ std::optional<Config> Loader::Load(std::string_view text) {
   }
   size_t visited = 0;
   if (!CheckShape(root, 1, visited)) return std::nullopt;
-  if (!CheckKeys(
-          root, "the configuration",
-          {"version", "identity", "policy", "calendar", "roles", "environments", "people",
-           "systems", "contacts", "groups", "escalation", "channels", "emergency", "packages"})) {
+  if (!CheckKeys(root, "the configuration",
+                 {"version", "identity", "policy", "calendar", "roles", "environments", "people",
+                  "systems", "contacts", "groups", "escalation", "channels", "emergency",
+                  "packages", "server"})) {
     return std::nullopt;
   }
   root_position_ = PositionOf(root);
@@ -664,6 +665,7 @@ std::optional<Config> Loader::Load(std::string_view text) {
   if (auto node = Find(root, "identity")) ReadIdentity(*node, config);
   if (auto node = Find(root, "policy")) ReadPolicy(*node, config);
   if (auto node = Find(root, "packages")) ReadPackages(*node, config);
+  if (auto node = Find(root, "server")) ReadServer(*node, config);
   ReadRoles(root, config);
   if (auto node = Find(root, "calendar")) ReadCalendar(*node, config);
   ReadEnvironments(root, config);
@@ -763,6 +765,61 @@ void Loader::ReadPackages(const YAML::Node& node, Config& config) {
   if (config.packages.require_signature && config.packages.trusted_keys.empty()) {
     Error(node, "'packages.require_signature' is on but no 'trusted_keys' are listed");
   }
+}
+
+void Loader::ReadServer(const YAML::Node& node, Config& config) {
+  if (!IsMapOrNull(node, "server") || node.IsNull()) return;
+  if (!CheckKeys(node, "'server'",
+                 {"listen", "tls_cert", "tls_key", "max_body_kib", "max_connections",
+                  "read_timeout", "write_timeout", "idle_timeout", "max_page_size",
+                  "token_admin_roles", "read_only_roles"})) {
+    return;
+  }
+  ServerSettings& server = config.server;
+  if (auto listen = ReadString(node, "listen", false)) {
+    // HOST:PORT with a numeric port; [v6]:PORT for IPv6.
+    size_t colon = listen->value.rfind(':');
+    bool ok = colon != std::string::npos && colon > 0 && colon + 1 < listen->value.size() &&
+              listen->value.size() - colon - 1 <= 5 &&
+              std::all_of(listen->value.begin() + static_cast<std::ptrdiff_t>(colon) + 1,
+                          listen->value.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+              std::stoi(listen->value.substr(colon + 1)) <= 65535;
+    if (!ok) {
+      Error(listen->position, fmt::format("'server.listen' must be HOST:PORT such as "
+                                          "127.0.0.1:8420, got {}",
+                                          Quote(listen->value)));
+    } else {
+      server.listen = listen->value;
+    }
+  }
+  if (auto cert = ReadString(node, "tls_cert", false)) server.tls_cert = cert->value;
+  if (auto key = ReadString(node, "tls_key", false)) server.tls_key = key->value;
+  if (server.tls_cert.empty() != server.tls_key.empty()) {
+    Error(node, "'server.tls_cert' and 'server.tls_key' go together: give both or neither");
+  }
+  if (auto kib = ReadInteger(node, "max_body_kib", 1, 1024 * 1024)) {
+    server.max_body_bytes = *kib * 1024;
+  }
+  if (auto connections = ReadInteger(node, "max_connections", 1, 4096)) {
+    server.max_connections = static_cast<int>(*connections);
+  }
+  if (auto t = ReadDuration(node, "read_timeout", false)) server.read_timeout = *t;
+  if (auto t = ReadDuration(node, "write_timeout", false)) server.write_timeout = *t;
+  if (auto t = ReadDuration(node, "idle_timeout", false)) server.idle_timeout = *t;
+  if (auto size = ReadInteger(node, "max_page_size", 1, 100000)) {
+    server.max_page_size = static_cast<int>(*size);
+  }
+  auto read_roles = [&](const char* key, std::vector<std::string>& roles) {
+    if (auto list = ReadStringList(node, key)) {
+      roles.clear();
+      for (const Item& role : *list) {
+        AddReference(ReferenceKind::kRole, role);
+        roles.push_back(role.value);
+      }
+    }
+  };
+  read_roles("token_admin_roles", server.token_admin_roles);
+  read_roles("read_only_roles", server.read_only_roles);
 }
 
 void Loader::ReadRoles(const YAML::Node& root, Config& config) {

@@ -314,6 +314,20 @@ channels:
   - name: phone
     type: command
     settings: {command: /usr/local/bin/page-on-call}
+
+# rollgate serve: the HTTP API and /metrics (docs/server.md). People authenticate with tokens
+# from `rollgate token create`; the help desk reads only.
+# server:
+#   listen: 127.0.0.1:8420
+#   tls_cert: /etc/rollgate/tls/cert.pem    # with tls_key: HTTPS only
+#   tls_key: /etc/rollgate/tls/key.pem
+#   max_body_kib: 1024
+#   max_connections: 64
+#   read_timeout: 10s
+#   write_timeout: 10s
+#   idle_timeout: 5s
+#   token_admin_roles: [admin, it-operations-manager]
+#   read_only_roles: [help-desk]
 )yaml";
 }
 

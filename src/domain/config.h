@@ -331,6 +331,20 @@ struct PackagePolicy {
   bool allow_plain_http = false;         // http:// downloads (tests on loopback only)
 };
 
+// `rollgate serve` (docs/server.md): where it listens, TLS, limits, who administers tokens.
+struct ServerSettings {
+  std::string listen = "127.0.0.1:8420";  // HOST:PORT; HOST an address, not a name
+  std::string tls_cert, tls_key;          // PEM files, both or neither (relative to the config)
+  int64_t max_body_bytes = int64_t{1} << 20;
+  int max_connections = 64;  // served at once; further connections wait
+  Seconds read_timeout{10}, write_timeout{10}, idle_timeout{5};
+  int max_page_size = 500;  // `limit` of list routes
+  // Who may create and revoke tokens for other people (anyone may for themselves).
+  std::vector<std::string> token_admin_roles = {kRoleAdmin, kRoleItOperationsManager};
+  // People holding only these roles may read but never act (the help desk).
+  std::vector<std::string> read_only_roles = {kRoleHelpDesk};
+};
+
 struct Config {
   std::string source_file;         // where it was loaded from
   std::vector<std::string> roles;  // built-in plus custom
@@ -361,6 +375,7 @@ struct Config {
   // review, §5.4 step 4; the IT operations manager owns the operational follow-up, §4.4).
   int review_within_business_days = 5;
   std::vector<std::string> review_closer_roles = {kRoleCabChair, kRoleItOperationsManager};
+  ServerSettings server;  // `server:` (docs/server.md)
 
   const Environment* FindEnvironment(std::string_view name) const;
   const Person* FindPerson(std::string_view name) const;

@@ -23,6 +23,7 @@
 #include "domain/diagnostics.h"
 #include "domain/patch.h"
 #include "domain/run.h"
+#include "domain/token.h"
 #include "domain/watch.h"
 
 namespace rollgate {
@@ -130,6 +131,17 @@ class Transaction {
   // The reports of `run_id`, oldest first, with their ids (empty when none).
   virtual Result<std::vector<DiagnosticReport>> ListDiagnosticReports(
       const std::string& run_id) = 0;
+
+  // API tokens (domain/token.h): only the secret's hash is stored. Insert or replace by id;
+  // Conflict when another token has the same hash; InvalidArgument for an empty id, person or
+  // hash.
+  virtual Status PutToken(const ApiToken& token) = 0;
+  // NotFound when no token has this hash (the message never repeats the hash).
+  virtual Result<ApiToken> GetTokenByHash(const std::string& hash) = 0;
+  // NotFound naming the id.
+  virtual Result<ApiToken> GetToken(const std::string& id) = 0;
+  // Every token, by number (TOK-1, TOK-2, ...).
+  virtual Result<std::vector<ApiToken>> ListTokens() = 0;
 
   // Appends an event to the chain (seq = head + 1, prev_hash = head hash, hash computed) in this
   // transaction, so it commits or rolls back with the state change it describes. Returns its

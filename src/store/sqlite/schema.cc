@@ -182,6 +182,24 @@ CREATE TABLE diagnostics (
 CREATE INDEX diagnostics_by_run ON diagnostics(run_id, id);
 )sql";
 
+// Version 5: API tokens of `rollgate serve` (domain/token.h). Only the SHA-256 of a secret is
+// kept; a token is never deleted (revoking it sets revoked_at), so the audit trail can name it.
+constexpr const char* kSchemaV5 = R"sql(
+CREATE TABLE tokens (
+  id           TEXT PRIMARY KEY,
+  number       INTEGER NOT NULL,
+  person       TEXT NOT NULL,
+  label        TEXT NOT NULL,
+  hash         TEXT NOT NULL UNIQUE,
+  created_by   TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  expires_at   INTEGER,
+  revoked_at   INTEGER,
+  revoked_by   TEXT NOT NULL,
+  last_used_at INTEGER
+) STRICT;
+)sql";
+
 Status Exec(sqlite3* db, const char* sql, std::string_view context) {
   return SqliteStatus(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), context, db);
 }
@@ -214,6 +232,7 @@ const std::vector<Migration>& Migrations() {
       {2, "runs, step executions and run locks", kSchemaV2},
       {3, "enhanced-monitoring watches", kSchemaV3},
       {4, "diagnostics of failed runs", kSchemaV4},
+      {5, "API tokens", kSchemaV5},
   };
   return migrations;
 }

@@ -168,8 +168,31 @@ std::optional<int64_t> NumberOfId(std::string_view id) {
   return number;
 }
 
+constexpr std::string_view kSelectTokens =
+    "SELECT id, person, label, hash, created_by, created_at, expires_at, revoked_at, revoked_by, "
+    "last_used_at FROM tokens";
+
 constexpr std::string_view kSelectEvents =
     "SELECT seq, at, actor, action, object, details, prev_hash, hash FROM audit_events";
+
+// Decodes a row of kSelectTokens.
+ApiToken ReadToken(const Statement& row) {
+  auto time = [&](int column) {
+    return row.IsNull(column) ? std::optional<Timestamp>() : TimeFromColumn(row.Int(column));
+  };
+  ApiToken token;
+  token.id.assign(row.Text(0));
+  token.person.assign(row.Text(1));
+  token.label.assign(row.Text(2));
+  token.hash.assign(row.Text(3));
+  token.created_by.assign(row.Text(4));
+  token.created_at = TimeFromColumn(row.Int(5));
+  token.expires_at = time(6);
+  token.revoked_at = time(7);
+  token.revoked_by.assign(row.Text(8));
+  token.last_used_at = time(9);
+  return token;
+}
 
 // Decodes a row of kSelectEvents into `event`, reusing its buffers.
 void ReadEvent(const Statement& row, AuditEvent& event) {
@@ -816,6 +839,91 @@ class SqliteTransaction final : public Transaction {
       reports.push_back(std::move(*report));
     }
     return reports;
+  }
+
+  Status PutToken(const ApiToken& token) override {
+    RETURN_IF_ERROR(RequireWritable("PutToken"));
+    if (token.id.empty() || token.person.empty() || token.hash.empty()) {
+      return InvalidArgument("a token needs an id, a person and a hash");
+    }
+    if (!IsValidUtf8(token.label) || !IsValidUtf8(token.person)) {
+      return InvalidArgument(
+          fmt::format("token {}: text is not valid UTF-8", EscapeForDisplay(token.id)));
+    }
+    std::string what = fmt::format("storing token {}", EscapeForDisplay(token.id));
+    ASSIGN_OR_RETURN(
+        Statement clash,
+        connection_.Prepare("SELECT id FROM tokens WHERE hash = ?1 AND id <> ?2", what));
+    clash.BindText(1, token.hash);
+    clash.BindText(2, token.id);
+    ASSIGN_OR_RETURN(bool clashes, clash.Step());
+    if (clashes) return Conflict(what + ": another token has the same secret");
+    ASSIGN_OR_RETURN(
+        Statement statement,
+        connection_.Prepare(
+            "INSERT INTO tokens(id, number, person, label, hash, created_by, created_at, "
+            "expires_at, revoked_at, revoked_by, last_used_at) "
+            "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT(id) DO UPDATE SET "
+            "person = excluded.person, label = excluded.label, hash = excluded.hash, "
+            "created_by = excluded.created_by, created_at = excluded.created_at, "
+            "expires_at = excluded.expires_at, revoked_at = excluded.revoked_at, "
+            "revoked_by = excluded.revoked_by, last_used_at = excluded.last_used_at",
+            what));
+    auto bind_time = [&](int index, const std::optional<Timestamp>& t) {
+      if (t) {
+        statement.BindInt(index, TimeToColumn(*t));
+      } else {
+        statement.BindNull(index);
+      }
+    };
+    statement.BindText(1, token.id);
+    statement.BindInt(2, NumberOfId(token.id).value_or(0));
+    statement.BindText(3, token.person);
+    statement.BindText(4, token.label);
+    statement.BindText(5, token.hash);
+    statement.BindText(6, token.created_by);
+    statement.BindInt(7, TimeToColumn(token.created_at));
+    bind_time(8, token.expires_at);
+    bind_time(9, token.revoked_at);
+    statement.BindText(10, token.revoked_by);
+    bind_time(11, token.last_used_at);
+    ASSIGN_OR_RETURN(bool row, statement.Step());
+    (void)row;
+    return Status::Ok();
+  }
+
+  Result<ApiToken> GetTokenByHash(const std::string& hash) override {
+    ASSIGN_OR_RETURN(
+        Statement row,
+        connection_.Prepare(std::string(kSelectTokens) + " WHERE hash = ?1", "reading a token"));
+    row.BindText(1, hash);
+    ASSIGN_OR_RETURN(bool found, row.Step());
+    if (!found) return NotFound("no such token");
+    return ReadToken(row);
+  }
+
+  Result<ApiToken> GetToken(const std::string& id) override {
+    std::string what = fmt::format("token {}", EscapeForDisplay(id));
+    ASSIGN_OR_RETURN(
+        Statement row,
+        connection_.Prepare(std::string(kSelectTokens) + " WHERE id = ?1", "reading " + what));
+    row.BindText(1, id);
+    ASSIGN_OR_RETURN(bool found, row.Step());
+    if (!found) return NotFound("no " + what);
+    return ReadToken(row);
+  }
+
+  Result<std::vector<ApiToken>> ListTokens() override {
+    ASSIGN_OR_RETURN(
+        Statement row,
+        connection_.Prepare(std::string(kSelectTokens) + " ORDER BY number, id", "listing tokens"));
+    std::vector<ApiToken> tokens;
+    while (true) {
+      ASSIGN_OR_RETURN(bool found, row.Step());
+      if (!found) break;
+      tokens.push_back(ReadToken(row));
+    }
+    return tokens;
   }
 
   Result<int64_t> AppendAudit(const AuditRecord& record) override {

@@ -9,8 +9,9 @@
 #include "domain/checklists.h"
 #include "domain/gates.h"
 #include "domain/patch.h"
+#include "domain/run.h"
 
-namespace rollgate::cli {
+namespace rollgate {
 
 nlohmann::json PatchJson(const Patch& patch);
 // Human-readable patch description for text output.
@@ -24,4 +25,9 @@ std::string GateReportText(const GateReport& report);
 std::string ChecklistText(const ChangeRequest& cr, std::string_view environment,
                           const std::vector<ChecklistItem>& items);
 
-}  // namespace rollgate::cli
+// An optional instant as RFC 3339 UTC, or null.
+nlohmann::json JsonTime(const std::optional<Timestamp>& t);
+// `run show --output json` without the trigger and diagnostics sections: the run and its steps.
+nlohmann::json RunJson(const Run& run, const std::vector<StepExecution>& steps);
+
+}  // namespace rollgate

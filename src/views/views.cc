@@ -1,10 +1,10 @@
-#include "cli/views.h"
+#include "views/views.h"
 
 #include <fmt/format.h>
 
 #include "common/strings.h"
 
-namespace rollgate::cli {
+namespace rollgate {
 
 namespace {
 
@@ -142,4 +142,44 @@ std::string ChecklistText(const ChangeRequest& cr, std::string_view environment,
   return out;
 }
 
-}  // namespace rollgate::cli
+nlohmann::json JsonTime(const std::optional<Timestamp>& t) {
+  return t ? nlohmann::json(FormatRfc3339Utc(*t)) : nlohmann::json(nullptr);
+}
+
+nlohmann::json RunJson(const Run& run, const std::vector<StepExecution>& steps) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const StepExecution& e : steps) {
+    list.push_back(
+        {{"step", e.step_name},
+         {"host", e.host},
+         {"state", StepStateName(e.state)},
+         {"exit_code", e.exit_code ? nlohmann::json(*e.exit_code) : nlohmann::json(nullptr)},
+         {"started", JsonTime(e.started_at)},
+         {"finished", JsonTime(e.finished_at)},
+         {"attempt", e.attempt},
+         {"status_file", e.status_file},
+         {"probe_exit_code",
+          e.probe_exit_code ? nlohmann::json(*e.probe_exit_code) : nlohmann::json(nullptr)},
+         {"evidence", e.evidence},
+         {"output_tail", e.output_tail}});
+  }
+  return {{"id", run.id},
+          {"state", RunStateName(run.state)},
+          {"change_request", run.change_request},
+          {"system", run.system},
+          {"environment", run.environment},
+          {"transport", run.transport},
+          {"created_by", run.created_by},
+          {"created", FormatRfc3339Utc(run.created_at)},
+          {"started", JsonTime(run.started_at)},
+          {"finished", JsonTime(run.finished_at)},
+          {"owner", {{"pid", run.owner_pid}, {"host", run.owner_host}}},
+          {"fencing_token", run.fencing_token},
+          {"lease_expires", JsonTime(run.lease_expires_at)},
+          {"cancel_requested", run.cancel_requested},
+          {"message", run.message},
+          {"attention", run.attention},
+          {"steps", list}};
+}
+
+}  // namespace rollgate

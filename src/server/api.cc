@@ -1,0 +1,683 @@
+#include "server/api.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <exception>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+
+#include "common/sha256.h"
+#include "common/strings.h"
+#include "domain/checklists.h"
+#include "domain/cr_document.h"
+#include "domain/gates.h"
+#include "service/cr_service.h"
+#include "service/token_service.h"
+#include "views/views.h"
+
+namespace rollgate::server {
+
+namespace {
+
+using json = nlohmann::json;
+
+constexpr int kDefaultPageSize = 50;
+
+std::string Dump(const json& document) {
+  return document.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+ApiResponse JsonResponse(int status, const json& document) {
+  ApiResponse response;
+  response.status = status;
+  response.body = Dump(document) + "\n";
+  return response;
+}
+
+// A failure of the request itself: its status and the field at fault.
+struct Fault {
+  Status status;
+  std::string field;
+};
+
+Fault BadField(const std::string& field, std::string message) {
+  return {InvalidArgument(std::move(message)), field};
+}
+
+// The request as the handlers see it: path segments, the authenticated person, the store.
+struct Call {
+  const ApiRequest& request;
+  std::vector<std::string> segments;  // "/api/v1/crs/CR-1" -> {"api","v1","crs","CR-1"}
+  std::string actor;
+  Store* store = nullptr;
+};
+
+std::vector<std::string> Segments(const std::string& path) {
+  std::vector<std::string> out;
+  for (std::string& part : Split(path, '/')) {
+    if (!part.empty()) out.push_back(std::move(part));
+  }
+  return out;
+}
+
+// Refuses query parameters other than `allowed`, and repeated ones.
+std::optional<Fault> CheckQuery(const ApiRequest& request, const std::set<std::string>& allowed) {
+  for (const auto& [name, value] : request.query) {
+    if (!allowed.contains(name)) {
+      std::string hint = DidYouMean(name, std::vector<std::string>(allowed.begin(), allowed.end()));
+      return BadField(name,
+                      fmt::format("unknown query parameter '{}'{}", EscapeForDisplay(name),
+                                  hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
+    }
+    if (request.query.count(name) > 1) {
+      return BadField(name, fmt::format("query parameter '{}' is given more than once", name));
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> Query(const ApiRequest& request, const std::string& name) {
+  auto it = request.query.find(name);
+  if (it == request.query.end()) return std::nullopt;
+  return it->second;
+}
+
+// An integer query parameter within [min, max], or `fallback` when absent.
+Result<int> QueryInt(const ApiRequest& request, const std::string& name, int fallback, int min,
+                     int max, std::string& field) {
+  std::optional<std::string> text = Query(request, name);
+  if (!text) return fallback;
+  int value = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc() || end != text->data() + text->size() || value < min || value > max) {
+    field = name;
+    return InvalidArgument(fmt::format("'{}' must be a whole number from {} to {}, got '{}'", name,
+                                       min, max, EscapeForDisplay(*text)));
+  }
+  return value;
+}
+
+// The kinds a body field may have.
+enum class FieldType { kString, kBool };
+
+struct FieldSpec {
+  FieldType type;
+  bool required;
+};
+
+// Parses a JSON object body: only `fields`, each of its type, required ones present.
+Result<json> ParseBody(const ApiRequest& request, const std::map<std::string, FieldSpec>& fields,
+                       std::string& fault_field) {
+  std::string_view body = request.body;
+  auto content_type = request.headers.find("content-type");
+  bool empty = Trim(body).empty();
+  if (!empty) {
+    std::string type = content_type == request.headers.end()
+                           ? std::string()
+                           : ToLower(Trim(Split(content_type->second, ';').front()));
+    if (type != "application/json") {
+      return Status(StatusCode::kInvalidArgument,
+                    "the request body must be JSON (Content-Type: application/json)");
+    }
+  }
+  if (!IsValidUtf8(body)) return InvalidArgument("the request body is not valid UTF-8");
+  json document = empty ? json::object() : json::parse(body, nullptr, false);
+  if (document.is_discarded()) return InvalidArgument("the request body is not valid JSON");
+  if (!document.is_object()) return InvalidArgument("the request body must be a JSON object");
+  for (const auto& [name, value] : document.items()) {
+    auto spec = fields.find(name);
+    if (spec == fields.end()) {
+      fault_field = name;
+      std::vector<std::string> known;
+      for (const auto& [known_name, unused] : fields) known.push_back(known_name);
+      std::string hint = DidYouMean(name, known);
+      return InvalidArgument(
+          fmt::format("unknown field '{}'{}", EscapeForDisplay(name),
+                      hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
+    }
+    bool ok = spec->second.type == FieldType::kString ? value.is_string() : value.is_boolean();
+    if (!ok) {
+      fault_field = name;
+      return InvalidArgument(
+          fmt::format("field '{}' must be a {}", name,
+                      spec->second.type == FieldType::kString ? "string" : "boolean"));
+    }
+  }
+  for (const auto& [name, spec] : fields) {
+    if (spec.required && !document.contains(name)) {
+      fault_field = name;
+      return InvalidArgument(fmt::format("field '{}' is required", name));
+    }
+  }
+  return document;
+}
+
+std::string StringField(const json& body, const char* name) {
+  auto it = body.find(name);
+  return it == body.end() ? std::string() : it->get<std::string>();
+}
+
+// One page of `items`, with where the next one is.
+json Page(json items, int limit, int offset, const ApiRequest& request) {
+  int total = static_cast<int>(items.size());
+  json page = json::array();
+  for (int i = offset; i < total && i < offset + limit; ++i) {
+    page.push_back(std::move(items[static_cast<size_t>(i)]));
+  }
+  json next = nullptr;
+  if (offset + limit < total) {
+    std::string query;
+    for (const auto& [name, value] : request.query) {
+      if (name == "offset" || name == "limit") continue;
+      query += fmt::format("{}={}&", name, value);
+    }
+    next = fmt::format("{}?{}limit={}&offset={}", request.path, query, limit, offset + limit);
+  }
+  return {{"items", std::move(page)},
+          {"total", total},
+          {"limit", limit},
+          {"offset", offset},
+          {"next", next}};
+}
+
+json AuditEventJson(const AuditEvent& e) {
+  json details = json::parse(e.details, nullptr, false);
+  if (details.is_discarded()) details = e.details;
+  return {{"seq", e.seq},
+          {"at", FormatRfc3339Utc(e.at)},
+          {"actor", e.actor},
+          {"action", e.action},
+          {"object", e.object},
+          {"details", details},
+          {"prev_hash", e.prev_hash},
+          {"hash", e.hash}};
+}
+
+json TokenJson(const ApiToken& token, Timestamp now) {
+  return {{"id", token.id},
+          {"person", token.person},
+          {"label", token.label},
+          {"state", std::string(TokenStateAt(token, now))},
+          {"created", FormatRfc3339Utc(token.created_at)},
+          {"created_by", token.created_by},
+          {"expires", JsonTime(token.expires_at)},
+          {"revoked", JsonTime(token.revoked_at)}};
+}
+
+}  // namespace
+
+std::string EtagOf(const std::string& body) { return "\"" + Sha256Hex(body).substr(0, 32) + "\""; }
+
+int Api::HttpStatusFor(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk:
+      return 200;
+    case StatusCode::kInvalidArgument:
+      return 400;
+    case StatusCode::kNotFound:
+      return 404;
+    case StatusCode::kConflict:
+    case StatusCode::kRefusedByGate:
+      return 409;
+    case StatusCode::kPermissionDenied:
+      return 403;
+    case StatusCode::kUnavailable:
+      return 503;
+    case StatusCode::kDeadlineExceeded:
+      return 504;
+    default:
+      return 500;
+  }
+}
+
+ApiResponse Api::Error(const Status& status, const std::string& field) {
+  json error = {{"code", std::string(StatusCodeName(status.code()))},
+                {"message", status.message()},
+                {"field", field.empty() ? json(nullptr) : json(field)}};
+  return JsonResponse(HttpStatusFor(status.code()), {{"error", error}});
+}
+
+ApiResponse Api::Handle(const ApiRequest& request) const {
+  auto started = clock_.Monotonic();
+  ApiResponse response;
+  try {
+    response = Dispatch(request);
+  } catch (const std::exception& e) {
+    response = Error(Internal(fmt::format("unexpected error: {}", e.what())));
+    response.route = "unmatched";
+  }
+  if (response.route.empty()) response.route = "unmatched";
+  // Conditional GET: the same representation as the client holds needs no body.
+  if (request.method == "GET" && response.status == 200) {
+    std::string etag = EtagOf(response.body);
+    response.headers.emplace_back("ETag", etag);
+    auto match = request.headers.find("if-none-match");
+    if (match != request.headers.end()) {
+      for (const std::string& candidate : Split(match->second, ',')) {
+        std::string_view c = Trim(candidate);
+        if (c == etag || c == "*" || c == "W/" + etag) {
+          response.status = 304;
+          response.body.clear();
+          break;
+        }
+      }
+    }
+  }
+  metrics_.RecordRequest(response.route, request.method, response.status,
+                         clock_.Monotonic() - started);
+  return response;
+}
+
+ApiResponse Api::Dispatch(const ApiRequest& request) const {
+  const std::string& method = request.method;
+  std::vector<std::string> segments = Segments(request.path);
+  auto only = [&](std::initializer_list<const char*> methods, const char* route) {
+    for (const char* m : methods) {
+      if (method == m) return std::optional<ApiResponse>();
+    }
+    std::string allow;
+    for (const char* m : methods) allow += (allow.empty() ? "" : ", ") + std::string(m);
+    ApiResponse response =
+        JsonResponse(405, {{"error",
+                            {{"code", "METHOD_NOT_ALLOWED"},
+                             {"message", fmt::format("{} does not accept {}; it accepts {}", route,
+                                                     EscapeForDisplay(method), allow)},
+                             {"field", nullptr}}}});
+    response.headers.emplace_back("Allow", allow);
+    response.route = route;
+    return std::optional<ApiResponse>(response);
+  };
+  auto routed = [](ApiResponse response, const char* route) {
+    response.route = route;
+    return response;
+  };
+
+  // Unauthenticated: liveness, readiness, metrics.
+  if (request.path == "/health") {
+    if (auto refused = only({"GET"}, "/health")) return *refused;
+    return routed(JsonResponse(200, {{"status", "ok"}}), "/health");
+  }
+  if (request.path == "/ready") {
+    if (auto refused = only({"GET"}, "/ready")) return *refused;
+    Result<Store*> store = store_();
+    Status ready = store.ok()
+                       ? (*store)->Read([](Transaction& tx) { return tx.ListRuns(1).status(); })
+                       : store.status();
+    if (!ready.ok()) {
+      return routed(JsonResponse(503, {{"ready", false}, {"reason", ready.message()}}), "/ready");
+    }
+    return routed(JsonResponse(200, {{"ready", true}}), "/ready");
+  }
+  if (request.path == "/metrics") {
+    if (auto refused = only({"GET"}, "/metrics")) return *refused;
+    ApiResponse response;
+    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    response.body = metrics_.Render();
+    Result<Store*> store = store_();
+    if (store.ok()) {
+      std::map<std::string, int> by_state;
+      for (RunState state : {RunState::kPending, RunState::kRunning, RunState::kSucceeded,
+                             RunState::kFailed, RunState::kCancelled}) {
+        by_state[std::string(RunStateName(state))] = 0;
+      }
+      Histogram steps;
+      Status read = (*store)->Read([&](Transaction& tx) -> Status {
+        ASSIGN_OR_RETURN(std::vector<RunSummary> runs, tx.ListRuns(std::nullopt));
+        for (const RunSummary& run : runs) ++by_state[std::string(RunStateName(run.state))];
+        // Step durations of the latest runs (the newest 100), finished steps only.
+        size_t first = runs.size() > 100 ? runs.size() - 100 : 0;
+        for (size_t i = first; i < runs.size(); ++i) {
+          ASSIGN_OR_RETURN(std::vector<StepExecution> executions,
+                           tx.ListStepExecutions(runs[i].id));
+          for (const StepExecution& e : executions) {
+            if (e.started_at && e.finished_at) {
+              steps.Observe(std::chrono::duration<double>(*e.finished_at - *e.started_at).count());
+            }
+          }
+        }
+        return Status::Ok();
+      });
+      if (read.ok()) {
+        response.body +=
+            "# HELP rollgate_runs Runs in the store, by state.\n# TYPE rollgate_runs gauge\n";
+        for (const auto& [state, count] : by_state) {
+          response.body += fmt::format("rollgate_runs{{state=\"{}\"}} {}\n", state, count);
+        }
+        response.body +=
+            "# HELP rollgate_step_duration_seconds Duration of the steps of the latest 100 runs.\n"
+            "# TYPE rollgate_step_duration_seconds histogram\n";
+        steps.Render("rollgate_step_duration_seconds", "", response.body);
+      }
+      response.body += fmt::format(
+          "# HELP rollgate_store_up Whether the store could be read for this scrape.\n"
+          "# TYPE rollgate_store_up gauge\nrollgate_store_up {}\n",
+          read.ok() ? 1 : 0);
+    }
+    response.route = "/metrics";
+    return response;
+  }
+
+  if (segments.size() < 2 || segments[0] != "api" || segments[1] != "v1") {
+    return routed(Error(NotFound(fmt::format("no route {} (the API is under /api/v1/)",
+                                             EscapeForDisplay(request.path)))),
+                  "unmatched");
+  }
+
+  // Authentication: the token decides who acts.
+  Result<Store*> store_result = store_();
+  if (!store_result.ok()) return routed(Error(store_result.status()), "unmatched");
+  Store& store = **store_result;
+  auto authorization = request.headers.find("authorization");
+  std::string secret;
+  if (authorization != request.headers.end()) {
+    std::string_view value = Trim(authorization->second);
+    if (value.size() > 7 && ToLower(value.substr(0, 7)) == "bearer ") {
+      secret = std::string(Trim(value.substr(7)));
+    }
+  }
+  auto unauthenticated = [&](const std::string& message) {
+    ApiResponse response = JsonResponse(
+        401, {{"error", {{"code", "UNAUTHENTICATED"}, {"message", message}, {"field", nullptr}}}});
+    response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"rollgate\"");
+    response.route = "unmatched";
+    return response;
+  };
+  if (secret.empty()) {
+    return unauthenticated(
+        "this route needs 'Authorization: Bearer <token>' (rollgate token "
+        "create)");
+  }
+  TokenService tokens(config_, store, clock_);
+  Result<ApiToken> token = tokens.Authenticate(secret);
+  if (!token.ok()) {
+    if (token.status().code() == StatusCode::kPermissionDenied) {
+      return unauthenticated(token.status().message());
+    }
+    return routed(Error(token.status()), "unmatched");
+  }
+  const std::string& actor = token->person;
+  const Person* person = config_.FindPerson(actor);
+  bool read_only = true;
+  for (const std::string& role : person->roles) {
+    auto& ro = config_.server.read_only_roles;
+    if (std::find(ro.begin(), ro.end(), role) == ro.end()) read_only = false;
+  }
+
+  const size_t n = segments.size();
+  auto fault = [&](const Fault& f, const char* route) {
+    return routed(Error(f.status, f.field), route);
+  };
+  auto result_error = [&](const Status& status, const std::string& field, const char* route) {
+    return routed(Error(status, field), route);
+  };
+  CrService crs(config_, store, clock_, zone_);
+
+  // A change to the record: refused for read-only people before anything is parsed.
+  auto action = [&](const char* route, const std::map<std::string, FieldSpec>& fields,
+                    const std::function<Result<ChangeRequest>(const json&)>& body) -> ApiResponse {
+    if (auto refused = only({"POST"}, route)) return *refused;
+    if (auto bad = CheckQuery(request, {})) return fault(*bad, route);
+    if (read_only) {
+      return result_error(
+          PermissionDenied(fmt::format("{} may read but not act: holds only the read-only roles {}",
+                                       actor, Join(config_.server.read_only_roles, ", "))),
+          "", route);
+    }
+    std::string field;
+    Result<json> parsed = ParseBody(request, fields, field);
+    if (!parsed.ok()) return result_error(parsed.status(), field, route);
+    Result<ChangeRequest> cr = body(*parsed);
+    if (!cr.ok()) return result_error(cr.status(), "", route);
+    const Patch* patch = nullptr;
+    return routed(JsonResponse(200, CrToJson(*cr, patch, config_, clock_.Now(), zone_)), route);
+  };
+
+  // /api/v1/whoami
+  if (n == 3 && segments[2] == "whoami") {
+    const char* route = "/api/v1/whoami";
+    if (auto refused = only({"GET"}, route)) return *refused;
+    if (auto bad = CheckQuery(request, {})) return fault(*bad, route);
+    return routed(JsonResponse(200, {{"person", actor},
+                                     {"full_name", person->full_name},
+                                     {"roles", person->roles},
+                                     {"read_only", read_only},
+                                     {"token", TokenJson(*token, clock_.Now())}}),
+                  route);
+  }
+
+  // /api/v1/patches[/ID]
+  if (n >= 3 && segments[2] == "patches") {
+    if (n == 3) {
+      const char* route = "/api/v1/patches";
+      if (auto refused = only({"GET"}, route)) return *refused;
+      if (auto bad = CheckQuery(request, {"limit", "offset"})) return fault(*bad, route);
+      std::string field;
+      Result<int> limit =
+          QueryInt(request, "limit", kDefaultPageSize, 1, config_.server.max_page_size, field);
+      if (!limit.ok()) return result_error(limit.status(), field, route);
+      Result<int> offset = QueryInt(request, "offset", 0, 0, 1 << 30, field);
+      if (!offset.ok()) return result_error(offset.status(), field, route);
+      std::vector<Patch> patches;
+      Status read = store.Read([&](Transaction& tx) -> Status {
+        ASSIGN_OR_RETURN(patches, tx.ListPatches());
+        return Status::Ok();
+      });
+      if (!read.ok()) return result_error(read, "", route);
+      json items = json::array();
+      for (const Patch& p : patches) items.push_back(PatchJson(p));
+      return routed(JsonResponse(200, Page(std::move(items), *limit, *offset, request)), route);
+    }
+    if (n == 4) {
+      const char* route = "/api/v1/patches/{id}";
+      if (auto refused = only({"GET"}, route)) return *refused;
+      if (auto bad = CheckQuery(request, {})) return fault(*bad, route);
+      Patch patch;
+      Status read = store.Read([&](Transaction& tx) -> Status {
+        ASSIGN_OR_RETURN(patch, tx.GetPatch(segments[3]));
+        return Status::Ok();
+      });
+      if (!read.ok()) return result_error(read, "", route);
+      return routed(JsonResponse(200, PatchJson(patch)), route);
+    }
+  }
+
+  // /api/v1/crs[/ID[/gates|checklist|submit|approvals|rejections|signoffs]]
+  if (n >= 3 && segments[2] == "crs") {
+    if (n == 3) {
+      const char* route = "/api/v1/crs";
+      if (auto refused = only({"GET"}, route)) return *refused;
+      if (auto bad = CheckQuery(request, {"limit", "offset", "state", "system"})) {
+        return fault(*bad, route);
+      }
+      std::string field;
+      Result<int> limit =
+          QueryInt(request, "limit", kDefaultPageSize, 1, config_.server.max_page_size, field);
+      if (!limit.ok()) return result_error(limit.status(), field, route);
+      Result<int> offset = QueryInt(request, "offset", 0, 0, 1 << 30, field);
+      if (!offset.ok()) return result_error(offset.status(), field, route);
+      ChangeRequestFilter filter;
+      if (auto state = Query(request, "state")) {
+        Result<CrState> parsed = ParseCrState(*state);
+        if (!parsed.ok()) return result_error(parsed.status(), "state", route);
+        filter.state = *parsed;
+      }
+      if (auto system = Query(request, "system")) filter.system = *system;
+      Result<std::vector<ChangeRequestSummary>> rows = crs.List(filter, false);
+      if (!rows.ok()) return result_error(rows.status(), "", route);
+      json items = json::array();
+      for (const ChangeRequestSummary& row : *rows) items.push_back(CrSummaryJson(row));
+      return routed(JsonResponse(200, Page(std::move(items), *limit, *offset, request)), route);
+    }
+    const std::string& id = segments[3];
+    if (n == 4) {
+      const char* route = "/api/v1/crs/{id}";
+      if (auto refused = only({"GET"}, route)) return *refused;
+      if (auto bad = CheckQuery(request, {})) return fault(*bad, route);
+      Result<ChangeRequest> cr = crs.Get(id);
+      if (!cr.ok()) return result_error(cr.status(), "", route);
+      std::optional<Patch> patch;
+      (void)store.Read([&](Transaction& tx) -> Status {
+        Result<Patch> p = tx.GetPatch(cr->patch_id);
+        if (p.ok()) patch = std::move(*p);
+        return Status::Ok();
+      });
+      return routed(
+          JsonResponse(200, CrToJson(*cr, patch ? &*patch : nullptr, config_, clock_.Now(), zone_)),
+          route);
+    }
+    if (n == 5 && (segments[4] == "gates" || segments[4] == "checklist")) {
+      bool gates = segments[4] == "gates";
+      const char* route = gates ? "/api/v1/crs/{id}/gates" : "/api/v1/crs/{id}/checklist";
+      if (auto refused = only({"GET"}, route)) return *refused;
+      if (auto bad = CheckQuery(request, gates ? std::set<std::string>{"environment", "emergency"}
+                                               : std::set<std::string>{"environment"})) {
+        return fault(*bad, route);
+      }
+      std::optional<std::string> env = Query(request, "environment");
+      if (!env) {
+        return result_error(InvalidArgument("query parameter 'environment' is required"),
+                            "environment", route);
+      }
+      if (gates) {
+        std::optional<std::string> emergency = Query(request, "emergency");
+        if (emergency && *emergency != "true" && *emergency != "false") {
+          return result_error(InvalidArgument("'emergency' must be true or false"), "emergency",
+                              route);
+        }
+        Result<GateReport> report = crs.CheckGates(id, *env, emergency == "true");
+        if (!report.ok()) return result_error(report.status(), "", route);
+        return routed(JsonResponse(200, GateReportToJson(*report)), route);
+      }
+      Result<ChecklistView> view = crs.ComputeChecklist(id, *env);
+      if (!view.ok()) return result_error(view.status(), "", route);
+      return routed(JsonResponse(200, ChecklistToJson(view->cr, *env, view->items)), route);
+    }
+    if (n == 5 && segments[4] == "submit") {
+      return action("/api/v1/crs/{id}/submit", {},
+                    [&](const json&) { return crs.Submit(id, actor); });
+    }
+    if (n == 5 && segments[4] == "approvals") {
+      return action("/api/v1/crs/{id}/approvals", {{"environment", {FieldType::kString, true}}},
+                    [&](const json& body) {
+                      return crs.Approve(id, StringField(body, "environment"), actor);
+                    });
+    }
+    if (n == 5 && segments[4] == "rejections") {
+      return action(
+          "/api/v1/crs/{id}/rejections",
+          {{"environment", {FieldType::kString, true}}, {"reason", {FieldType::kString, true}}},
+          [&](const json& body) {
+            return crs.Reject(id, StringField(body, "environment"), StringField(body, "reason"),
+                              actor);
+          });
+    }
+    if (n == 5 && segments[4] == "signoffs") {
+      return action(
+          "/api/v1/crs/{id}/signoffs",
+          {{"environment", {FieldType::kString, true}}, {"kind", {FieldType::kString, true}}},
+          [&](const json& body) {
+            return crs.Signoff(id, StringField(body, "environment"), StringField(body, "kind"),
+                               actor);
+          });
+    }
+  }
+
+  // /api/v1/runs[/ID]
+  if (n >= 3 && segments[2] == "runs") {
+    if (n == 3) {
+      const char* route = "/api/v1/runs";
+      if (auto refused = only({"GET"}, route)) return *refused;
+      if (auto bad = CheckQuery(request, {"limit", "offset"})) return fault(*bad, route);
+      std::string field;
+      Result<int> limit =
+          QueryInt(request, "limit", kDefaultPageSize, 1, config_.server.max_page_size, field);
+      if (!limit.ok()) return result_error(limit.status(), field, route);
+      Result<int> offset = QueryInt(request, "offset", 0, 0, 1 << 30, field);
+      if (!offset.ok()) return result_error(offset.status(), field, route);
+      std::vector<RunSummary> runs;
+      Status read = store.Read([&](Transaction& tx) -> Status {
+        ASSIGN_OR_RETURN(runs, tx.ListRuns(std::nullopt));
+        return Status::Ok();
+      });
+      if (!read.ok()) return result_error(read, "", route);
+      json items = json::array();
+      for (auto it = runs.rbegin(); it != runs.rend(); ++it) {  // newest first
+        items.push_back({{"id", it->id},
+                         {"change_request", it->change_request},
+                         {"environment", it->environment},
+                         {"system", it->system},
+                         {"state", std::string(RunStateName(it->state))},
+                         {"created", FormatRfc3339Utc(it->created_at)},
+                         {"finished", JsonTime(it->finished_at)}});
+      }
+      return routed(JsonResponse(200, Page(std::move(items), *limit, *offset, request)), route);
+    }
+    if (n == 4) {
+      const char* route = "/api/v1/runs/{id}";
+      if (auto refused = only({"GET"}, route)) return *refused;
+      if (auto bad = CheckQuery(request, {})) return fault(*bad, route);
+      Run run;
+      std::vector<StepExecution> steps;
+      Status read = store.Read([&](Transaction& tx) -> Status {
+        ASSIGN_OR_RETURN(run, tx.GetRun(segments[3]));
+        ASSIGN_OR_RETURN(steps, tx.ListStepExecutions(segments[3]));
+        return Status::Ok();
+      });
+      if (!read.ok()) return result_error(read, "", route);
+      return routed(JsonResponse(200, RunJson(run, steps)), route);
+    }
+  }
+
+  // /api/v1/audit
+  if (n == 3 && segments[2] == "audit") {
+    const char* route = "/api/v1/audit";
+    if (auto refused = only({"GET"}, route)) return *refused;
+    if (auto bad = CheckQuery(request, {"limit", "offset", "object"})) return fault(*bad, route);
+    std::string field;
+    Result<int> limit =
+        QueryInt(request, "limit", kDefaultPageSize, 1, config_.server.max_page_size, field);
+    if (!limit.ok()) return result_error(limit.status(), field, route);
+    Result<int> offset = QueryInt(request, "offset", 0, 0, 1 << 30, field);
+    if (!offset.ok()) return result_error(offset.status(), field, route);
+    json items = json::array();
+    if (auto object = Query(request, "object")) {
+      Result<std::vector<AuditEvent>> events = store.AuditEventsFor(*object);
+      if (!events.ok()) return result_error(events.status(), "", route);
+      for (const AuditEvent& e : *events) items.push_back(AuditEventJson(e));
+    } else {
+      Status read = store.ForEachAuditEvent([&](const AuditEvent& e) -> Status {
+        items.push_back(AuditEventJson(e));
+        return Status::Ok();
+      });
+      if (!read.ok()) return result_error(read, "", route);
+    }
+    return routed(JsonResponse(200, Page(std::move(items), *limit, *offset, request)), route);
+  }
+
+  // /api/v1/tokens: the caller's own tokens (all of them for a token admin).
+  if (n == 3 && segments[2] == "tokens") {
+    const char* route = "/api/v1/tokens";
+    if (auto refused = only({"GET"}, route)) return *refused;
+    if (auto bad = CheckQuery(request, {})) return fault(*bad, route);
+    Result<std::vector<ApiToken>> all = tokens.List();
+    if (!all.ok()) return result_error(all.status(), "", route);
+    bool admin = false;
+    for (const std::string& role : config_.server.token_admin_roles) {
+      admin = admin || config_.PersonHasRole(actor, role);
+    }
+    json items = json::array();
+    for (const ApiToken& t : *all) {
+      if (admin || t.person == actor) items.push_back(TokenJson(t, clock_.Now()));
+    }
+    return routed(JsonResponse(200, {{"items", items}}), route);
+  }
+
+  return routed(Error(NotFound(fmt::format("no route {} {}", EscapeForDisplay(method),
+                                           EscapeForDisplay(request.path)))),
+                "unmatched");
+}
+
+}  // namespace rollgate::server

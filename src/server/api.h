@@ -1,0 +1,72 @@
+// The HTTP API of `rollgate serve` (docs/server.md), independent of the HTTP library: a request
+// in, a response out. The adapter (server/http_server.h) parses HTTP with cpp-httplib and calls
+// Api::Handle; the fuzz target (fuzz/api_fuzz.cc) and the unit tests call it directly.
+//
+// Every /api/ route needs `Authorization: Bearer <token>`; the token's person is the actor of
+// every action (a request never names its actor). Reads answer with an ETag and honour
+// If-None-Match; lists are paginated (`limit`, `offset`) and say where the next page is. Every
+// error is {"error":{"code","message","field"}} with a 4xx or 5xx status, and nothing is changed.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+#include "common/time.h"
+#include "domain/config.h"
+#include "server/metrics.h"
+#include "store/store.h"
+
+namespace rollgate::server {
+
+struct ApiRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // decoded, without the query
+  std::multimap<std::string, std::string> query;
+  std::map<std::string, std::string> headers;  // names lowercase
+  std::string body;
+};
+
+struct ApiResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string route;  // the matched route's pattern, for metrics ("unmatched" when none)
+};
+
+// Where a handler finds its store: the adapter gives each worker thread its own (a Store is used
+// by one thread at a time).
+using StoreProvider = std::function<Result<Store*>()>;
+
+class Api {
+ public:
+  Api(const Config& config, StoreProvider store, const Clock& clock, const TimeZone& zone,
+      ServerMetrics& metrics)
+      : config_(config), store_(std::move(store)), clock_(clock), zone_(zone), metrics_(metrics) {}
+
+  // Never throws; an unexpected exception becomes a 500 with a JSON error.
+  ApiResponse Handle(const ApiRequest& request) const;
+
+  // The JSON error document and status for `status` (field: the request field at fault, or "").
+  static ApiResponse Error(const Status& status, const std::string& field = "");
+  // The HTTP status for a Status code: 400, 404, 409, 403, 409 (gate), 503, 504, 500.
+  static int HttpStatusFor(StatusCode code);
+
+ private:
+  ApiResponse Dispatch(const ApiRequest& request) const;
+
+  const Config& config_;
+  StoreProvider store_;
+  const Clock& clock_;
+  const TimeZone& zone_;
+  ServerMetrics& metrics_;
+};
+
+// The ETag of a response body: a strong validator, quoted.
+std::string EtagOf(const std::string& body);
+
+}  // namespace rollgate::server

@@ -1,0 +1,320 @@
+// The API without HTTP: requests in, responses out, on a real SQLite store in a temp directory
+// with the sample configuration. What the adapter adds (limits, TLS, signals) is tested over
+// HTTP in http_server_test.cc.
+#include "server/api.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/strings.h"
+#include "service/cr_service.h"
+#include "service/token_service.h"
+#include "store/sqlite/sqlite_store.h"
+#include "testing/fake_clock.h"
+#include "testing/sample_config.h"
+
+namespace rollgate::server {
+namespace {
+
+using nlohmann::json;
+using rollgate::testing::FakeClock;
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("rollgate-api-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    auto opened = OpenSqliteStore(dir_ / "state.db");
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    store_ = std::move(opened).value();
+    config_.people.push_back({"gone", "Gone Person", "", "", "", {"engineer"}});
+    api_ = std::make_unique<Api>(
+        config_, [this]() -> Result<Store*> { return store_.get(); }, clock_, zone_, metrics_);
+    // A patch and a CR in draft, created by eve.
+    Patch patch = rollgate::testing::SamplePatch(5.0);  // P3: no assessment needed
+    ChangeRequest cr = rollgate::testing::SampleChangeRequest(config_, patch);
+    ASSERT_TRUE(store_
+                    ->Write([&](Transaction& tx) -> Status {
+                      RETURN_IF_ERROR(tx.NextNumber("PATCH").status());
+                      RETURN_IF_ERROR(tx.PutPatch(patch));
+                      RETURN_IF_ERROR(tx.NextNumber("CR").status());
+                      return tx.PutChangeRequest(cr);
+                    })
+                    .ok());
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::string TokenFor(const std::string& person) {
+    TokenService tokens(config_, *store_, clock_);
+    auto created = tokens.Create(person, "test", std::nullopt, person);
+    EXPECT_TRUE(created.ok()) << created.status().ToString();
+    return created.ok() ? created->secret : "";
+  }
+
+  ApiResponse Call(const std::string& method, const std::string& path, const std::string& token,
+                   const std::string& body = "", std::multimap<std::string, std::string> query = {},
+                   std::map<std::string, std::string> headers = {}) {
+    ApiRequest request;
+    request.method = method;
+    request.path = path;
+    request.query = std::move(query);
+    request.headers = std::move(headers);
+    if (!token.empty()) request.headers["authorization"] = "Bearer " + token;
+    if (!body.empty() && !request.headers.contains("content-type")) {
+      request.headers["content-type"] = "application/json";
+    }
+    request.body = body;
+    return api_->Handle(request);
+  }
+
+  static json Body(const ApiResponse& response) {
+    json parsed = json::parse(response.body, nullptr, false);
+    EXPECT_FALSE(parsed.is_discarded()) << response.body;
+    return parsed;
+  }
+
+  int AuditCount() {
+    int count = 0;
+    EXPECT_TRUE(store_
+                    ->ForEachAuditEvent([&](const AuditEvent&) {
+                      ++count;
+                      return Status::Ok();
+                    })
+                    .ok());
+    return count;
+  }
+
+  std::filesystem::path dir_;
+  Config config_ = rollgate::testing::SampleConfig();
+  FakeClock clock_{rollgate::testing::MondayMorning()};
+  FixedOffsetZone zone_{Seconds(0)};
+  ServerMetrics metrics_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Api> api_;
+};
+
+TEST_F(ApiTest, HealthReadyAndMetricsNeedNoToken) {
+  ApiResponse health = Call("GET", "/health", "");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(Body(health)["status"], "ok");
+  ApiResponse ready = Call("GET", "/ready", "");
+  EXPECT_EQ(ready.status, 200);
+  EXPECT_EQ(Body(ready)["ready"], true);
+  Call("GET", "/api/v1/crs", "");
+  ApiResponse metrics = Call("GET", "/metrics", "");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_EQ(metrics.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_NE(metrics.body.find("rollgate_http_requests_total{route=\"/health\",method=\"GET\","
+                              "code=\"200\"} 1"),
+            std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("rollgate_http_request_duration_seconds_bucket{route=\"/health\","
+                              "le=\"+Inf\"} 1"),
+            std::string::npos);
+  EXPECT_NE(metrics.body.find("rollgate_runs{state=\"running\"} 0"), std::string::npos);
+  EXPECT_NE(metrics.body.find("# TYPE rollgate_step_duration_seconds histogram"),
+            std::string::npos);
+  EXPECT_NE(metrics.body.find("rollgate_store_up 1"), std::string::npos);
+  EXPECT_EQ(Call("POST", "/health", "").status, 405);
+}
+
+TEST_F(ApiTest, MissingMalformedUnknownExpiredAndRevokedTokensAre401) {
+  std::string good = TokenFor("eve");
+  for (const std::string& token :
+       {std::string(), std::string("nonsense"), "rg_" + std::string(43, 'A')}) {
+    ApiResponse response = Call("GET", "/api/v1/crs", token);
+    EXPECT_EQ(response.status, 401) << token;
+    json error = Body(response)["error"];
+    EXPECT_EQ(error["code"], "UNAUTHENTICATED");
+    EXPECT_FALSE(error["message"].get<std::string>().empty());
+    bool challenge = false;
+    for (const auto& [name, value] : response.headers) challenge |= name == "WWW-Authenticate";
+    EXPECT_TRUE(challenge);
+    EXPECT_EQ(response.body.find("AAAAAAAAAAAAAAAAAAAA"), std::string::npos);  // not echoed
+  }
+  EXPECT_EQ(Call("GET", "/api/v1/crs", good).status, 200);
+
+  TokenService tokens(config_, *store_, clock_);
+  auto short_lived = tokens.Create("eve", "short", Seconds(60), "eve");
+  ASSERT_TRUE(short_lived.ok());
+  EXPECT_EQ(Call("GET", "/api/v1/whoami", short_lived->secret).status, 200);
+  clock_.Advance(Seconds(61));
+  ApiResponse expired = Call("GET", "/api/v1/whoami", short_lived->secret);
+  EXPECT_EQ(expired.status, 401);
+  EXPECT_NE(Body(expired)["error"]["message"].get<std::string>().find("expired"),
+            std::string::npos);
+
+  auto listed = tokens.List();
+  ASSERT_TRUE(listed.ok());
+  ASSERT_TRUE(tokens.Revoke(listed->front().id, "eve").ok());
+  ApiResponse revoked = Call("GET", "/api/v1/whoami", good);
+  EXPECT_EQ(revoked.status, 401);
+  EXPECT_NE(Body(revoked)["error"]["message"].get<std::string>().find("revoked"),
+            std::string::npos);
+
+  // A person removed from the configuration can no longer use their token.
+  std::string gone = TokenFor("gone");
+  config_.people.pop_back();
+  EXPECT_EQ(Call("GET", "/api/v1/whoami", gone).status, 401);
+}
+
+TEST_F(ApiTest, WhoamiIsTheTokensPerson) {
+  ApiResponse response = Call("GET", "/api/v1/whoami", TokenFor("hal"));
+  ASSERT_EQ(response.status, 200);
+  json body = Body(response);
+  EXPECT_EQ(body["person"], "hal");
+  EXPECT_EQ(body["read_only"], true);
+  EXPECT_EQ(body["token"]["state"], "active");
+  EXPECT_FALSE(body["token"].contains("hash"));
+}
+
+TEST_F(ApiTest, ReadsCarryAnEtagAndAnswer304WhenUnchanged) {
+  std::string token = TokenFor("eve");
+  ApiResponse first = Call("GET", "/api/v1/crs/CR-1", token);
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(Body(first)["id"], "CR-1");
+  std::string etag;
+  for (const auto& [name, value] : first.headers) {
+    if (name == "ETag") etag = value;
+  }
+  ASSERT_FALSE(etag.empty());
+  ApiResponse again = Call("GET", "/api/v1/crs/CR-1", token, "", {}, {{"if-none-match", etag}});
+  EXPECT_EQ(again.status, 304);
+  EXPECT_TRUE(again.body.empty());
+  // A change makes a new representation.
+  ASSERT_EQ(Call("POST", "/api/v1/crs/CR-1/submit", token).status, 200);
+  ApiResponse changed = Call("GET", "/api/v1/crs/CR-1", token, "", {}, {{"if-none-match", etag}});
+  EXPECT_EQ(changed.status, 200);
+  EXPECT_EQ(Body(changed)["state"], "submitted");
+}
+
+TEST_F(ApiTest, ListsArePaginatedWithTheNextPage) {
+  std::string token = TokenFor("eve");
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(TokenService(config_, *store_, clock_).List().ok());
+  ApiResponse audit = Call("GET", "/api/v1/audit", token, "", {{"limit", "1"}});
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  json page = Body(audit);
+  EXPECT_EQ(page["items"].size(), 1u);
+  EXPECT_EQ(page["limit"], 1);
+  EXPECT_EQ(page["offset"], 0);
+  int total = page["total"];
+  ASSERT_GE(total, 1);  // token.create at least
+  if (total > 1) {
+    EXPECT_EQ(page["next"], "/api/v1/audit?limit=1&offset=1");
+  }
+  ApiResponse crs = Call("GET", "/api/v1/crs", token, "", {{"state", "draft"}});
+  ASSERT_EQ(crs.status, 200) << crs.body;
+  EXPECT_EQ(Body(crs)["items"][0]["id"], "CR-1");
+  EXPECT_EQ(Body(crs)["next"], nullptr);
+  EXPECT_EQ(Body(Call("GET", "/api/v1/crs", token, "", {{"state", "submitted"}}))["total"], 0);
+  ApiResponse patches = Call("GET", "/api/v1/patches", token);
+  EXPECT_EQ(Body(patches)["items"][0]["id"], "PATCH-1");
+  EXPECT_EQ(Call("GET", "/api/v1/patches/PATCH-1", token).status, 200);
+
+  for (const auto& [name, value] :
+       std::vector<std::pair<std::string, std::string>>{{"limit", "0"},
+                                                        {"limit", "501"},
+                                                        {"limit", "ten"},
+                                                        {"offset", "-1"},
+                                                        {"state", "nonsense"},
+                                                        {"colour", "blue"}}) {
+    ApiResponse bad = Call("GET", "/api/v1/crs", token, "", {{name, value}});
+    EXPECT_EQ(bad.status, 400) << name << "=" << value;
+    EXPECT_EQ(Body(bad)["error"]["field"], name) << bad.body;
+  }
+}
+
+TEST_F(ApiTest, ApprovalIsTheTokensPersonAndNeedsTheRole) {
+  std::string eve = TokenFor("eve"), dana = TokenFor("dana"), hal = TokenFor("hal");
+  ASSERT_EQ(Call("POST", "/api/v1/crs/CR-1/submit", eve).status, 200);
+  int before = AuditCount();
+
+  // A forged approver field is an unknown field: refused, nothing changed.
+  ApiResponse forged =
+      Call("POST", "/api/v1/crs/CR-1/approvals", eve, R"({"environment":"DEV","approver":"dana"})");
+  EXPECT_EQ(forged.status, 400);
+  EXPECT_EQ(Body(forged)["error"]["field"], "approver");
+  // eve is no development lead.
+  ApiResponse no_role = Call("POST", "/api/v1/crs/CR-1/approvals", eve, R"({"environment":"DEV"})");
+  EXPECT_EQ(no_role.status, 403) << no_role.body;
+  // The help desk reads only.
+  ApiResponse help_desk =
+      Call("POST", "/api/v1/crs/CR-1/approvals", hal, R"({"environment":"DEV"})");
+  EXPECT_EQ(help_desk.status, 403);
+  EXPECT_NE(Body(help_desk)["error"]["message"].get<std::string>().find("read"), std::string::npos);
+  EXPECT_EQ(AuditCount(), before);
+
+  ApiResponse approved =
+      Call("POST", "/api/v1/crs/CR-1/approvals", dana, R"({"environment":"DEV"})");
+  ASSERT_EQ(approved.status, 200) << approved.body;
+  json cr = Body(approved);
+  ASSERT_EQ(cr["approvals"].size(), 1u) << approved.body;
+  EXPECT_EQ(cr["approvals"][0]["approver"], "dana");
+  EXPECT_EQ(cr["approvals"][0]["environment"], "DEV");
+  EXPECT_EQ(AuditCount(), before + 1);
+  auto events = store_->AuditEventsFor("CR-1");
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ(events->back().actor, "dana");
+}
+
+TEST_F(ApiTest, MalformedBodiesAreRefusedWithTheFieldAndChangeNothing) {
+  std::string eve = TokenFor("eve"), dana = TokenFor("dana");
+  ASSERT_EQ(Call("POST", "/api/v1/crs/CR-1/submit", eve).status, 200);
+  int before = AuditCount();
+  struct Case {
+    std::string body;
+    std::string field;  // "" when the body as a whole is wrong
+    std::map<std::string, std::string> headers;
+  };
+  std::vector<Case> cases = {
+      {"{", "", {}},
+      {"[1,2]", "", {}},
+      {"\"DEV\"", "", {}},
+      {std::string("{\"environment\":\"DE\xff\"}"), "", {}},
+      {R"({"environment":7})", "environment", {}},
+      {R"({"environment":null})", "environment", {}},
+      {R"({})", "environment", {}},
+      {R"({"environment":"DEV","extra":true})", "extra", {}},
+      {R"({"environment":"DEV"})", "", {{"content-type", "text/plain"}}},
+  };
+  for (const Case& c : cases) {
+    ApiResponse response = Call("POST", "/api/v1/crs/CR-1/approvals", dana, c.body, {}, c.headers);
+    EXPECT_EQ(response.status, 400) << c.body;
+    json error = Body(response)["error"];
+    EXPECT_EQ(error["code"], "INVALID_ARGUMENT") << c.body;
+    EXPECT_EQ(error["field"], c.field.empty() ? json(nullptr) : json(c.field)) << c.body;
+  }
+  ApiResponse unknown_env =
+      Call("POST", "/api/v1/crs/CR-1/approvals", dana, R"({"environment":"STAGING"})");
+  EXPECT_GE(unknown_env.status, 400);
+  EXPECT_LT(unknown_env.status, 500);
+  EXPECT_EQ(Call("POST", "/api/v1/crs/CR-99/approvals", dana, R"({"environment":"DEV"})").status,
+            404);
+  EXPECT_EQ(AuditCount(), before);
+}
+
+TEST_F(ApiTest, UnknownRoutesAndMethodsAreJsonErrors) {
+  std::string eve = TokenFor("eve");
+  ApiResponse missing = Call("GET", "/api/v1/nothing", eve);
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(Body(missing)["error"]["code"], "NOT_FOUND");
+  ApiResponse outside = Call("GET", "/etc/passwd", "");
+  EXPECT_EQ(outside.status, 404);
+  ApiResponse method = Call("DELETE", "/api/v1/crs/CR-1", eve);
+  EXPECT_EQ(method.status, 405);
+  EXPECT_EQ(Body(method)["error"]["code"], "METHOD_NOT_ALLOWED");
+  EXPECT_EQ(Call("GET", "/api/v1/runs/RUN-404", eve).status, 404);
+  EXPECT_EQ(Call("GET", "/api/v1/crs/CR-1/gates", eve).status, 400);  // environment missing
+  ApiResponse gates = Call("GET", "/api/v1/crs/CR-1/gates", eve, "", {{"environment", "DEV"}});
+  EXPECT_EQ(gates.status, 200) << gates.body;
+  EXPECT_EQ(Body(gates)["passed"], false);
+}
+
+}  // namespace
+}  // namespace rollgate::server

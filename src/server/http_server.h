@@ -1,0 +1,59 @@
+// `rollgate serve`: the API (server/api.h) over HTTP or HTTPS with cpp-httplib. Each worker
+// thread opens its own store connection. Limits come from the configuration's `server:` section:
+// body size, timeouts, connections served at once. Stop() (or SIGTERM through RunUntilSignal)
+// stops accepting, lets requests in flight finish and returns.
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "common/time.h"
+#include "domain/config.h"
+#include "server/api.h"
+#include "server/metrics.h"
+
+namespace rollgate::server {
+
+struct ServeOptions {
+  std::string listen;                // HOST:PORT; port 0 picks a free one
+  std::string store_url;             // each worker opens it
+  std::filesystem::path config_dir;  // TLS files are relative to it
+};
+
+class HttpServer {
+ public:
+  HttpServer(const Config& config, ServeOptions options, const Clock& clock, const TimeZone& zone);
+  ~HttpServer();
+
+  // Binds the listening socket. InvalidArgument for a bad address or unreadable TLS files;
+  // Unavailable when the port cannot be bound.
+  Status Bind();
+  // The port bound (after Bind).
+  int port() const { return port_; }
+  // Serves until Stop(). Call after Bind.
+  Status Serve();
+  // Thread-safe, async-signal-unsafe: call from a thread, not a signal handler.
+  void Stop();
+
+  ServerMetrics& metrics() { return metrics_; }
+
+ private:
+  struct Impl;
+  const Config& config_;
+  ServeOptions options_;
+  const Clock& clock_;
+  const TimeZone& zone_;
+  ServerMetrics metrics_;
+  std::unique_ptr<Impl> impl_;
+  int port_ = 0;
+};
+
+// Serves until SIGTERM or SIGINT, then stops gracefully. `ready` is called once the port is
+// bound (with the port), e.g. to print where the server listens.
+Status ServeUntilSignal(HttpServer& server, const std::function<void(int)>& ready);
+
+}  // namespace rollgate::server

@@ -1,0 +1,159 @@
+// The API over real HTTP and HTTPS on 127.0.0.1 (a free port): limits, TLS, stopping.
+#include "server/http_server.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "service/token_service.h"
+#include "store/sqlite/sqlite_store.h"
+#include "testing/fake_clock.h"
+#include "testing/sample_config.h"
+
+namespace rollgate::server {
+namespace {
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("rollgate-http-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    options_.listen = "127.0.0.1:0";
+    options_.store_url = "sqlite:" + (dir_ / "state.db").string();
+    options_.config_dir = dir_;
+  }
+  void TearDown() override {
+    if (server_) server_->Stop();
+    if (thread_.joinable()) thread_.join();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Binds and serves in a background thread; returns the port.
+  int Start() {
+    server_ = std::make_unique<HttpServer>(config_, options_, clock_, zone_);
+    Status bound = server_->Bind();
+    EXPECT_TRUE(bound.ok()) << bound.ToString();
+    thread_ = std::thread([this] { served_ = server_->Serve(); });
+    return server_->port();
+  }
+
+  std::string Token(const std::string& person) {
+    auto store = OpenStore(options_.store_url);
+    EXPECT_TRUE(store.ok());
+    auto created = TokenService(config_, **store, clock_).Create(person, "", std::nullopt, person);
+    EXPECT_TRUE(created.ok());
+    return created.ok() ? created->secret : "";
+  }
+
+  std::filesystem::path dir_;
+  Config config_ = rollgate::testing::SampleConfig();
+  ServeOptions options_;
+  SystemClock clock_;
+  FixedOffsetZone zone_{Seconds(0)};
+  std::unique_ptr<HttpServer> server_;
+  std::thread thread_;
+  Status served_;
+};
+
+TEST_F(HttpServerTest, ServesTheApiAndStopsWhenAsked) {
+  int port = Start();
+  ASSERT_GT(port, 0);
+  httplib::Client client("127.0.0.1", port);
+  auto health = client.Get("/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(health->get_header_value("Content-Type"), "application/json");
+  EXPECT_FALSE(health->get_header_value("ETag").empty());
+
+  std::string token = Token("eve");
+  httplib::Headers auth = {{"Authorization", "Bearer " + token}};
+  auto crs = client.Get("/api/v1/crs", auth);
+  ASSERT_TRUE(crs);
+  EXPECT_EQ(crs->status, 200) << crs->body;
+  EXPECT_EQ(nlohmann::json::parse(crs->body)["total"], 0);
+  auto unauthenticated = client.Get("/api/v1/crs");
+  ASSERT_TRUE(unauthenticated);
+  EXPECT_EQ(unauthenticated->status, 401);
+
+  server_->Stop();
+  thread_.join();
+  EXPECT_TRUE(served_.ok()) << served_.ToString();
+  httplib::Client after("127.0.0.1", port);
+  after.set_connection_timeout(1);
+  EXPECT_FALSE(after.Get("/health"));
+}
+
+TEST_F(HttpServerTest, OversizedBodiesAreRefusedWith413AndAJsonError) {
+  config_.server.max_body_bytes = 1024;
+  int port = Start();
+  httplib::Client client("127.0.0.1", port);
+  std::string token = Token("dana");
+  auto response = client.Post("/api/v1/crs/CR-1/approvals", {{"Authorization", "Bearer " + token}},
+                              std::string(4096, ' ') + "{}", "application/json");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 413);
+  auto error = nlohmann::json::parse(response->body, nullptr, false);
+  ASSERT_FALSE(error.is_discarded()) << response->body;
+  EXPECT_EQ(error["error"]["code"], "PAYLOAD_TOO_LARGE");
+  EXPECT_NE(error["error"]["message"].get<std::string>().find("1024"), std::string::npos);
+}
+
+TEST_F(HttpServerTest, ServesHttpsWithTheConfiguredCertificate) {
+  std::string command =
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+      "-keyout '" +
+      (dir_ / "key.pem").string() + "' -out '" + (dir_ / "cert.pem").string() + "' >/dev/null 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  config_.server.tls_cert = "cert.pem";  // relative to the configuration's directory
+  config_.server.tls_key = "key.pem";
+  int port = Start();
+  httplib::SSLClient client("127.0.0.1", port);
+  client.enable_server_certificate_verification(false);
+  auto health = client.Get("/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  httplib::Client plain("127.0.0.1", port);
+  plain.set_read_timeout(2);
+  auto refused = plain.Get("/health");
+  EXPECT_TRUE(!refused || refused->status != 200);
+}
+
+TEST_F(HttpServerTest, BadAddressesAndTlsFilesAreReportedBeforeListening) {
+  {
+    options_.listen = "localhost";
+    HttpServer server(config_, options_, clock_, zone_);
+    Status status = server.Bind();
+    EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(status.message().find("HOST:PORT"), std::string::npos);
+  }
+  {
+    options_.listen = "127.0.0.1:0";
+    config_.server.tls_cert = "missing-cert.pem";
+    config_.server.tls_key = "missing-key.pem";
+    HttpServer server(config_, options_, clock_, zone_);
+    Status status = server.Bind();
+    EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(status.message().find("missing-cert.pem"), std::string::npos);
+  }
+  {
+    std::ofstream(dir_ / "cert.pem") << "not a certificate\n";
+    std::ofstream(dir_ / "key.pem") << "not a key\n";
+    config_.server.tls_cert = "cert.pem";
+    config_.server.tls_key = "key.pem";
+    HttpServer server(config_, options_, clock_, zone_);
+    Status status = server.Bind();
+    EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(status.message().find("PEM"), std::string::npos) << status.message();
+  }
+}
+
+}  // namespace
+}  // namespace rollgate::server
