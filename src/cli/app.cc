@@ -82,6 +82,8 @@ int Main(int argc, char** argv) {
   RegisterPirCommands(app, selected);
   RegisterDiagnoseCommand(app, selected);
   RegisterBackupCommands(app, selected);
+  RegisterPageCommands(app, selected);
+  RegisterCalendarCommand(app, selected);
 
   try {
     app.parse(argc, argv);

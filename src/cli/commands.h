@@ -33,5 +33,7 @@ void RegisterWatchCommands(CLI::App& app, Action& slot);    // watch list|start|
 void RegisterPirCommands(CLI::App& app, Action& slot);      // pir list|show|close
 void RegisterDiagnoseCommand(CLI::App& app, Action& slot);  // diagnose
 void RegisterBackupCommands(CLI::App& app, Action& slot);   // backup verify
+void RegisterPageCommands(CLI::App& app, Action& slot);     // page, page ack|list|show|tick
+void RegisterCalendarCommand(CLI::App& app, Action& slot);  // calendar
 
 }  // namespace rollgate::cli
