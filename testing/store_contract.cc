@@ -1200,10 +1200,14 @@ TEST_P(StoreContractTest, PageRoundTripsWithItsHistoryAndListsUnacknowledgedOnes
                     EXPECT_EQ(PageToJson(got), PageToJson(second));
                     ASSIGN_OR_RETURN(std::vector<Page> all, txn.ListPages(false));
                     EXPECT_EQ(all.size(), 3u);
-                    if (all.size() == 3u) EXPECT_EQ(all[0].id, "PAGE-1");  // by opening time
+                    if (all.size() == 3u) {
+                      EXPECT_EQ(all[0].id, "PAGE-1");  // by opening time
+                    }
                     ASSIGN_OR_RETURN(std::vector<Page> open, txn.ListPages(true));
                     EXPECT_EQ(open.size(), 2u);
-                    if (open.size() == 2u) EXPECT_EQ(open[1].id, "PAGE-3");
+                    if (open.size() == 2u) {
+                      EXPECT_EQ(open[1].id, "PAGE-3");
+                    }
                     EXPECT_EQ(txn.GetPage("PAGE-9").status().code(), StatusCode::kNotFound);
                     return Status::Ok();
                   })
