@@ -91,8 +91,9 @@ Status PrintChanged(Context& ctx, const ChangeRequest& cr, const std::string& wh
 
 // The calendar conflicts of scheduling `id` in `env` at `t`, printed on stderr as warnings.
 // RefusedByGate when the environment requires a maintenance window and the change would overlap
-// another or start outside every window (a freeze only warns: deploying inside one needs
-// `deploy --override-freeze`, which needs the schedule).
+// another. A start outside the windows or in a freeze only warns: the maintenance-window gate
+// (or a confirmed window) and the freeze gate (or `deploy --override-freeze`) decide at
+// deployment, and both need the schedule.
 Result<std::vector<CalendarConflict>> CheckScheduleConflicts(Context& ctx, const std::string& id,
                                                              const std::string& env, Timestamp t) {
   ASSIGN_OR_RETURN(const Config* config, ctx.GetConfig());
@@ -104,7 +105,7 @@ Result<std::vector<CalendarConflict>> CheckScheduleConflicts(Context& ctx, const
                    calendar.ConflictsIfScheduled(id, env, t));
   std::vector<std::string> refusing;
   for (const CalendarConflict& c : conflicts) {
-    if (environment->requires_maintenance_window && c.kind != "freeze") {
+    if (environment->requires_maintenance_window && c.kind == "overlap") {
       refusing.push_back(c.detail);
     } else {
       ctx.err() << "rollgate: warning: " << c.detail << "\n";
