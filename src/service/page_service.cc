@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/strings.h"
+#include "domain/approvals.h"
 #include "service/deploy_service.h"
 
 namespace rollgate {
@@ -53,6 +54,13 @@ Message PageMessage(const Page& page, int level_number, const EscalationLevel& l
 }
 
 }  // namespace
+
+std::string AutomaticPagePath(const Config& config, const ChangeRequest& cr,
+                              const std::string& environment, bool security_trigger) {
+  if (security_trigger || cr.classification == Priority::kP1Critical) return "security";
+  const Environment* env = config.FindEnvironment(environment);
+  return env != nullptr && IsProductionEnvironment(config, *env) ? "production" : "standard";
+}
 
 Result<Page> PageService::Open(const PageRequest& request, const std::string& actor) {
   const EscalationPath* path = FindEscalationPath(config_, request.path);

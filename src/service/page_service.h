@@ -17,11 +17,18 @@
 
 #include "common/status.h"
 #include "common/time.h"
+#include "domain/change_request.h"
 #include "domain/config.h"
 #include "domain/oncall.h"
 #include "store/store.h"
 
 namespace rollgate {
+
+// The escalation path of an automatic page (docs/oncall.md, playbook §9.2): "security" for a
+// security trigger or a P1 change, "production" for the last environment in promotion order,
+// "standard" otherwise.
+std::string AutomaticPagePath(const Config& config, const ChangeRequest& cr,
+                              const std::string& environment, bool security_trigger);
 
 struct PageRequest {
   std::string path;  // escalation path name

@@ -8,7 +8,6 @@
 #include <set>
 
 #include "common/strings.h"
-#include "domain/approvals.h"
 #include "domain/oncall.h"
 #include "domain/rollback_messages.h"
 #include "engine/steps/script_step.h"
@@ -123,27 +122,16 @@ std::vector<Pending> PendingDecisions(const ChangeRequest& cr, const std::string
 // Who opens automatic pages (docs/oncall.md).
 constexpr const char* kPageActor = "system";
 
-// The escalation path of an automatic page (playbook §9.2): security for a security trigger or a
-// P1 change, production for the last environment, standard otherwise.
-std::string AutomaticPagePath(const Config& config, const ChangeRequest& cr,
-                              const std::string& environment,
-                              const std::vector<TriggerFiring>& firings) {
-  bool security = cr.classification == Priority::kP1Critical ||
-                  std::any_of(firings.begin(), firings.end(), [](const TriggerFiring& f) {
-                    return f.kind == TriggerKind::kSecurity;
-                  });
-  if (security) return "security";
-  const Environment* env = config.FindEnvironment(environment);
-  return env != nullptr && IsProductionEnvironment(config, *env) ? "production" : "standard";
-}
-
 // Opens a page for a decision the runner waits on, so it escalates along its path until someone
 // acknowledges it (or decides). Nothing when the configuration has no such path.
 Status OpenAutomaticPage(const Config& config, Store& store, const Clock& clock,
                          const TimeZone& zone, const std::filesystem::path& packages_dir,
                          const ChangeRequest& cr, const std::string& environment,
                          const std::vector<TriggerFiring>& firings, const Message& message) {
-  std::string path = AutomaticPagePath(config, cr, environment, firings);
+  bool security = std::any_of(firings.begin(), firings.end(), [](const TriggerFiring& f) {
+    return f.kind == TriggerKind::kSecurity;
+  });
+  std::string path = AutomaticPagePath(config, cr, environment, security);
   if (FindEscalationPath(config, path) == nullptr) return Status::Ok();
   PageService pages(config, store, clock, zone, packages_dir);
   return pages.Open({path, message.subject, message.body, cr.id, environment}, kPageActor).status();
