@@ -9,6 +9,13 @@
 
 namespace rollgate {
 
+bool ScheduledChangeDone(const ChangeRequest& cr, const ScheduledChange& change) {
+  return std::any_of(cr.evidence.begin(), cr.evidence.end(), [&](const Evidence& e) {
+    return e.kind == kEvidenceDeployment && e.environment == change.environment &&
+           e.at >= change.start;
+  });
+}
+
 Result<std::vector<ScheduledChange>> ListScheduledChanges(Transaction& tx, const Config& config,
                                                           std::string_view except_cr) {
   std::vector<ScheduledChange> out;
@@ -22,7 +29,7 @@ Result<std::vector<ScheduledChange>> ListScheduledChanges(Transaction& tx, const
     }
     ASSIGN_OR_RETURN(ChangeRequest cr, tx.GetChangeRequest(summary.id));
     for (ScheduledChange& change : ScheduledChangesOf(cr, config)) {
-      out.push_back(std::move(change));
+      if (!ScheduledChangeDone(cr, change)) out.push_back(std::move(change));
     }
   }
   std::stable_sort(out.begin(), out.end(), [](const ScheduledChange& a, const ScheduledChange& b) {

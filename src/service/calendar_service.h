@@ -18,8 +18,12 @@
 
 namespace rollgate {
 
-// The scheduled changes of every CR still planned (draft, submitted or in progress), except
-// those of `except_cr`, by start time.
+// True when `change` has happened: `cr` recorded a deployment in its environment at or after its
+// start (a later reschedule, for a retry, makes it planned again).
+bool ScheduledChangeDone(const ChangeRequest& cr, const ScheduledChange& change);
+
+// The scheduled changes still planned of every CR still open (draft, submitted or in progress),
+// except those of `except_cr`, by start time.
 Result<std::vector<ScheduledChange>> ListScheduledChanges(Transaction& tx, const Config& config,
                                                           std::string_view except_cr = "");
 
