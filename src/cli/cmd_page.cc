@@ -99,6 +99,15 @@ Status RunOpen(Context& ctx, const OpenArgs& a) {
   return Status::Ok();
 }
 
+// The options of `page` itself open a page; with a subcommand they would be ignored silently.
+Status NoOpenOptions(const OpenArgs& a) {
+  if (a.path.empty() && a.subject.empty() && a.message.empty() && a.cr.empty() && a.env.empty()) {
+    return Status::Ok();
+  }
+  return InvalidArgument(
+      "--path, --subject, --message, --cr and --env open a page: use them without a subcommand");
+}
+
 Status RunAck(Context& ctx, const std::string& id) {
   RETURN_IF_ERROR(CheckPageId(id));
   ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
@@ -184,22 +193,34 @@ void RegisterPageCommands(CLI::App& app, Action& slot) {
   auto* ack = page->add_subcommand("ack", "acknowledge a page: it stops escalating");
   auto ack_id = std::make_shared<std::string>();
   ack->add_option("ID", *ack_id, "page id (PAGE-3)")->required();
-  OnRun(ack, slot, [ack_id](Context& ctx) { return RunAck(ctx, *ack_id); });
+  OnRun(ack, slot, [ack_id, args](Context& ctx) {
+    RETURN_IF_ERROR(NoOpenOptions(*args));
+    return RunAck(ctx, *ack_id);
+  });
 
   auto* list = page->add_subcommand("list", "pages, oldest first");
   auto open_only = std::make_shared<bool>(false);
   list->add_flag("--open", *open_only, "only pages not acknowledged yet");
-  OnRun(list, slot, [open_only](Context& ctx) { return RunList(ctx, *open_only); });
+  OnRun(list, slot, [open_only, args](Context& ctx) {
+    RETURN_IF_ERROR(NoOpenOptions(*args));
+    return RunList(ctx, *open_only);
+  });
 
   auto* show = page->add_subcommand(
       "show", "a page with every step: opened, notifications, escalations, acknowledgement");
   auto show_id = std::make_shared<std::string>();
   show->add_option("ID", *show_id, "page id (PAGE-3)")->required();
-  OnRun(show, slot, [show_id](Context& ctx) { return RunShow(ctx, *show_id); });
+  OnRun(show, slot, [show_id, args](Context& ctx) {
+    RETURN_IF_ERROR(NoOpenOptions(*args));
+    return RunShow(ctx, *show_id);
+  });
 
   auto* tick = page->add_subcommand(
       "tick", "escalate every page whose level did not respond in time (run it from a timer)");
-  OnRun(tick, slot, [](Context& ctx) { return RunTick(ctx); });
+  OnRun(tick, slot, [args](Context& ctx) {
+    RETURN_IF_ERROR(NoOpenOptions(*args));
+    return RunTick(ctx);
+  });
 }
 
 }  // namespace rollgate::cli

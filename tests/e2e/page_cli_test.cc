@@ -174,6 +174,9 @@ TEST_F(PageCliTest, BadInputChangesNothing) {
   EXPECT_EQ(unknown.exit_code, 3) << Describe(unknown);
   CommandOutput unknown_ack = h_.RunJson({"page", "ack", "PAGE-9"}, "heidi");
   EXPECT_EQ(unknown_ack.exit_code, 3) << Describe(unknown_ack);
+  CommandOutput mixed = h_.RunJson({"page", "--path", "standard", "list"});
+  EXPECT_EQ(mixed.exit_code, 2) << Describe(mixed);
+  EXPECT_THAT(mixed.err, HasSubstr("use them without a subcommand"));
   CommandOutput flag = h_.RunJson({"page", "list", "--bogus"});
   EXPECT_EQ(flag.exit_code, 2) << Describe(flag);
   EXPECT_THAT(h_.StoreDump(), Not(HasSubstr("PAGE-")));
