@@ -1237,3 +1237,68 @@ TEST_P(StoreContractTest, TokenWithAnotherTokensSecretOrNoPersonIsRefused) {
 }
 
 }  // namespace rollgate::testing
+
+namespace rollgate::testing {
+namespace {
+
+Page SamplePage(const std::string& id, Timestamp opened) {
+  EscalationPath path{
+      "production",
+      {{1, "it-operations-on-call", minutes(15)}, {2, kRoleItOperationsManager, minutes(30)}}};
+  Page page =
+      OpenPage(path, id, "billing down", "5xx on every request", "CR-1", "PROD", "eve", opened)
+          .value();
+  page.events.push_back({opened, "notified", 1, "eve", "written to pages.log", true});
+  return page;
+}
+
+}  // namespace
+
+TEST_P(StoreContractTest, PageRoundTripsWithItsHistoryAndListsUnacknowledgedOnes) {
+  Page first = SamplePage("PAGE-1", T(1));
+  Page second = SamplePage("PAGE-2", T(2));
+  Page exhausted = SamplePage("PAGE-3", T(3));
+  exhausted.state = PageState::kExhausted;
+  ASSERT_TRUE(store_
+                  ->Write([&](Transaction& txn) -> Status {
+                    RETURN_IF_ERROR(txn.PutPage(second));
+                    RETURN_IF_ERROR(txn.PutPage(first));
+                    return txn.PutPage(exhausted);
+                  })
+                  .ok());
+  ASSERT_TRUE(Acknowledge(second, "opal", T(5)).ok());
+  ASSERT_TRUE(store_->Write([&](Transaction& txn) { return txn.PutPage(second); }).ok());
+  ASSERT_TRUE(store_
+                  ->Read([&](Transaction& txn) -> Status {
+                    ASSIGN_OR_RETURN(Page got, txn.GetPage("PAGE-2"));
+                    EXPECT_EQ(PageToJson(got), PageToJson(second));
+                    ASSIGN_OR_RETURN(std::vector<Page> all, txn.ListPages(false));
+                    EXPECT_EQ(all.size(), 3u);
+                    if (all.size() == 3u) {
+                      EXPECT_EQ(all[0].id, "PAGE-1");  // by opening time
+                    }
+                    ASSIGN_OR_RETURN(std::vector<Page> open, txn.ListPages(true));
+                    EXPECT_EQ(open.size(), 2u);
+                    if (open.size() == 2u) {
+                      EXPECT_EQ(open[1].id, "PAGE-3");
+                    }
+                    EXPECT_EQ(txn.GetPage("PAGE-9").status().code(), StatusCode::kNotFound);
+                    return Status::Ok();
+                  })
+                  .ok());
+}
+
+TEST_P(StoreContractTest, PageWithoutIdOrWithInvalidTextIsRefused) {
+  Page page = SamplePage("", T(1));
+  EXPECT_EQ(store_->Write([&](Transaction& txn) { return txn.PutPage(page); }).code(),
+            StatusCode::kInvalidArgument);
+  page.id = "PAGE-1";
+  page.subject = std::string("bad \xff byte");
+  EXPECT_EQ(store_->Write([&](Transaction& txn) { return txn.PutPage(page); }).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->Read([&](Transaction& txn) { return txn.PutPage(SamplePage("PAGE-1", T(1))); })
+                .code(),
+            StatusCode::kInternal);
+}
+
+}  // namespace rollgate::testing

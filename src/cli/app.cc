@@ -83,6 +83,8 @@ int Main(int argc, char** argv) {
   RegisterDiagnoseCommand(app, selected);
   RegisterBackupCommands(app, selected);
   RegisterServeCommands(app, selected);
+  RegisterPageCommands(app, selected);
+  RegisterCalendarCommand(app, selected);
 
   try {
     app.parse(argc, argv);

@@ -15,6 +15,7 @@
 #include "views/views.h"
 #include "common/strings.h"
 #include "domain/cr_document.h"
+#include "service/calendar_service.h"
 #include "service/cr_archive.h"
 #include "service/cr_service.h"
 #include "service/emergency_approval.h"
@@ -85,6 +86,50 @@ Status PrintChanged(Context& ctx, const ChangeRequest& cr, const std::string& wh
   } else {
     ctx.out() << fmt::format("{}: {} (state {})\n", cr.id, what, CrStateName(cr.state));
   }
+  return Status::Ok();
+}
+
+// The calendar conflicts of scheduling `id` in `env` at `t`, printed on stderr as warnings.
+// RefusedByGate when the environment requires a maintenance window and the change would overlap
+// another. A start outside the windows or in a freeze only warns: the maintenance-window gate
+// (or a confirmed window) and the freeze gate (or `deploy --override-freeze`) decide at
+// deployment, and both need the schedule.
+Result<std::vector<CalendarConflict>> CheckScheduleConflicts(Context& ctx, const std::string& id,
+                                                             const std::string& env, Timestamp t) {
+  ASSIGN_OR_RETURN(const Config* config, ctx.GetConfig());
+  ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
+  const Environment* environment = config->FindEnvironment(env);
+  if (environment == nullptr) return std::vector<CalendarConflict>{};  // Schedule says so
+  CalendarService calendar(*config, *store, ctx.clock(), ctx.zone());
+  ASSIGN_OR_RETURN(std::vector<CalendarConflict> conflicts,
+                   calendar.ConflictsIfScheduled(id, env, t));
+  std::vector<std::string> refusing;
+  for (const CalendarConflict& c : conflicts) {
+    if (environment->requires_maintenance_window && c.kind == "overlap") {
+      refusing.push_back(c.detail);
+    } else {
+      ctx.err() << "rollgate: warning: " << c.detail << "\n";
+    }
+  }
+  if (!refusing.empty()) {
+    return RefusedByGate(fmt::format("{} cannot be scheduled in {} at {}: {}", id, env,
+                                     FormatLocalMinutes(t, ctx.zone()), Join(refusing, "; ")));
+  }
+  return conflicts;
+}
+
+Status PrintScheduled(Context& ctx, const ChangeRequest& cr, Timestamp t, const std::string& env,
+                      const std::vector<CalendarConflict>& conflicts) {
+  if (!ctx.json()) {
+    return PrintChanged(ctx, cr,
+                        fmt::format("{} scheduled for {}", env, FormatLocalMinutes(t, ctx.zone())));
+  }
+  std::optional<Patch> patch = LoadPatch(ctx, cr);
+  nlohmann::json out = CrToJson(cr, patch ? &*patch : nullptr, *ctx.GetConfig().value(),
+                                ctx.clock().Now(), ctx.zone());
+  out["conflicts"] = nlohmann::json::array();
+  for (const CalendarConflict& c : conflicts) out["conflicts"].push_back(CalendarConflictToJson(c));
+  PrintJson(ctx, out);
   return Status::Ok();
 }
 
@@ -511,10 +556,12 @@ void RegisterCrCommands(CLI::App& app, Action& slot) {
                   ASSIGN_OR_RETURN(auto service, MakeService(ctx));
                   ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
                   ASSIGN_OR_RETURN(Timestamp t, ParseTime(*at, ctx.zone()));
+                  // The change calendar (docs/calendar.md): conflicts warn; an overlap or a start
+                  // outside the windows refuses where the environment requires a window.
+                  ASSIGN_OR_RETURN(std::vector<CalendarConflict> conflicts,
+                                   CheckScheduleConflicts(ctx, *id, *env, t));
                   ASSIGN_OR_RETURN(ChangeRequest cr, service.Schedule(*id, *env, t, actor));
-                  return PrintChanged(
-                      ctx, cr,
-                      fmt::format("{} scheduled for {}", *env, FormatLocalMinutes(t, ctx.zone())));
+                  return PrintScheduled(ctx, cr, t, *env, conflicts);
                 });
               });
   AddCrAction(

@@ -23,6 +23,7 @@
 #include "domain/triggers.h"
 #include "engine/step_type.h"
 #include "engine/steps/script_step.h"
+#include "service/calendar_service.h"
 #include "service/deploy_service.h"
 #include "service/rollback_runner.h"
 
@@ -45,7 +46,30 @@ struct DeployArgs {
   int concurrency = 10;
   std::string reason;
   TransportOptions transport_options;
+  bool override_freeze = false;  // deploy --override-freeze --reason T (docs/calendar.md)
 };
+
+// deploy --override-freeze: records the override (audited evidence on the CR) before the gates
+// are evaluated, so the freeze gate accepts it. Without --reason: InvalidArgument (2); without
+// a freeze-override role: PermissionDenied (4).
+Status OverrideFreezeIfAsked(Context& ctx, const DeployArgs& args, const Config& config,
+                             Store& store, const std::string& actor) {
+  if (!args.override_freeze) {
+    if (!args.reason.empty()) return InvalidArgument("--reason goes with --override-freeze");
+    return Status::Ok();
+  }
+  if (args.reason.empty()) {
+    return InvalidArgument("--override-freeze needs --reason T: why this change cannot wait");
+  }
+  CalendarService calendar(config, store, ctx.clock(), ctx.zone());
+  ASSIGN_OR_RETURN(ChangeRequest cr,
+                   calendar.OverrideFreeze(args.cr, args.env, actor, args.reason));
+  if (!ctx.json()) {
+    ctx.err() << fmt::format("{}: freeze overridden in {} by {}: {}\n", cr.id, args.env, actor,
+                             EscapeForDisplay(args.reason));
+  }
+  return Status::Ok();
+}
 
 // The plan as --dry-run shows it: phase by phase, each step on each host with its inputs.
 void PrintPlanText(Context& ctx, const Plan& plan, const StepTypeTable& types, bool scripts) {
@@ -209,6 +233,7 @@ Status RunDeploy(Context& ctx, const DeployArgs& args) {
   ASSIGN_OR_RETURN(const Config* config, ctx.GetConfig());
   ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
   ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
+  RETURN_IF_ERROR(OverrideFreezeIfAsked(ctx, args, *config, *store, actor));
   if (args.dry_run) {
     DeployService service(*config, *store, ctx.clock(), ctx.zone(), ctx.PackagesDir());
     ASSIGN_OR_RETURN(DeploymentPreparation prep,
@@ -323,6 +348,10 @@ void RegisterDeployCommands(CLI::App& app, Action& slot) {
                          "only these of the environment's hosts, comma-separated");
   deploy_cmd->add_option("--concurrency", deploy->concurrency,
                          "hosts working at once (default 10)");
+  deploy_cmd->add_flag("--override-freeze", deploy->override_freeze,
+                       "deploy inside a freeze (needs --reason and a freeze-override role; "
+                       "recorded on the CR)");
+  deploy_cmd->add_option("--reason", deploy->reason, "why the freeze is overridden");
   OnRun(deploy_cmd, slot, [deploy](Context& ctx) { return RunDeploy(ctx, *deploy); });
 
   auto rollback = std::make_shared<DeployArgs>();

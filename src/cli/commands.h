@@ -34,5 +34,7 @@ void RegisterPirCommands(CLI::App& app, Action& slot);      // pir list|show|clo
 void RegisterDiagnoseCommand(CLI::App& app, Action& slot);  // diagnose
 void RegisterBackupCommands(CLI::App& app, Action& slot);   // backup verify
 void RegisterServeCommands(CLI::App& app, Action& slot);    // serve, token create|list|revoke
+void RegisterPageCommands(CLI::App& app, Action& slot);     // page, page ack|list|show|tick
+void RegisterCalendarCommand(CLI::App& app, Action& slot);  // calendar
 
 }  // namespace rollgate::cli

@@ -198,6 +198,8 @@ class Loader {
   void ReadCalendar(const YAML::Node& node, Config& config);
   void ReadWindow(const YAML::Node& node, Config& config);
   void ReadFreeze(const YAML::Node& node, Config& config);
+  void ReadRecurringFreeze(const YAML::Node& node, Freeze& freeze);
+  void ReadOncall(const YAML::Node& node, Config& config);
   void ReadEnvironments(const YAML::Node& root, Config& config);
   void ReadEnvironment(const YAML::Node& node, Config& config);
   void ReadApproval(const YAML::Node& node, Environment& env);
@@ -654,7 +656,7 @@ std::optional<Config> Loader::Load(std::string_view text) {
   if (!CheckKeys(root, "the configuration",
                  {"version", "identity", "policy", "calendar", "roles", "environments", "people",
                   "systems", "contacts", "groups", "escalation", "channels", "emergency",
-                  "packages", "server"})) {
+                  "packages", "server", "oncall"})) {
     return std::nullopt;
   }
   root_position_ = PositionOf(root);
@@ -677,6 +679,7 @@ std::optional<Config> Loader::Load(std::string_view text) {
   ReadEscalation(root, config);
   ReadChannels(root, config);
   ReadEmergency(root, config);
+  if (auto node = Find(root, "oncall")) ReadOncall(*node, config);
   CheckQuorums(config);
   ResolveReferences(config);
   if (!errors_.empty()) return std::nullopt;
@@ -845,7 +848,25 @@ void Loader::ReadRoles(const YAML::Node& root, Config& config) {
 
 void Loader::ReadCalendar(const YAML::Node& node, Config& config) {
   if (!IsMapOrNull(node, "calendar") || node.IsNull()) return;
-  if (!CheckKeys(node, "'calendar'", {"weekend", "holidays", "windows", "freezes"})) return;
+  if (!CheckKeys(node, "'calendar'",
+                 {"weekend", "holidays", "windows", "freezes", "default_duration",
+                  "freeze_override_roles"})) {
+    return;
+  }
+  if (auto duration = ReadDuration(node, "default_duration", false)) {
+    config.calendar_default_duration = *duration;
+  }
+  if (auto roles = ReadStringList(node, "freeze_override_roles")) {
+    if (roles->empty()) {
+      Error(PositionIn(node, "freeze_override_roles"),
+            "'freeze_override_roles' must name at least one role");
+    }
+    config.freeze_override_roles.clear();
+    for (const Item& role : *roles) {
+      AddReference(ReferenceKind::kRole, role);
+      config.freeze_override_roles.push_back(role.value);
+    }
+  }
   if (auto days = ReadStringList(node, "weekend")) {
     config.weekend.clear();
     for (const Item& day : *days) {
@@ -962,7 +983,11 @@ void Loader::ReadWindow(const YAML::Node& node, Config& config) {
 }
 
 void Loader::ReadFreeze(const YAML::Node& node, Config& config) {
-  if (!CheckKeys(node, "a freeze", {"name", "environments", "from", "until", "reason"})) return;
+  if (!CheckKeys(
+          node, "a freeze",
+          {"name", "environments", "from", "until", "reason", "yearly", "days", "start", "end"})) {
+    return;
+  }
   Freeze freeze;
   if (auto name = ReadString(node, "name", true, 200)) freeze.name = name->value;
   if (auto environments = ReadStringList(node, "environments")) {
@@ -970,6 +995,21 @@ void Loader::ReadFreeze(const YAML::Node& node, Config& config) {
       AddReference(ReferenceKind::kEnvironment, env);
       freeze.environments.push_back(env.value);
     }
+  }
+  if (auto reason = ReadString(node, "reason", false, 1000)) freeze.reason = reason->value;
+  bool yearly = Find(node, "yearly").has_value();
+  bool weekly = Find(node, "days") || Find(node, "start") || Find(node, "end");
+  bool once = Find(node, "from") || Find(node, "until");
+  if (int(yearly) + int(weekly) + int(once) > 1) {
+    Error(node,
+          "a freeze is either one-off (from, until), yearly (yearly: {from: MM-DD, until: "
+          "MM-DD}) or weekly (days, start, end), not several of them");
+    return;
+  }
+  if (yearly || weekly) {
+    ReadRecurringFreeze(node, freeze);
+    config.freezes.push_back(std::move(freeze));
+    return;
   }
   for (const char* key : {"from", "until"}) {
     if (!Find(node, key)) Error(node, fmt::format("missing required key '{}'", key));
@@ -980,8 +1020,96 @@ void Loader::ReadFreeze(const YAML::Node& node, Config& config) {
   if (until) freeze.until = *until;
   if (from && until && *until <= *from)
     Error(PositionIn(node, "until"), "'until' must be after 'from'");
-  if (auto reason = ReadString(node, "reason", false, 1000)) freeze.reason = reason->value;
   config.freezes.push_back(std::move(freeze));
+}
+
+// A month and day "12-15" (Feb 29 allowed: in a common year it falls on Mar 1).
+static std::optional<std::chrono::month_day> ParseMonthDay(std::string_view text) {
+  if (text.size() != 5 || text[2] != '-') return std::nullopt;
+  for (size_t i : {0u, 1u, 3u, 4u}) {
+    if (text[i] < '0' || text[i] > '9') return std::nullopt;
+  }
+  unsigned month = static_cast<unsigned>((text[0] - '0') * 10 + (text[1] - '0'));
+  unsigned day = static_cast<unsigned>((text[3] - '0') * 10 + (text[4] - '0'));
+  std::chrono::month_day md{std::chrono::month{month}, std::chrono::day{day}};
+  if (!md.ok()) return std::nullopt;
+  return md;
+}
+
+void Loader::ReadRecurringFreeze(const YAML::Node& node, Freeze& freeze) {
+  if (auto yearly = Find(node, "yearly")) {
+    freeze.recurrence = Freeze::Recurrence::kYearly;
+    if (!IsMapOrNull(*yearly, "yearly") || yearly->IsNull() ||
+        !CheckKeys(*yearly, "'yearly'", {"from", "until"})) {
+      if (yearly->IsNull()) Error(*yearly, "'yearly' needs from and until (MM-DD)");
+      return;
+    }
+    for (const char* key : {"from", "until"}) {
+      if (!Find(*yearly, key)) {
+        Error(*yearly, fmt::format("missing required key '{}'", key));
+        continue;
+      }
+      auto item = ReadString(*yearly, key, true, 16);
+      if (!item) continue;
+      auto md = ParseMonthDay(item->value);
+      if (!md) {
+        Error(item->position, fmt::format("'{}' must be a month and day such as 12-15, got {}", key,
+                                          Quote(item->value)));
+        continue;
+      }
+      (std::string_view(key) == "from" ? freeze.yearly_from : freeze.yearly_until) = *md;
+    }
+    return;
+  }
+  freeze.recurrence = Freeze::Recurrence::kWeekly;
+  for (const char* key : {"days", "start", "end"}) {
+    if (!Find(node, key)) Error(node, fmt::format("missing required key '{}'", key));
+  }
+  if (auto days = ReadStringList(node, "days")) {
+    if (days->empty()) Error(PositionIn(node, "days"), "'days' must name at least one weekday");
+    for (const Item& day : *days) {
+      auto weekday = ParseWeekday(day.value);
+      if (!weekday.ok()) {
+        Error(day.position, weekday.error().message());
+      } else if (std::find(freeze.days.begin(), freeze.days.end(), *weekday) != freeze.days.end()) {
+        Error(day.position, fmt::format("duplicate weekday {}", Quote(day.value)));
+      } else {
+        freeze.days.push_back(*weekday);
+      }
+    }
+  }
+  std::optional<Seconds> start, end;
+  for (const char* key : {"start", "end"}) {
+    auto item = ReadString(node, key, false, 16);
+    if (!item) continue;
+    auto time = ParseTimeOfDay(item->value);
+    if (!time.ok()) {
+      Error(item->position, fmt::format("'{}' must be a time of day such as 22:00, got {}", key,
+                                        Quote(item->value)));
+      continue;
+    }
+    (std::string_view(key) == "start" ? start : end) = *time;
+  }
+  if (start && end) {
+    if (*start == *end) {
+      Error(PositionIn(node, "end"),
+            "'end' must differ from 'start' (use 00:00 to 24:00 for a whole day)");
+    }
+    freeze.start_time = *start;
+    freeze.end_time = *end;
+  }
+}
+
+void Loader::ReadOncall(const YAML::Node& node, Config& config) {
+  if (!IsMapOrNull(node, "oncall") || node.IsNull()) return;
+  if (!CheckKeys(node, "'oncall'", {"channels"})) return;
+  if (auto channels = ReadStringList(node, "channels")) {
+    config.page_channels.clear();
+    for (const Item& channel : *channels) {
+      AddReference(ReferenceKind::kChannel, channel);
+      config.page_channels.push_back(channel.value);
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -383,6 +383,56 @@ calendar:
                   "rollgate.yaml:8:58: 'until' must be after 'from'"));
 }
 
+TEST(LoadConfigTest, RecurringFreezesCalendarKeysAndPageChannels) {
+  LoadResult result = Load(std::string(kPeople) + R"(calendar:
+  default_duration: 90m
+  freeze_override_roles: [cab-chair]
+  freezes:
+    - {name: year-end, environments: [PROD], yearly: {from: "12-15", until: "01-05"}}
+    - {name: friday, days: [friday], start: "12:00", end: "24:00", reason: weekend}
+channels:
+  - {name: email, type: email}
+  - {name: teams, type: webhook}
+  - {name: phone, type: command}
+  - {name: pages, type: file, settings: {path: pages.log}}
+oncall:
+  channels: [pages]
+)");
+  ASSERT_TRUE(result.config.has_value())
+      << (result.errors.empty() ? "" : FormatConfigError(result.errors[0]));
+  const Config& config = *result.config;
+  EXPECT_EQ(config.calendar_default_duration, std::chrono::minutes(90));
+  EXPECT_EQ(config.freeze_override_roles, std::vector<std::string>{"cab-chair"});
+  EXPECT_EQ(config.page_channels, std::vector<std::string>{"pages"});
+  ASSERT_EQ(config.freezes.size(), 2u);
+  EXPECT_EQ(config.freezes[0].recurrence, Freeze::Recurrence::kYearly);
+  EXPECT_EQ(config.freezes[0].yearly_from, std::chrono::December / 15);
+  EXPECT_EQ(config.freezes[0].yearly_until, std::chrono::January / 5);
+  EXPECT_EQ(config.freezes[1].recurrence, Freeze::Recurrence::kWeekly);
+  EXPECT_EQ(config.freezes[1].days, std::vector<std::chrono::weekday>{std::chrono::Friday});
+  EXPECT_EQ(config.freezes[1].end_time, std::chrono::hours(24));
+}
+
+TEST(LoadConfigErrorsTest, RecurringFreezeShapes) {
+  EXPECT_THAT(
+      Errors(R"(version: 1
+calendar:
+  freeze_override_roles: [cab-chairs]
+  freezes:
+    - {name: both, yearly: {from: "12-15", until: "01-05"}, from: "2026-01-01 00:00"}
+    - {name: bad-day, yearly: {from: "02-30", until: "01-05"}}
+    - {name: no-end, days: [fri], start: "12:00"}
+oncall:
+  channels: [pager]
+)"),
+      ElementsAre("rollgate.yaml:3:27: unknown role 'cab-chairs' (did you mean 'cab-chair'?)",
+                  "rollgate.yaml:5:7: a freeze is either one-off (from, until), yearly (yearly: "
+                  "{from: MM-DD, until: MM-DD}) or weekly (days, start, end), not several of them",
+                  "rollgate.yaml:6:38: 'from' must be a month and day such as 12-15, got '02-30'",
+                  "rollgate.yaml:7:7: missing required key 'end'",
+                  "rollgate.yaml:9:14: unknown channel 'pager'"));
+}
+
 TEST(LoadConfigErrorsTest, QuorumBelowOne) {
   EXPECT_THAT(Errors("version: 1\nenvironments:\n  - name: DEV\n    approval: {quorum: 0}\n"),
               ElementsAre("rollgate.yaml:4:24: 'quorum' must be from 1 to 100, got '0'"));

@@ -66,6 +66,14 @@ calendar:
       from: "2026-12-21 00:00"
       until: "2027-01-04 00:00"
       reason: Year-end change freeze
+    # Freezes may also recur: yearly (whole local days, the last included; Dec 15 - Jan 5 runs
+    # into the next year) or weekly like a window (docs/calendar.md), e.g.
+    # - {name: holiday-season, environments: [PROD], yearly: {from: "12-15", until: "01-05"}}
+    # - {name: friday-afternoon, environments: [PROD], days: [friday], start: "12:00", end: "24:00"}
+  # A scheduled CR without --duration or --downtime takes this long on the calendar.
+  # default_duration: 1h
+  # Who may deploy inside a freeze with `deploy --override-freeze --reason T` (§5.2).
+  # freeze_override_roles: [cab-chair, it-operations-manager]
 
 # Environments in promotion order: DEV -> TEST -> PROD (§1.1).
 environments:
@@ -314,6 +322,11 @@ channels:
   - name: phone
     type: command
     settings: {command: /usr/local/bin/page-on-call}
+
+# Pages (`rollgate page`, docs/oncall.md) go out through these channels; left out, through the
+# page's environment's notification channels, or every channel when it names none.
+# oncall:
+#   channels: [phone, email]
 
 # rollgate serve: the HTTP API and /metrics (docs/server.md). People authenticate with tokens
 # from `rollgate token create`; the help desk reads only.

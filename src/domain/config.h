@@ -318,8 +318,17 @@ struct MaintenanceWindow {
 struct Freeze {
   std::string name;
   std::vector<std::string> environments;  // empty = all
-  Timestamp from, until;
+  Timestamp from, until;                  // kOnce
   std::string reason;
+  // Recurring freezes (docs/calendar.md): yearly from one month-day to another (whole local days,
+  // `yearly_until` included; an end before the start runs into the next year, Dec 15 – Jan 5),
+  // or weekly like a maintenance window (days, local start and end, an end at or before the
+  // start wraps past midnight).
+  enum class Recurrence { kOnce, kYearly, kWeekly };
+  Recurrence recurrence = Recurrence::kOnce;
+  std::chrono::month_day yearly_from{}, yearly_until{};  // kYearly
+  std::vector<std::chrono::weekday> days;                // kWeekly
+  Seconds start_time{0}, end_time{0};                    // kWeekly
 };
 
 // How patch packages are accepted (playbook §8.1 "downloaded and verified").
@@ -376,6 +385,15 @@ struct Config {
   int review_within_business_days = 5;
   std::vector<std::string> review_closer_roles = {kRoleCabChair, kRoleItOperationsManager};
   ServerSettings server;  // `server:` (docs/server.md)
+  // The change calendar (docs/calendar.md): a scheduled CR without a downtime is expected to
+  // take this long (calendar.default_duration).
+  Seconds calendar_default_duration = std::chrono::hours(1);
+  // Who may deploy inside a freeze with `deploy --override-freeze --reason T`
+  // (calendar.freeze_override_roles; playbook §5.2: the CAB chair, the IT operations manager).
+  std::vector<std::string> freeze_override_roles = {kRoleCabChair, kRoleItOperationsManager};
+  // The channels pages go out through (oncall.channels, docs/oncall.md); empty: the page's
+  // environment's notification channels, or every channel when the page names no environment.
+  std::vector<std::string> page_channels;
 
   const Environment* FindEnvironment(std::string_view name) const;
   const Person* FindPerson(std::string_view name) const;

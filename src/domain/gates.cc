@@ -31,6 +31,7 @@ struct GateContext {
   std::vector<const Environment*> skipped;  // skipped on the emergency path
   const Timestamp* start = nullptr;         // the scheduled start, if any
   const Patch* patch = nullptr;             // the CR's patch, when known
+  const std::vector<ScheduledChange>* other_changes = nullptr;
 };
 
 Gate Pass(std::string name) { return Gate{std::move(name), true, ""}; }
@@ -377,12 +378,34 @@ Gate FreezeGate(const GateContext& c) {
   if (!c.start) return Fail("freeze", NoSchedule(c));
   Timestamp end = *c.start + c.cr.expected_duration;
   std::vector<std::string> names;
-  for (const Freeze* f : FreezesOverlapping(c.config, c.env.name, *c.start, end)) {
+  for (const Freeze* f : FreezesOverlapping(c.config, c.env.name, *c.start, end, c.zone)) {
     names.push_back(DescribeFreeze(*f, c.zone));
   }
+  if (!names.empty() && LatestEvidence(c.cr, kEvidenceFreezeOverride, c.env.name) != nullptr) {
+    return Pass("freeze");
+  }
   return Check("freeze", names.empty(),
-               fmt::format("the deployment scheduled at {} falls in the freeze {}",
-                           Local(*c.start, c), Join(names, ", ")));
+               fmt::format("the deployment scheduled at {} falls in the freeze {} (a {} may "
+                           "override it: deploy --override-freeze --reason T)",
+                           Local(*c.start, c), Join(names, ", "),
+                           Join(c.config.freeze_override_roles, " or ")));
+}
+
+Gate OverlapGate(const GateContext& c, const std::vector<ScheduledChange>& others) {
+  const char* name = "no-overlapping-changes";
+  if (!c.start) return Pass(name);
+  ScheduledChange mine;
+  for (ScheduledChange& change : ScheduledChangesOf(c.cr, c.config)) {
+    if (change.environment == c.env.name) mine = std::move(change);
+  }
+  std::vector<std::string> clashes;
+  for (const CalendarConflict& conflict : ConflictsOf(mine, others, c.config, c.zone)) {
+    if (conflict.kind == "overlap") clashes.push_back(conflict.detail);
+  }
+  return Check(name, clashes.empty(),
+               fmt::format("overlapping changes on the calendar: {}; reschedule one of them "
+                           "(cr schedule)",
+                           Join(clashes, "; ")));
 }
 
 // The environment a deployment builds on: the previous one, or on the emergency path the first
@@ -422,6 +445,7 @@ std::vector<Gate> EvaluateGates(GateContext& c) {
   }
   if (c.env.requires_maintenance_window) gates.push_back(MaintenanceWindowGate(c));
   gates.push_back(FreezeGate(c));
+  if (c.other_changes) gates.push_back(OverlapGate(c, *c.other_changes));
   return gates;
 }
 
@@ -441,7 +465,8 @@ std::vector<std::string> GateReport::Missing() const {
 }
 
 GateReport CheckGates(const ChangeRequest& cr, const Config& config, std::string_view environment,
-                      Timestamp now, const TimeZone& zone, bool emergency, const Patch* patch) {
+                      Timestamp now, const TimeZone& zone, bool emergency, const Patch* patch,
+                      const std::vector<ScheduledChange>* other_changes) {
   GateReport report;
   report.cr_id = cr.id;
   report.environment = std::string(environment);
@@ -455,6 +480,7 @@ GateReport CheckGates(const ChangeRequest& cr, const Config& config, std::string
   }
   GateContext c{cr, config, *env, now, zone, emergency, IsProductionEnvironment(config, *env)};
   c.patch = patch;
+  c.other_changes = other_changes;
   auto scheduled = cr.scheduled.find(env->name);
   if (scheduled != cr.scheduled.end()) c.start = &scheduled->second;
   FindReliedOn(c);
@@ -474,6 +500,61 @@ nlohmann::json GateReportToJson(const GateReport& report) {
           {"emergency", report.emergency},
           {"passed", report.passed},
           {"gates", gates}};
+}
+
+Result<CrTransition> RecordFreezeOverride(const ChangeRequest& cr, const Config& config,
+                                          std::string_view environment, const std::string& actor,
+                                          const std::string& reason, Timestamp now,
+                                          const TimeZone& zone) {
+  if (reason.empty()) {
+    return InvalidArgument("overriding a freeze needs a reason (--reason T)");
+  }
+  const Environment* env = config.FindEnvironment(environment);
+  if (env == nullptr) {
+    return InvalidArgument(fmt::format("no environment named '{}' in the configuration",
+                                       EscapeForDisplay(environment)));
+  }
+  std::string role;
+  for (const std::string& r : config.freeze_override_roles) {
+    if (role.empty() && config.PersonHasRole(actor, r)) role = r;
+  }
+  if (role.empty()) {
+    return PermissionDenied(fmt::format("{} may not override a freeze: it takes a {}",
+                                        EscapeForDisplay(actor),
+                                        Join(config.freeze_override_roles, " or ")));
+  }
+  std::vector<std::string> freezes;
+  auto start = cr.scheduled.find(env->name);
+  if (start != cr.scheduled.end()) {
+    for (const Freeze* f : FreezesOverlapping(config, env->name, start->second,
+                                              start->second + cr.expected_duration, zone)) {
+      freezes.push_back(f->name);
+    }
+  }
+  Evidence e;
+  e.environment = env->name;
+  e.kind = kEvidenceFreezeOverride;
+  e.passed = true;
+  e.recorded_by = actor;
+  e.at = now;
+  e.fields = {{"reason", reason}, {"role", role}, {"freezes", Join(freezes, ",")}};
+  e.detail =
+      fmt::format("{} ({}) overrode the freeze{} for {} in {}: {}", actor, role,
+                  freezes.empty() ? "" : " " + Join(freezes, ", "), cr.id, env->name, reason);
+  RETURN_IF_ERROR(CheckActionAllowed(cr, "evidence"));
+  ChangeRequest next = cr;
+  next.evidence.push_back(e);
+  next.updated_at = now;
+  nlohmann::json details = {{"environment", env->name},
+                            {"kind", kEvidenceFreezeOverride},
+                            {"by", actor},
+                            {"role", role},
+                            {"reason", reason},
+                            {"freezes", freezes},
+                            {"detail", e.detail},
+                            {"state", std::string(CrStateName(next.state))},
+                            {"revision", next.revision}};
+  return CrTransition{std::move(next), "cr.freeze-override", details.dump()};
 }
 
 }  // namespace rollgate

@@ -8,7 +8,10 @@
 //   an environment is skipped), test-results-approved, regression, uat-signoff (production,
 //   standard path), smoke (production), rollback-plan, rollback-tested (when the environment
 //   requires it, and always on the emergency path to production), maintenance-window (when
-//   required), freeze.
+//   required), freeze, no-overlapping-changes (when the other scheduled changes are given;
+//   playbook §2.3 "check deployment calendar for overlapping changes", domain/calendar.h).
+// The freeze gate accepts a freeze-override recorded for the CR and environment
+// (RecordFreezeOverride).
 // "Production" is the last environment in promotion order. Pure, thread-safe.
 #pragma once
 
@@ -18,11 +21,19 @@
 #include <vector>
 
 #include "common/time.h"
+#include "domain/calendar.h"
 #include "domain/change_request.h"
 #include "domain/config.h"
+#include "domain/cr_lifecycle.h"
 #include "domain/patch.h"
 
 namespace rollgate {
+
+// Evidence that a person holding one of Config::freeze_override_roles let the CR deploy inside a
+// freeze in an environment (fields reason, role, freezes). Recorded only by
+// RecordFreezeOverride (`deploy --override-freeze`), never by `cr evidence`: it is not among
+// KnownEvidenceKinds.
+inline constexpr const char* kEvidenceFreezeOverride = "freeze-override";
 
 struct Gate {
   std::string name;
@@ -52,9 +63,23 @@ struct GateReport {
 // its max_rollback_duration (§5.3 step 4). `patch` is the CR's patch: the §5.1 criteria are read
 // from its classification; without it (nullptr) only the CR's emergency flag is judged. An
 // unknown environment yields one failed gate, "environment".
+// With `other_changes` (every scheduled change of the other CRs), the gate
+// no-overlapping-changes: the CR's scheduled change in `environment` must not overlap another on
+// the same system or a shared host.
 GateReport CheckGates(const ChangeRequest& cr, const Config& config, std::string_view environment,
                       Timestamp now, const TimeZone& zone, bool emergency,
-                      const Patch* patch = nullptr);
+                      const Patch* patch = nullptr,
+                      const std::vector<ScheduledChange>* other_changes = nullptr);
+
+// Records `actor`'s override of the freezes `cr`'s scheduled change in `environment` falls in
+// (evidence freeze-override, audit action "cr.freeze-override"). InvalidArgument for an empty
+// reason or an unknown environment; PermissionDenied unless `actor` holds one of
+// Config::freeze_override_roles. Recorded whether or not the scheduled start is in a freeze now
+// (the schedule may move into one); the evidence names the freezes it overlapped when recorded.
+Result<CrTransition> RecordFreezeOverride(const ChangeRequest& cr, const Config& config,
+                                          std::string_view environment, const std::string& actor,
+                                          const std::string& reason, Timestamp now,
+                                          const TimeZone& zone);
 
 // {"cr","environment","emergency","passed","gates":[{"name","passed","missing"}]}.
 nlohmann::json GateReportToJson(const GateReport& report);

@@ -357,7 +357,8 @@ TEST_F(GatesTest, FreezeGate) {
                       "year-end close"}};
   EXPECT_EQ(Missing("PROD", "freeze"),
             "the deployment scheduled at 2026-12-13 02:00 falls in the freeze year-end (2026-12-13 "
-            "00:00 – 2027-01-04 00:00: year-end close)");
+            "00:00 – 2027-01-04 00:00: year-end close) (a cab-chair or it-operations-manager may "
+            "override it: deploy --override-freeze --reason T)");
   EXPECT_EQ(Missing("TEST", "freeze"), "PASSED");
   // A freeze starting during the expected duration (45 minutes) also blocks.
   config_.freezes[0].from = At(2026y / December / 13, 2, 30);

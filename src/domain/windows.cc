@@ -37,6 +37,27 @@ bool RecurringContains(const MaintenanceWindow& window, const LocalDateTime& loc
          (OpensOn(window, yesterday) && t < window.end_time);
 }
 
+// The openings of a weekly schedule (days, local start and end; an end at or before the start
+// wraps into the next day) overlapping [from, until).
+std::vector<Interval> WeeklyOccurrences(const std::vector<weekday>& days_open, Seconds start_time,
+                                        Seconds end_time, Timestamp from, Timestamp until,
+                                        const TimeZone& zone) {
+  std::vector<Interval> out;
+  sys_days first = sys_days(zone.ToLocal(from).date) - days(1);
+  sys_days last = sys_days(zone.ToLocal(until).date);
+  for (sys_days day = first; day <= last; day += days(1)) {
+    if (!days_open.empty() &&
+        std::find(days_open.begin(), days_open.end(), weekday{day}) == days_open.end()) {
+      continue;
+    }
+    Timestamp start = zone.FromLocal({std::chrono::year_month_day{day}, start_time});
+    sys_days end_date = end_time > start_time ? day : day + days(1);
+    Timestamp end = zone.FromLocal({std::chrono::year_month_day{end_date}, end_time});
+    if (start < until && end > from) out.push_back({start, end});
+  }
+  return out;
+}
+
 bool IsOneOff(const MaintenanceWindow& window) {
   return window.from.has_value() || window.until.has_value();
 }
@@ -106,14 +127,62 @@ std::vector<const Freeze*> FreezesCovering(const Config& config, std::string_vie
 
 std::vector<const Freeze*> FreezesOverlapping(const Config& config, std::string_view environment,
                                               Timestamp from, Timestamp until) {
+  return FreezesOverlapping(config, environment, from, until, FixedOffsetZone(Seconds(0)));
+}
+
+std::vector<const Freeze*> FreezesOverlapping(const Config& config, std::string_view environment,
+                                              Timestamp from, Timestamp until,
+                                              const TimeZone& zone) {
   std::vector<const Freeze*> found;
+  Timestamp end = until <= from ? from + Seconds(1) : until;
   for (const auto& f : config.freezes) {
     if (!FreezeAppliesTo(f, environment)) continue;
-    bool overlaps =
-        until <= from ? (from >= f.from && from < f.until) : (from < f.until && until > f.from);
-    if (overlaps) found.push_back(&f);
+    if (!FreezeOccurrences(f, from, end, zone).empty()) found.push_back(&f);
   }
   return found;
+}
+
+std::vector<Interval> WindowOccurrences(const MaintenanceWindow& window, Timestamp from,
+                                        Timestamp until, const TimeZone& zone) {
+  std::vector<Interval> out;
+  if (until <= from) return out;
+  if (IsOneOff(window)) {
+    Timestamp start = window.from.value_or(from);
+    Timestamp end = window.until.value_or(until);
+    if (start < until && end > from) out.push_back({start, end});
+    return out;
+  }
+  return WeeklyOccurrences(window.days, window.start_time, window.end_time, from, until, zone);
+}
+
+std::vector<Interval> FreezeOccurrences(const Freeze& freeze, Timestamp from, Timestamp until,
+                                        const TimeZone& zone) {
+  std::vector<Interval> out;
+  if (until <= from) return out;
+  switch (freeze.recurrence) {
+    case Freeze::Recurrence::kOnce:
+      if (freeze.from < until && freeze.until > from) out.push_back({freeze.from, freeze.until});
+      return out;
+    case Freeze::Recurrence::kWeekly:
+      return WeeklyOccurrences(freeze.days, freeze.start_time, freeze.end_time, from, until, zone);
+    case Freeze::Recurrence::kYearly:
+      break;
+  }
+  // A yearly freeze that began last year may still run; one starting next year is past `until`.
+  int first = static_cast<int>(zone.ToLocal(from).date.year()) - 1;
+  int last = static_cast<int>(zone.ToLocal(until).date.year());
+  for (int year = first; year <= last; ++year) {
+    std::chrono::year y{year};
+    std::chrono::year_month_day start_day = y / freeze.yearly_from;
+    bool wraps = freeze.yearly_until < freeze.yearly_from;
+    std::chrono::year_month_day end_day =
+        (wraps ? y + std::chrono::years(1) : y) / freeze.yearly_until;
+    // Feb 29 in a common year is taken as Mar 1 (sys_days normalises it).
+    Timestamp start = zone.FromLocal({sys_days(start_day), Seconds(0)});
+    Timestamp end = zone.FromLocal({sys_days(end_day) + days(1), Seconds(0)});
+    if (start < until && end > from) out.push_back({start, end});
+  }
+  return out;
 }
 
 std::string DescribeWindow(const MaintenanceWindow& window, const TimeZone& zone) {
@@ -127,6 +196,19 @@ std::string DescribeWindow(const MaintenanceWindow& window, const TimeZone& zone
 }
 
 std::string DescribeFreeze(const Freeze& freeze, const TimeZone& zone) {
+  std::string reason = freeze.reason.empty() ? "" : ": " + freeze.reason;
+  if (freeze.recurrence == Freeze::Recurrence::kYearly) {
+    return fmt::format("{} (yearly {:02}-{:02} – {:02}-{:02}{})", freeze.name,
+                       static_cast<unsigned>(freeze.yearly_from.month()),
+                       static_cast<unsigned>(freeze.yearly_from.day()),
+                       static_cast<unsigned>(freeze.yearly_until.month()),
+                       static_cast<unsigned>(freeze.yearly_until.day()), reason);
+  }
+  if (freeze.recurrence == Freeze::Recurrence::kWeekly) {
+    return fmt::format("{} ({} {}–{}{})", freeze.name, DayNames(freeze.days),
+                       FormatTimeOfDay(freeze.start_time), FormatTimeOfDay(freeze.end_time),
+                       reason);
+  }
   return fmt::format("{} ({} – {}{}{})", freeze.name, FormatLocalMinutes(freeze.from, zone),
                      FormatLocalMinutes(freeze.until, zone), freeze.reason.empty() ? "" : ": ",
                      freeze.reason);

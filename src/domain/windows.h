@@ -45,9 +45,32 @@ std::vector<const Freeze*> FreezesCovering(const Config& config, std::string_vie
 std::vector<const Freeze*> FreezesOverlapping(const Config& config, std::string_view environment,
                                               Timestamp from, Timestamp until);
 
+// A stretch of time [start, end).
+struct Interval {
+  Timestamp start, end;
+  bool operator==(const Interval&) const = default;
+};
+
+// The occurrences of `window` overlapping [from, until), in order (a one-off window once; a
+// weekly one once per opening day, each clipped to nothing: whole openings are returned).
+std::vector<Interval> WindowOccurrences(const MaintenanceWindow& window, Timestamp from,
+                                        Timestamp until, const TimeZone& zone);
+// The same for a freeze: a one-off freeze once; a yearly one from local midnight of its first
+// day to local midnight after its last day, once per year (Dec 15 – Jan 5 crosses the new year);
+// a weekly one like a weekly window.
+std::vector<Interval> FreezeOccurrences(const Freeze& freeze, Timestamp from, Timestamp until,
+                                        const TimeZone& zone);
+// The freezes for `environment` overlapping [from, until) in `zone` (recurring ones included);
+// an empty interval is treated as the instant `from`. The overloads without a zone above read
+// recurring freezes in UTC.
+std::vector<const Freeze*> FreezesOverlapping(const Config& config, std::string_view environment,
+                                              Timestamp from, Timestamp until,
+                                              const TimeZone& zone);
+
 // "prod-sunday-night (Sun 02:00–06:00)", "release (2026-12-01 10:00 – 2026-12-01 12:00)".
 std::string DescribeWindow(const MaintenanceWindow& window, const TimeZone& zone);
-// "year-end (2026-12-20 00:00 – 2027-01-04 00:00: reason)".
+// "year-end (2026-12-20 00:00 – 2027-01-04 00:00: reason)"; recurring: "year-end (yearly
+// 12-15 – 01-05: reason)", "friday-afternoons (Fri 12:00–24:00)".
 std::string DescribeFreeze(const Freeze& freeze, const TimeZone& zone);
 
 }  // namespace rollgate

@@ -8,6 +8,7 @@
 #include "common/sha256.h"
 #include "common/strings.h"
 #include "domain/approvals.h"
+#include "service/calendar_service.h"
 
 namespace rollgate {
 
@@ -279,11 +280,13 @@ Result<GateReport> CrService::CheckGates(const std::string& id, const std::strin
   }
   ASSIGN_OR_RETURN(ChangeRequest cr, Get(id));
   Patch patch;
+  std::vector<ScheduledChange> others;  // the calendar's other changes (no-overlapping-changes)
   RETURN_IF_ERROR(store_.Read([&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(patch, tx.GetPatch(cr.patch_id));
+    ASSIGN_OR_RETURN(others, ListScheduledChanges(tx, config_, cr.id));
     return Status::Ok();
   }));
-  return rollgate::CheckGates(cr, config_, env, clock_.Now(), zone_, emergency, &patch);
+  return rollgate::CheckGates(cr, config_, env, clock_.Now(), zone_, emergency, &patch, &others);
 }
 
 Result<ChecklistView> CrService::ComputeChecklist(const std::string& id, const std::string& env) {

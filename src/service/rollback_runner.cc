@@ -8,10 +8,12 @@
 #include <set>
 
 #include "common/strings.h"
+#include "domain/oncall.h"
 #include "domain/rollback_messages.h"
 #include "engine/steps/script_step.h"
 #include "service/cr_service.h"
 #include "service/deploy_service.h"
+#include "service/page_service.h"
 
 namespace rollgate {
 
@@ -115,6 +117,24 @@ std::vector<Pending> PendingDecisions(const ChangeRequest& cr, const std::string
   std::vector<Pending> out;
   for (const std::string& run : order) out.push_back(by_run[run]);
   return out;
+}
+
+// Who opens automatic pages (docs/oncall.md).
+constexpr const char* kPageActor = "system";
+
+// Opens a page for a decision the runner waits on, so it escalates along its path until someone
+// acknowledges it (or decides). Nothing when the configuration has no such path.
+Status OpenAutomaticPage(const Config& config, Store& store, const Clock& clock,
+                         const TimeZone& zone, const std::filesystem::path& packages_dir,
+                         const ChangeRequest& cr, const std::string& environment,
+                         const std::vector<TriggerFiring>& firings, const Message& message) {
+  bool security = std::any_of(firings.begin(), firings.end(), [](const TriggerFiring& f) {
+    return f.kind == TriggerKind::kSecurity;
+  });
+  std::string path = AutomaticPagePath(config, cr, environment, security);
+  if (FindEscalationPath(config, path) == nullptr) return Status::Ok();
+  PageService pages(config, store, clock, zone, packages_dir);
+  return pages.Open({path, message.subject, message.body, cr.id, environment}, kPageActor).status();
 }
 
 }  // namespace
@@ -450,13 +470,14 @@ Result<RunnerOutcome> RollbackRunner::AwaitDecision(const DeploymentPreparation&
   // Page: the environment's channels carry the request for a decision (§6.1 evaluate).
   std::vector<std::string> lines;
   for (const TriggerFiring& f : wait.firings) lines.push_back("- " + f.detail);
-  ASSIGN_OR_RETURN(std::vector<Evidence> paged,
-                   service.Notify(prep.cr.id, environment,
-                                  DecisionNeededMessage(
-                                      facts, Join(lines, "\n"), wait.deadline,
-                                      std::string(DecisionDefaultName(wait.on_deadline)), zone_),
-                                  run.id, options_.executor.actor));
+  Message needed = DecisionNeededMessage(facts, Join(lines, "\n"), wait.deadline,
+                                         std::string(DecisionDefaultName(wait.on_deadline)), zone_);
+  ASSIGN_OR_RETURN(std::vector<Evidence> paged, service.Notify(prep.cr.id, environment, needed,
+                                                               run.id, options_.executor.actor));
   outcome.evidence = paged;
+  RETURN_IF_ERROR(OpenAutomaticPage(config_, store_, clock_, zone_, packages_dir_, cr, environment,
+                                    wait.firings, needed));
+  PageService pages(config_, store_, clock_, zone_, packages_dir_);
   if (options_.paused) options_.paused(wait.deadline, Describe(wait.firings));
   while (true) {
     ASSIGN_OR_RETURN(cr, crs.Get(prep.cr.id));
@@ -474,6 +495,7 @@ Result<RunnerOutcome> RollbackRunner::AwaitDecision(const DeploymentPreparation&
       return outcome;
     }
     if (clock_.Now() >= wait.deadline) break;
+    RETURN_IF_ERROR(pages.EscalateDuePages(clock_.Now(), kPageActor).status());
     sleeper_.SleepFor(std::min<Seconds>(
         options_.decision_poll, std::max<Seconds>(Seconds(1), std::chrono::duration_cast<Seconds>(
                                                                   wait.deadline - clock_.Now()))));
@@ -506,11 +528,14 @@ Result<std::vector<Evidence>> RollbackRunner::PageForDecision(const std::string&
   std::vector<std::string> lines;
   for (const TriggerFiring& f : mine->firings) lines.push_back("- " + f.detail);
   DeployService service(config_, store_, clock_, zone_, packages_dir_);
-  return service.Notify(
-      cr.id, environment,
+  Message needed =
       DecisionNeededMessage(facts, Join(lines, "\n"), mine->deadline,
-                            std::string(DecisionDefaultName(mine->on_deadline)), zone_),
-      run_id, options_.executor.actor);
+                            std::string(DecisionDefaultName(mine->on_deadline)), zone_);
+  ASSIGN_OR_RETURN(std::vector<Evidence> paged,
+                   service.Notify(cr.id, environment, needed, run_id, options_.executor.actor));
+  RETURN_IF_ERROR(OpenAutomaticPage(config_, store_, clock_, zone_, packages_dir_, cr, environment,
+                                    mine->firings, needed));
+  return paged;
 }
 
 Result<RunnerOutcome> RollbackRunner::Decide(const std::string& cr_id,
@@ -569,6 +594,19 @@ Result<RunnerOutcome> RollbackRunner::Decide(const std::string& cr_id,
     RETURN_IF_ERROR(crs.RecordEvidence(cr_id, e, actor).status());
     outcome.evidence.push_back(e);
     firings.insert(firings.end(), p.firings.begin(), p.firings.end());
+  }
+  // A decision answers the automatic pages that asked for it, where the decider may acknowledge.
+  PageService pages(config_, store_, clock_, zone_, packages_dir_);
+  ASSIGN_OR_RETURN(std::vector<Page> open, pages.List(true));
+  for (const Page& page : open) {
+    if (page.change_request != cr_id || page.environment != environment ||
+        page.opened_by != kPageActor) {
+      continue;
+    }
+    Result<Page> acked = pages.Acknowledge(page.id, actor);
+    if (!acked.ok() && acked.error().code() != StatusCode::kPermissionDenied) {
+      return acked.error();
+    }
   }
   if (decision == "rollback") {
     ASSIGN_OR_RETURN(RunnerOutcome rolled, AutomaticRollback(cr_id, environment, firings, actor));

@@ -21,6 +21,7 @@
 #include "domain/audit.h"
 #include "domain/change_request.h"
 #include "domain/diagnostics.h"
+#include "domain/oncall.h"
 #include "domain/patch.h"
 #include "domain/run.h"
 #include "domain/token.h"
@@ -147,6 +148,14 @@ class Transaction {
   // transaction, so it commits or rolls back with the state change it describes. Returns its
   // seq. InvalidArgument for an empty actor or action; an empty `details` is stored as "{}".
   virtual Result<int64_t> AppendAudit(const AuditRecord& record) = 0;
+
+  // Pages (domain/oncall.h), stored whole with their history. Insert or replace by id.
+  // InvalidArgument for an empty id or text that is not valid UTF-8.
+  virtual Status PutPage(const Page& page) = 0;
+  virtual Result<Page> GetPage(const std::string& id) = 0;  // NotFound naming the id
+  // Every page (`open_only`: those not acknowledged yet, open or exhausted), by opening time
+  // then id.
+  virtual Result<std::vector<Page>> ListPages(bool open_only) = 0;
 };
 
 class Store {

@@ -182,9 +182,25 @@ CREATE TABLE diagnostics (
 CREATE INDEX diagnostics_by_run ON diagnostics(run_id, id);
 )sql";
 
-// Version 5: API tokens of `rollgate serve` (domain/token.h). Only the SHA-256 of a secret is
-// kept; a token is never deleted (revoking it sets revoked_at), so the audit trail can name it.
+// Version 5: pages and their escalation (domain/oncall.h, playbook §9). One row per page; its
+// history (opened, each notification, each escalation, the acknowledgement) is in the JSON
+// `body`, beside the columns `page list` and the escalation tick filter and sort on.
 constexpr const char* kSchemaV5 = R"sql(
+CREATE TABLE pages (
+  id          TEXT PRIMARY KEY,
+  path        TEXT NOT NULL,
+  state       TEXT NOT NULL,
+  level       INTEGER NOT NULL,
+  opened_at   INTEGER NOT NULL,
+  deadline    INTEGER NOT NULL,
+  body        TEXT NOT NULL
+) STRICT;
+CREATE INDEX pages_open ON pages(deadline) WHERE state = 'open';
+)sql";
+
+// Version 6: API tokens of `rollgate serve` (domain/token.h). Only the SHA-256 of a secret is
+// kept; a token is never deleted (revoking it sets revoked_at), so the audit trail can name it.
+constexpr const char* kSchemaV6 = R"sql(
 CREATE TABLE tokens (
   id           TEXT PRIMARY KEY,
   number       INTEGER NOT NULL,
@@ -232,7 +248,8 @@ const std::vector<Migration>& Migrations() {
       {2, "runs, step executions and run locks", kSchemaV2},
       {3, "enhanced-monitoring watches", kSchemaV3},
       {4, "diagnostics of failed runs", kSchemaV4},
-      {5, "API tokens", kSchemaV5},
+      {5, "pages and their escalation", kSchemaV5},
+      {6, "API tokens", kSchemaV6},
   };
   return migrations;
 }

@@ -1006,6 +1006,71 @@ class SqliteTransaction final : public Transaction {
     return state;
   }
 
+  Status PutPage(const Page& page) override {
+    RETURN_IF_ERROR(RequireWritable("PutPage"));
+    if (page.id.empty()) return InvalidArgument("a page needs an id");
+    std::string body;
+    try {
+      body = PageToJson(page).dump(-1, ' ', false, nlohmann::json::error_handler_t::strict);
+    } catch (const nlohmann::json::exception&) {
+      return InvalidArgument(
+          fmt::format("page {} holds text that is not valid UTF-8", EscapeForDisplay(page.id)));
+    }
+    ASSIGN_OR_RETURN(
+        Statement statement,
+        connection_.Prepare(
+            "INSERT INTO pages(id, path, state, level, opened_at, deadline, body) VALUES(?1, ?2, "
+            "?3, ?4, ?5, ?6, ?7) ON CONFLICT(id) DO UPDATE SET path = excluded.path, state = "
+            "excluded.state, level = excluded.level, opened_at = excluded.opened_at, deadline = "
+            "excluded.deadline, body = excluded.body",
+            "storing page " + EscapeForDisplay(page.id)));
+    statement.BindText(1, page.id);
+    statement.BindText(2, page.path);
+    statement.BindText(3, std::string(PageStateName(page.state)));
+    statement.BindInt(4, page.level);
+    statement.BindInt(5, TimeToColumn(page.opened_at));
+    statement.BindInt(6, TimeToColumn(page.deadline));
+    statement.BindText(7, body);
+    return statement.Run();
+  }
+
+  Result<Page> GetPage(const std::string& id) override {
+    ASSIGN_OR_RETURN(Statement row, connection_.Prepare("SELECT body FROM pages WHERE id = ?1",
+                                                        "reading page " + EscapeForDisplay(id)));
+    row.BindText(1, id);
+    ASSIGN_OR_RETURN(bool found, row.Step());
+    if (!found) return NotFound(fmt::format("no page {}", EscapeForDisplay(id)));
+    return DecodePage(row.Text(0), id);
+  }
+
+  Result<std::vector<Page>> ListPages(bool open_only) override {
+    ASSIGN_OR_RETURN(
+        Statement row,
+        connection_.Prepare(open_only ? "SELECT body, id FROM pages WHERE state != "
+                                        "'acknowledged' ORDER BY opened_at, id"
+                                      : "SELECT body, id FROM pages ORDER BY opened_at, id",
+                            "listing pages"));
+    std::vector<Page> pages;
+    while (true) {
+      ASSIGN_OR_RETURN(bool found, row.Step());
+      if (!found) break;
+      ASSIGN_OR_RETURN(Page page, DecodePage(row.Text(0), row.Text(1)));
+      pages.push_back(std::move(page));
+    }
+    return pages;
+  }
+
+  static Result<Page> DecodePage(std::string_view body, std::string_view id) {
+    nlohmann::json json = nlohmann::json::parse(body, nullptr, false);
+    Result<Page> page =
+        json.is_discarded() ? Result<Page>(InvalidArgument("not JSON")) : PageFromJson(json);
+    if (!page.ok()) {
+      return Corruption(fmt::format("stored page {} is unreadable: {}", EscapeForDisplay(id),
+                                    page.error().message()));
+    }
+    return page;
+  }
+
   static Result<Watch> DecodeWatch(std::string_view body, std::string_view what) {
     Result<Watch> watch = WatchFromJson(body);
     if (!watch.ok()) {

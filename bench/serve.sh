@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The API under load (issue 7, "Performance"): wrk on loopback, 64 connections, GET of a run and
+# of the CR list, while a 100-host deployment runs (local transport: every step of every host is
+# a real process, 10 batches of 10 hosts, 3 steps each). Prints requests/s, latency percentiles
+# and the server's peak memory (VmHWM). Usage: bench/serve.sh [BUILD_DIR] (default build/release).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build/release}
+rollgate=$(realpath "$build/src/cli/rollgate")
+duration=${BENCH_SECONDS:-20}
+command -v wrk >/dev/null || apt-get install -y --no-install-recommends wrk >/dev/null
+
+work=$(mktemp -d /tmp/rollgate-serve-bench.XXXXXX)
+server_pid=""
+run_pid=""
+cleanup() {
+  [ -n "$run_pid" ] && kill "$run_pid" 2>/dev/null || true
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work"
+export ROLLGATE_CONFIG=$work/rollgate.yaml TZ=UTC
+"$rollgate" init "$work" >/dev/null
+sed -i 's/allow_as: false/allow_as: true/' rollgate.yaml
+rg() { "$rollgate" --as heidi "$@"; }
+
+# Twenty CRs to list, so the list is a real page.
+for i in $(seq 1 20); do
+  patch=$(rg --output json patch add --title "bench patch $i" --source development-team \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  rg cr create --patch "$patch" --system billing --type standard --description "bench $i" \
+    >/dev/null
+done
+token=$(rg --output json token create --label bench \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+
+hosts=$(seq -s, -f "h%g" 1 100)
+cat > plan.json <<JSON
+{"name": "bench", "status_dir": "$work/status", "batch": "10", "concurrency": 10,
+ "phases": [{"name": "rollout", "steps": [
+   {"name": "stop", "idempotent": true, "argv": ["sleep", "0.3"]},
+   {"name": "install", "idempotent": true, "argv": ["sleep", "0.3"]},
+   {"name": "start", "idempotent": true, "argv": ["sleep", "0.3"]}]}]}
+JSON
+
+"$rollgate" serve --listen 127.0.0.1:0 --output json > serve.out 2> serve.err &
+server_pid=$!
+for _ in $(seq 1 100); do grep -q port serve.out 2>/dev/null && break; sleep 0.1; done
+port=$(python3 -c 'import json; print(json.load(open("serve.out"))["port"])')
+base=http://127.0.0.1:$port
+
+# The deployment: started now, runs through the measurements (restarted when it finishes early).
+(while true; do rg run exec --plan plan.json --hosts "$hosts" --transport local >/dev/null 2>&1; done) &
+run_pid=$!
+for _ in $(seq 1 100); do
+  curl -sf -H "Authorization: Bearer $token" "$base/api/v1/runs/RUN-1" >/dev/null && break
+  sleep 0.1
+done
+
+echo "== rollgate serve on $base, wrk -t2 -c64 -d${duration}s, a 100-host deployment running"
+for path in /api/v1/runs/RUN-1 /api/v1/crs; do
+  echo "-- GET $path"
+  wrk -t2 -c64 -d"${duration}s" --latency -H "Authorization: Bearer $token" "$base$path" \
+    | grep -E "Requests/sec|Latency  |  50%|  90%|  99%|requests in|Non-2xx"
+done
+steps=$(curl -s -H "Authorization: Bearer $token" "$base/api/v1/runs/RUN-1" \
+  | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d["steps"]), d["state"])')
+echo "-- RUN-1 during the measurement: $steps (step executions, state)"
+echo "-- server peak memory: $(grep VmHWM /proc/$server_pid/status | awk '{print $2, $3}')"
