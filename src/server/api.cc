@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <exception>
 #include <nlohmann/json.hpp>
@@ -160,6 +161,19 @@ std::string StringField(const json& body, const char* name) {
   return it == body.end() ? std::string() : it->get<std::string>();
 }
 
+// `text` percent-encoded for a query string (RFC 3986 unreserved characters stay).
+std::string QueryEscape(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
+
 // One page of `items`, with where the next one is.
 json Page(json items, int limit, int offset, const ApiRequest& request) {
   int total = static_cast<int>(items.size());
@@ -172,7 +186,7 @@ json Page(json items, int limit, int offset, const ApiRequest& request) {
     std::string query;
     for (const auto& [name, value] : request.query) {
       if (name == "offset" || name == "limit") continue;
-      query += fmt::format("{}={}&", name, value);
+      query += fmt::format("{}={}&", QueryEscape(name), QueryEscape(value));
     }
     next = fmt::format("{}?{}limit={}&offset={}", request.path, query, limit, offset + limit);
   }

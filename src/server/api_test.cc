@@ -208,6 +208,11 @@ TEST_F(ApiTest, ListsArePaginatedWithTheNextPage) {
   if (total > 1) {
     EXPECT_EQ(page["next"], "/api/v1/audit?limit=1&offset=1");
   }
+  // A filter value is taken whole, whatever characters it holds.
+  ApiResponse escaped =
+      Call("GET", "/api/v1/audit", token, "", {{"limit", "1"}, {"object", "a&b c"}});
+  ASSERT_EQ(escaped.status, 200) << escaped.body;
+  EXPECT_EQ(Body(escaped)["total"], 0);
   ApiResponse crs = Call("GET", "/api/v1/crs", token, "", {{"state", "draft"}});
   ASSERT_EQ(crs.status, 200) << crs.body;
   EXPECT_EQ(Body(crs)["items"][0]["id"], "CR-1");
@@ -310,6 +315,12 @@ TEST_F(ApiTest, UnknownRoutesAndMethodsAreJsonErrors) {
   EXPECT_EQ(method.status, 405);
   EXPECT_EQ(Body(method)["error"]["code"], "METHOD_NOT_ALLOWED");
   EXPECT_EQ(Call("GET", "/api/v1/runs/RUN-404", eve).status, 404);
+  // A made-up method is answered and counted, but never becomes a label value of its own.
+  EXPECT_EQ(Call("BREW\nX", "/health", "").status, 405);
+  std::string metrics = Call("GET", "/metrics", "").body;
+  EXPECT_NE(metrics.find("route=\"/health\",method=\"other\",code=\"405\""), std::string::npos)
+      << metrics;
+  EXPECT_EQ(metrics.find("BREW"), std::string::npos);
   EXPECT_EQ(Call("GET", "/api/v1/crs/CR-1/gates", eve).status, 400);  // environment missing
   ApiResponse gates = Call("GET", "/api/v1/crs/CR-1/gates", eve, "", {{"environment", "DEV"}});
   EXPECT_EQ(gates.status, 200) << gates.body;

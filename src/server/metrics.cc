@@ -2,7 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <set>
+
 namespace rollgate::server {
+
+namespace {
+const std::string kOtherMethod = "other";
+}  // namespace
 
 void Histogram::Observe(double seconds) {
   for (size_t i = 0; i < kBounds.size(); ++i) {
@@ -47,8 +53,13 @@ std::string EscapeLabel(const std::string& value) {
 
 void ServerMetrics::RecordRequest(const std::string& route, const std::string& method, int status,
                                   std::chrono::duration<double> elapsed) {
+  // The method is what the client sent: only the standard ones become label values, so that
+  // no client can grow the number of series.
+  static const std::set<std::string, std::less<>> kMethods = {"GET",   "HEAD",   "POST",   "PUT",
+                                                              "PATCH", "DELETE", "OPTIONS"};
+  const std::string& label = kMethods.contains(method) ? method : kOtherMethod;
   std::lock_guard lock(mutex_);
-  ++requests_[{route, method, status}];
+  ++requests_[{route, label, status}];
   latency_[route].Observe(elapsed.count());
 }
 
