@@ -82,6 +82,7 @@ int Main(int argc, char** argv) {
   RegisterPirCommands(app, selected);
   RegisterDiagnoseCommand(app, selected);
   RegisterBackupCommands(app, selected);
+  RegisterNotifyCommands(app, selected);
 
   try {
     app.parse(argc, argv);

@@ -33,5 +33,6 @@ void RegisterWatchCommands(CLI::App& app, Action& slot);    // watch list|start|
 void RegisterPirCommands(CLI::App& app, Action& slot);      // pir list|show|close
 void RegisterDiagnoseCommand(CLI::App& app, Action& slot);  // diagnose
 void RegisterBackupCommands(CLI::App& app, Action& slot);   // backup verify
+void RegisterNotifyCommands(CLI::App& app, Action& slot);   // notify list|show|retry|flush
 
 }  // namespace rollgate::cli

@@ -331,6 +331,13 @@ struct PackagePolicy {
   bool allow_plain_http = false;         // http:// downloads (tests on loopback only)
 };
 
+// A configured replacement of a built-in message's subject and/or body, with {placeholder}s
+// (domain/message_templates.h). An empty optional keeps the built-in text.
+struct MessageTemplateOverride {
+  std::optional<std::string> subject;
+  std::optional<std::string> body;
+};
+
 struct Config {
   std::string source_file;         // where it was loaded from
   std::vector<std::string> roles;  // built-in plus custom
@@ -361,6 +368,15 @@ struct Config {
   // review, §5.4 step 4; the IT operations manager owns the operational follow-up, §4.4).
   int review_within_business_days = 5;
   std::vector<std::string> review_closer_roles = {kRoleCabChair, kRoleItOperationsManager};
+  // Durable delivery of notifications (docs/notifications.md): after the Nth failed attempt the
+  // next one is due retry_backoff[N-1] later (the last entry repeats); after max_attempts failed
+  // attempts the message is failed for good. `notifications: {backoff: [...], max_attempts: N}`.
+  std::vector<Seconds> notification_backoff = {Seconds(30), Seconds(120), Seconds(600),
+                                               Seconds(1800), Seconds(3600)};
+  int notification_max_attempts = 6;
+  // Operators' overrides of the built-in message templates, by template name
+  // ("deployment-start", ...; domain/message_templates.h): `templates: {NAME: {subject, body}}`.
+  std::map<std::string, MessageTemplateOverride> message_templates;
 
   const Environment* FindEnvironment(std::string_view name) const;
   const Person* FindPerson(std::string_view name) const;

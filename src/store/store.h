@@ -21,6 +21,7 @@
 #include "domain/audit.h"
 #include "domain/change_request.h"
 #include "domain/diagnostics.h"
+#include "domain/notification.h"
 #include "domain/patch.h"
 #include "domain/run.h"
 #include "domain/watch.h"
@@ -135,6 +136,17 @@ class Transaction {
   // transaction, so it commits or rolls back with the state change it describes. Returns its
   // seq. InvalidArgument for an empty actor or action; an empty `details` is stored as "{}".
   virtual Result<int64_t> AppendAudit(const AuditRecord& record) = 0;
+
+  // Notifications queued for delivery (domain/notification.h, docs/notifications.md).
+  // Inserts `notification` (its id is ignored) and returns its id (ascending across the store).
+  // InvalidArgument for an empty change request, channel or subject, or text that is not valid
+  // UTF-8.
+  virtual Result<int64_t> AddNotification(const Notification& notification) = 0;
+  // Replaces the stored notification with the same id. NotFound naming the id.
+  virtual Status UpdateNotification(const Notification& notification) = 0;
+  virtual Result<Notification> GetNotification(int64_t id) = 0;  // NotFound naming the id
+  // Oldest first (by id), filtered (all conditions must hold), at most filter.limit.
+  virtual Result<std::vector<Notification>> ListNotifications(const NotificationFilter& filter) = 0;
 };
 
 class Store {
