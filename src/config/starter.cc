@@ -318,9 +318,10 @@ channels:
   - name: email
     type: email
     settings: {url: "smtp://smtp.example.com:25", from: rollgate@example.com, starttls: true}
+  # For a Microsoft Teams incoming webhook add `format: teams` (a MessageCard).
   - name: teams
     type: webhook
-    settings: {url: "https://example.com/hooks/it-operations", format: teams}
+    settings: {url: "https://example.com/hooks/it-operations"}
   - name: phone
     type: command
     settings: {command: /usr/local/bin/page-on-call}

@@ -193,7 +193,7 @@ TEST_F(NotifyCliTest, FailedDeliveriesAreQueuedRetriedAndFlushedToTheSink) {
   EXPECT_EQ(show.Json()["state"], "sent");
   EXPECT_THAT(show.Json()["body"].get<std::string>(),
               HasSubstr("EMERGENCY PATCH APPROVAL REQUEST"));
-  CommandOutput again = h_.Run({"notify", "retry", "2"});
+  CommandOutput again = h_.RunAs("heidi", {"notify", "retry", "2"});
   EXPECT_NE(again.exit_code, 0) << "a sent message is not sent twice";
 
   // The password reached the server, never the output or the store.
@@ -214,7 +214,7 @@ TEST_F(NotifyCliTest, MaxAttemptsThenRetryByHand) {
 
   Sink sink(port_, h_.dir() / "mail");
   ASSERT_TRUE(sink.Start());
-  CommandOutput retry = h_.Run({"notify", "retry", "3"});
+  CommandOutput retry = h_.RunAs("heidi", {"notify", "retry", "3"});
   ASSERT_EQ(retry.exit_code, 0) << Describe(retry);
   CommandOutput flushed = h_.RunJson({"notify", "flush"});
   EXPECT_EQ(flushed.Json()["sent"], 1);
@@ -225,7 +225,7 @@ TEST_F(NotifyCliTest, MaxAttemptsThenRetryByHand) {
 TEST_F(NotifyCliTest, BadInputIsRefused) {
   EXPECT_EQ(h_.Run({"notify", "show", "abc"}).exit_code, 2);
   EXPECT_EQ(h_.Run({"notify", "show", "42"}).exit_code, 3);
-  EXPECT_EQ(h_.Run({"notify", "retry", "42"}).exit_code, 3);
+  EXPECT_EQ(h_.RunAs("heidi", {"notify", "retry", "42"}).exit_code, 3);
   CommandOutput state = h_.Run({"notify", "list", "--state", "lost"});
   EXPECT_EQ(state.exit_code, 2);
   EXPECT_THAT(state.err, HasSubstr("pending, sent or failed"));
