@@ -338,7 +338,9 @@ channels:
 # {expected_completion} {outcome} {smoke} {errors} {reason} {approved_by}. Templates:
 # deployment-start, deployment-complete, rollback-start, rollback-complete; also
 # rollback-progress (+ {current_step} {status} {issues} {now} {elapsed}), decision-needed
-# (+ {triggers} {deadline} {on_deadline}) and database-held (+ {writes} {current_dump}).
+# (+ {triggers} {deadline} {on_deadline}) and database-held (+ {writes} {current_dump});
+# emergency-approval-request: {cr} {system} {environment} {patch} {incident} {classification}
+# {cvss} {references} {impact} {risk} {why_not_normal} {requestor} {time}.
 # templates:
 #   deployment-start:
 #     subject: "[DEPLOYMENT START] {system} {version} - {environment} - {started}"

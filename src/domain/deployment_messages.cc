@@ -138,6 +138,20 @@ Message EmergencyApprovalRequestMessage(const ChangeRequest& cr, const Patch& pa
       "requestor, who records it; a verbal approval must be confirmed in writing.\n",
       cr.id, patch.id, cr.system, j ? Field(j->why_not_normal, kNotRecorded) : kNotRecorded,
       environment, cr.id, environment);
+  m.template_name = "emergency-approval-request";
+  m.values = {{"cr", cr.id},
+              {"system", cr.system},
+              {"environment", environment},
+              {"patch", patch.id},
+              {"incident", j ? Field(j->incident, kNotRecorded) : kNotRecorded},
+              {"classification", std::string(PriorityName(cr.classification))},
+              {"cvss", score},
+              {"references", references.empty() ? "none recorded" : Join(references, ", ")},
+              {"impact", j ? Field(Join(j->criteria, "; "), kNotRecorded) : kNotRecorded},
+              {"risk", Field(cr.risk_assessment, kNotRecorded)},
+              {"why_not_normal", j ? Field(j->why_not_normal, kNotRecorded) : kNotRecorded},
+              {"requestor", Field(requestor, kNotRecorded)},
+              {"time", Local(now, zone)}};
   return m;
 }
 

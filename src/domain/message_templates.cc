@@ -26,6 +26,9 @@ const std::map<std::string, std::vector<std::string>>& MessageTemplatePlaceholde
       {"rollback-progress", with({"current_step", "status", "issues", "now", "elapsed"})},
       {"decision-needed", with({"triggers", "deadline", "on_deadline"})},
       {"database-held", with({"writes", "current_dump"})},
+      {"emergency-approval-request",
+       {"cr", "system", "environment", "patch", "incident", "classification", "cvss", "references",
+        "impact", "risk", "why_not_normal", "requestor", "time"}},
   };
   return kTemplates;
 }

@@ -51,6 +51,25 @@ TEST(MessageTemplates, EveryBuiltInMessageCanBeRenderedFromItsValues) {
   }
 }
 
+TEST(MessageTemplates, TheEmergencyApprovalRequestCanBeRenderedFromItsValues) {
+  ChangeRequest cr;
+  cr.id = "CR-5";
+  cr.system = "billing";
+  Patch patch;
+  patch.id = "PATCH-5";
+  patch.cves = {"CVE-2026-1"};
+  FixedOffsetZone utc(Seconds(0));
+  Message m = EmergencyApprovalRequestMessage(cr, patch, "PROD", "Heidi", Timestamp{}, utc);
+  ASSERT_EQ(m.template_name, "emergency-approval-request");
+  for (const std::string& placeholder : MessageTemplatePlaceholders().at(m.template_name)) {
+    EXPECT_TRUE(m.values.contains(placeholder)) << placeholder;
+  }
+  Config config;
+  config.message_templates[m.template_name] = {"Approve {cr} ({references}) for {environment}",
+                                               std::nullopt};
+  EXPECT_EQ(ApplyTemplateOverride(config, m).subject, "Approve CR-5 (CVE-2026-1) for PROD");
+}
+
 TEST(MessageTemplates, OverrideReplacesOnlyWhatIsConfigured) {
   DeploymentFacts facts;
   facts.system = "billing";
