@@ -9,6 +9,7 @@
 
 #include "domain/deployment_messages.h"
 #include "testing/fake_clock.h"
+#include "testing/faulty_store.h"
 #include "testing/sample_config.h"
 
 namespace rollgate {
@@ -228,6 +229,32 @@ TEST_F(NotificationServiceTest, ListFiltersByCrAndState) {
   NotificationFilter other;
   other.change_request = "CR-2";
   EXPECT_TRUE(service.List(other)->empty());
+}
+
+TEST_F(NotificationServiceTest, AnAttemptWhoseOutcomeCouldNotBeStoredIsMadeAgain) {
+  // The queueing commits; storing the first attempt's outcome fails (disk full): the message is
+  // still pending and due, and the next flush sends it again (at least once, never lost).
+  rollgate::testing::FaultyStore faulty(*store_);
+  NotificationService failing(config_, faulty, clock_, zone_,
+                              [this](const Channel&, const notify::OutgoingMessage& m,
+                                     const notify::DeliveryContext&) -> Result<std::string> {
+                                delivered_.push_back(m.subject);
+                                return std::string("mailed");
+                              });
+  faulty.FailWrite(2, /*sticky=*/false);
+  auto evidence = failing.Send("CR-1", "TEST", rule_, message_, "", "eve", {}, {});
+  ASSERT_FALSE(evidence.ok());
+  EXPECT_EQ(evidence.error().code(), StatusCode::kUnavailable);
+  NotificationService service = Service();
+  auto n = service.Get(1);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(n->state, NotificationState::kPending);
+  EXPECT_EQ(n->attempts, 0);
+  auto flushed = service.Flush("eve");
+  ASSERT_TRUE(flushed.ok());
+  EXPECT_EQ(flushed->sent, 1);
+  EXPECT_EQ(delivered_.size(), 2u);
+  EXPECT_EQ(service.Get(1)->state, NotificationState::kSent);
 }
 
 }  // namespace
