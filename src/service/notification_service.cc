@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -161,7 +162,7 @@ Result<std::vector<Evidence>> NotificationService::Send(
     const std::vector<NotificationRecipient>& recipients,
     const std::map<std::string, std::string>& fields) {
   // What was due before this message goes first (a down server that came back).
-  RETURN_IF_ERROR(Flush(actor).status());
+  RETURN_IF_ERROR(Flush(actor, kFlushBeforeSend).status());
 
   Message message = ApplyTemplateOverride(config_, original);
   Timestamp now = clock_.Now();
@@ -225,11 +226,12 @@ Result<std::vector<Evidence>> NotificationService::Send(
   return out;
 }
 
-Result<NotificationService::FlushReport> NotificationService::Flush(const std::string& actor) {
+Result<NotificationService::FlushReport> NotificationService::Flush(const std::string& actor,
+                                                                    int limit) {
   FlushReport report;
   NotificationFilter filter;
   filter.due_by = clock_.Now();
-  filter.limit = 1000;
+  filter.limit = std::max(limit, 0);
   std::vector<Notification> due;
   RETURN_IF_ERROR(store_.Read([&](Transaction& txn) -> Status {
     ASSIGN_OR_RETURN(due, txn.ListNotifications(filter));

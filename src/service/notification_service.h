@@ -49,8 +49,8 @@ class NotificationService {
   // `rule` (unknown channel names are skipped) and every recipient (once per channel without
   // recipients: to the rule's groups' e-mail), then attempts each once. Returns one
   // "notification" evidence per message as recorded on the CR: passed only when delivered, else
-  // the error and the next attempt. Due messages queued earlier are flushed first. Errors are
-  // the store's (or NotFound for an unknown CR).
+  // the error and the next attempt. Up to kFlushBeforeSend due messages queued earlier are
+  // flushed first. Errors are the store's (or NotFound for an unknown CR).
   Result<std::vector<Evidence>> Send(const std::string& cr_id, const std::string& environment,
                                      const NotificationRule& rule, const Message& message,
                                      const std::string& run_id, const std::string& actor,
@@ -63,8 +63,12 @@ class NotificationService {
     int failed = 0;         // failed for good in this flush
     int still_pending = 0;  // failed again, retried later
   };
-  // Attempts every pending notification whose next attempt is due now.
-  Result<FlushReport> Flush(const std::string& actor);
+  static constexpr int kFlushLimit = 1000;
+  // How many due messages a new message flushes before it is sent itself.
+  static constexpr int kFlushBeforeSend = 20;
+  // Attempts the pending notifications whose next attempt is due now, oldest first, at most
+  // `limit` of them (each attempt can take up to its channel's timeout).
+  Result<FlushReport> Flush(const std::string& actor, int limit = kFlushLimit);
   // A failed (or pending) notification back to pending, due now, with its attempts reset
   // (audited). NotFound for an unknown id; Conflict for one already sent.
   Result<Notification> Retry(int64_t id, const std::string& actor);
