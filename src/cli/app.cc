@@ -85,6 +85,7 @@ int Main(int argc, char** argv) {
   RegisterServeCommands(app, selected);
   RegisterPageCommands(app, selected);
   RegisterCalendarCommand(app, selected);
+  RegisterNotifyCommands(app, selected);
 
   try {
     app.parse(argc, argv);

@@ -36,5 +36,6 @@ void RegisterBackupCommands(CLI::App& app, Action& slot);   // backup verify
 void RegisterServeCommands(CLI::App& app, Action& slot);    // serve, token create|list|revoke
 void RegisterPageCommands(CLI::App& app, Action& slot);     // page, page ack|list|show|tick
 void RegisterCalendarCommand(CLI::App& app, Action& slot);  // calendar
+void RegisterNotifyCommands(CLI::App& app, Action& slot);   // notify list|show|retry|flush
 
 }  // namespace rollgate::cli

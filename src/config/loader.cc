@@ -19,6 +19,7 @@
 #include "common/strings.h"
 #include "config/defaults.h"
 #include "config/validation.h"
+#include "domain/message_templates.h"
 #include "domain/triggers.h"
 
 namespace rollgate {
@@ -222,6 +223,8 @@ class Loader {
   void ReadEscalation(const YAML::Node& root, Config& config);
   void ReadChannels(const YAML::Node& root, Config& config);
   void ReadEmergency(const YAML::Node& root, Config& config);
+  void ReadNotificationDelivery(const YAML::Node& node, Config& config);
+  void ReadTemplates(const YAML::Node& node, Config& config);
 
   // --- checks across sections
   void CheckQuorums(const Config& config);
@@ -656,7 +659,7 @@ std::optional<Config> Loader::Load(std::string_view text) {
   if (!CheckKeys(root, "the configuration",
                  {"version", "identity", "policy", "calendar", "roles", "environments", "people",
                   "systems", "contacts", "groups", "escalation", "channels", "emergency",
-                  "packages", "server", "oncall"})) {
+                  "packages", "server", "oncall", "notifications", "templates"})) {
     return std::nullopt;
   }
   root_position_ = PositionOf(root);
@@ -680,6 +683,8 @@ std::optional<Config> Loader::Load(std::string_view text) {
   ReadChannels(root, config);
   ReadEmergency(root, config);
   if (auto node = Find(root, "oncall")) ReadOncall(*node, config);
+  if (auto node = Find(root, "notifications")) ReadNotificationDelivery(*node, config);
+  if (auto node = Find(root, "templates")) ReadTemplates(*node, config);
   CheckQuorums(config);
   ResolveReferences(config);
   if (!errors_.empty()) return std::nullopt;
@@ -2208,6 +2213,28 @@ void Loader::ReadChannels(const YAML::Node& root, Config& config) {
             continue;
           }
           CheckUnique(keys, key, "setting");
+          if (key.value == "headers" && channel.type == "webhook" && it->second.IsMap()) {
+            // Extra HTTP headers of a webhook, stored as settings "header:NAME".
+            for (auto h = it->second.begin(); h != it->second.end(); ++h) {
+              bool name_ok =
+                  h->first.IsScalar() && !h->first.Scalar().empty() &&
+                  h->first.Scalar().size() <= 64 &&
+                  std::all_of(h->first.Scalar().begin(), h->first.Scalar().end(), [](char c) {
+                    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-';
+                  });
+              if (!name_ok) {
+                Error(h->first, "a header name must be letters, digits and '-'");
+                continue;
+              }
+              if (!h->second.IsScalar() || !ValidateText(h->second.Scalar(), 1024).ok() ||
+                  h->second.Scalar().find_first_of("\r\n") != std::string::npos) {
+                Error(h->second, "a header value must be one line of text");
+                continue;
+              }
+              channel.settings["header:" + h->first.Scalar()] = h->second.Scalar();
+            }
+            continue;
+          }
           if (!it->second.IsScalar()) {
             Error(it->second, fmt::format("setting {} must be a single value, got {}",
                                           Quote(key.value), Describe(it->second)));
@@ -2218,7 +2245,15 @@ void Loader::ReadChannels(const YAML::Node& root, Config& config) {
           bool secret = lowered.find("password") != std::string::npos ||
                         lowered.find("secret") != std::string::npos ||
                         lowered.find("token") != std::string::npos;
-          if (secret) {
+          if (key.value == "password_env") {
+            // The NAME of the environment variable holding the password.
+            Status status = ValidateSecretReference("env:" + value);
+            if (!status.ok()) {
+              Error(it->second, fmt::format("setting 'password_env': expected the name of an "
+                                            "environment variable (letters, digits and '_')"));
+              continue;
+            }
+          } else if (secret) {
             Status status = ValidateSecretReference(value);
             if (!status.ok()) {
               Error(it->second, fmt::format("setting {}: {}", Quote(key.value), status.message()));
@@ -2227,6 +2262,16 @@ void Loader::ReadChannels(const YAML::Node& root, Config& config) {
           } else if (Status status = ValidateText(value, 2048); !status.ok()) {
             Error(it->second, fmt::format("setting {}: {}", Quote(key.value), status.message()));
             continue;
+          } else if (key.value == "url" && channel.type == "email") {
+            bool smtp = (StartsWith(value, "smtp://") || StartsWith(value, "smtps://")) &&
+                        value.size() > 9 &&
+                        value.find_first_of(" \t\r\n'\"`\\") == std::string::npos;
+            if (!smtp) {
+              Error(it->second, fmt::format("invalid SMTP URL {}: expected smtp://host:port or "
+                                            "smtps://host:port",
+                                            Quote(value)));
+              continue;
+            }
           } else if (key.value == "url") {
             if (Status url = ValidateHttpUrl(value); !url.ok()) {
               Error(it->second, url.message());
@@ -2240,6 +2285,75 @@ void Loader::ReadChannels(const YAML::Node& root, Config& config) {
     channels.push_back(std::move(channel));
   });
   if (present) config.channels = std::move(channels);
+}
+
+void Loader::ReadNotificationDelivery(const YAML::Node& node, Config& config) {
+  if (!IsMapOrNull(node, "notifications") || node.IsNull()) return;
+  if (!CheckKeys(node, "'notifications'", {"backoff", "max_attempts"})) return;
+  if (auto backoff = ReadStringList(node, "backoff")) {
+    std::vector<Seconds> delays;
+    for (const Item& item : *backoff) {
+      Result<Seconds> delay = ParseDuration(item.value);
+      if (!delay.ok()) {
+        Error(item.position, delay.error().message());
+        continue;
+      }
+      delays.push_back(*delay);
+    }
+    if (backoff->empty()) {
+      Error(PositionIn(node, "backoff"), "'backoff' must list at least one delay, e.g. [30s, 2m]");
+    }
+    config.notification_backoff = std::move(delays);
+  }
+  if (auto attempts = ReadInteger(node, "max_attempts", 1, 100)) {
+    config.notification_max_attempts = static_cast<int>(*attempts);
+  }
+}
+
+void Loader::ReadTemplates(const YAML::Node& node, Config& config) {
+  if (!IsMapOrNull(node, "templates") || node.IsNull()) return;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    if (!it->first.IsScalar()) {
+      Error(it->first, "template names must be plain names");
+      continue;
+    }
+    std::string name = it->first.Scalar();
+    const auto& known = MessageTemplatePlaceholders();
+    if (!known.contains(name)) {
+      std::vector<std::string> names;
+      for (const auto& [template_name, placeholders] : known) names.push_back(template_name);
+      Error(it->first,
+            fmt::format("unknown message template {}{}", Quote(name),
+                        Suggestion(name, names).empty() ? " (known: " + Join(names, ", ") + ")"
+                                                        : Suggestion(name, names)));
+      continue;
+    }
+    YAML::Node body = it->second;
+    if (!body.IsMap()) {
+      Error(body,
+            fmt::format("template {} must be a mapping with 'subject' and/or 'body'", Quote(name)));
+      continue;
+    }
+    if (!CheckKeys(body, "a template", {"subject", "body"})) continue;
+    MessageTemplateOverride override_text;
+    if (auto subject = ReadString(body, "subject", false, 1024)) {
+      if (Status status = CheckTemplateText(name, subject->value); !status.ok()) {
+        Error(subject->position, status.message());
+      } else if (subject->value.find_first_of("\r\n") != std::string::npos) {
+        Error(subject->position, "a template subject must be one line");
+      } else {
+        override_text.subject = subject->value;
+      }
+    }
+    if (auto text = ReadString(body, "body", false, 65536)) {
+      if (Status status = CheckTemplateText(name, text->value); !status.ok()) {
+        Error(text->position, status.message());
+      } else {
+        override_text.body = text->value;
+      }
+    }
+    config.message_templates[name] = std::move(override_text);
+  }
 }
 
 void Loader::ReadEmergency(const YAML::Node& root, Config& config) {

@@ -312,10 +312,21 @@ escalation:
 
 # How notifications travel (§2.5: Teams, Email, Phone). type is email, webhook, command or file.
 # Settings whose name contains password, secret or token take env:NAME or file:/path only.
+# Where messages go (docs/notifications.md). Every message is queued in the store, sent at once,
+# and retried by `rollgate notify flush` (and every later message) until delivered.
+#   email:   url smtp://host:port or smtps://host:port, from, optional to (default: the person's
+#            or the group's e-mail), username, password_env (the NAME of an environment variable
+#            holding the password: never the password itself), starttls: true|false, timeout.
+#   webhook: url, format: slack | teams | generic, optional headers ({Authorization: env:NAME}
+#            reads the value from the environment), timeout. A 2xx answer is a delivery.
+#   command: sh -c COMMAND with the message on standard input and ROLLGATE_SUBJECT,
+#            ROLLGATE_RECIPIENT, ROLLGATE_RECIPIENT_EMAIL, ROLLGATE_RECIPIENT_PHONE set.
+#   file:    path (relative to this file), appended.
 channels:
   - name: email
     type: email
-    settings: {smtp: "smtp.example.com:25", from: rollgate@example.com}
+    settings: {url: "smtp://smtp.example.com:25", from: rollgate@example.com, starttls: true}
+  # For a Microsoft Teams incoming webhook add `format: teams` (a MessageCard).
   - name: teams
     type: webhook
     settings: {url: "https://example.com/hooks/it-operations"}
@@ -341,6 +352,25 @@ channels:
 #   idle_timeout: 5s
 #   token_admin_roles: [admin, it-operations-manager]
 #   read_only_roles: [help-desk]
+
+# Retries of a failed delivery: the delay after the 1st, 2nd ... failed attempt (the last one
+# repeats), and the attempts after which a message is marked failed (`rollgate notify retry ID`
+# sends it again).
+# notifications:
+#   backoff: [30s, 2m, 10m, 30m, 1h]
+#   max_attempts: 6
+
+# The playbook's messages, reworded: subject and/or body per template, with placeholders
+# {cr} {system} {environment} {patch} {version} {run} {started} {finished} {duration}
+# {expected_completion} {outcome} {smoke} {errors} {reason} {approved_by}. Templates:
+# deployment-start, deployment-complete, rollback-start, rollback-complete; also
+# rollback-progress (+ {current_step} {status} {issues} {now} {elapsed}), decision-needed
+# (+ {triggers} {deadline} {on_deadline}) and database-held (+ {writes} {current_dump});
+# emergency-approval-request: {cr} {system} {environment} {patch} {incident} {classification}
+# {cvss} {references} {impact} {risk} {why_not_normal} {requestor} {time}.
+# templates:
+#   deployment-start:
+#     subject: "[DEPLOYMENT START] {system} {version} - {environment} - {started}"
 )yaml";
 }
 

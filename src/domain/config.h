@@ -354,6 +354,13 @@ struct ServerSettings {
   std::vector<std::string> read_only_roles = {kRoleHelpDesk};
 };
 
+// A configured replacement of a built-in message's subject and/or body, with {placeholder}s
+// (domain/message_templates.h). An empty optional keeps the built-in text.
+struct MessageTemplateOverride {
+  std::optional<std::string> subject;
+  std::optional<std::string> body;
+};
+
 struct Config {
   std::string source_file;         // where it was loaded from
   std::vector<std::string> roles;  // built-in plus custom
@@ -394,6 +401,15 @@ struct Config {
   // The channels pages go out through (oncall.channels, docs/oncall.md); empty: the page's
   // environment's notification channels, or every channel when the page names no environment.
   std::vector<std::string> page_channels;
+  // Durable delivery of notifications (docs/notifications.md): after the Nth failed attempt the
+  // next one is due retry_backoff[N-1] later (the last entry repeats); after max_attempts failed
+  // attempts the message is failed for good. `notifications: {backoff: [...], max_attempts: N}`.
+  std::vector<Seconds> notification_backoff = {Seconds(30), Seconds(120), Seconds(600),
+                                               Seconds(1800), Seconds(3600)};
+  int notification_max_attempts = 6;
+  // Operators' overrides of the built-in message templates, by template name
+  // ("deployment-start", ...; domain/message_templates.h): `templates: {NAME: {subject, body}}`.
+  std::map<std::string, MessageTemplateOverride> message_templates;
 
   const Environment* FindEnvironment(std::string_view name) const;
   const Person* FindPerson(std::string_view name) const;

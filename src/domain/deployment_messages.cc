@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "common/strings.h"
+#include "domain/message_templates.h"
 
 namespace rollgate {
 
@@ -35,6 +36,8 @@ Message DeploymentStartMessage(const DeploymentFacts& f, const TimeZone& zone) {
       "start\n- {} - Expected completion\n- {} - Post-deployment validation start\n",
       f.change_request, f.patch, f.run, Local(f.started, zone),
       Local(f.started + f.expected_duration, zone), Local(f.started + f.expected_duration, zone));
+  m.template_name = "deployment-start";
+  m.values = DeploymentFactValues(f, zone);
   return m;
 }
 
@@ -55,6 +58,8 @@ Message DeploymentCompleteMessage(const DeploymentFacts& f, const TimeZone& zone
         "\nQA Team,\nThe patch has been deployed to TEST environment.\n\nNext Steps:\n- Execute "
         "manual test cases\n- Complete UAT testing\n- Report any defects\n");
   }
+  m.template_name = "deployment-complete";
+  m.values = DeploymentFactValues(f, zone);
   return m;
 }
 
@@ -67,6 +72,8 @@ Message RollbackStartMessage(const DeploymentFacts& f, const TimeZone& zone) {
       "Environment: {}\nChange: {}\nRun: {}\n\nTimeline:\n- {} - Rollback initiated\n",
       f.reason.empty() ? "not given" : f.reason, f.approved_by, f.environment, f.change_request,
       f.run, Local(f.started, zone));
+  m.template_name = "rollback-start";
+  m.values = DeploymentFactValues(f, zone);
   return m;
 }
 
@@ -81,6 +88,8 @@ Message RollbackCompleteMessage(const DeploymentFacts& f, const TimeZone& zone) 
       f.outcome == "SUCCESS" ? "COMPLETED" : "FAILED", f.environment, f.change_request, f.run,
       Local(f.finished, zone), FormatDuration(duration),
       f.outcome == "SUCCESS" ? "Success" : "Failed");
+  m.template_name = "rollback-complete";
+  m.values = DeploymentFactValues(f, zone);
   return m;
 }
 
@@ -129,6 +138,20 @@ Message EmergencyApprovalRequestMessage(const ChangeRequest& cr, const Patch& pa
       "requestor, who records it; a verbal approval must be confirmed in writing.\n",
       cr.id, patch.id, cr.system, j ? Field(j->why_not_normal, kNotRecorded) : kNotRecorded,
       environment, cr.id, environment);
+  m.template_name = "emergency-approval-request";
+  m.values = {{"cr", cr.id},
+              {"system", cr.system},
+              {"environment", environment},
+              {"patch", patch.id},
+              {"incident", j ? Field(j->incident, kNotRecorded) : kNotRecorded},
+              {"classification", std::string(PriorityName(cr.classification))},
+              {"cvss", score},
+              {"references", references.empty() ? "none recorded" : Join(references, ", ")},
+              {"impact", j ? Field(Join(j->criteria, "; "), kNotRecorded) : kNotRecorded},
+              {"risk", Field(cr.risk_assessment, kNotRecorded)},
+              {"why_not_normal", j ? Field(j->why_not_normal, kNotRecorded) : kNotRecorded},
+              {"requestor", Field(requestor, kNotRecorded)},
+              {"time", Local(now, zone)}};
   return m;
 }
 

@@ -3,6 +3,7 @@
 // patch and the run. Pure.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "common/time.h"
@@ -14,6 +15,11 @@ namespace rollgate {
 struct Message {
   std::string subject;
   std::string body;
+  // The playbook template it was rendered from ("deployment-start", ...; empty for ad-hoc text)
+  // and the values of its placeholders, so a configured override can render it again
+  // (domain/message_templates.h).
+  std::string template_name;
+  std::map<std::string, std::string> values;
 };
 
 struct DeploymentFacts {

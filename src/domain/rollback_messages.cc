@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "domain/message_templates.h"
+
 namespace rollgate {
 
 Message RollbackProgressMessage(const DeploymentFacts& f, const std::string& current_step,
@@ -17,6 +19,13 @@ Message RollbackProgressMessage(const DeploymentFacts& f, const std::string& cur
       f.change_request, f.environment, f.run, FormatLocalMinutes(f.started, zone),
       FormatDuration(elapsed), current_step.empty() ? "starting" : current_step, status,
       issues.empty() ? "none" : issues);
+  m.template_name = "rollback-progress";
+  m.values = DeploymentFactValues(f, zone);
+  m.values["current_step"] = current_step.empty() ? "starting" : current_step;
+  m.values["status"] = status;
+  m.values["issues"] = issues.empty() ? "none" : issues;
+  m.values["now"] = FormatLocalMinutes(now, zone);
+  m.values["elapsed"] = FormatDuration(elapsed);
   return m;
 }
 
@@ -34,6 +43,11 @@ Message DecisionNeededMessage(const DeploymentFacts& f, const std::string& trigg
       f.change_request, f.patch, f.environment, f.run, triggers, FormatLocalMinutes(deadline, zone),
       on_deadline == "rollback" ? "roll back" : "leave the deployment in place", f.change_request,
       f.environment, f.change_request, f.environment);
+  m.template_name = "decision-needed";
+  m.values = DeploymentFactValues(f, zone);
+  m.values["triggers"] = triggers;
+  m.values["deadline"] = FormatLocalMinutes(deadline, zone);
+  m.values["on_deadline"] = on_deadline;
   return m;
 }
 
@@ -50,6 +64,10 @@ Message DatabaseHeldMessage(const DeploymentFacts& f, const std::string& writes,
       "  rollgate rollback {} --env {} --database --reason TEXT\n",
       f.change_request, f.environment, f.run, writes,
       current_dump.empty() ? "(no dump recorded)" : current_dump, f.change_request, f.environment);
+  m.template_name = "database-held";
+  m.values = DeploymentFactValues(f, zone);
+  m.values["writes"] = writes;
+  m.values["current_dump"] = current_dump.empty() ? "(no dump recorded)" : current_dump;
   return m;
 }
 

@@ -20,6 +20,7 @@
 #include "domain/run.h"
 #include "engine/plan.h"
 #include "engine/procedures.h"
+#include "service/notification_service.h"
 #include "store/store.h"
 
 namespace rollgate {
@@ -38,17 +39,6 @@ struct DeploymentPreparation {
 std::vector<Evidence> EvidenceFromRun(const Plan& plan, const Run& run,
                                       const std::vector<StepExecution>& steps,
                                       const std::string& environment, const std::string& version);
-
-// Someone a notification is addressed to, by name: file channels write a "To:" line, command
-// channels see ROLLGATE_RECIPIENT (the person), ROLLGATE_RECIPIENT_NAME, ROLLGATE_RECIPIENT_EMAIL
-// and ROLLGATE_RECIPIENT_PHONE, so one command can page or mail each person.
-struct NotificationRecipient {
-  std::string person;
-  std::string full_name;
-  std::string email;
-  std::string phone;
-  std::string role;  // why they are told (recorded on the evidence)
-};
 
 class DeployService {
  public:
@@ -96,17 +86,17 @@ class DeployService {
                                           const std::string& actor,
                                           const std::map<std::string, std::string>& fields = {});
 
-  // Sends `message` through the channels of `environment`'s notification rule that deliver
-  // without a server yet: `file` (settings.path, appended; relative to the configuration's
-  // directory) and `command` (settings.command, run by sh with the message on standard input and
-  // ROLLGATE_SUBJECT set). Other channel types are recorded as not sent. Each channel's outcome is
-  // recorded on the CR as "notification" evidence and returned.
+  // Sends `message` through the channels of `environment`'s notification rule, durably
+  // (service/notification_service.h): each message is queued in the store, attempted at once and
+  // retried by `notify flush` until delivered. Each channel's first outcome is recorded on the
+  // CR as "notification" evidence (passed only when delivered) and returned.
   Result<std::vector<Evidence>> Notify(const std::string& cr_id, const std::string& environment,
                                        const Message& message, const std::string& run_id,
                                        const std::string& actor);
   // The same through the channels of `rule`. With `recipients`, each channel delivers once per
-  // recipient (one evidence each, with fields person and role); without, once. `fields` are
-  // added to every evidence (e.g. audience). Unknown channel names are skipped.
+  // recipient (one evidence each, with fields person and role); without, once (e-mail to the
+  // rule's groups). `fields` are added to every evidence (e.g. audience). Unknown channel names
+  // are skipped.
   Result<std::vector<Evidence>> Notify(const std::string& cr_id, const std::string& environment,
                                        const NotificationRule& rule, const Message& message,
                                        const std::string& run_id, const std::string& actor,

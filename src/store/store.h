@@ -22,6 +22,7 @@
 #include "domain/change_request.h"
 #include "domain/diagnostics.h"
 #include "domain/oncall.h"
+#include "domain/notification.h"
 #include "domain/patch.h"
 #include "domain/run.h"
 #include "domain/token.h"
@@ -156,6 +157,16 @@ class Transaction {
   // Every page (`open_only`: those not acknowledged yet, open or exhausted), by opening time
   // then id.
   virtual Result<std::vector<Page>> ListPages(bool open_only) = 0;
+  // Notifications queued for delivery (domain/notification.h, docs/notifications.md).
+  // Inserts `notification` (its id is ignored) and returns its id (ascending across the store).
+  // InvalidArgument for an empty change request, channel or subject, or text that is not valid
+  // UTF-8.
+  virtual Result<int64_t> AddNotification(const Notification& notification) = 0;
+  // Replaces the stored notification with the same id. NotFound naming the id.
+  virtual Status UpdateNotification(const Notification& notification) = 0;
+  virtual Result<Notification> GetNotification(int64_t id) = 0;  // NotFound naming the id
+  // Oldest first (by id), filtered (all conditions must hold), at most filter.limit.
+  virtual Result<std::vector<Notification>> ListNotifications(const NotificationFilter& filter) = 0;
 };
 
 class Store {

@@ -216,6 +216,34 @@ CREATE TABLE tokens (
 ) STRICT;
 )sql";
 
+// Version 7: notifications queued for delivery, with their attempts (docs/notifications.md).
+// recipient (name, email, phone) and fields are JSON objects; next_attempt is set while pending.
+constexpr const char* kSchemaV7 = R"sql(
+CREATE TABLE notifications (
+  id             INTEGER PRIMARY KEY,
+  change_request TEXT NOT NULL,
+  environment    TEXT NOT NULL,
+  run_id         TEXT NOT NULL,
+  channel        TEXT NOT NULL,
+  type           TEXT NOT NULL,
+  person         TEXT NOT NULL,
+  role           TEXT NOT NULL,
+  recipient      TEXT NOT NULL,
+  subject        TEXT NOT NULL,
+  body           TEXT NOT NULL,
+  fields         TEXT NOT NULL,
+  actor          TEXT NOT NULL,
+  state          TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed')),
+  attempts       INTEGER NOT NULL,
+  next_attempt   INTEGER,
+  last_error     TEXT NOT NULL,
+  created_at     INTEGER NOT NULL,
+  sent_at        INTEGER
+) STRICT;
+CREATE INDEX notifications_due ON notifications(state, next_attempt);
+CREATE INDEX notifications_by_cr ON notifications(change_request, id);
+)sql";
+
 Status Exec(sqlite3* db, const char* sql, std::string_view context) {
   return SqliteStatus(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), context, db);
 }
@@ -250,6 +278,7 @@ const std::vector<Migration>& Migrations() {
       {4, "diagnostics of failed runs", kSchemaV4},
       {5, "pages and their escalation", kSchemaV5},
       {6, "API tokens", kSchemaV6},
+      {7, "notifications queued for delivery", kSchemaV7},
   };
   return migrations;
 }

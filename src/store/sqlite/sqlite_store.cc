@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <exception>
+#include <nlohmann/json.hpp>
 #include <string_view>
 #include <system_error>
 #include <unordered_map>
@@ -204,6 +205,103 @@ void ReadEvent(const Statement& row, AuditEvent& event) {
   event.details.assign(row.Text(5));
   event.prev_hash.assign(row.Text(6));
   event.hash.assign(row.Text(7));
+}
+
+constexpr std::string_view kSelectNotifications =
+    "SELECT id, change_request, environment, run_id, channel, type, person, role, recipient, "
+    "subject, body, fields, actor, state, attempts, next_attempt, last_error, created_at, sent_at "
+    "FROM notifications";
+
+Status CheckNotification(const Notification& n) {
+  if (n.change_request.empty() || n.channel.empty() || n.subject.empty()) {
+    return InvalidArgument("a notification needs a change request, a channel and a subject");
+  }
+  for (const std::string* text :
+       {&n.change_request, &n.environment, &n.run_id, &n.channel, &n.type, &n.person, &n.role,
+        &n.recipient_name, &n.recipient_email, &n.recipient_phone, &n.subject, &n.body, &n.actor,
+        &n.last_error}) {
+    if (!IsValidUtf8(*text)) {
+      return InvalidArgument(fmt::format("notification for {}: text is not valid UTF-8",
+                                         EscapeForDisplay(n.change_request)));
+    }
+  }
+  for (const auto& [key, value] : n.fields) {
+    if (!IsValidUtf8(key) || !IsValidUtf8(value)) {
+      return InvalidArgument(fmt::format("notification for {}: a field is not valid UTF-8",
+                                         EscapeForDisplay(n.change_request)));
+    }
+  }
+  return Status::Ok();
+}
+
+// Binds parameters 1..18 of the notifications insert/update statements.
+void BindNotification(Statement& statement, const Notification& n) {
+  statement.BindText(1, n.change_request);
+  statement.BindText(2, n.environment);
+  statement.BindText(3, n.run_id);
+  statement.BindText(4, n.channel);
+  statement.BindText(5, n.type);
+  statement.BindText(6, n.person);
+  statement.BindText(7, n.role);
+  nlohmann::json recipient = {
+      {"name", n.recipient_name}, {"email", n.recipient_email}, {"phone", n.recipient_phone}};
+  statement.BindText(8, recipient.dump());
+  statement.BindText(9, n.subject);
+  statement.BindText(10, n.body);
+  statement.BindText(11, nlohmann::json(n.fields).dump());
+  statement.BindText(12, n.actor);
+  statement.BindText(13, NotificationStateName(n.state));
+  statement.BindInt(14, n.attempts);
+  if (n.next_attempt) {
+    statement.BindInt(15, TimeToColumn(*n.next_attempt));
+  } else {
+    statement.BindNull(15);
+  }
+  statement.BindText(16, n.last_error);
+  statement.BindInt(17, TimeToColumn(n.created));
+  if (n.sent_at) {
+    statement.BindInt(18, TimeToColumn(*n.sent_at));
+  } else {
+    statement.BindNull(18);
+  }
+}
+
+// Decodes a row of kSelectNotifications.
+Result<Notification> ReadNotification(const Statement& row) {
+  Notification n;
+  n.id = row.Int(0);
+  n.change_request = row.Text(1);
+  n.environment = row.Text(2);
+  n.run_id = row.Text(3);
+  n.channel = row.Text(4);
+  n.type = row.Text(5);
+  n.person = row.Text(6);
+  n.role = row.Text(7);
+  n.subject = row.Text(9);
+  n.body = row.Text(10);
+  n.actor = row.Text(12);
+  std::optional<NotificationState> state = ParseNotificationState(row.Text(13));
+  nlohmann::json recipient = nlohmann::json::parse(row.Text(8), nullptr, false);
+  nlohmann::json fields = nlohmann::json::parse(row.Text(11), nullptr, false);
+  if (!state || !recipient.is_object() || !fields.is_object()) {
+    return Corruption(fmt::format("stored notification {} is unreadable", n.id));
+  }
+  n.state = *state;
+  n.recipient_name = recipient.value("name", "");
+  n.recipient_email = recipient.value("email", "");
+  n.recipient_phone = recipient.value("phone", "");
+  for (const auto& [key, value] : fields.items()) {
+    if (!value.is_string()) {
+      return Corruption(fmt::format("stored notification {} is unreadable", n.id));
+    }
+    n.fields[key] = value.get<std::string>();
+  }
+  n.attempts = static_cast<int>(row.Int(14));
+  if (!row.IsNull(15)) n.next_attempt = TimeFromColumn(row.Int(15));
+  n.last_error = row.Text(16);
+  n.created = TimeFromColumn(row.Int(17));
+  if (!row.IsNull(18)) n.sent_at = TimeFromColumn(row.Int(18));
+  return n;
 }
 
 class SqliteTransaction final : public Transaction {
@@ -924,6 +1022,93 @@ class SqliteTransaction final : public Transaction {
       tokens.push_back(ReadToken(row));
     }
     return tokens;
+  Result<int64_t> AddNotification(const Notification& notification) override {
+    RETURN_IF_ERROR(RequireWritable("AddNotification"));
+    RETURN_IF_ERROR(CheckNotification(notification));
+    ASSIGN_OR_RETURN(
+        Statement statement,
+        connection_.Prepare(
+            "INSERT INTO notifications(change_request, environment, run_id, channel, type, "
+            "person, role, recipient, subject, body, fields, actor, state, attempts, "
+            "next_attempt, last_error, created_at, sent_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+            "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) RETURNING id",
+            "queueing a notification"));
+    BindNotification(statement, notification);
+    ASSIGN_OR_RETURN(bool inserted, statement.Step());
+    if (!inserted) return Internal("queueing a notification: no id returned");
+    return statement.Int(0);
+  }
+
+  Status UpdateNotification(const Notification& notification) override {
+    RETURN_IF_ERROR(RequireWritable("UpdateNotification"));
+    RETURN_IF_ERROR(CheckNotification(notification));
+    {
+      ASSIGN_OR_RETURN(Statement exists,
+                       connection_.Prepare("SELECT 1 FROM notifications WHERE id = ?1",
+                                           "updating a notification"));
+      exists.BindInt(1, notification.id);
+      ASSIGN_OR_RETURN(bool found, exists.Step());
+      if (!found) return NotFound(fmt::format("no notification {}", notification.id));
+    }
+    ASSIGN_OR_RETURN(
+        Statement statement,
+        connection_.Prepare(
+            "UPDATE notifications SET change_request = ?1, environment = ?2, run_id = ?3, "
+            "channel = ?4, type = ?5, person = ?6, role = ?7, recipient = ?8, subject = ?9, "
+            "body = ?10, fields = ?11, actor = ?12, state = ?13, attempts = ?14, "
+            "next_attempt = ?15, last_error = ?16, created_at = ?17, sent_at = ?18 "
+            "WHERE id = ?19",
+            "updating a notification"));
+    BindNotification(statement, notification);
+    statement.BindInt(19, notification.id);
+    return statement.Run();
+  }
+
+  Result<Notification> GetNotification(int64_t id) override {
+    ASSIGN_OR_RETURN(Statement row,
+                     connection_.Prepare(std::string(kSelectNotifications) + " WHERE id = ?1",
+                                         "reading a notification"));
+    row.BindInt(1, id);
+    ASSIGN_OR_RETURN(bool found, row.Step());
+    if (!found) return NotFound(fmt::format("no notification {}", id));
+    return ReadNotification(row);
+  }
+
+  Result<std::vector<Notification>> ListNotifications(const NotificationFilter& filter) override {
+    if (filter.limit && *filter.limit < 0) {
+      return InvalidArgument("a notification listing limit must not be negative");
+    }
+    ASSIGN_OR_RETURN(
+        Statement row,
+        connection_.Prepare(std::string(kSelectNotifications) +
+                                " WHERE (?1 IS NULL OR change_request = ?1) AND (?2 IS NULL OR "
+                                "state = ?2) AND (?3 IS NULL OR (state = 'pending' AND "
+                                "next_attempt <= ?3)) ORDER BY id LIMIT ?4",
+                            "listing notifications"));
+    if (filter.change_request) {
+      row.BindText(1, *filter.change_request);
+    } else {
+      row.BindNull(1);
+    }
+    if (filter.state) {
+      row.BindText(2, NotificationStateName(*filter.state));
+    } else {
+      row.BindNull(2);
+    }
+    if (filter.due_by) {
+      row.BindInt(3, TimeToColumn(*filter.due_by));
+    } else {
+      row.BindNull(3);
+    }
+    row.BindInt(4, filter.limit ? *filter.limit : -1);
+    std::vector<Notification> out;
+    while (true) {
+      ASSIGN_OR_RETURN(bool found, row.Step());
+      if (!found) break;
+      ASSIGN_OR_RETURN(Notification n, ReadNotification(row));
+      out.push_back(std::move(n));
+    }
+    return out;
   }
 
   Result<int64_t> AppendAudit(const AuditRecord& record) override {

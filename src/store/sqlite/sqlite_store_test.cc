@@ -266,5 +266,84 @@ TEST_F(SqliteStoreTest, AuditEventsAreAppendOnlyInTheSchema) {
             SQLITE_CONSTRAINT);
 }
 
+TEST_F(SqliteStoreTest, NotificationsRoundTripAndFilter) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  Notification n;
+  n.change_request = "CR-1";
+  n.environment = "PROD";
+  n.run_id = "RUN-2";
+  n.channel = "mail";
+  n.type = "email";
+  n.person = "tina";
+  n.role = "test-manager";
+  n.recipient_name = "Tina Test";
+  n.recipient_email = "tina@example.com";
+  n.recipient_phone = "+1 555";
+  n.subject = "Subject";
+  n.body = "Body\nline";
+  n.fields = {{"audience", "qa"}};
+  n.actor = "eve";
+  n.attempts = 1;
+  n.next_attempt = Timestamp(Seconds(1000));
+  n.last_error = "refused";
+  n.created = Timestamp(Seconds(970));
+  int64_t first = 0, second = 0;
+  ASSERT_TRUE(store
+                  ->Write([&](Transaction& txn) -> Status {
+                    ASSIGN_OR_RETURN(first, txn.AddNotification(n));
+                    Notification other = n;
+                    other.change_request = "CR-2";
+                    other.state = NotificationState::kSent;
+                    other.next_attempt.reset();
+                    other.sent_at = Timestamp(Seconds(980));
+                    ASSIGN_OR_RETURN(second, txn.AddNotification(other));
+                    return Status::Ok();
+                  })
+                  .ok());
+  EXPECT_EQ(second, first + 1);
+  ASSERT_TRUE(store
+                  ->Read([&](Transaction& txn) -> Status {
+                    ASSIGN_OR_RETURN(Notification got, txn.GetNotification(first));
+                    EXPECT_EQ(got.id, first);
+                    EXPECT_EQ(got.recipient_email, "tina@example.com");
+                    EXPECT_EQ(got.recipient_phone, "+1 555");
+                    EXPECT_EQ(got.fields, n.fields);
+                    EXPECT_EQ(got.next_attempt, n.next_attempt);
+                    EXPECT_EQ(got.state, NotificationState::kPending);
+                    EXPECT_FALSE(got.sent_at.has_value());
+                    NotificationFilter due;
+                    due.due_by = Timestamp(Seconds(999));
+                    ASSIGN_OR_RETURN(auto none, txn.ListNotifications(due));
+                    EXPECT_TRUE(none.empty());
+                    due.due_by = Timestamp(Seconds(1000));
+                    ASSIGN_OR_RETURN(auto one, txn.ListNotifications(due));
+                    EXPECT_EQ(one.size(), 1u);
+                    NotificationFilter by_cr;
+                    by_cr.change_request = "CR-2";
+                    ASSIGN_OR_RETURN(auto cr2, txn.ListNotifications(by_cr));
+                    EXPECT_EQ(cr2.size(), 1u);
+                    EXPECT_EQ(cr2[0].state, NotificationState::kSent);
+                    EXPECT_EQ(txn.GetNotification(99).error().code(), StatusCode::kNotFound);
+                    EXPECT_EQ(txn.AddNotification(n).error().code(), StatusCode::kInternal);
+                    return Status::Ok();
+                  })
+                  .ok());
+  Notification updated = n;
+  updated.id = first;
+  updated.state = NotificationState::kFailed;
+  updated.next_attempt.reset();
+  ASSERT_TRUE(store->Write([&](Transaction& txn) { return txn.UpdateNotification(updated); }).ok());
+  Notification missing = n;
+  missing.id = 99;
+  EXPECT_EQ(store->Write([&](Transaction& txn) { return txn.UpdateNotification(missing); }).code(),
+            StatusCode::kNotFound);
+  Notification bad = n;
+  bad.subject = "bad \xff";
+  EXPECT_EQ(
+      store->Write([&](Transaction& txn) { return txn.AddNotification(bad).status(); }).code(),
+      StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace rollgate::testing
