@@ -262,12 +262,23 @@ start_postgres() {
   if pg_alive; then
     port=$(cat "$pg/port")
   else
+    # Labs started side by side may pick the same free port between the check and the bind:
+    # the loser sees "Address already in use" and moves on to the next port.
     port=$PG_FIRST_PORT
-    while port_in_use 127.0.0.1 "$port"; do port=$((port + 1)); done
-    echo "$port" >"$pg/port"
-    pg_run "$PG_BIN/pg_ctl" -D "$pg/data" -l "$pg/postgres.log" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$pg/run" start \
-      >/dev/null || die "PostgreSQL did not start (see $pg/postgres.log)"
+    local attempt
+    for attempt in 1 2 3 4 5 6 7 8 9 10; do
+      while port_in_use 127.0.0.1 "$port"; do port=$((port + 1)); done
+      echo "$port" >"$pg/port"
+      if [ -f "$pg/postgres.log" ]; then : >"$pg/postgres.log"; fi
+      if pg_run "$PG_BIN/pg_ctl" -D "$pg/data" -l "$pg/postgres.log" -w -t 60 \
+        -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$pg/run" \
+        start >/dev/null; then
+        break
+      fi
+      grep -q "Address already in use" "$pg/postgres.log" 2>/dev/null && [ "$attempt" -lt 10 ] ||
+        die "PostgreSQL did not start (see $pg/postgres.log)"
+      port=$((port + 1))
+    done
   fi
   PG_PORT=$port
   if [ ! -f "$pg/demo.password" ]; then
