@@ -10,6 +10,7 @@
 #include "domain/gates.h"
 #include "domain/patch.h"
 #include "domain/run.h"
+#include "domain/token.h"
 
 namespace rollgate {
 
@@ -29,5 +30,8 @@ std::string ChecklistText(const ChangeRequest& cr, std::string_view environment,
 nlohmann::json JsonTime(const std::optional<Timestamp>& t);
 // `run show --output json` without the trigger and diagnostics sections: the run and its steps.
 nlohmann::json RunJson(const Run& run, const std::vector<StepExecution>& steps);
+
+// An API token as `token list` and `/api/v1/tokens` show it: never its secret or hash.
+nlohmann::json TokenJson(const ApiToken& token, Timestamp now);
 
 }  // namespace rollgate
