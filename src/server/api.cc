@@ -212,19 +212,6 @@ json Page(json items, PageWindow window, const ApiRequest& request) {
           {"next", next}};
 }
 
-json AuditEventJson(const AuditEvent& e) {
-  json details = json::parse(e.details, nullptr, false);
-  if (details.is_discarded()) details = e.details;
-  return {{"seq", e.seq},
-          {"at", FormatRfc3339Utc(e.at)},
-          {"actor", e.actor},
-          {"action", e.action},
-          {"object", e.object},
-          {"details", details},
-          {"prev_hash", e.prev_hash},
-          {"hash", e.hash}};
-}
-
 }  // namespace
 
 std::string EtagOf(const std::string& body) { return "\"" + Sha256Hex(body).substr(0, 32) + "\""; }

@@ -194,4 +194,17 @@ nlohmann::json TokenJson(const ApiToken& token, Timestamp now) {
           {"revoked_by", token.revoked_by}};
 }
 
+nlohmann::json AuditEventJson(const AuditEvent& e) {
+  nlohmann::json details = nlohmann::json::parse(e.details, nullptr, false);
+  if (details.is_discarded()) details = e.details;
+  return {{"seq", e.seq},
+          {"at", FormatRfc3339Utc(e.at)},
+          {"actor", e.actor},
+          {"action", e.action},
+          {"object", e.object},
+          {"details", details},
+          {"prev_hash", e.prev_hash},
+          {"hash", e.hash}};
+}
+
 }  // namespace rollgate

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/time.h"
+#include "domain/audit.h"
 #include "domain/change_request.h"
 #include "domain/checklists.h"
 #include "domain/gates.h"
@@ -33,5 +34,8 @@ nlohmann::json RunJson(const Run& run, const std::vector<StepExecution>& steps);
 
 // An API token as `token list` and `/api/v1/tokens` show it: never its secret or hash.
 nlohmann::json TokenJson(const ApiToken& token, Timestamp now);
+
+// One audit event as `audit export` writes it and `/api/v1/audit` lists it (details parsed).
+nlohmann::json AuditEventJson(const AuditEvent& event);
 
 }  // namespace rollgate
