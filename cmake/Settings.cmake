@@ -19,11 +19,18 @@ if(ROLLGATE_FUZZ)
   target_link_options(rollgate_settings INTERFACE -fsanitize=address,undefined)
 endif()
 
-# Adds a GoogleTest executable registered with CTest.
+# `unit_tests` builds exactly what `ctest -L unit` runs, so the sanitizer stage of
+# scripts/test.sh builds no end-to-end tests, benchmarks or lab tools it would not run.
+add_custom_target(unit_tests)
+
+# Adds a GoogleTest executable registered with CTest; with label unit, also to `unit_tests`.
 #   rollgate_test(NAME name SOURCES a_test.cc ... LIBS lib ... [LABELS label ...])
 function(rollgate_test)
   cmake_parse_arguments(T "" "NAME" "SOURCES;LIBS;LABELS" ${ARGN})
   add_executable(${T_NAME} ${T_SOURCES})
   target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} rollgate_settings GTest::gtest_main GTest::gmock)
   gtest_discover_tests(${T_NAME} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${T_LABELS}")
+  if("unit" IN_LIST T_LABELS)
+    add_dependencies(unit_tests ${T_NAME})
+  endif()
 endfunction()

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds, and runs the whole test suite:
 #   1. debug build: unit, store-contract, fuzz-corpus replay and end-to-end tests (CTest);
-#   2. asan build (address + undefined sanitizers): the unit tests again;
-#   3. fuzz build (clang libFuzzer): each fuzz target runs briefly.
+#   2. asan build (address + undefined sanitizers): the unit tests again (only their targets
+#      are built);
+#   3. fuzz build (clang libFuzzer): only the fuzz targets are built, and each runs briefly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,13 +19,13 @@ ctest --preset debug -j"$jobs"
 
 echo "== asan build: unit tests under address and undefined-behaviour sanitizers"
 cmake --preset asan >/dev/null
-cmake --build --preset asan -j"$jobs"
+cmake --build --preset asan -j"$jobs" --target unit_tests
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --preset asan -j"$jobs"
 
 echo "== fuzz build: each target for ${fuzz_seconds}s"
 cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz -j"$jobs"
+cmake --build --preset fuzz -j"$jobs" --target fuzzers
 shopt -s nullglob
 for fuzzer in build/fuzz/fuzz/*_fuzz; do
   name=$(basename "$fuzzer" _fuzz)

@@ -10,6 +10,7 @@
 #include "cli/output.h"
 #include "common/strings.h"
 #include "store/audit_checkpoint.h"
+#include "views/views.h"
 
 namespace rollgate::cli {
 
@@ -53,17 +54,8 @@ Status RunExport(Context& ctx, const std::string& format) {
         fmt::format("unknown export format '{}': expected jsonl", EscapeForDisplay(format)));
   ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
   return store->ForEachAuditEvent([&](const AuditEvent& e) -> Status {
-    nlohmann::json details = nlohmann::json::parse(e.details, nullptr, false);
-    if (details.is_discarded()) details = e.details;
-    nlohmann::json line = {{"seq", e.seq},
-                           {"at", FormatRfc3339Utc(e.at)},
-                           {"actor", e.actor},
-                           {"action", e.action},
-                           {"object", e.object},
-                           {"details", details},
-                           {"prev_hash", e.prev_hash},
-                           {"hash", e.hash}};
-    ctx.out() << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    ctx.out() << AuditEventJson(e).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+              << "\n";
     return Status::Ok();
   });
 }

@@ -12,13 +12,13 @@
 #include "cli/commands.h"
 #include "cli/context.h"
 #include "cli/output.h"
-#include "views/views.h"
 #include "common/strings.h"
 #include "domain/cr_document.h"
 #include "service/calendar_service.h"
 #include "service/cr_archive.h"
 #include "service/cr_service.h"
 #include "service/emergency_approval.h"
+#include "views/views.h"
 
 namespace rollgate::cli {
 

@@ -10,11 +10,11 @@
 #include "cli/context.h"
 #include "cli/output.h"
 #include "cli/run_support.h"
-#include "views/views.h"
 #include "common/strings.h"
 #include "domain/triggers.h"
 #include "intake/advisory.h"
 #include "service/patch_service.h"
+#include "views/views.h"
 
 namespace rollgate::cli {
 

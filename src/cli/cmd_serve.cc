@@ -20,18 +20,6 @@ namespace {
 
 using nlohmann::json;
 
-json TokenJson(const ApiToken& token, Timestamp now) {
-  return {{"id", token.id},
-          {"person", token.person},
-          {"label", token.label},
-          {"state", std::string(TokenStateAt(token, now))},
-          {"created", FormatRfc3339Utc(token.created_at)},
-          {"created_by", token.created_by},
-          {"expires", JsonTime(token.expires_at)},
-          {"revoked", JsonTime(token.revoked_at)},
-          {"revoked_by", token.revoked_by}};
-}
-
 struct CreateArgs {
   std::string person, label, expires;
 };

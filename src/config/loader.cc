@@ -194,6 +194,8 @@ class Loader {
   void ReadIdentity(const YAML::Node& node, Config& config);
   void ReadPolicy(const YAML::Node& node, Config& config);
   void ReadPackages(const YAML::Node& node, Config& config);
+  void ReadWeekly(const YAML::Node& node, std::vector<std::chrono::weekday>& days,
+                  Seconds& start_time, Seconds& end_time);
   void ReadServer(const YAML::Node& node, Config& config);
   void ReadRoles(const YAML::Node& root, Config& config);
   void ReadCalendar(const YAML::Node& node, Config& config);
@@ -936,44 +938,7 @@ void Loader::ReadWindow(const YAML::Node& node, Config& config) {
     return;
   }
   if (recurring) {
-    for (const char* key : {"days", "start", "end"}) {
-      if (!Find(node, key)) Error(node, fmt::format("missing required key '{}'", key));
-    }
-    if (auto days = ReadStringList(node, "days")) {
-      if (days->empty()) Error(PositionIn(node, "days"), "'days' must name at least one weekday");
-      for (const Item& day : *days) {
-        auto weekday = ParseWeekday(day.value);
-        if (!weekday.ok()) {
-          Error(day.position, weekday.error().message());
-        } else if (std::find(window.days.begin(), window.days.end(), *weekday) !=
-                   window.days.end()) {
-          Error(day.position, fmt::format("duplicate weekday {}", Quote(day.value)));
-        } else {
-          window.days.push_back(*weekday);
-        }
-      }
-    }
-    std::optional<Seconds> start, end;
-    for (const char* key : {"start", "end"}) {
-      auto item = ReadString(node, key, false, 16);
-      if (!item) continue;
-      auto time = ParseTimeOfDay(item->value);
-      if (!time.ok()) {
-        Error(item->position, fmt::format("'{}' must be a time of day such as 22:00, got {}", key,
-                                          Quote(item->value)));
-        continue;
-      }
-      (std::string_view(key) == "start" ? start : end) = *time;
-    }
-    if (start && end) {
-      if (*start == *end) {
-        Error(PositionIn(node, "end"),
-              "'end' must differ from 'start' (use 00:00 to 24:00 for a "
-              "whole day)");
-      }
-      window.start_time = *start;
-      window.end_time = *end;
-    }
+    ReadWeekly(node, window.days, window.start_time, window.end_time);
   } else {
     for (const char* key : {"from", "until"}) {
       if (!Find(node, key)) Error(node, fmt::format("missing required key '{}'", key));
@@ -985,6 +950,48 @@ void Loader::ReadWindow(const YAML::Node& node, Config& config) {
     }
   }
   config.windows.push_back(std::move(window));
+}
+
+// A weekly recurrence (maintenance windows, weekly freezes): `days`, local `start` and `end`
+// times, an `end` at or before `start` running past midnight; each problem named where it is.
+void Loader::ReadWeekly(const YAML::Node& node, std::vector<std::chrono::weekday>& days,
+                        Seconds& start_time, Seconds& end_time) {
+  for (const char* key : {"days", "start", "end"}) {
+    if (!Find(node, key)) Error(node, fmt::format("missing required key '{}'", key));
+  }
+  if (auto listed = ReadStringList(node, "days")) {
+    if (listed->empty()) Error(PositionIn(node, "days"), "'days' must name at least one weekday");
+    for (const Item& day : *listed) {
+      auto weekday = ParseWeekday(day.value);
+      if (!weekday.ok()) {
+        Error(day.position, weekday.error().message());
+      } else if (std::find(days.begin(), days.end(), *weekday) != days.end()) {
+        Error(day.position, fmt::format("duplicate weekday {}", Quote(day.value)));
+      } else {
+        days.push_back(*weekday);
+      }
+    }
+  }
+  std::optional<Seconds> start, end;
+  for (const char* key : {"start", "end"}) {
+    auto item = ReadString(node, key, false, 16);
+    if (!item) continue;
+    auto time = ParseTimeOfDay(item->value);
+    if (!time.ok()) {
+      Error(item->position, fmt::format("'{}' must be a time of day such as 22:00, got {}", key,
+                                        Quote(item->value)));
+      continue;
+    }
+    (std::string_view(key) == "start" ? start : end) = *time;
+  }
+  if (start && end) {
+    if (*start == *end) {
+      Error(PositionIn(node, "end"),
+            "'end' must differ from 'start' (use 00:00 to 24:00 for a whole day)");
+    }
+    start_time = *start;
+    end_time = *end;
+  }
 }
 
 void Loader::ReadFreeze(const YAML::Node& node, Config& config) {
@@ -1067,42 +1074,7 @@ void Loader::ReadRecurringFreeze(const YAML::Node& node, Freeze& freeze) {
     return;
   }
   freeze.recurrence = Freeze::Recurrence::kWeekly;
-  for (const char* key : {"days", "start", "end"}) {
-    if (!Find(node, key)) Error(node, fmt::format("missing required key '{}'", key));
-  }
-  if (auto days = ReadStringList(node, "days")) {
-    if (days->empty()) Error(PositionIn(node, "days"), "'days' must name at least one weekday");
-    for (const Item& day : *days) {
-      auto weekday = ParseWeekday(day.value);
-      if (!weekday.ok()) {
-        Error(day.position, weekday.error().message());
-      } else if (std::find(freeze.days.begin(), freeze.days.end(), *weekday) != freeze.days.end()) {
-        Error(day.position, fmt::format("duplicate weekday {}", Quote(day.value)));
-      } else {
-        freeze.days.push_back(*weekday);
-      }
-    }
-  }
-  std::optional<Seconds> start, end;
-  for (const char* key : {"start", "end"}) {
-    auto item = ReadString(node, key, false, 16);
-    if (!item) continue;
-    auto time = ParseTimeOfDay(item->value);
-    if (!time.ok()) {
-      Error(item->position, fmt::format("'{}' must be a time of day such as 22:00, got {}", key,
-                                        Quote(item->value)));
-      continue;
-    }
-    (std::string_view(key) == "start" ? start : end) = *time;
-  }
-  if (start && end) {
-    if (*start == *end) {
-      Error(PositionIn(node, "end"),
-            "'end' must differ from 'start' (use 00:00 to 24:00 for a whole day)");
-    }
-    freeze.start_time = *start;
-    freeze.end_time = *end;
-  }
+  ReadWeekly(node, freeze.days, freeze.start_time, freeze.end_time);
 }
 
 void Loader::ReadOncall(const YAML::Node& node, Config& config) {

@@ -17,6 +17,7 @@ namespace rollgate {
 namespace {
 
 using std::chrono::hours;
+using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -265,6 +266,51 @@ groups:
                   "rollgate.yaml:20:24: unknown escalation contact (contact, person or role) "
                   "'it-operations-oncall' (did you mean 'it-operations-on-call'?)",
                   "rollgate.yaml:22:39: unknown person 'bobb' (did you mean 'bob'?)"));
+}
+
+TEST(LoadConfigTest, ServerSection) {
+  LoadResult defaults = Load("version: 1\n");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults.config->server.listen, "127.0.0.1:8420");
+  EXPECT_EQ(defaults.config->server.max_body_bytes, 1 << 20);
+  EXPECT_THAT(defaults.config->server.read_only_roles, ElementsAre("help-desk"));
+  LoadResult given = Load(R"(version: 1
+server:
+  listen: "[::1]:9000"
+  tls_cert: cert.pem
+  tls_key: key.pem
+  max_body_kib: 64
+  max_connections: 8
+  read_timeout: 3s
+  max_page_size: 20
+  token_admin_roles: [admin]
+  read_only_roles: [help-desk, test-engineer]
+)");
+  ASSERT_TRUE(given.ok()) << FormatConfigError(given.errors.at(0));
+  const ServerSettings& server = given.config->server;
+  EXPECT_EQ(server.listen, "[::1]:9000");
+  EXPECT_EQ(server.tls_cert, "cert.pem");
+  EXPECT_EQ(server.max_body_bytes, 64 * 1024);
+  EXPECT_EQ(server.max_connections, 8);
+  EXPECT_EQ(server.read_timeout, Seconds(3));
+  EXPECT_EQ(server.max_page_size, 20);
+  EXPECT_THAT(server.token_admin_roles, ElementsAre("admin"));
+  EXPECT_THAT(server.read_only_roles, ElementsAre("help-desk", "test-engineer"));
+  EXPECT_THAT(Errors(R"(version: 1
+server: {listen: "localhost", tls_cert: c.pem, max_connections: 0, read_only_roles: [help-dsk], port: 1}
+)"),
+              Contains(HasSubstr("rollgate.yaml:2:97: unknown key 'port' in 'server'")));
+  EXPECT_THAT(
+      Errors(R"(version: 1
+server: {listen: "localhost", tls_cert: c.pem, max_connections: 0, read_only_roles: [help-dsk]}
+)"),
+      ElementsAre(HasSubstr("rollgate.yaml:2:9: 'server.tls_cert' and 'server.tls_key' go "
+                            "together"),
+                  HasSubstr("rollgate.yaml:2:18: 'server.listen' must be HOST:PORT"),
+                  HasSubstr("rollgate.yaml:2:65: 'max_connections' must be from 1 to 4096"),
+                  "rollgate.yaml:2:86: unknown role 'help-dsk' (did you mean 'help-desk'?)"));
+  EXPECT_THAT(Errors("version: 1\nserver: {listen: \"127.0.0.1:70000\"}\n"),
+              ElementsAre(HasSubstr("'server.listen' must be HOST:PORT")));
 }
 
 TEST(LoadConfigTest, ReviewPolicy) {

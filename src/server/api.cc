@@ -174,8 +174,23 @@ std::string QueryEscape(std::string_view text) {
   return out;
 }
 
+// Which part of a list a request asks for: `limit` (default kDefaultPageSize, at most
+// `max_limit`) items from `offset` on.
+struct PageWindow {
+  int limit = kDefaultPageSize;
+  int offset = 0;
+};
+
+Result<PageWindow> PageWindowOf(const ApiRequest& request, int max_limit, std::string& field) {
+  PageWindow window;
+  ASSIGN_OR_RETURN(window.limit, QueryInt(request, "limit", kDefaultPageSize, 1, max_limit, field));
+  ASSIGN_OR_RETURN(window.offset, QueryInt(request, "offset", 0, 0, 1 << 30, field));
+  return window;
+}
+
 // One page of `items`, with where the next one is.
-json Page(json items, int limit, int offset, const ApiRequest& request) {
+json Page(json items, PageWindow window, const ApiRequest& request) {
+  const int limit = window.limit, offset = window.offset;
   int total = static_cast<int>(items.size());
   json page = json::array();
   for (int i = offset; i < total && i < offset + limit; ++i) {
@@ -195,30 +210,6 @@ json Page(json items, int limit, int offset, const ApiRequest& request) {
           {"limit", limit},
           {"offset", offset},
           {"next", next}};
-}
-
-json AuditEventJson(const AuditEvent& e) {
-  json details = json::parse(e.details, nullptr, false);
-  if (details.is_discarded()) details = e.details;
-  return {{"seq", e.seq},
-          {"at", FormatRfc3339Utc(e.at)},
-          {"actor", e.actor},
-          {"action", e.action},
-          {"object", e.object},
-          {"details", details},
-          {"prev_hash", e.prev_hash},
-          {"hash", e.hash}};
-}
-
-json TokenJson(const ApiToken& token, Timestamp now) {
-  return {{"id", token.id},
-          {"person", token.person},
-          {"label", token.label},
-          {"state", std::string(TokenStateAt(token, now))},
-          {"created", FormatRfc3339Utc(token.created_at)},
-          {"created_by", token.created_by},
-          {"expires", JsonTime(token.expires_at)},
-          {"revoked", JsonTime(token.revoked_at)}};
 }
 
 }  // namespace
@@ -469,11 +460,8 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
       if (auto refused = only({"GET"}, route)) return *refused;
       if (auto bad = CheckQuery(request, {"limit", "offset"})) return fault(*bad, route);
       std::string field;
-      Result<int> limit =
-          QueryInt(request, "limit", kDefaultPageSize, 1, config_.server.max_page_size, field);
-      if (!limit.ok()) return result_error(limit.status(), field, route);
-      Result<int> offset = QueryInt(request, "offset", 0, 0, 1 << 30, field);
-      if (!offset.ok()) return result_error(offset.status(), field, route);
+      Result<PageWindow> window = PageWindowOf(request, config_.server.max_page_size, field);
+      if (!window.ok()) return result_error(window.status(), field, route);
       std::vector<Patch> patches;
       Status read = store.Read([&](Transaction& tx) -> Status {
         ASSIGN_OR_RETURN(patches, tx.ListPatches());
@@ -482,7 +470,7 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
       if (!read.ok()) return result_error(read, "", route);
       json items = json::array();
       for (const Patch& p : patches) items.push_back(PatchJson(p));
-      return routed(JsonResponse(200, Page(std::move(items), *limit, *offset, request)), route);
+      return routed(JsonResponse(200, Page(std::move(items), *window, request)), route);
     }
     if (n == 4) {
       const char* route = "/api/v1/patches/{id}";
@@ -507,11 +495,8 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
         return fault(*bad, route);
       }
       std::string field;
-      Result<int> limit =
-          QueryInt(request, "limit", kDefaultPageSize, 1, config_.server.max_page_size, field);
-      if (!limit.ok()) return result_error(limit.status(), field, route);
-      Result<int> offset = QueryInt(request, "offset", 0, 0, 1 << 30, field);
-      if (!offset.ok()) return result_error(offset.status(), field, route);
+      Result<PageWindow> window = PageWindowOf(request, config_.server.max_page_size, field);
+      if (!window.ok()) return result_error(window.status(), field, route);
       ChangeRequestFilter filter;
       if (auto state = Query(request, "state")) {
         Result<CrState> parsed = ParseCrState(*state);
@@ -523,7 +508,7 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
       if (!rows.ok()) return result_error(rows.status(), "", route);
       json items = json::array();
       for (const ChangeRequestSummary& row : *rows) items.push_back(CrSummaryJson(row));
-      return routed(JsonResponse(200, Page(std::move(items), *limit, *offset, request)), route);
+      return routed(JsonResponse(200, Page(std::move(items), *window, request)), route);
     }
     const std::string& id = segments[3];
     if (n == 4) {
@@ -606,11 +591,8 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
       if (auto refused = only({"GET"}, route)) return *refused;
       if (auto bad = CheckQuery(request, {"limit", "offset"})) return fault(*bad, route);
       std::string field;
-      Result<int> limit =
-          QueryInt(request, "limit", kDefaultPageSize, 1, config_.server.max_page_size, field);
-      if (!limit.ok()) return result_error(limit.status(), field, route);
-      Result<int> offset = QueryInt(request, "offset", 0, 0, 1 << 30, field);
-      if (!offset.ok()) return result_error(offset.status(), field, route);
+      Result<PageWindow> window = PageWindowOf(request, config_.server.max_page_size, field);
+      if (!window.ok()) return result_error(window.status(), field, route);
       std::vector<RunSummary> runs;
       Status read = store.Read([&](Transaction& tx) -> Status {
         ASSIGN_OR_RETURN(runs, tx.ListRuns(std::nullopt));
@@ -627,7 +609,7 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
                          {"created", FormatRfc3339Utc(it->created_at)},
                          {"finished", JsonTime(it->finished_at)}});
       }
-      return routed(JsonResponse(200, Page(std::move(items), *limit, *offset, request)), route);
+      return routed(JsonResponse(200, Page(std::move(items), *window, request)), route);
     }
     if (n == 4) {
       const char* route = "/api/v1/runs/{id}";
@@ -651,11 +633,8 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
     if (auto refused = only({"GET"}, route)) return *refused;
     if (auto bad = CheckQuery(request, {"limit", "offset", "object"})) return fault(*bad, route);
     std::string field;
-    Result<int> limit =
-        QueryInt(request, "limit", kDefaultPageSize, 1, config_.server.max_page_size, field);
-    if (!limit.ok()) return result_error(limit.status(), field, route);
-    Result<int> offset = QueryInt(request, "offset", 0, 0, 1 << 30, field);
-    if (!offset.ok()) return result_error(offset.status(), field, route);
+    Result<PageWindow> window = PageWindowOf(request, config_.server.max_page_size, field);
+    if (!window.ok()) return result_error(window.status(), field, route);
     json items = json::array();
     if (auto object = Query(request, "object")) {
       Result<std::vector<AuditEvent>> events = store.AuditEventsFor(*object);
@@ -668,7 +647,7 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
       });
       if (!read.ok()) return result_error(read, "", route);
     }
-    return routed(JsonResponse(200, Page(std::move(items), *limit, *offset, request)), route);
+    return routed(JsonResponse(200, Page(std::move(items), *window, request)), route);
   }
 
   // /api/v1/tokens: the caller's own tokens (all of them for a token admin).

@@ -10,9 +10,11 @@
 namespace rollgate {
 
 bool ScheduledChangeDone(const ChangeRequest& cr, const ScheduledChange& change) {
+  // A deployment up to a day before the planned start is that change made early (DEV and TEST
+  // allow same-day work); one further back belongs to an earlier attempt.
   return std::any_of(cr.evidence.begin(), cr.evidence.end(), [&](const Evidence& e) {
     return e.kind == kEvidenceDeployment && e.environment == change.environment &&
-           e.at >= change.start;
+           e.at >= change.start - kEarlyDeployment;
   });
 }
 

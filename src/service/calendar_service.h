@@ -18,8 +18,12 @@
 
 namespace rollgate {
 
+// How long before its planned start a deployment still counts as the change made early.
+inline constexpr Seconds kEarlyDeployment = std::chrono::hours(24);
+
 // True when `change` has happened: `cr` recorded a deployment in its environment at or after its
-// start (a later reschedule, for a retry, makes it planned again).
+// start less kEarlyDeployment (a reschedule more than a day after the last deployment, for a
+// retry, makes it planned again).
 bool ScheduledChangeDone(const ChangeRequest& cr, const ScheduledChange& change);
 
 // The scheduled changes still planned of every CR still open (draft, submitted or in progress),

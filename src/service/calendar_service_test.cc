@@ -77,8 +77,9 @@ TEST_F(CalendarServiceTest, OnlyOpenCrsAndChangesNotDoneYetArePlanned) {
   Put("CR-1", CrState::kInProgress, t + hours(2));
   Put("CR-2", CrState::kInProgress, t + hours(1), t + hours(1) + minutes(5));  // deployed
   Put("CR-3", CrState::kCompleted, t + hours(3));
-  Put("CR-4", CrState::kSubmitted, t + hours(4), t - hours(5));  // redeploy after a failure
+  Put("CR-4", CrState::kSubmitted, t + hours(4), t - hours(48));  // redeploy after a failure
   Put("CR-5", CrState::kCancelled, t + hours(5));
+  Put("CR-6", CrState::kInProgress, t + hours(6), t + hours(5));  // deployed an hour early
   EXPECT_EQ(Planned(), (std::vector<std::string>{"CR-1", "CR-4"}));
   EXPECT_EQ(Planned("CR-1"), std::vector<std::string>{"CR-4"});
 }

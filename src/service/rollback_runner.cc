@@ -462,6 +462,25 @@ Result<RunnerOutcome> RollbackRunner::AwaitDecision(const DeploymentPreparation&
   const std::string& environment = prep.environment->name;
   RunnerOutcome outcome;
   ASSIGN_OR_RETURN(ChangeRequest cr, crs.Get(prep.cr.id));
+  // The decision of this run, once someone (`decide`) has recorded it.
+  auto recorded_decision = [&](const ChangeRequest& record) -> const Evidence* {
+    const Evidence* found = nullptr;
+    for (const Evidence& e : record.evidence) {
+      if (e.kind == kEvidenceTriggerDecision && e.environment == environment &&
+          e.run_id == run.id) {
+        found = &e;
+      }
+    }
+    return found;
+  };
+  auto decided = [&](const Evidence& decision) {
+    auto it = decision.fields.find("decision");
+    outcome.decision = it == decision.fields.end() ? "" : it->second;
+    // `decide ... rollback` rolls back itself; nothing more to do here.
+    return outcome;
+  };
+  // Someone may have decided already, while the diagnostics ran.
+  if (const Evidence* early = recorded_decision(cr)) return decided(*early);
   std::vector<Pending> pending = PendingDecisions(cr, environment, zone_, config_);
   auto mine = std::find_if(pending.begin(), pending.end(),
                            [&](const Pending& p) { return p.run == run.id; });
@@ -481,19 +500,7 @@ Result<RunnerOutcome> RollbackRunner::AwaitDecision(const DeploymentPreparation&
   if (options_.paused) options_.paused(wait.deadline, Describe(wait.firings));
   while (true) {
     ASSIGN_OR_RETURN(cr, crs.Get(prep.cr.id));
-    const Evidence* decision = nullptr;
-    for (const Evidence& e : cr.evidence) {
-      if (e.kind == kEvidenceTriggerDecision && e.environment == environment &&
-          e.run_id == run.id) {
-        decision = &e;
-      }
-    }
-    if (decision != nullptr) {
-      auto it = decision->fields.find("decision");
-      outcome.decision = it == decision->fields.end() ? "" : it->second;
-      // `decide ... rollback` rolls back itself; nothing more to do here.
-      return outcome;
-    }
+    if (const Evidence* decision = recorded_decision(cr)) return decided(*decision);
     if (clock_.Now() >= wait.deadline) break;
     RETURN_IF_ERROR(pages.EscalateDuePages(clock_.Now(), kPageActor).status());
     sleeper_.SleepFor(std::min<Seconds>(

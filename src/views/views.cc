@@ -182,4 +182,29 @@ nlohmann::json RunJson(const Run& run, const std::vector<StepExecution>& steps) 
           {"steps", list}};
 }
 
+nlohmann::json TokenJson(const ApiToken& token, Timestamp now) {
+  return {{"id", token.id},
+          {"person", token.person},
+          {"label", token.label},
+          {"state", std::string(TokenStateAt(token, now))},
+          {"created", FormatRfc3339Utc(token.created_at)},
+          {"created_by", token.created_by},
+          {"expires", JsonTime(token.expires_at)},
+          {"revoked", JsonTime(token.revoked_at)},
+          {"revoked_by", token.revoked_by}};
+}
+
+nlohmann::json AuditEventJson(const AuditEvent& e) {
+  nlohmann::json details = nlohmann::json::parse(e.details, nullptr, false);
+  if (details.is_discarded()) details = e.details;
+  return {{"seq", e.seq},
+          {"at", FormatRfc3339Utc(e.at)},
+          {"actor", e.actor},
+          {"action", e.action},
+          {"object", e.object},
+          {"details", details},
+          {"prev_hash", e.prev_hash},
+          {"hash", e.hash}};
+}
+
 }  // namespace rollgate

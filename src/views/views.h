@@ -5,11 +5,13 @@
 #include <nlohmann/json.hpp>
 
 #include "common/time.h"
+#include "domain/audit.h"
 #include "domain/change_request.h"
 #include "domain/checklists.h"
 #include "domain/gates.h"
 #include "domain/patch.h"
 #include "domain/run.h"
+#include "domain/token.h"
 
 namespace rollgate {
 
@@ -29,5 +31,11 @@ std::string ChecklistText(const ChangeRequest& cr, std::string_view environment,
 nlohmann::json JsonTime(const std::optional<Timestamp>& t);
 // `run show --output json` without the trigger and diagnostics sections: the run and its steps.
 nlohmann::json RunJson(const Run& run, const std::vector<StepExecution>& steps);
+
+// An API token as `token list` and `/api/v1/tokens` show it: never its secret or hash.
+nlohmann::json TokenJson(const ApiToken& token, Timestamp now);
+
+// One audit event as `audit export` writes it and `/api/v1/audit` lists it (details parsed).
+nlohmann::json AuditEventJson(const AuditEvent& event);
 
 }  // namespace rollgate
