@@ -322,17 +322,28 @@ escalation:
 #   command: sh -c COMMAND with the message on standard input and ROLLGATE_SUBJECT,
 #            ROLLGATE_RECIPIENT, ROLLGATE_RECIPIENT_EMAIL, ROLLGATE_RECIPIENT_PHONE set.
 #   file:    path (relative to this file), appended.
+#
+# Until you point them at your servers, the three channels below write every message to files in
+# outbox/ next to this file, so nothing leaves the machine. Replace each with the real one, e.g.:
+#   - name: email
+#     type: email
+#     settings: {url: "smtp://smtp.example.com:25", from: rollgate@example.com, starttls: true}
+#   - name: teams             # a Microsoft Teams incoming webhook (a MessageCard)
+#     type: webhook
+#     settings: {url: "https://example.com/hooks/it-operations", format: teams}
+#   - name: phone
+#     type: command
+#     settings: {command: /usr/local/bin/page-on-call}
 channels:
   - name: email
-    type: email
-    settings: {url: "smtp://smtp.example.com:25", from: rollgate@example.com, starttls: true}
-  # For a Microsoft Teams incoming webhook add `format: teams` (a MessageCard).
+    type: file
+    settings: {path: outbox/email.txt}
   - name: teams
-    type: webhook
-    settings: {url: "https://example.com/hooks/it-operations"}
+    type: file
+    settings: {path: outbox/teams.txt}
   - name: phone
-    type: command
-    settings: {command: /usr/local/bin/page-on-call}
+    type: file
+    settings: {path: outbox/phone.txt}
 
 # Pages (`rollgate page`, docs/oncall.md) go out through these channels; left out, through the
 # page's environment's notification channels, or every channel when it names none.

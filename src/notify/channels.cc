@@ -342,6 +342,8 @@ Result<std::string> DeliverFile(const Channel& channel, const OutgoingMessage& m
     return InvalidArgument(fmt::format("channel {}: settings.path is missing", channel.name));
   }
   if (path.is_relative()) path = context.base_dir / path;
+  std::error_code ec;
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
   std::ofstream file(path, std::ios::app);
   file << PlainText(message) << "\n";
   file.flush();

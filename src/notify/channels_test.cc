@@ -130,6 +130,12 @@ TEST_F(ChannelsTest, FileChannelAppendsTheMessageWithItsRecipient) {
   EXPECT_NE(text.find("To: Bob"), text.rfind("To: Bob"));  // appended, not replaced
 }
 
+TEST_F(ChannelsTest, FileChannelCreatesItsFolder) {
+  Channel channel{"outbox", "file", {{"path", "outbox/email.txt"}}};
+  ASSERT_TRUE(Deliver(channel, Sample(), context_).ok());
+  EXPECT_THAT(Read(dir_ / "outbox" / "email.txt"), HasSubstr("Subject: " + Sample().subject));
+}
+
 TEST_F(ChannelsTest, CommandChannelSeesTheMessageAndTheRecipient) {
   std::filesystem::path out = dir_ / "out.txt";
   Channel channel{"page",

@@ -113,7 +113,7 @@ Result<std::optional<Evidence>> NotificationService::Attempt(Notification& n,
   RETURN_IF_ERROR(store_.Write([&](Transaction& txn) -> Status {
     RETURN_IF_ERROR(txn.UpdateNotification(n));
     return txn
-        .AppendAudit({now, actor, action, n.change_request,
+        .AppendAudit({now, actor, action, AuditObject(n.change_request, n.fields, n.id),
                       details.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)})
         .status();
   }));
@@ -155,6 +155,20 @@ Result<std::optional<Evidence>> NotificationService::Attempt(Notification& n,
   }
   return std::optional<Evidence>(std::move(e));
 }
+
+namespace {
+
+// What a notification's audit events are about: its CR, else what the caller named in its fields
+// (a page without a CR: the page), else the notification itself.
+std::string AuditObject(const std::string& cr_id, const std::map<std::string, std::string>& fields,
+                        int64_t id) {
+  if (!cr_id.empty()) return cr_id;
+  auto page = fields.find("page");
+  if (page != fields.end() && !page->second.empty()) return page->second;
+  return fmt::format("notification-{}", id);
+}
+
+}  // namespace
 
 Result<std::vector<Evidence>> NotificationService::Send(
     const std::string& cr_id, const std::string& environment, const NotificationRule& rule,
@@ -207,7 +221,7 @@ Result<std::vector<Evidence>> NotificationService::Send(
                                 {"type", n.type},       {"person", n.person},
                                 {"subject", n.subject}, {"environment", n.environment}};
       RETURN_IF_ERROR(
-          txn.AppendAudit({now, actor, "notification.queued", cr_id,
+          txn.AppendAudit({now, actor, "notification.queued", AuditObject(cr_id, n.fields, n.id),
                            details.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)})
               .status());
     }
@@ -219,6 +233,9 @@ Result<std::vector<Evidence>> NotificationService::Send(
     ASSIGN_OR_RETURN(std::optional<Evidence> e, Attempt(n, actor, true));
     if (e) out.push_back(std::move(*e));
   }
+  // A message without a CR (a page about an incident) has no record to add evidence to: its
+  // outcome is in the notification and its audit events.
+  if (cr_id.empty()) return out;
   CrService crs(config_, store_, clock_, zone_);
   for (const Evidence& e : out) {
     RETURN_IF_ERROR(crs.RecordEvidence(cr_id, e, e.recorded_by).status());
@@ -243,7 +260,7 @@ Result<NotificationService::FlushReport> NotificationService::Flush(const std::s
     if (n.state == NotificationState::kSent) ++report.sent;
     if (n.state == NotificationState::kFailed) ++report.failed;
     if (n.state == NotificationState::kPending) ++report.still_pending;
-    if (e) {
+    if (e && !n.change_request.empty()) {
       Status recorded = crs.RecordEvidence(n.change_request, *e, e->recorded_by).status();
       // A CR that takes no evidence any more (closed, cancelled, gone) does not stop the flush:
       // the attempt itself is stored and audited. The store failing does.
@@ -272,7 +289,8 @@ Result<Notification> NotificationService::Retry(int64_t id, const std::string& a
     n.next_attempt = now;
     RETURN_IF_ERROR(txn.UpdateNotification(n));
     nlohmann::json details = {{"notification", id}, {"from", before}, {"channel", n.channel}};
-    return txn.AppendAudit({now, actor, "notification.retry", n.change_request, details.dump()})
+    return txn.AppendAudit({now, actor, "notification.retry",
+                            AuditObject(n.change_request, n.fields, n.id), details.dump()})
         .status();
   }));
   return n;

@@ -115,14 +115,6 @@ Status PageService::NotifyLevel(Page& page, int level_number, const std::string&
                       fmt::format("nobody to notify at level {}: {} resolves to no person",
                                   level_number, level.contact),
                       false});
-  } else if (page.change_request.empty()) {
-    for (const PageRecipient& r : people) {
-      events.push_back({now, "notified", level_number, r.person,
-                        fmt::format("NOT delivered to {} ({}): notifications are delivered for a "
-                                    "change request; this page names none",
-                                    r.person, r.reason),
-                        false});
-    }
   } else {
     std::vector<NotificationRecipient> recipients;
     for (const PageRecipient& r : people) {

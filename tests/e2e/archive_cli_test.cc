@@ -50,8 +50,7 @@ class ArchiveCliTest : public ::testing::Test {
     // recorded as sent (webhooks need a server).
     std::string config = h_.ReadFile("rollgate.yaml");
     const std::string teams =
-        "  - name: teams\n    type: webhook\n    settings: {url: "
-        "\"https://example.com/hooks/it-operations\"}\n";
+        "  - name: teams\n    type: file\n    settings: {path: outbox/teams.txt}\n";
     auto at = config.find(teams);
     ASSERT_NE(at, std::string::npos) << "the starter configuration's teams channel changed";
     config.replace(at, teams.size(),

@@ -180,8 +180,8 @@ class EmergencyCliTest : public GateCliTest {
       yaml.replace(at, from.size(), to);
     };
     replace("channels: [phone, teams]", "channels: [phone, teams, journal]");
-    replace("settings: {command: /usr/local/bin/page-on-call}",
-            "settings: {command: 'echo \"$ROLLGATE_RECIPIENT $ROLLGATE_RECIPIENT_PHONE\" >> " +
+    replace("type: file\n    settings: {path: outbox/phone.txt}",
+            "type: command\n    settings: {command: 'echo \"$ROLLGATE_RECIPIENT $ROLLGATE_RECIPIENT_PHONE\" >> " +
                 (h_.dir() / "pages.log").string() + "'}");
     yaml += "  - {name: journal, type: file, settings: {path: notifications.log}}\n";
     h_.WriteConfig(yaml);

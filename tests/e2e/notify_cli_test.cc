@@ -103,9 +103,8 @@ class NotifyCliTest : public ::testing::Test {
     // The emergency approvers are asked by e-mail only, through the sink; one attempt each.
     replace("channels: [phone, teams]", "channels: [email]");
     replace(
-        "settings: {url: \"smtp://smtp.example.com:25\", from: rollgate@example.com, "
-        "starttls: true}",
-        "settings: {url: \"smtp://127.0.0.1:" + std::to_string(port_) +
+        "type: file\n    settings: {path: outbox/email.txt}",
+        "type: email\n    settings: {url: \"smtp://127.0.0.1:" + std::to_string(port_) +
             "\", from: rollgate@example.com, username: rollgate, "
             "password_env: ROLLGATE_SMTP_PASSWORD, timeout: 10s}");
     yaml += "\nnotifications:\n  backoff: [1m]\n  max_attempts: 2\n";

@@ -20,7 +20,7 @@ class PageCliTest : public ::testing::Test {
     h_.InitDemoConfig();
     std::string text = h_.ReadFile("rollgate.yaml");
     // A file channel for pages, after the starter configuration's last channel.
-    std::string marker = "    settings: {command: /usr/local/bin/page-on-call}\n";
+    std::string marker = "    settings: {path: outbox/phone.txt}\n";
     auto pos = text.find(marker);
     ASSERT_NE(pos, std::string::npos);
     text.insert(pos + marker.size(),
@@ -142,7 +142,7 @@ TEST_F(PageCliTest, UnacknowledgedPageIsExhaustedAfterTheLastLevel) {
   EXPECT_EQ(ack.exit_code, 0) << Describe(ack);
 }
 
-TEST_F(PageCliTest, PageWithoutChangeRequestIsRecordedButNotDelivered) {
+TEST_F(PageCliTest, PageWithoutChangeRequestIsDeliveredAndAuditedOnThePage) {
   CommandOutput open =
       h_.RunJson({"page", "--path", "security", "--subject", "suspicious logins"}, "heidi");
   ASSERT_EQ(open.exit_code, 0) << Describe(open);
@@ -150,8 +150,16 @@ TEST_F(PageCliTest, PageWithoutChangeRequestIsRecordedButNotDelivered) {
   // security level 1 is immediate: the on-call primary (grace) and backup (mia).
   EXPECT_EQ(Steps(page),
             (std::vector<std::string>{"opened:1:heidi", "notified:1:grace", "notified:1:mia"}));
-  EXPECT_EQ(page["events"][1]["delivered"], false);
-  EXPECT_THAT(page["events"][1]["detail"].get<std::string>(), HasSubstr("NOT delivered"));
+  EXPECT_EQ(page["events"][1]["delivered"], true) << page.dump(2);
+  EXPECT_EQ(page["events"][2]["delivered"], true) << page.dump(2);
+  std::string log = h_.ReadFile("pages.log");
+  EXPECT_THAT(log, HasSubstr("suspicious logins"));
+  EXPECT_THAT(log, HasSubstr("To: Grace"));
+  // The deliveries are audited against the page, as there is no change request.
+  CommandOutput audit = h_.Run({"audit", "export"}, "heidi");
+  ASSERT_EQ(audit.exit_code, 0) << Describe(audit);
+  EXPECT_THAT(audit.out, HasSubstr(R"("action":"notification.sent")"));
+  EXPECT_THAT(audit.out, HasSubstr(R"("object":"PAGE-1")"));
 }
 
 TEST_F(PageCliTest, BadInputChangesNothing) {
