@@ -46,7 +46,77 @@ void OnRun(CLI::App* command, Action& slot, Command body) {
   });
 }
 
+namespace {
+
+// Every command that works on the configuration and the store of this machine.
+void RegisterLocalCommands(CLI::App& app, Action& selected) {
+  RegisterBasicCommands(app, selected);
+  RegisterPatchCommands(app, selected);
+  RegisterCrCommands(app, selected);
+  RegisterGateCommands(app, selected);
+  RegisterAuditCommands(app, selected);
+  RegisterDemoCommand(app, selected);
+  RegisterRunCommands(app, selected);
+  RegisterLabCommands(app, selected);
+  RegisterDeployCommands(app, selected);
+  RegisterWatchCommands(app, selected);
+  RegisterPirCommands(app, selected);
+  RegisterDiagnoseCommand(app, selected);
+  RegisterBackupCommands(app, selected);
+  RegisterServeCommands(app, selected);
+  RegisterPageCommands(app, selected);
+  RegisterCalendarCommand(app, selected);
+  RegisterNotifyCommands(app, selected);
+}
+
+// Remote mode (--server URL, or $ROLLGATE_SERVER): the commands go to `rollgate serve`.
+// Refuses, before parsing, what has no meaning there (--config, --store, --as) and the commands
+// that only run where the store is. Empty when the command line may go on.
+std::optional<int> CheckRemoteCommandLine(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    for (const char* local : {"--config", "--store", "--as"}) {
+      if (arg == local || StartsWith(arg, std::string(local) + "=")) {
+        std::cerr << "rollgate: " << local
+                  << " has no meaning with --server: the server has its configuration and store, "
+                     "and the token ($ROLLGATE_TOKEN) decides who acts\n";
+        return kExitUsage;
+      }
+    }
+  }
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--server" || arg == "--output") {
+      ++i;
+      continue;
+    }
+    if (StartsWith(arg, "-")) continue;
+    if (RemoteCommandNames().contains(std::string(arg))) return std::nullopt;
+    std::cerr << "rollgate: '" << EscapeForDisplay(arg)
+              << "' is not available with --server; remote mode offers "
+              << Join(std::vector<std::string>(RemoteCommandNames().begin(),
+                                               RemoteCommandNames().end()),
+                      ", ")
+              << " (run the others where the store is, or unset ROLLGATE_SERVER)\n";
+    return kExitUsage;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 int Main(int argc, char** argv) {
+  auto server = std::make_shared<std::string>();
+  if (const char* env = std::getenv("ROLLGATE_SERVER"); env && *env) *server = env;
+  bool remote = !server->empty();
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    remote = remote || arg == "--server" || StartsWith(arg, "--server=");
+  }
+  if (remote) {
+    if (std::optional<int> refused = CheckRemoteCommandLine(argc, argv)) return *refused;
+  }
+
   CLI::App app{
       "Rollgate runs the patch management playbook: intake, change requests, approvals, "
       "gates, deployments and a tamper-evident record.",
@@ -65,27 +135,18 @@ int Main(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json"}));
   CLI::Option* as_option = app.add_option(
       "--as", global.as_person, "act as this person (only when the configuration allows it)");
+  app.add_option("--server", *server,
+                 "remote mode: talk to `rollgate serve` at this URL (default: $ROLLGATE_SERVER) "
+                 "with the token in $ROLLGATE_TOKEN");
   app.add_flag_callback(
       "--version", [] { throw CLI::CallForVersion("rollgate 0.1.0", 0); }, "print the version");
 
   Action selected;
-  RegisterBasicCommands(app, selected);
-  RegisterPatchCommands(app, selected);
-  RegisterCrCommands(app, selected);
-  RegisterGateCommands(app, selected);
-  RegisterAuditCommands(app, selected);
-  RegisterDemoCommand(app, selected);
-  RegisterRunCommands(app, selected);
-  RegisterLabCommands(app, selected);
-  RegisterDeployCommands(app, selected);
-  RegisterWatchCommands(app, selected);
-  RegisterPirCommands(app, selected);
-  RegisterDiagnoseCommand(app, selected);
-  RegisterBackupCommands(app, selected);
-  RegisterServeCommands(app, selected);
-  RegisterPageCommands(app, selected);
-  RegisterCalendarCommand(app, selected);
-  RegisterNotifyCommands(app, selected);
+  if (remote) {
+    RegisterRemoteCommands(app, selected, server);
+  } else {
+    RegisterLocalCommands(app, selected);
+  }
 
   try {
     app.parse(argc, argv);

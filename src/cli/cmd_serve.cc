@@ -1,7 +1,10 @@
-// serve: the HTTP API, metrics and (later) the dashboard (docs/server.md); token create | list |
-// revoke: the bearer tokens the API authenticates.
+// serve: the HTTP API, metrics, the runs started through it and the timer (docs/server.md);
+// token create | list | revoke: the bearer tokens the API authenticates.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <iostream>
 #include <memory>
 #include <optional>
 
@@ -9,6 +12,7 @@
 #include "cli/commands.h"
 #include "cli/context.h"
 #include "cli/output.h"
+#include "cli/serve_runs.h"
 #include "common/strings.h"
 #include "server/http_server.h"
 #include "service/token_service.h"
@@ -92,39 +96,88 @@ Status RunRevoke(Context& ctx, const std::string& id) {
   return Status::Ok();
 }
 
-Status RunServe(Context& ctx, const std::string& listen) {
+struct ServeArgs {
+  std::string listen;
+  std::string transport = "ssh";
+  int concurrency = 10;
+  std::string tick = "30s";
+  std::string drain = "30s";
+};
+
+Status RunServe(Context& ctx, const ServeArgs& args) {
+  const std::string& listen = args.listen;
   ASSIGN_OR_RETURN(const Config* config, ctx.GetConfig());
+  ASSIGN_OR_RETURN(Seconds tick, ParseDuration(args.tick));
+  ASSIGN_OR_RETURN(Seconds drain, ParseDuration(args.drain, /*allow_zero=*/true));
   // Open the store once here, so that a bad URL or a newer schema is reported before listening.
   RETURN_IF_ERROR(ctx.GetStore().status());
+  GlobalOptions run_options = ctx.options();
+  run_options.config_path = ctx.ConfigPath();
+  run_options.store_url = ctx.StoreUrl();
+  ServerRuns runs(run_options, ctx.clock(), ctx.zone(), args.transport,
+                  std::clamp(args.concurrency, 1, 1024), std::cerr);
   server::ServeOptions options;
   options.listen = listen;
   options.store_url = ctx.StoreUrl();
   options.config_dir = std::filesystem::path(ctx.ConfigPath()).parent_path();
+  options.runs = &runs;
   server::HttpServer http(*config, options, ctx.clock(), ctx.zone());
   RETURN_IF_ERROR(http.Bind());
-  return server::ServeUntilSignal(http, [&](int port) {
-    std::string address = listen.empty() ? config->server.listen : listen;
-    address = address.substr(0, address.rfind(':'));
-    std::string scheme = config->server.tls_cert.empty() ? "http" : "https";
-    if (ctx.json()) {
-      PrintJson(ctx,
-                {{"listening", fmt::format("{}://{}:{}", scheme, address, port)}, {"port", port}});
-    } else {
-      ctx.out() << fmt::format("rollgate serving on {}://{}:{}\n", scheme, address, port);
-    }
+  ASSIGN_OR_RETURN(std::vector<std::string> resumed, runs.ResumeLeftRuns());
+  for (const std::string& id : resumed) {
+    std::cerr << fmt::format("rollgate serve: resuming {}, left by a server that stopped\n", id);
+  }
+  runs.StartTimer(tick);
+  Status served = server::ServeUntilSignal(
+      http,
+      [&](int port) {
+        std::string address = listen.empty() ? config->server.listen : listen;
+        address = address.substr(0, address.rfind(':'));
+        std::string scheme = config->server.tls_cert.empty() ? "http" : "https";
+        if (ctx.json()) {
+          PrintJson(ctx, {{"listening", fmt::format("{}://{}:{}", scheme, address, port)},
+                          {"port", port}});
+        } else {
+          ctx.out() << fmt::format("rollgate serving on {}://{}:{}\n", scheme, address, port);
+        }
+        ctx.out().flush();
+      },
+      [&] { runs.BeginShutdown(); });
+  // No new runs; the runs in flight get `drain` to finish. What still runs then is left as after
+  // a crash, with every step's intent stored, and the next start resumes it.
+  std::vector<std::string> left = runs.Drain(drain);
+  if (!left.empty()) {
+    std::cerr << fmt::format(
+        "rollgate serve: stopping with {} still running ({}); the next start resumes them\n",
+        left.size(), Join(left, ", "));
+    std::cerr.flush();
     ctx.out().flush();
-  });
+    std::_Exit(served.ok() ? 0 : 1);
+  }
+  return served;
 }
 
 }  // namespace
 
 void RegisterServeCommands(CLI::App& app, Action& slot) {
   auto* serve = app.add_subcommand("serve", "the HTTP API and metrics (docs/server.md)");
-  auto listen = std::make_shared<std::string>();
-  serve->add_option("--listen", *listen,
+  auto args = std::make_shared<ServeArgs>();
+  serve->add_option("--listen", args->listen,
                     "HOST:PORT to listen on (default: server.listen, 127.0.0.1:8420); port 0 "
                     "picks a free one");
-  OnRun(serve, slot, [listen](Context& ctx) { return RunServe(ctx, *listen); });
+  serve
+      ->add_option("--transport", args->transport,
+                   "how the runs started through the API reach their hosts: ssh (default), "
+                   "session, local, simulated")
+      ->check(CLI::IsMember({"local", "ssh", "session", "simulated"}));
+  serve->add_option("--concurrency", args->concurrency, "hosts changed at once per run (10)");
+  serve->add_option("--tick", args->tick,
+                    "how often due pages escalate, notifications are retried and decisions past "
+                    "their deadline take their default (30s)");
+  serve->add_option("--drain", args->drain,
+                    "on SIGTERM, how long runs in flight may take to finish before the server "
+                    "exits and leaves them to the next start (30s)");
+  OnRun(serve, slot, [args](Context& ctx) { return RunServe(ctx, *args); });
 
   auto* token = app.add_subcommand("token", "bearer tokens of the HTTP API");
   token->require_subcommand(1);

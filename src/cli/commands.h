@@ -5,6 +5,9 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <memory>
+#include <set>
+#include <string>
 
 #include "common/status.h"
 
@@ -37,5 +40,11 @@ void RegisterServeCommands(CLI::App& app, Action& slot);    // serve, token crea
 void RegisterPageCommands(CLI::App& app, Action& slot);     // page, page ack|list|show|tick
 void RegisterCalendarCommand(CLI::App& app, Action& slot);  // calendar
 void RegisterNotifyCommands(CLI::App& app, Action& slot);   // notify list|show|retry|flush
+
+// Remote mode (--server, cli/cmd_remote.cc): whoami, cr list|show|submit|approve|reject|signoff,
+// gate check, deploy, rollback, run list|show|cancel, audit export, through the HTTP API of the
+// server `*server` names.
+void RegisterRemoteCommands(CLI::App& app, Action& slot, std::shared_ptr<std::string> server);
+const std::set<std::string>& RemoteCommandNames();
 
 }  // namespace rollgate::cli

@@ -91,6 +91,7 @@ Result<Store*> Context::GetStore() {
 }
 
 Result<std::string> Context::Actor() {
+  if (!authenticated_actor_.empty()) return authenticated_actor_;
   ASSIGN_OR_RETURN(const Config* config, GetConfig());
   if (!options_.as_person.empty()) {
     if (!config->allow_as) {

@@ -54,6 +54,9 @@ class Context {
   // The acting person: --as when the configuration allows it, else the OS user mapped through
   // people[].unix_user. PermissionDenied naming the problem otherwise.
   Result<std::string> Actor();
+  // Acts as `person` from now on, without the --as checks: for the server, whose caller was
+  // authenticated by a token.
+  void ActAs(std::string person) { authenticated_actor_ = std::move(person); }
 
  private:
   GlobalOptions options_;
@@ -63,6 +66,7 @@ class Context {
   std::ostream& err_;
   std::optional<Config> config_;
   std::unique_ptr<Store> store_;
+  std::string authenticated_actor_;
 };
 
 }  // namespace rollgate::cli

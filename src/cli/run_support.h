@@ -61,11 +61,20 @@ struct Execution {
     if (transport) transport->Close();
   }
 };
+// How the server executes instead of the terminal: told the run's id once it exists, and the
+// executor wrapped its own way (none: Ctrl-C cancels, as for the commands).
+struct ExecutionHooks {
+  std::function<void(const std::string& run_id)> created;
+  std::function<Result<Run>(Executor&, const std::function<Result<Run>()>&)> execute_wrapper;
+  // Put before the owner token of every run executed (the server's runs: "serve-").
+  std::string owner_tag;
+};
 Result<std::unique_ptr<Execution>> MakeRunnerExecution(Context& ctx, const std::string& transport,
                                                        const TransportOptions& transport_options,
                                                        int concurrency,
                                                        std::vector<std::string> hosts,
-                                                       const std::string& actor);
+                                                       const std::string& actor,
+                                                       ExecutionHooks hooks = {});
 
 // Acts on triggers recorded by someone other than a deployment (the watch, `patch import`):
 // rolls back at once for action rollback (over the transport the deployment used), pages for a

@@ -53,7 +53,8 @@ Result<std::unique_ptr<Execution>> MakeRunnerExecution(Context& ctx, const std::
                                                        const TransportOptions& transport_options,
                                                        int concurrency,
                                                        std::vector<std::string> hosts,
-                                                       const std::string& actor) {
+                                                       const std::string& actor,
+                                                       ExecutionHooks hooks) {
   ASSIGN_OR_RETURN(const Config* config, ctx.GetConfig());
   ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
   auto execution = std::make_unique<Execution>();
@@ -64,11 +65,14 @@ Result<std::unique_ptr<Execution>> MakeRunnerExecution(Context& ctx, const std::
   options.concurrency = concurrency;
   options.hosts = std::move(hosts);
   options.executor = OwnerOptions(actor, Seconds(60));
+  options.executor.owner_token = hooks.owner_tag + options.executor.owner_token;
   options.execute_wrapper = [](Executor& executor, const std::function<Result<Run>()>& body) {
     return WithInterruptCancelsRun(executor, body);
   };
-  options.created = [&ctx](const std::string& id) {
+  if (hooks.execute_wrapper) options.execute_wrapper = std::move(hooks.execute_wrapper);
+  options.created = [&ctx, created = std::move(hooks.created)](const std::string& id) {
     if (!ctx.json()) ctx.err() << fmt::format("{} created\n", id);
+    if (created) created(id);
   };
   options.paused = [&ctx](Timestamp deadline, const std::string& triggers) {
     if (ctx.json()) return;

@@ -329,7 +329,16 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
         by_state[std::string(RunStateName(state))] = 0;
       }
       Histogram steps;
+      std::map<std::string, size_t> notifications;
       Status read = (*store)->Read([&](Transaction& tx) -> Status {
+        // The notification queue: its depth (pending) and what failed for good.
+        for (NotificationState state :
+             {NotificationState::kPending, NotificationState::kSent, NotificationState::kFailed}) {
+          NotificationFilter filter;
+          filter.state = state;
+          ASSIGN_OR_RETURN(std::vector<Notification> found, tx.ListNotifications(filter));
+          notifications[std::string(NotificationStateName(state))] = found.size();
+        }
         ASSIGN_OR_RETURN(std::vector<RunSummary> runs, tx.ListRuns(std::nullopt));
         for (const RunSummary& run : runs) ++by_state[std::string(RunStateName(run.state))];
         // Step durations of the latest runs (the newest 100), finished steps only.
@@ -355,6 +364,13 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
             "# HELP rollgate_step_duration_seconds Duration of the steps of the latest 100 runs.\n"
             "# TYPE rollgate_step_duration_seconds histogram\n";
         steps.Render("rollgate_step_duration_seconds", "", response.body);
+        response.body +=
+            "# HELP rollgate_notifications Notifications in the durable queue, by state (pending: "
+            "not yet delivered; failed: given up after their attempts).\n"
+            "# TYPE rollgate_notifications gauge\n";
+        for (const auto& [state, count] : notifications) {
+          response.body += fmt::format("rollgate_notifications{{state=\"{}\"}} {}\n", state, count);
+        }
       }
       response.body += fmt::format(
           "# HELP rollgate_store_up Whether the store could be read for this scrape.\n"
@@ -420,10 +436,11 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
   };
   CrService crs(config_, store, clock_, zone_);
 
-  // A change to the record: refused for read-only people before anything is parsed.
-  auto action = [&](const char* route, const std::map<std::string, FieldSpec>& fields,
-                    const std::function<Result<ChangeRequest>(const json&)>& body) -> ApiResponse {
-    if (auto refused = only({"POST"}, route)) return *refused;
+  // An action (a POST): refused for read-only people before anything is parsed. The parsed body
+  // in `body`, or the response that refuses the request.
+  auto act = [&](const char* route, const std::map<std::string, FieldSpec>& fields,
+                 json& body) -> std::optional<ApiResponse> {
+    if (auto refused = only({"POST"}, route)) return refused;
     if (auto bad = CheckQuery(request, {})) return fault(*bad, route);
     if (read_only) {
       return result_error(
@@ -434,7 +451,15 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
     std::string field;
     Result<json> parsed = ParseBody(request, fields, field);
     if (!parsed.ok()) return result_error(parsed.status(), field, route);
-    Result<ChangeRequest> cr = body(*parsed);
+    body = std::move(*parsed);
+    return std::nullopt;
+  };
+  // A change to the record: the CR as it is afterwards.
+  auto action = [&](const char* route, const std::map<std::string, FieldSpec>& fields,
+                    const std::function<Result<ChangeRequest>(const json&)>& body) -> ApiResponse {
+    json parsed;
+    if (auto refused = act(route, fields, parsed)) return *refused;
+    Result<ChangeRequest> cr = body(parsed);
     if (!cr.ok()) return result_error(cr.status(), "", route);
     const Patch* patch = nullptr;
     return routed(JsonResponse(200, CrToJson(*cr, patch, config_, clock_.Now(), zone_)), route);
@@ -586,9 +611,84 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
 
   // /api/v1/runs[/ID]
   if (n >= 3 && segments[2] == "runs") {
+    // The run as stored, 202: what a start or a cancel answers while the run goes on.
+    auto accepted = [&](const std::string& run_id, const char* route) -> ApiResponse {
+      Run run;
+      std::vector<StepExecution> steps;
+      Status read = store.Read([&](Transaction& tx) -> Status {
+        ASSIGN_OR_RETURN(run, tx.GetRun(run_id));
+        ASSIGN_OR_RETURN(steps, tx.ListStepExecutions(run_id));
+        return Status::Ok();
+      });
+      if (!read.ok()) return result_error(read, "", route);
+      ApiResponse response = routed(JsonResponse(202, RunJson(run, steps)), route);
+      response.headers.emplace_back("Location", "/api/v1/runs/" + run_id);
+      return response;
+    };
+    auto started = [&](const Result<RunStarted>& start, const char* route) -> ApiResponse {
+      if (!start.ok()) return result_error(start.status(), "", route);
+      if (!start->run_id.empty()) return accepted(start->run_id, route);
+      return routed(
+          JsonResponse(202, {{"id", nullptr},
+                             {"awaiting", start->awaiting},
+                             {"message", fmt::format("{}'s authorisation is recorded; "
+                                                     "the rollback also needs {}",
+                                                     actor, Join(start->awaiting, " and "))}}),
+          route);
+    };
+    auto executes = [&](const char* route) -> std::optional<ApiResponse> {
+      if (runs_ != nullptr) return std::nullopt;
+      return result_error(Unavailable("this server does not execute runs"), "", route);
+    };
+    if (n == 3 && method == "POST") {
+      const char* route = "/api/v1/runs";
+      json body;
+      if (auto refused = act(route,
+                             {{"change_request", {FieldType::kString, true}},
+                              {"environment", {FieldType::kString, true}},
+                              {"emergency", {FieldType::kBool, false}}},
+                             body)) {
+        return *refused;
+      }
+      if (auto refused = executes(route)) return *refused;
+      return started(runs_->StartDeployment(StringField(body, "change_request"),
+                                            StringField(body, "environment"),
+                                            body.value("emergency", false), actor),
+                     route);
+    }
+    if (n == 5 && (segments[4] == "rollback" || segments[4] == "cancel")) {
+      bool rollback = segments[4] == "rollback";
+      const char* route = rollback ? "/api/v1/runs/{id}/rollback" : "/api/v1/runs/{id}/cancel";
+      json body;
+      std::map<std::string, FieldSpec> fields;
+      if (rollback) fields = {{"reason", {FieldType::kString, true}}};
+      if (auto refused = act(route, fields, body)) return *refused;
+      if (auto refused = executes(route)) return *refused;
+      Run run;
+      Status read = store.Read([&](Transaction& tx) -> Status {
+        ASSIGN_OR_RETURN(run, tx.GetRun(segments[3]));
+        return Status::Ok();
+      });
+      if (!read.ok()) return result_error(read, "", route);
+      if (!rollback) {
+        Status cancel = runs_->Cancel(run.id, actor);
+        if (!cancel.ok()) return result_error(cancel, "", route);
+        return accepted(run.id, route);
+      }
+      if (run.change_request.empty()) {
+        return result_error(
+            InvalidArgument(fmt::format("{} deploys no change request: there is nothing to roll "
+                                        "back through Rollgate",
+                                        run.id)),
+            "", route);
+      }
+      return started(runs_->StartRollback(run.change_request, run.environment,
+                                          StringField(body, "reason"), actor),
+                     route);
+    }
     if (n == 3) {
       const char* route = "/api/v1/runs";
-      if (auto refused = only({"GET"}, route)) return *refused;
+      if (auto refused = only({"GET", "POST"}, route)) return *refused;
       if (auto bad = CheckQuery(request, {"limit", "offset"})) return fault(*bad, route);
       std::string field;
       Result<PageWindow> window = PageWindowOf(request, config_.server.max_page_size, field);

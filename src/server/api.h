@@ -18,6 +18,7 @@
 #include "common/time.h"
 #include "domain/config.h"
 #include "server/metrics.h"
+#include "server/run_control.h"
 #include "store/store.h"
 
 namespace rollgate::server {
@@ -44,9 +45,15 @@ using StoreProvider = std::function<Result<Store*>()>;
 
 class Api {
  public:
+  // `runs` executes the runs started through the API (none: those routes answer 503).
   Api(const Config& config, StoreProvider store, const Clock& clock, const TimeZone& zone,
-      ServerMetrics& metrics)
-      : config_(config), store_(std::move(store)), clock_(clock), zone_(zone), metrics_(metrics) {}
+      ServerMetrics& metrics, RunControl* runs = nullptr)
+      : config_(config),
+        store_(std::move(store)),
+        clock_(clock),
+        zone_(zone),
+        metrics_(metrics),
+        runs_(runs) {}
 
   // Never throws; an unexpected exception becomes a 500 with a JSON error.
   ApiResponse Handle(const ApiRequest& request) const;
@@ -64,6 +71,7 @@ class Api {
   const Clock& clock_;
   const TimeZone& zone_;
   ServerMetrics& metrics_;
+  RunControl* runs_;
 };
 
 // The ETag of a response body: a strong validator, quoted.

@@ -3,8 +3,10 @@
 // HTTP in http_server_test.cc.
 #include "server/api.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "common/strings.h"
@@ -19,6 +21,48 @@ namespace {
 
 using nlohmann::json;
 using rollgate::testing::FakeClock;
+
+// Records what the API asks and answers as a runner would: a deployment creates a run in the
+// store; a rollback of DEV awaits a second authorisation; a gate refuses TEST.
+class FakeRuns final : public RunControl {
+ public:
+  explicit FakeRuns(Store& store) : store_(store) {}
+  Result<RunStarted> StartDeployment(const std::string& cr, const std::string& environment,
+                                     bool emergency, const std::string& actor) override {
+    calls.push_back(fmt::format("deploy {} {} {} {}", cr, environment, emergency, actor));
+    if (environment == "TEST") return RefusedByGate("gate dev-evidence: DEV was not deployed");
+    return Started(cr, environment, actor);
+  }
+  Result<RunStarted> StartRollback(const std::string& cr, const std::string& environment,
+                                   const std::string& reason, const std::string& actor) override {
+    calls.push_back(fmt::format("rollback {} {} {} {}", cr, environment, reason, actor));
+    if (environment == "DEV") return RunStarted{"", {"cab-chair"}};
+    return Started(cr, environment, actor);
+  }
+  Status Cancel(const std::string& run_id, const std::string& actor) override {
+    calls.push_back(fmt::format("cancel {} {}", run_id, actor));
+    return Status::Ok();
+  }
+  Result<RunStarted> Started(const std::string& cr, const std::string& environment,
+                             const std::string& actor) {
+    Run run;
+    run.change_request = cr;
+    run.environment = environment;
+    run.system = "billing";
+    run.state = RunState::kRunning;
+    run.created_by = actor;
+    RETURN_IF_ERROR(store_.Write([&](Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(int n, tx.NextNumber("RUN"));
+      run.id = fmt::format("RUN-{}", n);
+      return tx.PutRun(run);
+    }));
+    return RunStarted{run.id, {}};
+  }
+  std::vector<std::string> calls;
+
+ private:
+  Store& store_;
+};
 
 class ApiTest : public ::testing::Test {
  protected:
@@ -118,6 +162,8 @@ TEST_F(ApiTest, HealthReadyAndMetricsNeedNoToken) {
                               "le=\"+Inf\"} 1"),
             std::string::npos);
   EXPECT_NE(metrics.body.find("rollgate_runs{state=\"running\"} 0"), std::string::npos);
+  EXPECT_NE(metrics.body.find("rollgate_notifications{state=\"pending\"} 0"), std::string::npos);
+  EXPECT_NE(metrics.body.find("rollgate_notifications{state=\"failed\"} 0"), std::string::npos);
   EXPECT_NE(metrics.body.find("# TYPE rollgate_step_duration_seconds histogram"),
             std::string::npos);
   EXPECT_NE(metrics.body.find("rollgate_store_up 1"), std::string::npos);
@@ -325,6 +371,67 @@ TEST_F(ApiTest, UnknownRoutesAndMethodsAreJsonErrors) {
   ApiResponse gates = Call("GET", "/api/v1/crs/CR-1/gates", eve, "", {{"environment", "DEV"}});
   EXPECT_EQ(gates.status, 200) << gates.body;
   EXPECT_EQ(Body(gates)["passed"], false);
+}
+
+TEST_F(ApiTest, RunsStartedThroughTheApiActAsTheTokensPerson) {
+  std::string eve = TokenFor("eve"), hal = TokenFor("hal");
+  // Without a runner (this test's Api), starting answers 503 and nothing is asked.
+  ApiResponse none =
+      Call("POST", "/api/v1/runs", eve, R"({"change_request":"CR-1","environment":"DEV"})");
+  EXPECT_EQ(none.status, 503) << none.body;
+
+  FakeRuns runs(*store_);
+  api_ = std::make_unique<Api>(
+      config_, [this]() -> Result<Store*> { return store_.get(); }, clock_, zone_, metrics_, &runs);
+  ApiResponse started =
+      Call("POST", "/api/v1/runs", eve, R"({"change_request":"CR-1","environment":"DEV"})");
+  ASSERT_EQ(started.status, 202) << started.body;
+  EXPECT_EQ(Body(started)["id"], "RUN-1");
+  EXPECT_EQ(Body(started)["state"], "running");
+  EXPECT_EQ(std::count(started.headers.begin(), started.headers.end(),
+                       std::pair<std::string, std::string>("Location", "/api/v1/runs/RUN-1")),
+            1);
+  // The refusal of the runner is the answer, with its status.
+  ApiResponse refused =
+      Call("POST", "/api/v1/runs", eve, R"({"change_request":"CR-1","environment":"TEST"})");
+  EXPECT_EQ(refused.status, 409) << refused.body;
+  EXPECT_NE(Body(refused)["error"]["message"].get<std::string>().find("dev-evidence"),
+            std::string::npos);
+
+  // Bad bodies, a forged actor and the help desk are refused before the runner is asked.
+  size_t asked = runs.calls.size();
+  EXPECT_EQ(Body(Call("POST", "/api/v1/runs", eve, R"({"environment":"DEV"})"))["error"]["field"],
+            "change_request");
+  EXPECT_EQ(
+      Body(Call(
+          "POST", "/api/v1/runs", eve,
+          R"({"change_request":"CR-1","environment":"DEV","emergency":"yes"})"))["error"]["field"],
+      "emergency");
+  EXPECT_EQ(
+      Body(Call(
+          "POST", "/api/v1/runs", eve,
+          R"({"change_request":"CR-1","environment":"DEV","actor":"dana"})"))["error"]["field"],
+      "actor");
+  EXPECT_EQ(
+      Call("POST", "/api/v1/runs", hal, R"({"change_request":"CR-1","environment":"DEV"})").status,
+      403);
+  EXPECT_EQ(Call("POST", "/api/v1/runs/RUN-1/rollback", eve, R"({})").status, 400);
+  EXPECT_EQ(Call("POST", "/api/v1/runs/RUN-1/cancel", hal).status, 403);
+  EXPECT_EQ(Call("GET", "/api/v1/runs/RUN-1/cancel", eve).status, 405);
+  EXPECT_EQ(Call("POST", "/api/v1/runs/RUN-9/cancel", eve).status, 404);
+  EXPECT_EQ(runs.calls.size(), asked);
+
+  // A rollback names the run; the runner gets its CR and environment.
+  ApiResponse awaiting =
+      Call("POST", "/api/v1/runs/RUN-1/rollback", eve, R"({"reason":"errors up"})");
+  ASSERT_EQ(awaiting.status, 202) << awaiting.body;
+  EXPECT_EQ(Body(awaiting)["id"], nullptr);
+  EXPECT_EQ(Body(awaiting)["awaiting"], json::array({"cab-chair"}));
+  ApiResponse cancel = Call("POST", "/api/v1/runs/RUN-1/cancel", eve);
+  EXPECT_EQ(cancel.status, 202) << cancel.body;
+  EXPECT_EQ(runs.calls,
+            (std::vector<std::string>{"deploy CR-1 DEV false eve", "deploy CR-1 TEST false eve",
+                                      "rollback CR-1 DEV errors up eve", "cancel RUN-1 eve"}));
 }
 
 }  // namespace

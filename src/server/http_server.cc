@@ -98,7 +98,8 @@ Status HttpServer::Bind() {
     }
     return store.get();
   };
-  impl_->api = std::make_unique<Api>(config_, std::move(provider), clock_, zone_, metrics_);
+  impl_->api =
+      std::make_unique<Api>(config_, std::move(provider), clock_, zone_, metrics_, options_.runs);
 
   int threads = settings.max_connections;
   http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
@@ -188,7 +189,8 @@ void HttpServer::Stop() {
   if (impl_->http) impl_->http->stop();
 }
 
-Status ServeUntilSignal(HttpServer& server, const std::function<void(int)>& ready) {
+Status ServeUntilSignal(HttpServer& server, const std::function<void(int)>& ready,
+                        const std::function<void()>& stopping) {
   // Block the signals in this thread (and the workers it starts); a watcher thread waits for
   // them and stops the server, so the stop never runs inside a signal handler.
   sigset_t signals;
@@ -203,7 +205,13 @@ Status ServeUntilSignal(HttpServer& server, const std::function<void(int)>& read
       timespec timeout{0, 200'000'000};
       int signal_number = sigtimedwait(&signals, nullptr, &timeout);
       if (signal_number == SIGTERM || signal_number == SIGINT) {
-        server.Stop();
+        if (stopping) stopping();
+        // A signal that arrives before the server listens would find nothing to stop: ask again
+        // until Serve has returned.
+        while (!done.load()) {
+          server.Stop();
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
         return;
       }
     }

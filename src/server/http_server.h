@@ -22,6 +22,7 @@ struct ServeOptions {
   std::string listen;                // HOST:PORT; port 0 picks a free one
   std::string store_url;             // each worker opens it
   std::filesystem::path config_dir;  // TLS files are relative to it
+  RunControl* runs = nullptr;        // executes the runs started through the API
 };
 
 class HttpServer {
@@ -53,7 +54,9 @@ class HttpServer {
 };
 
 // Serves until SIGTERM or SIGINT, then stops gracefully. `ready` is called once the port is
-// bound (with the port), e.g. to print where the server listens.
-Status ServeUntilSignal(HttpServer& server, const std::function<void(int)>& ready);
+// bound (with the port), e.g. to print where the server listens; `stopping` (when given) as soon
+// as the signal arrives, before the requests in flight finish (e.g. to refuse new runs).
+Status ServeUntilSignal(HttpServer& server, const std::function<void(int)>& ready,
+                        const std::function<void()>& stopping = nullptr);
 
 }  // namespace rollgate::server

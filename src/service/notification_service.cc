@@ -14,6 +14,16 @@ namespace rollgate {
 
 namespace {
 
+// What a notification's audit events are about: its CR, else what the caller named in its fields
+// (a page without a CR: the page), else the notification itself.
+std::string AuditObject(const std::string& cr_id, const std::map<std::string, std::string>& fields,
+                        int64_t id) {
+  if (!cr_id.empty()) return cr_id;
+  auto page = fields.find("page");
+  if (page != fields.end() && !page->second.empty()) return page->second;
+  return fmt::format("notification-{}", id);
+}
+
 // Who records what no person did (cr_lifecycle.h: evidence "by a person or system").
 constexpr const char* kSystemActor = "system";
 
@@ -156,20 +166,6 @@ Result<std::optional<Evidence>> NotificationService::Attempt(Notification& n,
   return std::optional<Evidence>(std::move(e));
 }
 
-namespace {
-
-// What a notification's audit events are about: its CR, else what the caller named in its fields
-// (a page without a CR: the page), else the notification itself.
-std::string AuditObject(const std::string& cr_id, const std::map<std::string, std::string>& fields,
-                        int64_t id) {
-  if (!cr_id.empty()) return cr_id;
-  auto page = fields.find("page");
-  if (page != fields.end() && !page->second.empty()) return page->second;
-  return fmt::format("notification-{}", id);
-}
-
-}  // namespace
-
 Result<std::vector<Evidence>> NotificationService::Send(
     const std::string& cr_id, const std::string& environment, const NotificationRule& rule,
     const Message& original, const std::string& run_id, const std::string& actor,
@@ -289,8 +285,9 @@ Result<Notification> NotificationService::Retry(int64_t id, const std::string& a
     n.next_attempt = now;
     RETURN_IF_ERROR(txn.UpdateNotification(n));
     nlohmann::json details = {{"notification", id}, {"from", before}, {"channel", n.channel}};
-    return txn.AppendAudit({now, actor, "notification.retry",
-                            AuditObject(n.change_request, n.fields, n.id), details.dump()})
+    return txn
+        .AppendAudit({now, actor, "notification.retry",
+                      AuditObject(n.change_request, n.fields, n.id), details.dump()})
         .status();
   }));
   return n;

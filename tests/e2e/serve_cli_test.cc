@@ -35,7 +35,8 @@ class ServeCliTest : public ::testing::Test {
 
   // Starts `rollgate serve --listen 127.0.0.1:0 --output json` in the background; returns the
   // port it prints (0 when it did not come up within 20 s).
-  int StartServer() {
+  int StartServer(const std::vector<std::string>& extra_args = {},
+                  const std::vector<std::string>& extra_env = {}) {
     std::string out = (h_.dir() / "serve.out").string(), err = (h_.dir() / "serve.err").string();
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
@@ -44,6 +45,7 @@ class ServeCliTest : public ::testing::Test {
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     std::string config = "ROLLGATE_CONFIG=" + (h_.dir() / "rollgate.yaml").string();
     std::vector<std::string> env_storage = {config, "TZ=UTC"};
+    env_storage.insert(env_storage.end(), extra_env.begin(), extra_env.end());
     for (char** e = environ; *e; ++e) {
       std::string entry(*e);
       if (entry.rfind("ROLLGATE_", 0) == 0 || entry.rfind("TZ=", 0) == 0) continue;
@@ -54,6 +56,7 @@ class ServeCliTest : public ::testing::Test {
     envp.push_back(nullptr);
     std::vector<std::string> args = {ROLLGATE_BINARY, "serve",    "--listen",
                                      "127.0.0.1:0",   "--output", "json"};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -144,6 +147,133 @@ TEST_F(ServeCliTest, TokensAreListedRevokedAndOnlyTheirOwnersOrAdminsMayDoSo) {
   EXPECT_FALSE(list.Json()[0].contains("token"));
   CommandOutput missing = h_.RunJson({"token", "revoke", "TOK-99"}, "heidi");
   EXPECT_EQ(missing.exit_code, 3);
+}
+
+TEST_F(ServeCliTest, ADeploymentStartedThroughTheApiRunsInTheServerAndIsRecordedOnTheCr) {
+  h_.SetNow(kMonday);
+  // A package billing-2.4.1/app/... (the layout a deployment installs), made with the system tar.
+  std::filesystem::create_directories(h_.dir() / "pkg" / "billing-2.4.1" / "app");
+  h_.WriteFile("pkg/billing-2.4.1/app/VERSION", "2.4.1\n");
+  CommandOutput tar =
+      RunProgram({"tar", "czf", "billing-2.4.1.tar.gz", "-C", "pkg", "billing-2.4.1"}, h_.dir(),
+                 {{"PATH", "/usr/bin:/bin"}, {"LC_ALL", "C"}});
+  ASSERT_EQ(tar.exit_code, 0) << Describe(tar);
+  std::string cr = SubmittedCr(h_, {"--cvss", kHighVector, "--version", "2.4.1", "--package",
+                                    (h_.dir() / "billing-2.4.1.tar.gz").string()});
+  ASSERT_FALSE(cr.empty());
+  Ok(h_, "alice", {"cr", "approve", cr, "--env", "DEV"});
+  Ok(h_, "heidi", {"cr", "schedule", cr, "--env", "DEV", "--at", "2026-11-30 10:00"});
+  std::string heidi = h_.RunJson({"token", "create"}, "heidi").Json()["token"];
+  std::string ivan = h_.RunJson({"token", "create"}, "ivan").Json()["token"];
+  std::string auth = "Authorization: Bearer " + heidi;
+
+  int port = StartServer(
+      {"--transport", "simulated", "--tick", "1s"},
+      {"ROLLGATE_NOW=" + std::string(kMonday), "BILLING_DB_PASSWORD=not-used-by-simulated-hosts"});
+  ASSERT_GT(port, 0);
+  // TEST's gates refuse: nothing was deployed to DEV yet.
+  CommandOutput refused =
+      Curl(port, {"-H", auth, "-H", "Content-Type: application/json", "-d",
+                  R"({"change_request":")" + cr + R"(","environment":"TEST"})", "/api/v1/runs"});
+  EXPECT_EQ(Code(refused), 409) << refused.out;
+  EXPECT_EQ(BodyOf(refused)["error"]["code"], "REFUSED_BY_GATE") << refused.out;
+
+  CommandOutput started =
+      Curl(port, {"-H", auth, "-H", "Content-Type: application/json", "-d",
+                  R"({"change_request":")" + cr + R"(","environment":"DEV"})", "/api/v1/runs"});
+  ASSERT_EQ(Code(started), 202) << started.out << h_.ReadFile("serve.err");
+  std::string run = BodyOf(started)["id"];
+  ASSERT_FALSE(run.empty());
+  nlohmann::json finished;
+  for (int i = 0; i < 300; ++i) {
+    finished = BodyOf(Curl(port, {"-H", auth, "/api/v1/runs/" + run}));
+    if (finished.value("state", "") != "running" && finished.value("state", "") != "pending") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(finished["state"], "succeeded") << finished.dump(2) << h_.ReadFile("serve.err");
+  EXPECT_EQ(finished["created_by"], "heidi");
+  EXPECT_THAT(h_.ReadFile("serve.err"), HasSubstr(run + " started: deploy " + cr + " to DEV"));
+
+  // The deployment is on the CR as evidence, as `deploy` records it; the next gate sees it.
+  CommandOutput show = h_.RunJson({"cr", "show", cr}, "heidi");
+  ASSERT_EQ(show.exit_code, 0) << Describe(show);
+  bool deployed = false;
+  for (const auto& e : show.Json()["evidence"]) {
+    if (e.value("kind", "") == "deployment" && e.value("environment", "") == "DEV") {
+      deployed = e.value("passed", false);
+    }
+  }
+  EXPECT_TRUE(deployed) << show.out;
+
+  // A rollback needs the rollback roles: ivan (QA) may not; the answer says why.
+  CommandOutput not_allowed =
+      Curl(port, {"-H", "Authorization: Bearer " + ivan, "-H", "Content-Type: application/json",
+                  "-d", R"({"reason":"errors up"})", "/api/v1/runs/" + run + "/rollback"});
+  EXPECT_EQ(Code(not_allowed), 403) << not_allowed.out;
+  // Cancelling a finished run is a conflict.
+  CommandOutput cancel = Curl(port, {"-H", auth, "-X", "POST", "/api/v1/runs/" + run + "/cancel"});
+  EXPECT_EQ(Code(cancel), 409) << cancel.out;
+
+  ASSERT_EQ(kill(pid_, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid_, &status, 0), pid_);
+  pid_ = -1;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << h_.ReadFile("serve.err");
+}
+
+TEST_F(ServeCliTest, RemoteModeActsAsTheTokensPersonThroughTheServer) {
+  h_.SetNow(kMonday);
+  std::string cr = SubmittedCr(h_, {"--cvss", kHighVector});
+  ASSERT_FALSE(cr.empty());
+  std::string alice = h_.RunJson({"token", "create"}, "alice").Json()["token"];
+  std::string hal = h_.RunJson({"token", "create"}, "hal").Json()["token"];
+  int port = StartServer({}, {"ROLLGATE_NOW=" + std::string(kMonday)});
+  ASSERT_GT(port, 0);
+  std::string url = "http://127.0.0.1:" + std::to_string(port);
+  auto remote = [&](const std::string& token, const std::vector<std::string>& args) {
+    return h_.Run(args, {{"ROLLGATE_SERVER", url}, {"ROLLGATE_TOKEN", token}});
+  };
+
+  CommandOutput whoami = remote(alice, {"whoami"});
+  ASSERT_EQ(whoami.exit_code, 0) << Describe(whoami);
+  EXPECT_THAT(whoami.out, HasSubstr("alice"));
+  CommandOutput list = remote(alice, {"--output", "json", "cr", "list"});
+  ASSERT_EQ(list.exit_code, 0) << Describe(list);
+  EXPECT_EQ(list.Json().at(0)["id"], cr) << list.out;
+
+  // The help desk reads but may not approve; the server says why (exit 4, as locally).
+  CommandOutput refused = remote(hal, {"cr", "approve", cr, "--env", "DEV"});
+  EXPECT_EQ(refused.exit_code, 4) << Describe(refused);
+  EXPECT_THAT(refused.err, HasSubstr("read"));
+  CommandOutput approved = remote(alice, {"cr", "approve", cr, "--env", "DEV"});
+  ASSERT_EQ(approved.exit_code, 0) << Describe(approved);
+  EXPECT_THAT(approved.out, HasSubstr("approved for DEV by alice"));
+  // The approval is in the store the server uses, by the token's person.
+  CommandOutput show = h_.RunJson({"cr", "show", cr}, "heidi");
+  ASSERT_EQ(show.exit_code, 0) << Describe(show);
+  EXPECT_EQ(show.Json()["approvals"][0]["approver"], "alice");
+  // Gates through the server: TEST's are not met (exit 4, each gate listed).
+  CommandOutput gates = remote(alice, {"gate", "check", cr, "--env", "TEST"});
+  EXPECT_EQ(gates.exit_code, 4) << Describe(gates);
+  EXPECT_THAT(gates.out, HasSubstr("FAIL"));
+
+  // What has no meaning remotely is refused before anything is sent.
+  CommandOutput local_only = remote(alice, {"patch", "list"});
+  EXPECT_EQ(local_only.exit_code, 2);
+  EXPECT_THAT(local_only.err, HasSubstr("not available with --server"));
+  CommandOutput as = remote(alice, {"--as", "dana", "cr", "list"});
+  EXPECT_EQ(as.exit_code, 2);
+  EXPECT_THAT(as.err, HasSubstr("the token"));
+  CommandOutput no_token = remote("", {"cr", "list"});
+  EXPECT_EQ(no_token.exit_code, 4) << Describe(no_token);
+  EXPECT_THAT(no_token.err, HasSubstr("ROLLGATE_TOKEN"));
+  CommandOutput bad_token = remote("rg_nonsense", {"cr", "list"});
+  EXPECT_EQ(bad_token.exit_code, 4) << Describe(bad_token);
+  CommandOutput bad_server =
+      h_.Run({"--server", "ftp://x", "cr", "list"}, {{"ROLLGATE_TOKEN", alice}});
+  EXPECT_EQ(bad_server.exit_code, 2) << Describe(bad_server);
+  EXPECT_THAT(bad_server.err, HasSubstr("--server"));
+  EXPECT_THAT(bad_server.err + bad_token.err + no_token.err, ::testing::Not(HasSubstr(alice)));
 }
 
 }  // namespace

@@ -1022,6 +1022,8 @@ class SqliteTransaction final : public Transaction {
       tokens.push_back(ReadToken(row));
     }
     return tokens;
+  }
+
   Result<int64_t> AddNotification(const Notification& notification) override {
     RETURN_IF_ERROR(RequireWritable("AddNotification"));
     RETURN_IF_ERROR(CheckNotification(notification));

@@ -1,0 +1,418 @@
+// Remote mode (--server URL or $ROLLGATE_SERVER, with $ROLLGATE_TOKEN): the commands a person
+// needs away from the server's machine, through the HTTP API. The token's person acts; the
+// server enforces the roles. `--output json` prints the API's documents, which are the local
+// commands' documents; text prints a summary.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <set>
+#include <thread>
+
+#include "cli/app.h"
+#include "cli/commands.h"
+#include "cli/context.h"
+#include "cli/output.h"
+#include "cli/remote_client.h"
+#include "common/strings.h"
+
+namespace rollgate::cli {
+
+namespace {
+
+using nlohmann::json;
+
+std::string Text(const json& document, const char* key) {
+  auto it = document.find(key);
+  if (it == document.end() || it->is_null()) return "";
+  return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+// Runs `body` with the client, printing what it returns: the document in JSON mode, else the
+// text `summary` makes of it.
+using RemoteBody = std::function<Result<json>(const RemoteClient&)>;
+using Summary = std::function<void(Context&, const json&)>;
+
+// The client for --server (or $ROLLGATE_SERVER), $ROLLGATE_TOKEN and $ROLLGATE_SERVER_CA.
+Result<RemoteClient> ClientFor(const std::string& server) {
+  const char* token = std::getenv("ROLLGATE_TOKEN");
+  const char* ca = std::getenv("ROLLGATE_SERVER_CA");
+  return RemoteClient::Create(server, token ? token : "", ca ? ca : "");
+}
+
+Command Remote(std::shared_ptr<std::string> server, RemoteBody body, Summary summary) {
+  return [server, body = std::move(body), summary = std::move(summary)](Context& ctx) -> Status {
+    ASSIGN_OR_RETURN(RemoteClient client, ClientFor(*server));
+    ASSIGN_OR_RETURN(json document, body(client));
+    if (ctx.json()) {
+      PrintJson(ctx, document);
+    } else {
+      summary(ctx, document);
+    }
+    return Status::Ok();
+  };
+}
+
+void PrintCr(Context& ctx, const json& cr) {
+  ctx.out() << fmt::format("{}  {}  {} {}  {}\n", Text(cr, "id"), Text(cr, "state"),
+                           Text(cr, "classification"), Text(cr, "system"),
+                           EscapeForDisplay(Text(cr, "title")));
+  if (cr.contains("approvals")) {
+    for (const json& a : cr["approvals"]) {
+      ctx.out() << fmt::format("  approved for {} by {}\n", Text(a, "environment"),
+                               Text(a, "approver"));
+    }
+  }
+  if (cr.contains("evidence")) {
+    for (const json& e : cr["evidence"]) {
+      std::string passed = e.contains("passed") && e["passed"].is_boolean()
+                               ? (e["passed"].get<bool>() ? "passed" : "FAILED")
+                               : "recorded";
+      ctx.out() << fmt::format("  {} {} {}: {}\n", Text(e, "environment"), Text(e, "kind"), passed,
+                               EscapeForDisplay(Text(e, "detail")));
+    }
+  }
+}
+
+void PrintRun(Context& ctx, const json& run) {
+  ctx.out() << fmt::format("{}  {}  {} {} {}  by {}\n", Text(run, "id"), Text(run, "state"),
+                           Text(run, "change_request"), Text(run, "system"),
+                           Text(run, "environment"), Text(run, "created_by"));
+  if (run.contains("steps")) {
+    for (const json& s : run["steps"]) {
+      ctx.out() << fmt::format("  {:<12} {:<24} {}\n", Text(s, "host"), Text(s, "step"),
+                               Text(s, "state"));
+    }
+  }
+  if (!Text(run, "message").empty()) {
+    ctx.out() << "  " << EscapeForDisplay(Text(run, "message")) << "\n";
+  }
+}
+
+// Every item of a paginated list, following `next`, at most `limit` (0: all).
+Result<json> AllPages(const RemoteClient& client, const std::string& path, Query query,
+                      size_t limit) {
+  json items = json::array();
+  int offset = 0;
+  while (true) {
+    Query page = query;
+    page.emplace_back("limit", "500");
+    page.emplace_back("offset", std::to_string(offset));
+    ASSIGN_OR_RETURN(json document, client.Get(path, page));
+    for (const json& item : document["items"]) {
+      items.push_back(item);
+      if (limit > 0 && items.size() >= limit) return items;
+    }
+    if (document["next"].is_null() || document["items"].empty()) return items;
+    offset += static_cast<int>(document["items"].size());
+  }
+}
+
+// Follows a run until it ends, printing each step's new state as text; the run at the end. The
+// run failing is exit 1, as for `deploy`.
+Status Follow(Context& ctx, const RemoteClient& client, const std::string& id) {
+  std::map<std::string, std::string> seen;
+  json run;
+  while (true) {
+    ASSIGN_OR_RETURN(run, client.Get("/api/v1/runs/" + RemoteClient::Segment(id)));
+    if (!ctx.json()) {
+      for (const json& s : run["steps"]) {
+        std::string key = Text(s, "host") + " " + Text(s, "step");
+        std::string state = Text(s, "state");
+        if (seen[key] != state) {
+          seen[key] = state;
+          ctx.out() << fmt::format("  {:<12} {:<24} {}\n", Text(s, "host"), Text(s, "step"), state);
+          ctx.out().flush();
+        }
+      }
+    }
+    std::string state = Text(run, "state");
+    if (state != "running" && state != "pending") break;
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  if (ctx.json()) {
+    PrintJson(ctx, run);
+  } else {
+    ctx.out() << fmt::format(
+        "{} {}{}\n", Text(run, "id"), Text(run, "state"),
+        Text(run, "message").empty() ? "" : ": " + EscapeForDisplay(Text(run, "message")));
+  }
+  return Text(run, "state") == "succeeded" ? Status::Ok() : Failed("");
+}
+
+}  // namespace
+
+const std::set<std::string>& RemoteCommandNames() {
+  static const std::set<std::string> names = {"whoami",   "cr",  "gate", "deploy",
+                                              "rollback", "run", "audit"};
+  return names;
+}
+
+void RegisterRemoteCommands(CLI::App& app, Action& slot, std::shared_ptr<std::string> server) {
+  auto* whoami = app.add_subcommand("whoami", "the token's person and roles");
+  OnRun(whoami, slot,
+        Remote(
+            server, [](const RemoteClient& c) { return c.Get("/api/v1/whoami"); },
+            [](Context& ctx, const json& me) {
+              ctx.out() << fmt::format("{} ({}): {}{}\n", Text(me, "person"), Text(me, "full_name"),
+                                       Join(me.value("roles", std::vector<std::string>{}), ", "),
+                                       me.value("read_only", false) ? " (read only)" : "");
+            }));
+
+  auto* cr = app.add_subcommand("cr", "change requests on the server");
+  cr->require_subcommand(1);
+  {
+    auto* cmd = cr->add_subcommand("list", "list change requests");
+    auto state = std::make_shared<std::string>(), system = std::make_shared<std::string>();
+    auto limit = std::make_shared<size_t>(0);
+    cmd->add_option("--state", *state, "draft, submitted, in-progress, completed, closed, ...");
+    cmd->add_option("--system", *system, "only this system");
+    cmd->add_option("--limit", *limit, "at most this many")->check(CLI::PositiveNumber);
+    OnRun(cmd, slot,
+          Remote(
+              server,
+              [=](const RemoteClient& c) {
+                Query query;
+                if (!state->empty()) query.emplace_back("state", *state);
+                if (!system->empty()) query.emplace_back("system", *system);
+                return AllPages(c, "/api/v1/crs", query, *limit);
+              },
+              [](Context& ctx, const json& items) {
+                for (const json& item : items) PrintCr(ctx, item);
+              }));
+  }
+  auto id_command = [&](CLI::App* parent, const char* name, const char* help) {
+    auto* cmd = parent->add_subcommand(name, help);
+    auto id = std::make_shared<std::string>();
+    cmd->add_option("CR", *id, "change request id, e.g. CR-12")->required();
+    return std::make_pair(cmd, id);
+  };
+  {
+    auto [cmd, id] = id_command(cr, "show", "one change request");
+    OnRun(cmd, slot,
+          Remote(
+              server,
+              [id](const RemoteClient& c) {
+                return c.Get("/api/v1/crs/" + RemoteClient::Segment(*id));
+              },
+              PrintCr));
+  }
+  {
+    auto [cmd, id] = id_command(cr, "submit", "submit for approval");
+    OnRun(cmd, slot,
+          Remote(
+              server,
+              [id](const RemoteClient& c) {
+                return c.Post("/api/v1/crs/" + RemoteClient::Segment(*id) + "/submit",
+                              json::object());
+              },
+              PrintCr));
+  }
+  {
+    auto [cmd, id] = id_command(cr, "approve", "approve for an environment");
+    auto env = std::make_shared<std::string>();
+    cmd->add_option("--env", *env, "environment, e.g. TEST")->required();
+    OnRun(cmd, slot,
+          Remote(
+              server,
+              [id, env](const RemoteClient& c) {
+                return c.Post("/api/v1/crs/" + RemoteClient::Segment(*id) + "/approvals",
+                              {{"environment", *env}});
+              },
+              PrintCr));
+  }
+  {
+    auto [cmd, id] = id_command(cr, "reject", "reject for an environment");
+    auto env = std::make_shared<std::string>(), reason = std::make_shared<std::string>();
+    cmd->add_option("--env", *env, "environment, e.g. TEST")->required();
+    cmd->add_option("--reason", *reason, "why")->required();
+    OnRun(cmd, slot,
+          Remote(
+              server,
+              [id, env, reason](const RemoteClient& c) {
+                return c.Post("/api/v1/crs/" + RemoteClient::Segment(*id) + "/rejections",
+                              {{"environment", *env}, {"reason", *reason}});
+              },
+              PrintCr));
+  }
+  {
+    auto [cmd, id] = id_command(cr, "signoff", "sign off for an environment");
+    auto env = std::make_shared<std::string>(), kind = std::make_shared<std::string>();
+    cmd->add_option("--env", *env, "environment, e.g. TEST")->required();
+    cmd->add_option("--kind", *kind, "dev-lead, test-manager, business-analyst, uat, cab")
+        ->required();
+    OnRun(cmd, slot,
+          Remote(
+              server,
+              [id, env, kind](const RemoteClient& c) {
+                return c.Post("/api/v1/crs/" + RemoteClient::Segment(*id) + "/signoffs",
+                              {{"environment", *env}, {"kind", *kind}});
+              },
+              PrintCr));
+  }
+
+  auto* gate = app.add_subcommand("gate", "promotion gates");
+  gate->require_subcommand(1);
+  {
+    auto [cmd, id] = id_command(gate, "check", "every gate for starting ENV; exit 4 if any fails");
+    auto env = std::make_shared<std::string>();
+    auto emergency = std::make_shared<bool>(false);
+    cmd->add_option("--env", *env, "environment")->required();
+    cmd->add_flag("--emergency", *emergency, "judge by the emergency path (playbook 5.3)");
+    OnRun(cmd, slot, [server, id, env, emergency](Context& ctx) -> Status {
+      json report;
+      Status status = Remote(
+          server,
+          [&](const RemoteClient& c) -> Result<json> {
+            Query query = {{"environment", *env}};
+            if (*emergency) query.emplace_back("emergency", "true");
+            ASSIGN_OR_RETURN(report,
+                             c.Get("/api/v1/crs/" + RemoteClient::Segment(*id) + "/gates", query));
+            return report;
+          },
+          [](Context& ctx, const json& r) {
+            for (const json& g : r.value("gates", json::array())) {
+              ctx.out() << fmt::format("{} {}\n", g.value("passed", false) ? "PASS" : "FAIL",
+                                       Text(g, "name"));
+              for (const json& missing : g.value("missing", json::array())) {
+                ctx.out() << "  missing: "
+                          << EscapeForDisplay(missing.is_string() ? missing.get<std::string>()
+                                                                  : missing.dump())
+                          << "\n";
+              }
+            }
+          })(ctx);
+      RETURN_IF_ERROR(status);
+      return report.value("passed", false) ? Status::Ok() : RefusedByGate("");
+    });
+  }
+
+  {
+    auto* cmd =
+        app.add_subcommand("deploy", "deploy a CR to an environment, executed by the server");
+    auto id = std::make_shared<std::string>(), env = std::make_shared<std::string>();
+    auto emergency = std::make_shared<bool>(false), no_wait = std::make_shared<bool>(false);
+    cmd->add_option("CR", *id, "change request id, e.g. CR-12")->required();
+    cmd->add_option("--env", *env, "environment, e.g. TEST")->required();
+    cmd->add_flag("--emergency", *emergency, "the emergency path (playbook 5)");
+    cmd->add_flag("--no-wait", *no_wait, "print the run and return; do not follow it");
+    OnRun(cmd, slot, [server, id, env, emergency, no_wait](Context& ctx) -> Status {
+      ASSIGN_OR_RETURN(RemoteClient client, ClientFor(*server));
+      ASSIGN_OR_RETURN(json run, client.Post("/api/v1/runs", {{"change_request", *id},
+                                                              {"environment", *env},
+                                                              {"emergency", *emergency}}));
+      std::string run_id = Text(run, "id");
+      if (*no_wait) {
+        if (ctx.json()) {
+          PrintJson(ctx, run);
+        } else {
+          ctx.out() << fmt::format("{} started on {}\n", run_id, client.server());
+        }
+        return Status::Ok();
+      }
+      if (!ctx.json()) ctx.err() << fmt::format("{} started on {}\n", run_id, client.server());
+      return Follow(ctx, client, run_id);
+    });
+  }
+  {
+    auto* cmd =
+        app.add_subcommand("rollback", "roll back a CR's deployment, executed by the server");
+    auto id = std::make_shared<std::string>(), env = std::make_shared<std::string>();
+    auto reason = std::make_shared<std::string>();
+    cmd->add_option("CR", *id, "change request id, e.g. CR-12")->required();
+    cmd->add_option("--env", *env, "environment, e.g. PROD")->required();
+    cmd->add_option("--reason", *reason, "why (recorded)")->required();
+    OnRun(cmd, slot, [server, id, env, reason](Context& ctx) -> Status {
+      ASSIGN_OR_RETURN(RemoteClient client, ClientFor(*server));
+      // The newest run of the CR in that environment names the deployment to the server.
+      ASSIGN_OR_RETURN(json runs, AllPages(client, "/api/v1/runs", {}, 0));
+      std::string deployment;
+      for (const json& r : runs) {
+        if (Text(r, "change_request") == *id && Text(r, "environment") == *env) {
+          deployment = Text(r, "id");
+          break;
+        }
+      }
+      if (deployment.empty()) {
+        return NotFound(fmt::format("{} has no run in {} on {}", EscapeForDisplay(*id),
+                                    EscapeForDisplay(*env), client.server()));
+      }
+      ASSIGN_OR_RETURN(json answer, client.Post("/api/v1/runs/" +
+                                                    RemoteClient::Segment(deployment) + "/rollback",
+                                                {{"reason", *reason}}));
+      if (answer["id"].is_null()) {
+        if (ctx.json()) PrintJson(ctx, answer);
+        return RefusedByGate(Text(answer, "message"));
+      }
+      if (!ctx.json()) {
+        ctx.err() << fmt::format("{} (rollback) started on {}\n", Text(answer, "id"),
+                                 client.server());
+      }
+      return Follow(ctx, client, Text(answer, "id"));
+    });
+  }
+
+  auto* run = app.add_subcommand("run", "runs on the server: list, show, cancel");
+  run->require_subcommand(1);
+  {
+    auto* cmd = run->add_subcommand("list", "runs, newest first");
+    auto limit = std::make_shared<size_t>(50);
+    cmd->add_option("--limit", *limit, "at most this many")->check(CLI::PositiveNumber);
+    OnRun(cmd, slot,
+          Remote(
+              server,
+              [limit](const RemoteClient& c) { return AllPages(c, "/api/v1/runs", {}, *limit); },
+              [](Context& ctx, const json& items) {
+                for (const json& item : items) PrintRun(ctx, item);
+              }));
+  }
+  {
+    auto* cmd = run->add_subcommand("show", "a run and every step execution");
+    auto id = std::make_shared<std::string>();
+    cmd->add_option("RUN", *id, "run id")->required();
+    OnRun(cmd, slot,
+          Remote(
+              server,
+              [id](const RemoteClient& c) {
+                return c.Get("/api/v1/runs/" + RemoteClient::Segment(*id));
+              },
+              PrintRun));
+  }
+  {
+    auto* cmd = run->add_subcommand("cancel", "ask a run to stop");
+    auto id = std::make_shared<std::string>();
+    cmd->add_option("RUN", *id, "run id")->required();
+    OnRun(cmd, slot,
+          Remote(
+              server,
+              [id](const RemoteClient& c) {
+                return c.Post("/api/v1/runs/" + RemoteClient::Segment(*id) + "/cancel",
+                              json::object());
+              },
+              [](Context& ctx, const json& r) {
+                ctx.out() << fmt::format("{}: cancel asked ({} now)\n", Text(r, "id"),
+                                         Text(r, "state"));
+              }));
+  }
+
+  auto* audit = app.add_subcommand("audit", "the audit log on the server");
+  audit->require_subcommand(1);
+  {
+    auto* cmd = audit->add_subcommand("export", "every event (or one object's), one JSON per line");
+    auto object = std::make_shared<std::string>();
+    cmd->add_option("--object", *object, "only this object's events, e.g. CR-7");
+    OnRun(cmd, slot, [server, object](Context& ctx) -> Status {
+      ASSIGN_OR_RETURN(RemoteClient client, ClientFor(*server));
+      Query query;
+      if (!object->empty()) query.emplace_back("object", *object);
+      ASSIGN_OR_RETURN(json events, AllPages(client, "/api/v1/audit", query, 0));
+      for (const json& e : events) {
+        ctx.out() << e.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+      }
+      return Status::Ok();
+    });
+  }
+}
+
+}  // namespace rollgate::cli
