@@ -18,6 +18,7 @@
 #include "service/cr_archive.h"
 #include "service/cr_service.h"
 #include "service/emergency_approval.h"
+#include "service/notification_service.h"
 #include "views/views.h"
 
 namespace rollgate::cli {
@@ -116,6 +117,26 @@ Result<std::vector<CalendarConflict>> CheckScheduleConflicts(Context& ctx, const
                                      FormatLocalMinutes(t, ctx.zone()), Join(refusing, "; ")));
   }
   return conflicts;
+}
+
+// The §2.5 pre-deployment notices due now (an "immediate" environment, a late schedule), said on
+// stderr; `cr` as it is afterwards (with their evidence).
+Result<ChangeRequest> SendDueNotices(Context& ctx, const ChangeRequest& cr,
+                                     const std::string& actor) {
+  ASSIGN_OR_RETURN(const Config* config, ctx.GetConfig());
+  ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
+  NotificationService notifications(*config, *store, ctx.clock(), ctx.zone());
+  ASSIGN_OR_RETURN(std::vector<std::string> sent, notifications.SendDueAdvanceNotices(actor));
+  for (const std::string& notice : sent) {
+    if (!ctx.json())
+      ctx.err() << "rollgate: pre-deployment notice (playbook 2.5): " << notice << "\n";
+  }
+  ChangeRequest now = cr;
+  RETURN_IF_ERROR(store->Read([&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(now, tx.GetChangeRequest(cr.id));
+    return Status::Ok();
+  }));
+  return now;
 }
 
 Status PrintScheduled(Context& ctx, const ChangeRequest& cr, Timestamp t, const std::string& env,
@@ -561,6 +582,7 @@ void RegisterCrCommands(CLI::App& app, Action& slot) {
                   ASSIGN_OR_RETURN(std::vector<CalendarConflict> conflicts,
                                    CheckScheduleConflicts(ctx, *id, *env, t));
                   ASSIGN_OR_RETURN(ChangeRequest cr, service.Schedule(*id, *env, t, actor));
+                  ASSIGN_OR_RETURN(cr, SendDueNotices(ctx, cr, actor));
                   return PrintScheduled(ctx, cr, t, *env, conflicts);
                 });
               });

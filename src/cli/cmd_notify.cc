@@ -148,14 +148,20 @@ Status RunFlush(Context& ctx) {
   std::string actor = person.ok() ? *person : std::string("system");
   NotificationService service(*config, *store, ctx.clock(), ctx.zone());
   ASSIGN_OR_RETURN(NotificationService::FlushReport report, service.Flush(actor));
+  // The §2.5 pre-deployment notices whose time has come go out too.
+  ASSIGN_OR_RETURN(std::vector<std::string> notices, service.SendDueAdvanceNotices(actor));
   if (ctx.json()) {
     json attempted = json::array();
     for (const Notification& n : report.attempted) attempted.push_back(NotificationJson(n, false));
     PrintJson(ctx, {{"attempted", attempted},
                     {"sent", report.sent},
                     {"failed", report.failed},
-                    {"pending", report.still_pending}});
+                    {"pending", report.still_pending},
+                    {"advance_notices", notices}});
     return Status::Ok();
+  }
+  for (const std::string& notice : notices) {
+    ctx.out() << "pre-deployment notice: " << notice << "\n";
   }
   for (const Notification& n : report.attempted) ctx.out() << Line(n, ctx.zone());
   ctx.out() << fmt::format("{} attempted: {} sent, {} still pending, {} failed\n",

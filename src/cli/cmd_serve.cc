@@ -105,6 +105,8 @@ struct ServeArgs {
 };
 
 Status RunServe(Context& ctx, const ServeArgs& args) {
+  // Before any thread starts: a stop signal must reach the watcher, not a run's thread.
+  server::BlockStopSignals();
   const std::string& listen = args.listen;
   ASSIGN_OR_RETURN(const Config* config, ctx.GetConfig());
   ASSIGN_OR_RETURN(Seconds tick, ParseDuration(args.tick));
@@ -161,23 +163,24 @@ Status RunServe(Context& ctx, const ServeArgs& args) {
 
 void RegisterServeCommands(CLI::App& app, Action& slot) {
   auto* serve = app.add_subcommand("serve", "the HTTP API and metrics (docs/server.md)");
-  auto args = std::make_shared<ServeArgs>();
-  serve->add_option("--listen", args->listen,
+  auto serve_args = std::make_shared<ServeArgs>();
+  ServeArgs* options = serve_args.get();
+  serve->add_option("--listen", options->listen,
                     "HOST:PORT to listen on (default: server.listen, 127.0.0.1:8420); port 0 "
                     "picks a free one");
   serve
-      ->add_option("--transport", args->transport,
+      ->add_option("--transport", options->transport,
                    "how the runs started through the API reach their hosts: ssh (default), "
                    "session, local, simulated")
       ->check(CLI::IsMember({"local", "ssh", "session", "simulated"}));
-  serve->add_option("--concurrency", args->concurrency, "hosts changed at once per run (10)");
-  serve->add_option("--tick", args->tick,
+  serve->add_option("--concurrency", options->concurrency, "hosts changed at once per run (10)");
+  serve->add_option("--tick", options->tick,
                     "how often due pages escalate, notifications are retried and decisions past "
                     "their deadline take their default (30s)");
-  serve->add_option("--drain", args->drain,
+  serve->add_option("--drain", options->drain,
                     "on SIGTERM, how long runs in flight may take to finish before the server "
                     "exits and leaves them to the next start (30s)");
-  OnRun(serve, slot, [args](Context& ctx) { return RunServe(ctx, *args); });
+  OnRun(serve, slot, [serve_args](Context& ctx) { return RunServe(ctx, *serve_args); });
 
   auto* token = app.add_subcommand("token", "bearer tokens of the HTTP API");
   token->require_subcommand(1);

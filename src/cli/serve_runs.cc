@@ -118,25 +118,28 @@ Result<server::RunStarted> ServerRuns::StartDeployment(const std::string& cr,
                                                        const std::string& environment,
                                                        bool emergency, const std::string& actor) {
   std::string what = fmt::format("deploy {} to {} for {}", cr, environment, actor);
-  return Launch(what, actor, [=, this](Context& ctx, Job& job, const auto& started) {
-    ExecutionHooks hooks = Hooks(job, started);
-    ASSIGN_OR_RETURN(std::unique_ptr<Execution> execution,
-                     MakeRunnerExecution(ctx, transport_, TransportOptions{}, concurrency_, {},
-                                         actor, std::move(hooks)));
-    Result<RunnerOutcome> outcome = execution->runner->Deploy(cr, environment, emergency, actor);
-    if (!outcome.ok()) {
-      if (!job.run_id.empty()) {
-        Log(fmt::format("{} ({}) stopped: {}", job.run_id, what, outcome.status().message()));
-      }
-      return Result<server::RunStarted>(outcome.status());
-    }
-    Log(fmt::format("{} ({}) ended {}{}", outcome->run.id, what, RunStateName(outcome->run.state),
-                    outcome->rollback
-                        ? fmt::format("; rolled back by {} ({})", outcome->rollback->id,
-                                      RunStateName(outcome->rollback->state))
-                        : ""));
-    return Result<server::RunStarted>(server::RunStarted{outcome->run.id, {}});
-  });
+  return Launch(
+      what, actor,
+      [=, this](Context& ctx, Job& job, const auto& started) -> Result<server::RunStarted> {
+        ExecutionHooks hooks = Hooks(job, started);
+        ASSIGN_OR_RETURN(std::unique_ptr<Execution> execution,
+                         MakeRunnerExecution(ctx, transport_, TransportOptions{}, concurrency_, {},
+                                             actor, std::move(hooks)));
+        Result<RunnerOutcome> outcome =
+            execution->runner->Deploy(cr, environment, emergency, actor);
+        if (!outcome.ok()) {
+          if (!job.run_id.empty()) {
+            Log(fmt::format("{} ({}) stopped: {}", job.run_id, what, outcome.status().message()));
+          }
+          return Result<server::RunStarted>(outcome.status());
+        }
+        Log(fmt::format(
+            "{} ({}) ended {}{}", outcome->run.id, what, RunStateName(outcome->run.state),
+            outcome->rollback ? fmt::format("; rolled back by {} ({})", outcome->rollback->id,
+                                            RunStateName(outcome->rollback->state))
+                              : ""));
+        return Result<server::RunStarted>(server::RunStarted{outcome->run.id, {}});
+      });
 }
 
 Result<server::RunStarted> ServerRuns::StartRollback(const std::string& cr,
@@ -144,21 +147,23 @@ Result<server::RunStarted> ServerRuns::StartRollback(const std::string& cr,
                                                      const std::string& reason,
                                                      const std::string& actor) {
   std::string what = fmt::format("roll back {} in {} for {}", cr, environment, actor);
-  return Launch(what, actor, [=, this](Context& ctx, Job& job, const auto& started) {
-    ExecutionHooks hooks = Hooks(job, started);
-    ASSIGN_OR_RETURN(std::unique_ptr<Execution> execution,
-                     MakeRunnerExecution(ctx, transport_, TransportOptions{}, concurrency_, {},
-                                         actor, std::move(hooks)));
-    Result<RunnerOutcome> outcome =
-        execution->runner->AuthorisedRollback(cr, environment, actor, reason, false);
-    if (!outcome.ok()) return Result<server::RunStarted>(outcome.status());
-    if (!outcome->rollback) {
-      return Result<server::RunStarted>(server::RunStarted{"", outcome->awaiting});
-    }
-    Log(fmt::format("{} ({}) ended {}", outcome->rollback->id, what,
-                    RunStateName(outcome->rollback->state)));
-    return Result<server::RunStarted>(server::RunStarted{outcome->rollback->id, {}});
-  });
+  return Launch(
+      what, actor,
+      [=, this](Context& ctx, Job& job, const auto& started) -> Result<server::RunStarted> {
+        ExecutionHooks hooks = Hooks(job, started);
+        ASSIGN_OR_RETURN(std::unique_ptr<Execution> execution,
+                         MakeRunnerExecution(ctx, transport_, TransportOptions{}, concurrency_, {},
+                                             actor, std::move(hooks)));
+        Result<RunnerOutcome> outcome =
+            execution->runner->AuthorisedRollback(cr, environment, actor, reason, false);
+        if (!outcome.ok()) return Result<server::RunStarted>(outcome.status());
+        if (!outcome->rollback) {
+          return Result<server::RunStarted>(server::RunStarted{"", outcome->awaiting});
+        }
+        Log(fmt::format("{} ({}) ended {}", outcome->rollback->id, what,
+                        RunStateName(outcome->rollback->state)));
+        return Result<server::RunStarted>(server::RunStarted{outcome->rollback->id, {}});
+      });
 }
 
 ExecutionHooks ServerRuns::Hooks(Job& job, const std::function<void(server::RunStarted)>& started) {
@@ -201,8 +206,9 @@ Status ServerRuns::Cancel(const std::string& run_id, const std::string& actor) {
   }
   // Not executed here: as `run cancel` does it, in the background (it may wait for the owner).
   std::string what = fmt::format("cancel {} for {}", run_id, actor);
-  Result<server::RunStarted> launched =
-      Launch(what, actor, [=, this](Context& ctx, Job&, const auto& started) {
+  Result<server::RunStarted> launched = Launch(
+      what, actor,
+      [=, this](Context& ctx, Job&, const auto& started) -> Result<server::RunStarted> {
         ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
         Run run;
         RETURN_IF_ERROR(store->Read([&](Transaction& tx) -> Status {
@@ -253,8 +259,9 @@ Result<std::vector<std::string>> ServerRuns::ResumeLeftRuns() {
     std::string actor = run.created_by.empty() ? kTimerActor : run.created_by;
     std::string id = run.id;
     std::string what = fmt::format("resume {} for {}", id, actor);
-    Result<server::RunStarted> launched =
-        Launch(what, actor, [=, this](Context& ctx, Job& job, const auto& started) {
+    Result<server::RunStarted> launched = Launch(
+        what, actor,
+        [=, this](Context& ctx, Job& job, const auto& started) -> Result<server::RunStarted> {
           ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
           ASSIGN_OR_RETURN(const Config* config, ctx.GetConfig());
           ASSIGN_OR_RETURN(std::unique_ptr<Transport> transport,
@@ -310,6 +317,11 @@ void ServerRuns::Tick() {
   report("page escalation", pages.EscalateDuePages(ctx.clock().Now(), kTimerActor).status());
   NotificationService notifications(**config, **store, ctx.clock(), ctx.zone());
   report("notification retries", notifications.Flush(kTimerActor).status());
+  Result<std::vector<std::string>> notices = notifications.SendDueAdvanceNotices(kTimerActor);
+  report("pre-deployment notices", notices.status());
+  if (notices.ok()) {
+    for (const std::string& notice : *notices) Log("pre-deployment notice sent: " + notice);
+  }
   ExecutionHooks hooks;
   hooks.owner_tag = kServerOwnerTag;
   hooks.execute_wrapper = [](Executor&, const std::function<Result<Run>()>& run) { return run(); };

@@ -62,7 +62,7 @@ class ServerRunsTest : public ::testing::Test {
   }
 
   RunState StateOf(const std::string& id) {
-    Run run;
+    rollgate::Run run;
     EXPECT_TRUE(store_
                     ->Read([&](Transaction& tx) -> Status {
                       ASSIGN_OR_RETURN(run, tx.GetRun(id));

@@ -123,9 +123,12 @@ std::vector<EscalationPath> DefaultEscalationPaths() {
 }
 
 std::vector<Channel> DefaultChannels() {
-  // §2.5 channels: Teams, Email, Phone. Their settings (server, URL, command) are the
-  // organisation's; a channel without them cannot deliver and the notifier says so.
-  return {{"email", "email", {}}, {"teams", "webhook", {}}, {"phone", "command", {}}};
+  // §2.5 channels: Teams, Email, Phone. Until the organisation points them at its servers they
+  // write every message to files in outbox/ beside the configuration: nothing leaves the
+  // machine, and nothing is lost.
+  return {{"email", "file", {{"path", "outbox/email.txt"}}},
+          {"teams", "file", {{"path", "outbox/teams.txt"}}},
+          {"phone", "file", {{"path", "outbox/phone.txt"}}}};
 }
 
 Config DefaultConfig() {

@@ -265,6 +265,7 @@ TEST(StarterConfigTest, SpellsOutEveryPlaybookDefault) {
   for (size_t i = 0; i < defaults.channels.size(); ++i) {
     EXPECT_EQ(starter.channels[i].name, defaults.channels[i].name);
     EXPECT_EQ(starter.channels[i].type, defaults.channels[i].type);
+    EXPECT_EQ(starter.channels[i].settings, defaults.channels[i].settings);
   }
 }
 

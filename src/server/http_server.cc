@@ -189,6 +189,14 @@ void HttpServer::Stop() {
   if (impl_->http) impl_->http->stop();
 }
 
+void BlockStopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
+
 Status ServeUntilSignal(HttpServer& server, const std::function<void(int)>& ready,
                         const std::function<void()>& stopping) {
   // Block the signals in this thread (and the workers it starts); a watcher thread waits for

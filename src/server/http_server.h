@@ -53,6 +53,11 @@ class HttpServer {
   int port_ = 0;
 };
 
+// Blocks SIGTERM and SIGINT in the calling thread and every thread it starts afterwards, so that
+// only ServeUntilSignal's watcher receives them. Call before starting any thread of the server
+// (its runs, its timer).
+void BlockStopSignals();
+
 // Serves until SIGTERM or SIGINT, then stops gracefully. `ready` is called once the port is
 // bound (with the port), e.g. to print where the server listens; `stopping` (when given) as soon
 // as the signal arrives, before the requests in flight finish (e.g. to refuse new runs).

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/strings.h"
+#include "domain/advance_notice.h"
 #include "domain/message_templates.h"
 #include "service/cr_service.h"
 
@@ -237,6 +238,43 @@ Result<std::vector<Evidence>> NotificationService::Send(
     RETURN_IF_ERROR(crs.RecordEvidence(cr_id, e, e.recorded_by).status());
   }
   return out;
+}
+
+Result<std::vector<std::string>> NotificationService::SendDueAdvanceNotices(
+    const std::string& actor) {
+  Timestamp now = clock_.Now();
+  std::vector<ChangeRequest> crs;
+  RETURN_IF_ERROR(store_.Read([&](Transaction& tx) -> Status {
+    for (CrState state : {CrState::kSubmitted, CrState::kInProgress}) {
+      ChangeRequestFilter filter;
+      filter.state = state;
+      ASSIGN_OR_RETURN(std::vector<ChangeRequestSummary> rows, tx.ListChangeRequests(filter));
+      for (const ChangeRequestSummary& row : rows) {
+        ASSIGN_OR_RETURN(ChangeRequest cr, tx.GetChangeRequest(row.id));
+        if (!cr.scheduled.empty()) crs.push_back(std::move(cr));
+      }
+    }
+    return Status::Ok();
+  }));
+  std::vector<std::string> sent;
+  for (const ChangeRequest& cr : crs) {
+    for (const auto& [environment, planned] : cr.scheduled) {
+      std::optional<NoticeTiming> due = DueAdvanceNotice(cr, config_, environment, planned, now);
+      if (!due) continue;
+      const NotificationRule* rule = AdvanceNoticeRule(cr, config_, environment);
+      Message message = AdvanceNoticeMessage(cr, config_, environment, planned, due->late, zone_);
+      std::string at = FormatRfc3339Utc(planned);
+      ASSIGN_OR_RETURN(std::vector<Evidence> recorded,
+                       Send(cr.id, environment, *rule, message, "", actor, {},
+                            {{"audience", "stakeholders"},
+                             {kFieldNotice, kNoticeAdvance},
+                             {kFieldPlanned, at},
+                             {kFieldLate, due->late ? "yes" : "no"}}));
+      if (recorded.empty()) continue;  // none of the rule's channels is configured
+      sent.push_back(fmt::format("{} {} {}{}", cr.id, environment, at, due->late ? " (late)" : ""));
+    }
+  }
+  return sent;
 }
 
 Result<NotificationService::FlushReport> NotificationService::Flush(const std::string& actor,

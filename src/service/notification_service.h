@@ -73,6 +73,12 @@ class NotificationService {
   // (audited). NotFound for an unknown id; Conflict for one already sent.
   Result<Notification> Retry(int64_t id, const std::string& actor);
 
+  // The §2.5 pre-deployment notices due now (domain/advance_notice.h), sent as Send sends, each
+  // with evidence fields audience=stakeholders, notice=advance, planned, late. Called by
+  // `cr schedule`, `notify flush` and the server's timer. Returns one line per notice sent
+  // ("CR-3 PROD 2026-12-03T22:00:00Z", with " (late)").
+  Result<std::vector<std::string>> SendDueAdvanceNotices(const std::string& actor);
+
   Result<std::vector<Notification>> List(const NotificationFilter& filter);
   Result<Notification> Get(int64_t id);  // NotFound naming the id
 

@@ -25,6 +25,12 @@ class AuditCliTest : public ::testing::Test {
     scene_ = new CliHarness;
     CliHarness& h = *scene_;
     h.InitDemoConfig();
+    // No pre-deployment notices (DEV's are sent when scheduled): the scene's events stay nine.
+    std::string config = h.ReadFile("rollgate.yaml");
+    size_t dev = config.find("      channels: [teams, email]");
+    ASSERT_NE(dev, std::string::npos);
+    config.replace(dev, std::string("      channels: [teams, email]").size(), "      channels: []");
+    h.WriteConfig(config);
     h.SetNow(kMonday);
     // Nine events: patch.add, cr.create, cr.attach, cr.submit, cr.approve, cr.schedule,
     // two cr.evidence, cr.signoff.

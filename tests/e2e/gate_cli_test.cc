@@ -181,7 +181,8 @@ class EmergencyCliTest : public GateCliTest {
     };
     replace("channels: [phone, teams]", "channels: [phone, teams, journal]");
     replace("type: file\n    settings: {path: outbox/phone.txt}",
-            "type: command\n    settings: {command: 'echo \"$ROLLGATE_RECIPIENT $ROLLGATE_RECIPIENT_PHONE\" >> " +
+            "type: command\n    settings: {command: 'echo \"$ROLLGATE_RECIPIENT "
+            "$ROLLGATE_RECIPIENT_PHONE\" >> " +
                 (h_.dir() / "pages.log").string() + "'}");
     yaml += "  - {name: journal, type: file, settings: {path: notifications.log}}\n";
     h_.WriteConfig(yaml);
@@ -421,11 +422,12 @@ TEST_F(EmergencyCliTest, RequestApprovalAsksEveryEmergencyApproverAtOnce) {
     approvers.push_back(a["person"].get<std::string>() + " " + a["role"].get<std::string>());
   EXPECT_THAT(approvers,
               ElementsAre("erin cab-chair", "grace security-lead", "frank it-operations-manager"));
-  // Three approvers, three channels: the pager and the file deliver, the webhook cannot yet.
+  // Three approvers, three channels (the pager, the journal and the starter's teams outbox), each
+  // delivered.
   ASSERT_EQ(doc["deliveries"].size(), 9u) << doc;
   int sent = 0;
   for (const auto& d : doc["deliveries"]) sent += d["sent"].get<bool>() ? 1 : 0;
-  EXPECT_EQ(sent, 6);
+  EXPECT_EQ(sent, 9);
   std::string body = doc["body"];
   EXPECT_THAT(body, ::testing::StartsWith("EMERGENCY PATCH APPROVAL REQUEST\n"
                                           "==================================\n"
@@ -462,8 +464,20 @@ TEST_F(EmergencyCliTest, RequestApprovalAsksEveryEmergencyApproverAtOnce) {
 }
 
 TEST_F(EmergencyCliTest, RequestApprovalThatReachesNobodyNamesThePhoneNumbers) {
+  // A pager command that does not exist here and a webhook whose service is down (nothing
+  // listens on loopback port 1).
+  std::string yaml = h_.ReadFile("rollgate.yaml");
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"type: file\n    settings: {path: outbox/phone.txt}",
+            "type: command\n    settings: {command: /nonexistent/page-on-call}"},
+           {"type: file\n    settings: {path: outbox/teams.txt}",
+            "type: webhook\n    settings: {url: \"http://127.0.0.1:1/hooks/it-operations\"}"}}) {
+    size_t at = yaml.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    yaml.replace(at, from.size(), to);
+  }
+  h_.WriteConfig(yaml);
   std::string cr = EmergencyCrThroughDev();
-  // The starter's pager command does not exist here and its webhook needs the service.
   CommandOutput request = h_.RunAs("heidi", {"cr", "request-approval", cr});
   EXPECT_EQ(request.exit_code, 1) << Describe(request);
   EXPECT_THAT(request.err, HasSubstr("reached nobody"));

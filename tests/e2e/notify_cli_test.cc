@@ -102,11 +102,10 @@ class NotifyCliTest : public ::testing::Test {
     };
     // The emergency approvers are asked by e-mail only, through the sink; one attempt each.
     replace("channels: [phone, teams]", "channels: [email]");
-    replace(
-        "type: file\n    settings: {path: outbox/email.txt}",
-        "type: email\n    settings: {url: \"smtp://127.0.0.1:" + std::to_string(port_) +
-            "\", from: rollgate@example.com, username: rollgate, "
-            "password_env: ROLLGATE_SMTP_PASSWORD, timeout: 10s}");
+    replace("type: file\n    settings: {path: outbox/email.txt}",
+            "type: email\n    settings: {url: \"smtp://127.0.0.1:" + std::to_string(port_) +
+                "\", from: rollgate@example.com, username: rollgate, "
+                "password_env: ROLLGATE_SMTP_PASSWORD, timeout: 10s}");
     yaml += "\nnotifications:\n  backoff: [1m]\n  max_attempts: 2\n";
     h_.WriteConfig(yaml);
   }

@@ -156,7 +156,7 @@ TEST_F(PageCliTest, PageWithoutChangeRequestIsDeliveredAndAuditedOnThePage) {
   EXPECT_THAT(log, HasSubstr("suspicious logins"));
   EXPECT_THAT(log, HasSubstr("To: Grace"));
   // The deliveries are audited against the page, as there is no change request.
-  CommandOutput audit = h_.Run({"audit", "export"}, "heidi");
+  CommandOutput audit = h_.RunAs("heidi", {"audit", "export"});
   ASSERT_EQ(audit.exit_code, 0) << Describe(audit);
   EXPECT_THAT(audit.out, HasSubstr(R"("action":"notification.sent")"));
   EXPECT_THAT(audit.out, HasSubstr(R"("object":"PAGE-1")"));

@@ -198,7 +198,8 @@ TEST_F(ServeCliTest, ADeploymentStartedThroughTheApiRunsInTheServerAndIsRecorded
   CommandOutput show = h_.RunJson({"cr", "show", cr}, "heidi");
   ASSERT_EQ(show.exit_code, 0) << Describe(show);
   bool deployed = false;
-  for (const auto& e : show.Json()["evidence"]) {
+  nlohmann::json shown = show.Json();
+  for (const auto& e : shown["evidence"]) {
     if (e.value("kind", "") == "deployment" && e.value("environment", "") == "DEV") {
       deployed = e.value("passed", false);
     }
@@ -211,7 +212,7 @@ TEST_F(ServeCliTest, ADeploymentStartedThroughTheApiRunsInTheServerAndIsRecorded
                   "-d", R"({"reason":"errors up"})", "/api/v1/runs/" + run + "/rollback"});
   EXPECT_EQ(Code(not_allowed), 403) << not_allowed.out;
   // Cancelling a finished run is a conflict.
-  CommandOutput cancel = Curl(port, {"-H", auth, "-X", "POST", "/api/v1/runs/" + run + "/cancel"});
+  CommandOutput cancel = Curl(port, {"-H", auth, "-d", "", "/api/v1/runs/" + run + "/cancel"});
   EXPECT_EQ(Code(cancel), 409) << cancel.out;
 
   ASSERT_EQ(kill(pid_, SIGTERM), 0);
@@ -226,7 +227,7 @@ TEST_F(ServeCliTest, RemoteModeActsAsTheTokensPersonThroughTheServer) {
   std::string cr = SubmittedCr(h_, {"--cvss", kHighVector});
   ASSERT_FALSE(cr.empty());
   std::string alice = h_.RunJson({"token", "create"}, "alice").Json()["token"];
-  std::string hal = h_.RunJson({"token", "create"}, "hal").Json()["token"];
+  std::string judy = h_.RunJson({"token", "create"}, "judy").Json()["token"];
   int port = StartServer({}, {"ROLLGATE_NOW=" + std::string(kMonday)});
   ASSERT_GT(port, 0);
   std::string url = "http://127.0.0.1:" + std::to_string(port);
@@ -242,7 +243,7 @@ TEST_F(ServeCliTest, RemoteModeActsAsTheTokensPersonThroughTheServer) {
   EXPECT_EQ(list.Json().at(0)["id"], cr) << list.out;
 
   // The help desk reads but may not approve; the server says why (exit 4, as locally).
-  CommandOutput refused = remote(hal, {"cr", "approve", cr, "--env", "DEV"});
+  CommandOutput refused = remote(judy, {"cr", "approve", cr, "--env", "DEV"});
   EXPECT_EQ(refused.exit_code, 4) << Describe(refused);
   EXPECT_THAT(refused.err, HasSubstr("read"));
   CommandOutput approved = remote(alice, {"cr", "approve", cr, "--env", "DEV"});

@@ -213,8 +213,9 @@ constexpr std::string_view kSelectNotifications =
     "FROM notifications";
 
 Status CheckNotification(const Notification& n) {
-  if (n.change_request.empty() || n.channel.empty() || n.subject.empty()) {
-    return InvalidArgument("a notification needs a change request, a channel and a subject");
+  // A notification without a change request is one about an incident (a page without --cr).
+  if (n.channel.empty() || n.subject.empty()) {
+    return InvalidArgument("a notification needs a channel and a subject");
   }
   for (const std::string* text :
        {&n.change_request, &n.environment, &n.run_id, &n.channel, &n.type, &n.person, &n.role,
