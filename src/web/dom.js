@@ -78,14 +78,14 @@ export function recordLink(id) {
   return id;
 }
 
-// A table: columns [{label, cell(row) -> node|text}], with a caption and an empty message.
+// A table: columns [{label, cell(row) -> node|text, class}], with a caption and an empty message.
 export function table(caption, columns, rows, empty = 'Nothing to show.') {
   if (!rows.length) return h('p', {class: 'muted empty'}, empty);
   return h('div', {class: 'table-wrap'},
     h('table', {},
       caption ? h('caption', {}, caption) : null,
       h('thead', {}, h('tr', {}, columns.map((c) => h('th', {scope: 'col'}, c.label)))),
-      h('tbody', {}, rows.map((row) => h('tr', {}, columns.map((c) => h('td', {}, c.cell(row))))))));
+      h('tbody', {}, rows.map((row) => h('tr', {}, columns.map((c) => h('td', {class: c.class}, c.cell(row))))))));
 }
 
 // A section with a heading.

@@ -27,10 +27,10 @@ export async function auditPage(view, {params, signal, go}) {
   const page = await api(`/api/v1/audit?${query}`, {signal});
   view.append(h('section', {class: 'card'}, table('', [
     {label: '#', cell: (e) => String(e.seq)},
-    {label: 'At', cell: (e) => when(e.at, true)},
+    {label: 'At', cell: (e) => when(e.at, true), class: 'nowrap'},
     {label: 'Actor', cell: (e) => e.actor},
-    {label: 'Action', cell: (e) => h('code', {}, e.action)},
-    {label: 'Object', cell: (e) => recordLink(e.object)},
+    {label: 'Action', cell: (e) => h('code', {}, e.action), class: 'nowrap'},
+    {label: 'Object', cell: (e) => recordLink(e.object), class: 'nowrap'},
     {label: 'Details', cell: (e) => h('span', {class: 'details'}, detailsText(e.details))},
   ], page.items, 'No audit event.'), pager(page, (o) => {
     const next = new URLSearchParams();

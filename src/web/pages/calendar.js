@@ -44,12 +44,12 @@ export async function calendarPage(view, {params, signal, go}) {
     const weekday = new Date(`${date}T00:00:00Z`).toLocaleDateString('en-GB',
       {weekday: 'long', day: 'numeric', month: 'long', timeZone: 'UTC'});
     view.append(section(weekday, table('', [
-      {label: 'When', cell: (e) => `${time(e.start)} – ${day(e.end) === date ? time(e.end) : `${day(e.end)} ${time(e.end)}`}`},
+      {label: 'When', class: 'nowrap', cell: (e) => `${time(e.start)} – ${day(e.end) === date ? time(e.end) : `${day(e.end)} ${time(e.end)}`}`},
       {label: 'Kind', cell: (e) => badge(e.kind)},
       {label: 'Where', cell: (e) => (e.environments.length ? e.environments.join(', ') : 'all')},
       {label: 'What', cell: (e) => (e.kind === 'change'
         ? [recordLink(e.name), ` ${e.detail} on ${e.system}`, e.hosts?.length ? ` (${e.hosts.join(', ')})` : '']
-        : [e.name && e.kind !== 'holiday' ? h('strong', {}, `${e.name}: `) : null, e.detail])},
+        : [e.name && e.kind !== 'holiday' && !e.detail.startsWith(e.name) ? h('strong', {}, `${e.name}: `) : null, e.detail])},
     ], entries)));
   }
 }

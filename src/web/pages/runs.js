@@ -65,7 +65,7 @@ export function timeline(run, nowSeconds) {
     if (start === null) continue;
     const end = secondsOf(e.finished) ?? (running ? nowSeconds : start);
     const y = top + hosts.indexOf(e.host) * rowHeight + 6;
-    const w = Math.max(3, x(end) - x(start));
+    const w = Math.max(6, x(end) - x(start));
     svg.append(s('rect', {class: ['bar', `bar-${e.state}`], x: x(start), y, width: w,
       height: rowHeight - 12, rx: 3, 'data-state': e.state, 'data-host': e.host,
       'data-step': e.step},
