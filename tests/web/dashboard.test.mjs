@@ -223,7 +223,8 @@ describe('dashboard', {concurrency: false}, () => {
     await page.getByRole('heading', {name: /CR-1:/}).waitFor();
     await page.locator('#approve-env').selectOption('DEV');
     await page.getByRole('button', {name: 'Approve', exact: true}).click();
-    await page.getByText('Approval: done.').waitFor();
+    await page.locator('.action-feedback .message').waitFor();
+    assert.equal(await page.locator('.action-feedback .message').textContent(), 'Approval: done.');
     const approvals = page.locator('section[aria-labelledby="section-approvals"] tbody tr');
     await approvals.first().waitFor();
     assert.match(await approvals.first().textContent(), /DEV.*alice.*development-lead/);

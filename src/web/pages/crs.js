@@ -142,12 +142,14 @@ function documentSection(cr) {
 }
 
 // The action forms; the server decides, so a refusal shows its message.
-function actionsSection(cr, envs, me, reload) {
+// `notice`: the outcome of the previous action, shown again after the page is redrawn.
+function actionsSection(cr, envs, me, reload, notice) {
   if (me.read_only) {
     return section('Actions', h('p', {class: 'muted', 'data-testid': 'read-only-note'},
       `You can read this change request but not act on it (${me.roles.join(', ')}: read-only).`));
   }
-  const feedback = h('div', {'aria-live': 'polite', class: 'action-feedback'});
+  const feedback = h('div', {'aria-live': 'polite', class: 'action-feedback'},
+    notice ? message('ok', notice) : null);
   const envSelect = (id) => h('select', {id, name: 'environment'},
     envs.map((e) => h('option', {value: e}, e)));
   const perform = async (form, label, path, body, after) => {
@@ -155,8 +157,7 @@ function actionsSection(cr, envs, me, reload) {
     for (const b of form.querySelectorAll('button')) b.disabled = true;
     try {
       const answer = await api(path, {method: 'POST', body});
-      feedback.append(message('ok', `${label}: done.`));
-      if (after) after(answer); else await reload();
+      if (after) after(answer); else await reload(`${label}: done.`);
     } catch (error) {
       feedback.append(message('error', `${label} refused: ${error.message}`));
     } finally {
@@ -198,7 +199,7 @@ function actionsSection(cr, envs, me, reload) {
 }
 
 export async function crDetailPage(view, {me, signal}, id) {
-  const load = async () => {
+  const load = async (notice) => {
     const cr = await api(`/api/v1/crs/${encodeURIComponent(id)}`, {signal});
     const envs = promotionOrder(Object.keys(cr.outcomes));
     const gatesByEnv = {};
@@ -233,7 +234,7 @@ export async function crDetailPage(view, {me, signal}, id) {
           h('dt', {}, 'Rollback plan'), h('dd', {}, cr.rollback_plan || '—'),
           h('dt', {}, 'Approval type'), h('dd', {}, cr.approval_type)))),
       pipeline(cr, envs, gatesByEnv),
-      actionsSection(cr, envs, me, load),
+      actionsSection(cr, envs, me, load, notice),
       gatesSection(envs, gatesByEnv),
       section('Approvals', table('', [
         {label: 'Environment', cell: (a) => a.environment},
