@@ -442,7 +442,7 @@ TEST_F(ApiTest, StatusSaysInPlainWordsWhatIsChangingNowAndWhatFinished) {
   EXPECT_EQ(Body(bad)["error"]["field"], "days");
 }
 
-TEST_F(ApiTest, RunEventsAnswerTheRunDocumentWithItsTriggers) {
+TEST_F(ApiTest, RunsAndRunEventsCarryTheTriggerEvidenceOfTheirRollback) {
   std::string token = TokenFor("eve");
   rollgate::Run run;
   run.id = "RUN-1";
@@ -451,14 +451,37 @@ TEST_F(ApiTest, RunEventsAnswerTheRunDocumentWithItsTriggers) {
   run.system = "billing";
   run.state = RunState::kRunning;
   run.created_at = clock_.Now();
-  ASSERT_TRUE(store_->Write([&](Transaction& tx) { return tx.PutRun(run); }).ok());
+  // A rollback trigger fired during the run: its evidence on the CR names the run.
+  ASSERT_TRUE(store_
+                  ->Write([&](Transaction& tx) -> Status {
+                    RETURN_IF_ERROR(tx.PutRun(run));
+                    ASSIGN_OR_RETURN(ChangeRequest cr, tx.GetChangeRequest("CR-1"));
+                    Evidence trigger;
+                    trigger.environment = "TEST";
+                    trigger.kind = kEvidenceTrigger;
+                    trigger.value = 97.5;
+                    trigger.detail = "availability 97.5 % below 99.5 %";
+                    trigger.fields = {{"kind", "availability"}, {"action", "rollback"}};
+                    trigger.at = clock_.Now();
+                    trigger.run_id = "RUN-1";
+                    cr.evidence.push_back(trigger);
+                    trigger.run_id = "RUN-2";  // another run's: not shown
+                    cr.evidence.push_back(trigger);
+                    return tx.PutChangeRequest(cr);
+                  })
+                  .ok());
   ApiResponse events = Call("GET", "/api/v1/runs/RUN-1/events", token);
   ASSERT_EQ(events.status, 200) << events.body;
   EXPECT_EQ(events.route, "/api/v1/runs/{id}/events");
   EXPECT_EQ(Body(events)["id"], "RUN-1");
-  EXPECT_TRUE(Body(events)["triggers"].is_array());
+  json triggers = Body(events)["triggers"];
+  ASSERT_EQ(triggers.size(), 1u) << triggers.dump();
+  EXPECT_EQ(triggers[0]["trigger"], "availability");
+  EXPECT_EQ(triggers[0]["action"], "rollback");
+  EXPECT_EQ(triggers[0]["measurement"], 97.5);
+  EXPECT_EQ(triggers[0]["detail"], "availability 97.5 % below 99.5 %");
   EXPECT_EQ(Body(events)["state"], "running");
-  EXPECT_EQ(Body(Call("GET", "/api/v1/runs/RUN-1", token))["triggers"], json::array());
+  EXPECT_EQ(Body(Call("GET", "/api/v1/runs/RUN-1", token))["triggers"], triggers);
   EXPECT_EQ(Call("GET", "/api/v1/runs/RUN-9/events", token).status, 404);
   EXPECT_EQ(Call("GET", "/api/v1/runs/RUN-1/events", "").status, 401);
   EXPECT_EQ(Call("GET", "/api/v1/runs/RUN-1/events", token, "", {{"x", "1"}}).status, 400);
