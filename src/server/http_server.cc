@@ -181,6 +181,9 @@ Status HttpServer::Bind() {
     res.status = 200;
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Content-Type-Options", "nosniff");
+    // The connection ends with the stream: it is not kept alive for another request, which
+    // would hold a worker (and a stopping server) for the idle timeout.
+    res.set_header("Connection", "close");
     struct Stream {
       std::string last;  // the run document last sent
       bool started = false;
