@@ -239,8 +239,10 @@ Result<HelpDeskInput> LoadHelpDeskInput(Store& store, const Config& config) {
   HelpDeskInput input;
   Status read = store.Read([&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(input.runs, tx.ListRuns(std::nullopt));
+    // The CRs of the runs still going: their planned end is the "until" of the sentence.
     for (const RunSummary& run : input.runs) {
       if (run.change_request.empty() || input.crs.contains(run.change_request)) continue;
+      if (IsFinal(run.state) && run.state != RunState::kPausedForPerson) continue;
       Result<ChangeRequest> cr = tx.GetChangeRequest(run.change_request);
       if (cr.ok()) input.crs.emplace(run.change_request, std::move(*cr));
     }
@@ -515,12 +517,14 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
                              clock_.Now(), zone_, "from", "to", field);
     if (!range.ok()) return result_error(range.status(), field, route);
     std::string env = Query(request, "env").value_or("");
+    if (!env.empty() && config_.FindEnvironment(env) == nullptr) {
+      return result_error(
+          InvalidArgument(fmt::format("no environment named '{}'", EscapeForDisplay(env))), "env",
+          route);
+    }
     Result<CalendarView> view =
         CalendarService(config_, store, clock_, zone_).Calendar(range->from, range->until, env);
-    if (!view.ok()) {
-      return result_error(view.status(), config_.FindEnvironment(env) || env.empty() ? "to" : "env",
-                          route);
-    }
+    if (!view.ok()) return result_error(view.status(), "to", route);  // the range is refused
     return routed(JsonResponse(200, CalendarJson(view->from, view->until, view->environment,
                                                  view->entries, view->conflicts)),
                   route);

@@ -119,13 +119,16 @@ function actionsSection(run, me) {
     event.preventDefault();
     post(rollback, 'Rollback', `/api/v1/runs/${id}/rollback`, {reason: reason.value});
   });
-  const cancel = h('form', {class: 'action', 'aria-label': 'Cancel'}, h('h3', {}, 'Cancel'),
+  const cancel = h('form', {class: 'action', 'aria-label': 'Cancel', 'data-role': 'cancel'},
+    h('h3', {}, 'Cancel'),
     h('p', {class: 'muted'}, 'Stops the run after the steps in flight.'),
     h('button', {type: 'submit'}, 'Cancel the run'));
   cancel.addEventListener('submit', (event) => {
     event.preventDefault();
     post(cancel, 'Cancel', `/api/v1/runs/${id}/cancel`, {});
   });
+  // A finished run can still be rolled back; only a running one can be cancelled (the page
+  // hides the form when the run finishes).
   return section('Actions', h('div', {class: 'actions'}, rollback, cancel), feedback);
 }
 
@@ -133,12 +136,14 @@ export async function runPage(view, {me, signal}, id) {
   const head = h('div');
   const picture = h('div', {class: 'timeline-wrap'});
   const live = h('p', {class: 'live', role: 'status', 'data-testid': 'live-state'});
-  const details = h('div');
+  const triggers = h('div');
+  const actions = h('div');  // drawn once, so a reason being typed survives the live updates
+  const steps = h('div');
   let latest = null;
   const draw = (run) => {
     latest = run;
     const finished = FINISHED.has(run.state);
-    fill(head, 
+    fill(head,
       h('p', {class: 'crumbs'}, h('a', {href: '#/runs'}, 'Runs'), ' / ', run.id),
       h('header', {class: 'page-head'},
         h('h1', {}, `${run.id}: ${run.system || 'developer run'}${run.environment ? ` in ${run.environment}` : ''}`),
@@ -154,8 +159,11 @@ export async function runPage(view, {me, signal}, id) {
     fill(picture, timeline(run, Date.now() / 1000), legend());
     live.textContent = finished ? `Finished: ${run.state}.` : 'Live: updating as the run progresses…';
     live.className = finished ? 'live done' : 'live on';
-    fill(details, triggersSection(run), finished ? null : actionsSection(run, me),
-      section('Step executions', table('', [
+    if (!actions.firstChild) fill(actions, actionsSection(run, me));
+    const cancelForm = actions.querySelector('[data-role="cancel"]');
+    if (cancelForm) cancelForm.hidden = finished;
+    fill(triggers, triggersSection(run));
+    fill(steps, section('Step executions', table('', [
         {label: 'Host', cell: (e) => e.host},
         {label: 'Step', cell: (e) => e.step},
         {label: 'State', cell: (e) => badge(e.state)},
@@ -166,7 +174,7 @@ export async function runPage(view, {me, signal}, id) {
         {label: 'Attempt', cell: (e) => String(e.attempt)},
       ], run.steps, 'No step has started yet.')));
   };
-  view.append(head, section('Timeline', live, picture), details);
+  view.append(head, section('Timeline', live, picture), triggers, actions, steps);
   draw(await api(`/api/v1/runs/${encodeURIComponent(id)}`, {signal}));
   if (FINISHED.has(latest.state)) return;
   // Running bars grow with the clock between events.
