@@ -17,8 +17,6 @@ namespace rollgate::cli {
 
 namespace {
 
-using nlohmann::json;
-
 struct CalendarArgs {
   std::string from;
   std::string to;
