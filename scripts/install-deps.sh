@@ -20,7 +20,14 @@ packages=(
   python3-aiosmtpd
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # the dashboard's tests drive Debian's headless Chromium (tests/web)
+  chromium
 )
+# Node.js for the dashboard's tests, only when there is none on the PATH (npm installs
+# playwright-core from tests/web/package-lock.json in the test setup).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

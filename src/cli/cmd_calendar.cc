@@ -11,12 +11,11 @@
 #include "common/strings.h"
 #include "domain/calendar.h"
 #include "service/calendar_service.h"
+#include "views/views.h"
 
 namespace rollgate::cli {
 
 namespace {
-
-using nlohmann::json;
 
 struct CalendarArgs {
   std::string from;
@@ -24,53 +23,17 @@ struct CalendarArgs {
   std::string env;
 };
 
-Result<Timestamp> LocalMidnight(Context& ctx, const std::string& flag, const std::string& text) {
-  Result<std::chrono::year_month_day> date = ParseDate(text);
-  if (!date.ok()) {
-    return InvalidArgument(fmt::format("{} must be a date such as 2026-12-01, got '{}'", flag,
-                                       EscapeForDisplay(text.substr(0, 40))));
-  }
-  return ctx.zone().FromLocal({*date, Seconds(0)});
-}
-
 Status RunCalendar(Context& ctx, const CalendarArgs& a) {
-  Timestamp from, until;
-  if (a.from.empty()) {
-    LocalDateTime today = ctx.zone().ToLocal(ctx.clock().Now());
-    from = ctx.zone().FromLocal({today.date, Seconds(0)});
-  } else {
-    ASSIGN_OR_RETURN(from, LocalMidnight(ctx, "--from", a.from));
-  }
-  if (a.to.empty()) {
-    LocalDateTime start = ctx.zone().ToLocal(from);
-    until = ctx.zone().FromLocal(
-        {std::chrono::year_month_day{std::chrono::sys_days(start.date) + std::chrono::days(14)},
-         Seconds(0)});
-  } else {
-    // --to names the last day shown.
-    ASSIGN_OR_RETURN(Timestamp last, LocalMidnight(ctx, "--to", a.to));
-    LocalDateTime day = ctx.zone().ToLocal(last);
-    until = ctx.zone().FromLocal(
-        {std::chrono::year_month_day{std::chrono::sys_days(day.date) + std::chrono::days(1)},
-         Seconds(0)});
-  }
+  std::string field;
+  ASSIGN_OR_RETURN(CalendarRange range, ResolveCalendarRange(a.from, a.to, ctx.clock().Now(),
+                                                             ctx.zone(), "--from", "--to", field));
   ASSIGN_OR_RETURN(const Config* config, ctx.GetConfig());
   ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
   CalendarService service(*config, *store, ctx.clock(), ctx.zone());
-  ASSIGN_OR_RETURN(CalendarView view, service.Calendar(from, until, a.env));
+  ASSIGN_OR_RETURN(CalendarView view, service.Calendar(range.from, range.until, a.env));
   if (ctx.json()) {
-    json entries = json::array();
-    for (const CalendarEntry& e : view.entries) entries.push_back(CalendarEntryToJson(e));
-    json conflicts = json::array();
-    for (const CalendarConflict& c : view.conflicts) {
-      conflicts.push_back(CalendarConflictToJson(c));
-    }
     PrintJson(ctx,
-              {{"from", FormatRfc3339Utc(view.from)},
-               {"to", FormatRfc3339Utc(view.until)},
-               {"environment", view.environment.empty() ? json(nullptr) : json(view.environment)},
-               {"entries", entries},
-               {"conflicts", conflicts}});
+              CalendarJson(view.from, view.until, view.environment, view.entries, view.conflicts));
     return Status::Ok();
   }
   ctx.out() << fmt::format("calendar {} – {}{}\n", FormatLocalMinutes(view.from, ctx.zone()),

@@ -272,17 +272,7 @@ Status PrintRun(Context& ctx, const std::string& id) {
   }
   if (ctx.json()) {
     json document = RunJson(run, steps);
-    json list = json::array();
-    for (const Evidence& e : triggers) {
-      if (e.kind != kEvidenceTrigger) continue;
-      list.push_back({{"trigger", e.fields.count("kind") ? e.fields.at("kind") : ""},
-                      {"action", e.fields.count("action") ? e.fields.at("action") : ""},
-                      {"measurement", e.value ? json(*e.value) : json(nullptr)},
-                      {"fields", e.fields},
-                      {"detail", e.detail},
-                      {"at", FormatRfc3339Utc(e.at)}});
-    }
-    document["triggers"] = list;
+    document["triggers"] = RunTriggersJson(run.id, triggers);
     json reports = json::array();
     for (const DiagnosticReport& report : diagnostics) {
       reports.push_back(DiagnosticReportJson(report));

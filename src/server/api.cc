@@ -15,8 +15,11 @@
 #include "domain/checklists.h"
 #include "domain/cr_document.h"
 #include "domain/gates.h"
+#include "server/web_assets.h"
+#include "service/calendar_service.h"
 #include "service/cr_service.h"
 #include "service/token_service.h"
+#include "views/status_page.h"
 #include "views/views.h"
 
 namespace rollgate::server {
@@ -212,6 +215,44 @@ json Page(json items, PageWindow window, const ApiRequest& request) {
           {"next", next}};
 }
 
+// The run as `run show --output json` shows it: its steps and what fired a rollback.
+Result<json> RunDocument(Store& store, const std::string& id) {
+  json document;
+  Status read = store.Read([&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(Run run, tx.GetRun(id));
+    ASSIGN_OR_RETURN(std::vector<StepExecution> steps, tx.ListStepExecutions(id));
+    document = RunJson(run, steps);
+    std::vector<Evidence> evidence;
+    if (!run.change_request.empty()) {
+      Result<ChangeRequest> cr = tx.GetChangeRequest(run.change_request);
+      if (cr.ok()) evidence = std::move(cr->evidence);
+    }
+    document["triggers"] = RunTriggersJson(run.id, evidence);
+    return Status::Ok();
+  });
+  if (!read.ok()) return read;
+  return document;
+}
+
+// What the help-desk status page needs from the store (views/status_page.h).
+Result<HelpDeskInput> LoadHelpDeskInput(Store& store, const Config& config) {
+  HelpDeskInput input;
+  Status read = store.Read([&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(input.runs, tx.ListRuns(std::nullopt));
+    // The CRs of the runs still going: their planned end is the "until" of the sentence.
+    for (const RunSummary& run : input.runs) {
+      if (run.change_request.empty() || input.crs.contains(run.change_request)) continue;
+      if (IsFinal(run.state) && run.state != RunState::kPausedForPerson) continue;
+      Result<ChangeRequest> cr = tx.GetChangeRequest(run.change_request);
+      if (cr.ok()) input.crs.emplace(run.change_request, std::move(*cr));
+    }
+    ASSIGN_OR_RETURN(input.scheduled, ListScheduledChanges(tx, config));
+    return Status::Ok();
+  });
+  if (!read.ok()) return read;
+  return input;
+}
+
 }  // namespace
 
 std::string EtagOf(const std::string& body) { return "\"" + Sha256Hex(body).substr(0, 32) + "\""; }
@@ -274,6 +315,14 @@ ApiResponse Api::Handle(const ApiRequest& request) const {
   metrics_.RecordRequest(response.route, request.method, response.status,
                          clock_.Monotonic() - started);
   return response;
+}
+
+ApiResponse Api::Snapshot(const ApiRequest& request) const {
+  try {
+    return Dispatch(request);
+  } catch (const std::exception& e) {
+    return Error(Internal(fmt::format("unexpected error: {}", e.what())));
+  }
 }
 
 ApiResponse Api::Dispatch(const ApiRequest& request) const {
@@ -381,6 +430,9 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
     return response;
   }
 
+  // The web dashboard (server/web_assets.h): static files, no token.
+  if (IsWebPath(request.path)) return ServeWebAsset(request);
+
   if (segments.size() < 2 || segments[0] != "api" || segments[1] != "v1") {
     return routed(Error(NotFound(fmt::format("no route {} (the API is under /api/v1/)",
                                              EscapeForDisplay(request.path)))),
@@ -476,6 +528,58 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
                                      {"read_only", read_only},
                                      {"token", TokenJson(*token, clock_.Now())}}),
                   route);
+  }
+
+  // /api/v1/calendar: windows, freezes, holidays and scheduled changes with their conflicts, as
+  // `calendar --output json`.
+  if (n == 3 && segments[2] == "calendar") {
+    const char* route = "/api/v1/calendar";
+    if (auto refused = only({"GET"}, route)) return *refused;
+    if (auto bad = CheckQuery(request, {"from", "to", "env"})) return fault(*bad, route);
+    std::string field;
+    Result<CalendarRange> range =
+        ResolveCalendarRange(Query(request, "from").value_or(""), Query(request, "to").value_or(""),
+                             clock_.Now(), zone_, "from", "to", field);
+    if (!range.ok()) return result_error(range.status(), field, route);
+    std::string env = Query(request, "env").value_or("");
+    if (!env.empty() && config_.FindEnvironment(env) == nullptr) {
+      return result_error(
+          InvalidArgument(fmt::format("no environment named '{}'", EscapeForDisplay(env))), "env",
+          route);
+    }
+    Result<CalendarView> view =
+        CalendarService(config_, store, clock_, zone_).Calendar(range->from, range->until, env);
+    if (!view.ok()) return result_error(view.status(), "to", route);  // the range is refused
+    return routed(JsonResponse(200, CalendarJson(view->from, view->until, view->environment,
+                                                 view->entries, view->conflicts)),
+                  route);
+  }
+
+  // /api/v1/status: the help-desk summary in plain words (views/status_page.h).
+  if (n == 3 && segments[2] == "status") {
+    const char* route = "/api/v1/status";
+    if (auto refused = only({"GET"}, route)) return *refused;
+    if (auto bad = CheckQuery(request, {"days"})) return fault(*bad, route);
+    std::string field;
+    Result<int> days = QueryInt(request, "days", 7, 1, 60, field);
+    if (!days.ok()) return result_error(days.status(), field, route);
+    Result<HelpDeskInput> input = LoadHelpDeskInput(store, config_);
+    if (!input.ok()) return result_error(input.status(), "", route);
+    input->ahead = std::chrono::hours(24 * *days);
+    json document = HelpDeskStatusJson(*input, config_, clock_.Now(), zone_);
+    document["days"] = *days;
+    return routed(JsonResponse(200, document), route);
+  }
+
+  // /api/v1/runs/ID/events: the run document. The HTTP adapter streams it as Server-Sent Events
+  // (http_server.cc), calling Snapshot again until the run is finished.
+  if (n == 5 && segments[2] == "runs" && segments[4] == "events") {
+    const char* route = "/api/v1/runs/{id}/events";
+    if (auto refused = only({"GET"}, route)) return *refused;
+    if (auto bad = CheckQuery(request, {})) return fault(*bad, route);
+    Result<json> document = RunDocument(store, segments[3]);
+    if (!document.ok()) return result_error(document.status(), "", route);
+    return routed(JsonResponse(200, *document), route);
   }
 
   // /api/v1/patches[/ID]
@@ -715,15 +819,9 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
       const char* route = "/api/v1/runs/{id}";
       if (auto refused = only({"GET"}, route)) return *refused;
       if (auto bad = CheckQuery(request, {})) return fault(*bad, route);
-      Run run;
-      std::vector<StepExecution> steps;
-      Status read = store.Read([&](Transaction& tx) -> Status {
-        ASSIGN_OR_RETURN(run, tx.GetRun(segments[3]));
-        ASSIGN_OR_RETURN(steps, tx.ListStepExecutions(segments[3]));
-        return Status::Ok();
-      });
-      if (!read.ok()) return result_error(read, "", route);
-      return routed(JsonResponse(200, RunJson(run, steps)), route);
+      Result<json> document = RunDocument(store, segments[3]);
+      if (!document.ok()) return result_error(document.status(), "", route);
+      return routed(JsonResponse(200, *document), route);
     }
   }
 

@@ -58,6 +58,11 @@ class Api {
   // Never throws; an unexpected exception becomes a 500 with a JSON error.
   ApiResponse Handle(const ApiRequest& request) const;
 
+  // The same answer as Handle, without recording metrics or answering If-None-Match: for the
+  // adapter's repeated reads of one streamed request (the run events of http_server.cc), which
+  // is authenticated again on each read.
+  ApiResponse Snapshot(const ApiRequest& request) const;
+
   // The JSON error document and status for `status` (field: the request field at fault, or "").
   static ApiResponse Error(const Status& status, const std::string& field = "");
   // The HTTP status for a Status code: 400, 404, 409, 403, 409 (gate), 503, 504, 500.

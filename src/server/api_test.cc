@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/strings.h"
+#include "server/web_assets.h"
 #include "service/cr_service.h"
 #include "service/token_service.h"
 #include "store/sqlite/sqlite_store.h"
@@ -432,6 +433,165 @@ TEST_F(ApiTest, RunsStartedThroughTheApiActAsTheTokensPerson) {
   EXPECT_EQ(runs.calls,
             (std::vector<std::string>{"deploy CR-1 DEV false eve", "deploy CR-1 TEST false eve",
                                       "rollback CR-1 DEV errors up eve", "cancel RUN-1 eve"}));
+}
+
+TEST_F(ApiTest, TheDashboardIsServedWithoutATokenAndWithSecurityHeaders) {
+  auto header = [](const ApiResponse& response, const std::string& name) {
+    for (const auto& [n, v] : response.headers) {
+      if (n == name) return v;
+    }
+    return std::string();
+  };
+  ApiResponse root = Call("GET", "/", "");
+  EXPECT_EQ(root.status, 301);
+  EXPECT_EQ(header(root, "Location"), "/ui/");
+  ApiResponse index = Call("GET", "/ui/", "");
+  ASSERT_EQ(index.status, 200) << index.body;
+  EXPECT_EQ(index.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(index.body.find("<!doctype html>"), std::string::npos);
+  EXPECT_NE(header(index, "Content-Security-Policy").find("default-src 'self'"), std::string::npos);
+  EXPECT_EQ(header(index, "X-Content-Type-Options"), "nosniff");
+  EXPECT_EQ(header(index, "Referrer-Policy"), "no-referrer");
+  EXPECT_EQ(header(index, "X-Frame-Options"), "DENY");
+  EXPECT_FALSE(header(index, "ETag").empty());
+  EXPECT_EQ(index.route, "/ui/");
+  // The HTML names no inline script or style: the policy would refuse it.
+  EXPECT_EQ(index.body.find("<script>"), std::string::npos);
+  EXPECT_EQ(index.body.find("style="), std::string::npos);
+
+  ApiResponse script = Call("GET", "/ui/app.js", "");
+  ASSERT_EQ(script.status, 200);
+  EXPECT_EQ(script.content_type, "text/javascript; charset=utf-8");
+  ApiResponse style = Call("GET", "/ui/style.css", "");
+  ASSERT_EQ(style.status, 200);
+  EXPECT_EQ(style.content_type, "text/css; charset=utf-8");
+
+  ApiResponse missing = Call("GET", "/ui/../state.db", "");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(Body(missing)["error"]["code"], "NOT_FOUND");
+  EXPECT_EQ(Call("GET", "/ui/nope.js", "").status, 404);
+  ApiResponse post = Call("POST", "/ui/", "");
+  EXPECT_EQ(post.status, 405);
+  EXPECT_EQ(header(post, "Allow"), "GET, HEAD");
+  EXPECT_EQ(ContentTypeFor("x.svg"), "image/svg+xml");
+  EXPECT_EQ(ContentTypeFor("noextension"), "application/octet-stream");
+}
+
+TEST_F(ApiTest, CalendarIsTheCalendarCommandsDocument) {
+  std::string token = TokenFor("eve");
+  ApiResponse response = Call("GET", "/api/v1/calendar", token, "",
+                              {{"from", "2026-11-30"}, {"to", "2026-12-06"}, {"env", "PROD"}});
+  ASSERT_EQ(response.status, 200) << response.body;
+  json body = Body(response);
+  EXPECT_EQ(body["from"], "2026-11-30T00:00:00Z");
+  EXPECT_EQ(body["to"], "2026-12-07T00:00:00Z");
+  EXPECT_EQ(body["environment"], "PROD");
+  EXPECT_TRUE(body["entries"].is_array());
+  EXPECT_TRUE(body["conflicts"].is_array());
+  ApiResponse defaults = Call("GET", "/api/v1/calendar", token);
+  ASSERT_EQ(defaults.status, 200) << defaults.body;
+  EXPECT_EQ(Body(defaults)["from"], "2026-11-30T00:00:00Z");
+  EXPECT_EQ(Body(defaults)["to"], "2026-12-14T00:00:00Z");
+  EXPECT_TRUE(Body(defaults)["environment"].is_null());
+
+  ApiResponse bad_date = Call("GET", "/api/v1/calendar", token, "", {{"from", "tomorrow"}});
+  EXPECT_EQ(bad_date.status, 400);
+  EXPECT_EQ(Body(bad_date)["error"]["field"], "from");
+  ApiResponse bad_env = Call("GET", "/api/v1/calendar", token, "", {{"env", "MARS"}});
+  EXPECT_EQ(bad_env.status, 400) << bad_env.body;
+  EXPECT_EQ(Body(bad_env)["error"]["field"], "env");
+  ApiResponse backwards =
+      Call("GET", "/api/v1/calendar", token, "", {{"from", "2026-12-10"}, {"to", "2026-12-01"}});
+  EXPECT_EQ(backwards.status, 400);
+  EXPECT_EQ(Body(backwards)["error"]["field"], "to");
+  EXPECT_EQ(Body(Call("GET", "/api/v1/calendar", token, "", {{"form", "x"}}))["error"]["field"],
+            "form");
+  EXPECT_EQ(Call("GET", "/api/v1/calendar", "").status, 401);
+  EXPECT_EQ(Call("POST", "/api/v1/calendar", token).status, 405);
+}
+
+TEST_F(ApiTest, StatusSaysInPlainWordsWhatIsChangingNowAndWhatFinished) {
+  std::string token = TokenFor("eve");
+  rollgate::Run running;
+  running.id = "RUN-1";
+  running.change_request = "CR-1";
+  running.environment = "PROD";
+  running.system = "billing";
+  running.state = RunState::kRunning;
+  running.created_at = clock_.Now() - std::chrono::minutes(5);
+  rollgate::Run done = running;
+  done.id = "RUN-2";
+  done.environment = "TEST";
+  done.state = RunState::kSucceeded;
+  done.finished_at = clock_.Now() - std::chrono::hours(1);
+  ASSERT_TRUE(store_
+                  ->Write([&](Transaction& tx) -> Status {
+                    RETURN_IF_ERROR(tx.PutRun(running));
+                    return tx.PutRun(done);
+                  })
+                  .ok());
+  ApiResponse response = Call("GET", "/api/v1/status", token);
+  ASSERT_EQ(response.status, 200) << response.body;
+  json body = Body(response);
+  ASSERT_EQ(body["now"].size(), 1u) << body.dump(2);
+  std::string now_text = body["now"][0]["text"];
+  EXPECT_EQ(now_text.rfind("Billing in PROD is being patched now (CR-1", 0), 0u) << now_text;
+  EXPECT_EQ(body["now"][0]["run"], "RUN-1");
+  EXPECT_EQ(body["now"][0]["environment"], "PROD");
+  EXPECT_FALSE(body["now"][0]["until"].is_null());
+  ASSERT_EQ(body["finished"].size(), 1u);
+  EXPECT_EQ(body["finished"][0]["text"],
+            "Billing in TEST was patched successfully at 08:00 UTC (CR-1)");
+  EXPECT_EQ(body["summary"], "1 change is in progress right now.");
+  EXPECT_EQ(body["days"], 7);
+  ApiResponse bad = Call("GET", "/api/v1/status", token, "", {{"days", "0"}});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(Body(bad)["error"]["field"], "days");
+}
+
+TEST_F(ApiTest, RunsAndRunEventsCarryTheTriggerEvidenceOfTheirRollback) {
+  std::string token = TokenFor("eve");
+  rollgate::Run run;
+  run.id = "RUN-1";
+  run.change_request = "CR-1";
+  run.environment = "TEST";
+  run.system = "billing";
+  run.state = RunState::kRunning;
+  run.created_at = clock_.Now();
+  // A rollback trigger fired during the run: its evidence on the CR names the run.
+  ASSERT_TRUE(store_
+                  ->Write([&](Transaction& tx) -> Status {
+                    RETURN_IF_ERROR(tx.PutRun(run));
+                    ASSIGN_OR_RETURN(ChangeRequest cr, tx.GetChangeRequest("CR-1"));
+                    Evidence trigger;
+                    trigger.environment = "TEST";
+                    trigger.kind = kEvidenceTrigger;
+                    trigger.value = 97.5;
+                    trigger.detail = "availability 97.5 % below 99.5 %";
+                    trigger.fields = {{"kind", "availability"}, {"action", "rollback"}};
+                    trigger.at = clock_.Now();
+                    trigger.run_id = "RUN-1";
+                    cr.evidence.push_back(trigger);
+                    trigger.run_id = "RUN-2";  // another run's: not shown
+                    cr.evidence.push_back(trigger);
+                    return tx.PutChangeRequest(cr);
+                  })
+                  .ok());
+  ApiResponse events = Call("GET", "/api/v1/runs/RUN-1/events", token);
+  ASSERT_EQ(events.status, 200) << events.body;
+  EXPECT_EQ(events.route, "/api/v1/runs/{id}/events");
+  EXPECT_EQ(Body(events)["id"], "RUN-1");
+  json triggers = Body(events)["triggers"];
+  ASSERT_EQ(triggers.size(), 1u) << triggers.dump();
+  EXPECT_EQ(triggers[0]["trigger"], "availability");
+  EXPECT_EQ(triggers[0]["action"], "rollback");
+  EXPECT_EQ(triggers[0]["measurement"], 97.5);
+  EXPECT_EQ(triggers[0]["detail"], "availability 97.5 % below 99.5 %");
+  EXPECT_EQ(Body(events)["state"], "running");
+  EXPECT_EQ(Body(Call("GET", "/api/v1/runs/RUN-1", token))["triggers"], triggers);
+  EXPECT_EQ(Call("GET", "/api/v1/runs/RUN-9/events", token).status, 404);
+  EXPECT_EQ(Call("GET", "/api/v1/runs/RUN-1/events", "").status, 401);
+  EXPECT_EQ(Call("GET", "/api/v1/runs/RUN-1/events", token, "", {{"x", "1"}}).status, 400);
 }
 
 }  // namespace

@@ -5,6 +5,9 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -41,12 +44,63 @@ std::string ErrorBody(const char* code, const std::string& message) {
   return document.dump() + "\n";
 }
 
+ApiRequest ToApiRequest(const httplib::Request& req) {
+  ApiRequest request;
+  request.method = req.method;
+  request.path = req.path;
+  for (const auto& [name, value] : req.params) request.query.emplace(name, value);
+  for (const auto& [name, value] : req.headers) request.headers[ToLower(name)] = value;
+  request.body = req.body;
+  return request;
+}
+
+void WriteResponse(const ApiResponse& response, httplib::Response& res) {
+  res.status = response.status;
+  bool nosniff = false;
+  for (const auto& [name, value] : response.headers) {
+    res.set_header(name, value);
+    nosniff = nosniff || name == "X-Content-Type-Options";
+  }
+  res.set_header("Cache-Control", "no-cache");
+  if (!nosniff) res.set_header("X-Content-Type-Options", "nosniff");
+  if (response.status != 304) res.set_content(response.body, response.content_type);
+}
+
+// One Server-Sent Event carrying a run document (a single line of JSON).
+std::string RunEvent(std::string_view body) {
+  while (!body.empty() && body.back() == '\n') body.remove_suffix(1);
+  return fmt::format("event: run\ndata: {}\n\n", body);
+}
+
+// True when the run document's state is final for the stream: succeeded, failed or cancelled.
+bool RunFinished(const std::string& body) {
+  nlohmann::json document = nlohmann::json::parse(body, nullptr, false);
+  if (!document.is_object() || !document.contains("state") || !document["state"].is_string()) {
+    return true;
+  }
+  const std::string state = document["state"].get<std::string>();
+  return state == "succeeded" || state == "failed" || state == "cancelled";
+}
+
+constexpr std::chrono::milliseconds kEventPoll{300};
+constexpr std::chrono::seconds kEventKeepAlive{15};
+
 }  // namespace
 
 struct HttpServer::Impl {
   std::unique_ptr<httplib::Server> http;
   std::unique_ptr<Api> api;
   std::string host;
+  // Set by Stop(): event streams end at once instead of holding a worker until they finish.
+  std::mutex stop_mutex;
+  std::condition_variable stop_signal;
+  bool stopping = false;
+
+  // Waits `timeout` or until Stop(); true when stopping.
+  bool WaitForStop(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(stop_mutex);
+    return stop_signal.wait_for(lock, timeout, [this] { return stopping; });
+  }
 };
 
 HttpServer::HttpServer(const Config& config, ServeOptions options, const Clock& clock,
@@ -112,19 +166,70 @@ Status HttpServer::Bind() {
 
   Api* api = impl_->api.get();
   auto handler = [api](const httplib::Request& req, httplib::Response& res) {
-    ApiRequest request;
-    request.method = req.method;
-    request.path = req.path;
-    for (const auto& [name, value] : req.params) request.query.emplace(name, value);
-    for (const auto& [name, value] : req.headers) request.headers[ToLower(name)] = value;
-    request.body = req.body;
-    ApiResponse response = api->Handle(request);
-    res.status = response.status;
-    for (const auto& [name, value] : response.headers) res.set_header(name, value);
+    WriteResponse(api->Handle(ToApiRequest(req)), res);
+  };
+  // GET /api/v1/runs/ID/events: Server-Sent Events (docs/server.md). The Api authenticates and
+  // answers the run document; every kEventPoll it is read again (authenticated again) and sent
+  // when it changed, a comment every kEventKeepAlive keeps proxies from closing the stream, and
+  // the stream ends when the run is finished, the client goes away or the server stops.
+  Impl* impl = impl_.get();
+  const Clock* clock = &clock_;
+  auto events = [api, impl, clock](const httplib::Request& req, httplib::Response& res) {
+    ApiRequest request = ToApiRequest(req);
+    request.headers.erase("if-none-match");  // a stream is never "not modified"
+    ApiResponse first = api->Handle(request);
+    if (first.status != 200) return WriteResponse(first, res);
+    res.status = 200;
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Content-Type-Options", "nosniff");
-    if (response.status != 304) res.set_content(response.body, response.content_type);
+    // The connection ends with the stream: it is not kept alive for another request, which
+    // would hold a worker (and a stopping server) for the idle timeout.
+    res.set_header("Connection", "close");
+    struct Stream {
+      std::string last;  // the run document last sent
+      bool started = false;
+      std::chrono::steady_clock::time_point last_write{};
+    };
+    auto stream = std::make_shared<Stream>();
+    stream->last = std::move(first.body);
+    res.set_chunked_content_provider(
+        "text/event-stream",
+        [api, impl, clock, request, stream](size_t, httplib::DataSink& sink) -> bool {
+          auto send = [&](const std::string& text) {
+            stream->last_write = clock->Monotonic();
+            return sink.write(text.data(), text.size());
+          };
+          if (!stream->started) {
+            stream->started = true;
+            if (!send(RunEvent(stream->last))) return false;
+            if (RunFinished(stream->last)) sink.done();
+            return true;
+          }
+          if (impl->WaitForStop(kEventPoll)) {
+            sink.done();
+            return true;
+          }
+          ApiResponse now = api->Snapshot(request);
+          if (now.status != 200) {  // the run is gone, the token revoked, the store down
+            std::string body = now.body;
+            while (!body.empty() && body.back() == '\n') body.pop_back();
+            bool ok = send(fmt::format("event: error\ndata: {}\n\n", body));
+            sink.done();
+            return ok;
+          }
+          if (now.body != stream->last) {
+            stream->last = std::move(now.body);
+            if (!send(RunEvent(stream->last))) return false;
+            if (RunFinished(stream->last)) sink.done();
+            return true;
+          }
+          if (clock->Monotonic() - stream->last_write >= kEventKeepAlive) {
+            return send(": keep-alive\n\n");
+          }
+          return true;
+        });
   };
+  http.Get(R"(/api/v1/runs/([^/]+)/events)", events);
   const char* any = R"(/.*)";
   http.Get(any, handler);
   http.Post(any, handler);
@@ -186,6 +291,11 @@ Status HttpServer::Serve() {
 }
 
 void HttpServer::Stop() {
+  {
+    std::lock_guard lock(impl_->stop_mutex);
+    impl_->stopping = true;
+  }
+  impl_->stop_signal.notify_all();
   if (impl_->http) impl_->http->stop();
 }
 

@@ -5,6 +5,8 @@
 #include <httplib.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -153,6 +155,77 @@ TEST_F(HttpServerTest, BadAddressesAndTlsFilesAreReportedBeforeListening) {
     EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
     EXPECT_NE(status.message().find("PEM"), std::string::npos) << status.message();
   }
+}
+
+// A running run of CR-less `run exec`, written straight to the store.
+void PutRun(const std::string& store_url, RunState state) {
+  auto store = OpenStore(store_url);
+  ASSERT_TRUE(store.ok());
+  rollgate::Run run;
+  run.id = "RUN-1";
+  run.system = "billing";
+  run.environment = "TEST";
+  run.state = state;
+  ASSERT_TRUE((*store)->Write([&](Transaction& tx) { return tx.PutRun(run); }).ok());
+}
+
+TEST_F(HttpServerTest, RunEventsStreamEachChangeAndEndWhenTheRunIsFinished) {
+  int port = Start();
+  std::string token = Token("eve");
+  PutRun(options_.store_url, RunState::kRunning);
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(10, 0);
+  std::string received;
+  bool finished_written = false;
+  auto response =
+      client.Get("/api/v1/runs/RUN-1/events", {{"Authorization", "Bearer " + token}},
+                 [&](const char* data, size_t length) {
+                   received.append(data, length);
+                   if (!finished_written && received.find("\"running\"") != std::string::npos) {
+                     finished_written = true;
+                     PutRun(options_.store_url, RunState::kSucceeded);
+                   }
+                   return true;
+                 });
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->get_header_value("Content-Type"), "text/event-stream");
+  size_t first = received.find("event: run\ndata: {");
+  ASSERT_NE(first, std::string::npos) << received;
+  size_t second = received.find("event: run\ndata: {", first + 1);
+  ASSERT_NE(second, std::string::npos) << received;
+  EXPECT_NE(received.find("\"succeeded\"", second), std::string::npos) << received;
+
+  auto refused = client.Get("/api/v1/runs/RUN-1/events");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+  EXPECT_EQ(refused->get_header_value("Content-Type"), "application/json");
+}
+
+TEST_F(HttpServerTest, StoppingEndsOpenEventStreams) {
+  int port = Start();
+  std::string token = Token("eve");
+  PutRun(options_.store_url, RunState::kRunning);
+  std::atomic<bool> first_event{false};
+  std::thread reader([&] {
+    httplib::Client client("127.0.0.1", port);
+    client.set_read_timeout(30, 0);
+    client.Get("/api/v1/runs/RUN-1/events", {{"Authorization", "Bearer " + token}},
+               [&](const char*, size_t) {
+                 first_event = true;
+                 return true;
+               });
+  });
+  for (int i = 0; i < 100 && !first_event; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(first_event);
+  auto stop_started = std::chrono::steady_clock::now();
+  server_->Stop();
+  thread_.join();
+  reader.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - stop_started, std::chrono::seconds(5));
+  EXPECT_TRUE(served_.ok()) << served_.ToString();
 }
 
 }  // namespace

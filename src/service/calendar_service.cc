@@ -40,6 +40,50 @@ Result<std::vector<ScheduledChange>> ListScheduledChanges(Transaction& tx, const
   return out;
 }
 
+namespace {
+
+// Local midnight at the start of the day `text` names, or InvalidArgument naming `name`.
+Result<Timestamp> LocalMidnight(std::string_view text, const TimeZone& zone, std::string_view name,
+                                std::string& field) {
+  Result<std::chrono::year_month_day> date = ParseDate(text);
+  if (!date.ok()) {
+    field = std::string(name);
+    return InvalidArgument(fmt::format("{} must be a date such as 2026-12-01, got '{}'", name,
+                                       EscapeForDisplay(text.substr(0, 40))));
+  }
+  return zone.FromLocal({*date, Seconds(0)});
+}
+
+// Local midnight `days` days after the local day of `t`.
+Timestamp MidnightAfter(Timestamp t, int days, const TimeZone& zone) {
+  LocalDateTime local = zone.ToLocal(t);
+  return zone.FromLocal(
+      {std::chrono::year_month_day{std::chrono::sys_days(local.date) + std::chrono::days(days)},
+       Seconds(0)});
+}
+
+}  // namespace
+
+Result<CalendarRange> ResolveCalendarRange(std::string_view from, std::string_view to,
+                                           Timestamp now, const TimeZone& zone,
+                                           std::string_view from_name, std::string_view to_name,
+                                           std::string& field) {
+  CalendarRange range;
+  if (from.empty()) {
+    range.from = MidnightAfter(now, 0, zone);
+  } else {
+    ASSIGN_OR_RETURN(range.from, LocalMidnight(from, zone, from_name, field));
+  }
+  if (to.empty()) {
+    range.until = MidnightAfter(range.from, 14, zone);
+  } else {
+    // `to` names the last day shown.
+    ASSIGN_OR_RETURN(Timestamp last, LocalMidnight(to, zone, to_name, field));
+    range.until = MidnightAfter(last, 1, zone);
+  }
+  return range;
+}
+
 Result<CalendarView> CalendarService::Calendar(Timestamp from, Timestamp until,
                                                const std::string& environment) {
   if (until <= from) return InvalidArgument("--to must be after --from");

@@ -38,6 +38,17 @@ struct CalendarView {
   std::vector<CalendarConflict> conflicts;  // of the changes in the range
 };
 
+// The range `calendar` shows: from local midnight of the day `from` ("YYYY-MM-DD"; empty: today)
+// to the end of the local day `to` (empty: 14 days after `from`). InvalidArgument naming
+// `from_name` or `to_name` for a text that is not a date; `field` is set to that name.
+struct CalendarRange {
+  Timestamp from, until;
+};
+Result<CalendarRange> ResolveCalendarRange(std::string_view from, std::string_view to,
+                                           Timestamp now, const TimeZone& zone,
+                                           std::string_view from_name, std::string_view to_name,
+                                           std::string& field);
+
 class CalendarService {
  public:
   CalendarService(const Config& config, Store& store, const Clock& clock, const TimeZone& zone)

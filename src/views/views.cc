@@ -182,6 +182,40 @@ nlohmann::json RunJson(const Run& run, const std::vector<StepExecution>& steps) 
           {"steps", list}};
 }
 
+nlohmann::json RunTriggersJson(const std::string& run_id,
+                               const std::vector<Evidence>& cr_evidence) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const Evidence& e : cr_evidence) {
+    if (e.run_id != run_id || e.kind != kEvidenceTrigger) continue;
+    auto field = [&](const char* name) {
+      auto it = e.fields.find(name);
+      return it == e.fields.end() ? std::string() : it->second;
+    };
+    list.push_back({{"trigger", field("kind")},
+                    {"action", field("action")},
+                    {"measurement", e.value ? nlohmann::json(*e.value) : nlohmann::json(nullptr)},
+                    {"fields", e.fields},
+                    {"detail", e.detail},
+                    {"at", FormatRfc3339Utc(e.at)}});
+  }
+  return list;
+}
+
+nlohmann::json CalendarJson(Timestamp from, Timestamp until, const std::string& environment,
+                            const std::vector<CalendarEntry>& entries,
+                            const std::vector<CalendarConflict>& conflicts) {
+  nlohmann::json entry_list = nlohmann::json::array();
+  for (const CalendarEntry& e : entries) entry_list.push_back(CalendarEntryToJson(e));
+  nlohmann::json conflict_list = nlohmann::json::array();
+  for (const CalendarConflict& c : conflicts) conflict_list.push_back(CalendarConflictToJson(c));
+  return {
+      {"from", FormatRfc3339Utc(from)},
+      {"to", FormatRfc3339Utc(until)},
+      {"environment", environment.empty() ? nlohmann::json(nullptr) : nlohmann::json(environment)},
+      {"entries", entry_list},
+      {"conflicts", conflict_list}};
+}
+
 nlohmann::json TokenJson(const ApiToken& token, Timestamp now) {
   return {{"id", token.id},
           {"person", token.person},

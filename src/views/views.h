@@ -6,6 +6,7 @@
 
 #include "common/time.h"
 #include "domain/audit.h"
+#include "domain/calendar.h"
 #include "domain/change_request.h"
 #include "domain/checklists.h"
 #include "domain/gates.h"
@@ -31,6 +32,16 @@ std::string ChecklistText(const ChangeRequest& cr, std::string_view environment,
 nlohmann::json JsonTime(const std::optional<Timestamp>& t);
 // `run show --output json` without the trigger and diagnostics sections: the run and its steps.
 nlohmann::json RunJson(const Run& run, const std::vector<StepExecution>& steps);
+
+// What fired a rollback of run `run_id`: the trigger evidence among `cr_evidence` (its CR's
+// evidence) recorded for that run, as the "triggers" of `run show --output json`.
+nlohmann::json RunTriggersJson(const std::string& run_id, const std::vector<Evidence>& cr_evidence);
+
+// The calendar of [from, until) as `calendar --output json` and `/api/v1/calendar` show it
+// (`environment` empty: every environment).
+nlohmann::json CalendarJson(Timestamp from, Timestamp until, const std::string& environment,
+                            const std::vector<CalendarEntry>& entries,
+                            const std::vector<CalendarConflict>& conflicts);
 
 // An API token as `token list` and `/api/v1/tokens` show it: never its secret or hash.
 nlohmann::json TokenJson(const ApiToken& token, Timestamp now);
