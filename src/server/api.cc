@@ -390,9 +390,9 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
         }
         ASSIGN_OR_RETURN(std::vector<RunSummary> runs, tx.ListRuns(std::nullopt));
         for (const RunSummary& run : runs) ++by_state[std::string(RunStateName(run.state))];
-        // Step durations of the latest runs (the newest 100), finished steps only.
-        size_t first = runs.size() > 100 ? runs.size() - 100 : 0;
-        for (size_t i = first; i < runs.size(); ++i) {
+        // Step durations of the latest runs (the newest 100: the store lists newest first),
+        // finished steps only.
+        for (size_t i = 0; i < std::min<size_t>(runs.size(), 100); ++i) {
           ASSIGN_OR_RETURN(std::vector<StepExecution> executions,
                            tx.ListStepExecutions(runs[i].id));
           for (const StepExecution& e : executions) {
@@ -804,7 +804,7 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
       });
       if (!read.ok()) return result_error(read, "", route);
       json items = json::array();
-      for (auto it = runs.rbegin(); it != runs.rend(); ++it) {  // newest first
+      for (auto it = runs.begin(); it != runs.end(); ++it) {  // the store lists newest first
         items.push_back({{"id", it->id},
                          {"change_request", it->change_request},
                          {"environment", it->environment},

@@ -433,6 +433,13 @@ TEST_F(ApiTest, RunsStartedThroughTheApiActAsTheTokensPerson) {
   EXPECT_EQ(runs.calls,
             (std::vector<std::string>{"deploy CR-1 DEV false eve", "deploy CR-1 TEST false eve",
                                       "rollback CR-1 DEV errors up eve", "cancel RUN-1 eve"}));
+  // The list is newest first.
+  ASSERT_EQ(
+      Call("POST", "/api/v1/runs", eve, R"({"change_request":"CR-1","environment":"PROD"})").status,
+      202);
+  json list = Body(Call("GET", "/api/v1/runs", eve));
+  ASSERT_EQ(list["items"].size(), 2u) << list;
+  EXPECT_EQ(list["items"][0]["id"], "RUN-2");
 }
 
 TEST_F(ApiTest, TheDashboardIsServedWithoutATokenAndWithSecurityHeaders) {
