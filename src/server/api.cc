@@ -18,6 +18,7 @@
 #include "server/web_assets.h"
 #include "service/calendar_service.h"
 #include "service/cr_service.h"
+#include "service/page_service.h"
 #include "service/token_service.h"
 #include "views/status_page.h"
 #include "views/views.h"
@@ -192,7 +193,7 @@ Result<PageWindow> PageWindowOf(const ApiRequest& request, int max_limit, std::s
 }
 
 // One page of `items`, with where the next one is.
-json Page(json items, PageWindow window, const ApiRequest& request) {
+json Paginated(json items, PageWindow window, const ApiRequest& request) {
   const int limit = window.limit, offset = window.offset;
   int total = static_cast<int>(items.size());
   json page = json::array();
@@ -599,7 +600,7 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
       if (!read.ok()) return result_error(read, "", route);
       json items = json::array();
       for (const Patch& p : patches) items.push_back(PatchJson(p));
-      return routed(JsonResponse(200, Page(std::move(items), *window, request)), route);
+      return routed(JsonResponse(200, Paginated(std::move(items), *window, request)), route);
     }
     if (n == 4) {
       const char* route = "/api/v1/patches/{id}";
@@ -637,7 +638,7 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
       if (!rows.ok()) return result_error(rows.status(), "", route);
       json items = json::array();
       for (const ChangeRequestSummary& row : *rows) items.push_back(CrSummaryJson(row));
-      return routed(JsonResponse(200, Page(std::move(items), *window, request)), route);
+      return routed(JsonResponse(200, Paginated(std::move(items), *window, request)), route);
     }
     const std::string& id = segments[3];
     if (n == 4) {
@@ -813,7 +814,7 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
                          {"created", FormatRfc3339Utc(it->created_at)},
                          {"finished", JsonTime(it->finished_at)}});
       }
-      return routed(JsonResponse(200, Page(std::move(items), *window, request)), route);
+      return routed(JsonResponse(200, Paginated(std::move(items), *window, request)), route);
     }
     if (n == 4) {
       const char* route = "/api/v1/runs/{id}";
@@ -822,6 +823,67 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
       Result<json> document = RunDocument(store, segments[3]);
       if (!document.ok()) return result_error(document.status(), "", route);
       return routed(JsonResponse(200, *document), route);
+    }
+  }
+
+  // /api/v1/pages[/ID[/ack]]: on-call pages (§9), as `rollgate page`. Escalation is the server's
+  // timer's; reading a page changes nothing.
+  if (n >= 3 && segments[2] == "pages") {
+    // Notifications need no package: the page service is given no packages directory.
+    PageService pages(config_, store, clock_, zone_, std::filesystem::path());
+    if (n == 3 && method == "POST") {
+      const char* route = "/api/v1/pages";
+      json body;
+      if (auto refused = act(route,
+                             {{"path", {FieldType::kString, true}},
+                              {"subject", {FieldType::kString, true}},
+                              {"message", {FieldType::kString, false}},
+                              {"change_request", {FieldType::kString, false}},
+                              {"environment", {FieldType::kString, false}}},
+                             body)) {
+        return *refused;
+      }
+      PageRequest page_request{StringField(body, "path"), StringField(body, "subject"),
+                               StringField(body, "message"), StringField(body, "change_request"),
+                               StringField(body, "environment")};
+      Result<Page> opened = pages.Open(page_request, actor);
+      if (!opened.ok()) return result_error(opened.status(), "", route);
+      ApiResponse response = routed(JsonResponse(201, PageToJson(*opened)), route);
+      response.headers.emplace_back("Location", "/api/v1/pages/" + opened->id);
+      return response;
+    }
+    if (n == 3) {
+      const char* route = "/api/v1/pages";
+      if (auto refused = only({"GET", "POST"}, route)) return *refused;
+      if (auto bad = CheckQuery(request, {"limit", "offset", "open"})) return fault(*bad, route);
+      std::string field;
+      Result<PageWindow> window = PageWindowOf(request, config_.server.max_page_size, field);
+      if (!window.ok()) return result_error(window.status(), field, route);
+      std::optional<std::string> open = Query(request, "open");
+      if (open && *open != "true" && *open != "false") {
+        return result_error(InvalidArgument("'open' must be true or false"), "open", route);
+      }
+      Result<std::vector<Page>> listed = pages.List(open && *open == "true");
+      if (!listed.ok()) return result_error(listed.status(), "", route);
+      json items = json::array();
+      for (const Page& page : *listed) items.push_back(PageToJson(page));
+      return routed(JsonResponse(200, Paginated(std::move(items), *window, request)), route);
+    }
+    if (n == 4) {
+      const char* route = "/api/v1/pages/{id}";
+      if (auto refused = only({"GET"}, route)) return *refused;
+      if (auto bad = CheckQuery(request, {})) return fault(*bad, route);
+      Result<Page> page = pages.Get(segments[3]);
+      if (!page.ok()) return result_error(page.status(), "", route);
+      return routed(JsonResponse(200, PageToJson(*page)), route);
+    }
+    if (n == 5 && segments[4] == "ack") {
+      const char* route = "/api/v1/pages/{id}/ack";
+      json body;
+      if (auto refused = act(route, {}, body)) return *refused;
+      Result<Page> page = pages.Acknowledge(segments[3], actor);
+      if (!page.ok()) return result_error(page.status(), "", route);
+      return routed(JsonResponse(200, PageToJson(*page)), route);
     }
   }
 
@@ -845,7 +907,7 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
       });
       if (!read.ok()) return result_error(read, "", route);
     }
-    return routed(JsonResponse(200, Page(std::move(items), *window, request)), route);
+    return routed(JsonResponse(200, Paginated(std::move(items), *window, request)), route);
   }
 
   // /api/v1/tokens: the caller's own tokens (all of them for a token admin).

@@ -601,5 +601,37 @@ TEST_F(ApiTest, RunsAndRunEventsCarryTheTriggerEvidenceOfTheirRollback) {
   EXPECT_EQ(Call("GET", "/api/v1/runs/RUN-1/events", token, "", {{"x", "1"}}).status, 400);
 }
 
+TEST_F(ApiTest, PagesAreOpenedReadAndAcknowledgedAsTheTokensPerson) {
+  std::string eve = TokenFor("eve"), dana = TokenFor("dana"), hal = TokenFor("hal");
+  // Bad input and the help desk change nothing.
+  EXPECT_EQ(Body(Call("POST", "/api/v1/pages", dana, R"({"path":"standard"})"))["error"]["field"],
+            "subject");
+  EXPECT_EQ(Call("POST", "/api/v1/pages", dana, R"({"path":"urgent","subject":"x"})").status, 400);
+  EXPECT_EQ(Call("POST", "/api/v1/pages", hal, R"({"path":"standard","subject":"x"})").status,
+            403);
+  EXPECT_EQ(Call("GET", "/api/v1/pages", dana, "", {{"open", "maybe"}}).status, 400);
+  EXPECT_EQ(Body(Call("GET", "/api/v1/pages", dana))["total"], 0);
+
+  ApiResponse opened = Call("POST", "/api/v1/pages", dana,
+                            R"({"path":"standard","subject":"billing answers 502"})");
+  ASSERT_EQ(opened.status, 201) << opened.body;
+  json page = Body(opened);
+  EXPECT_EQ(page["id"], "PAGE-1");
+  EXPECT_EQ(Body(Call("GET", "/api/v1/pages", dana, "", {{"open", "true"}}))["total"], 1);
+  EXPECT_EQ(Body(Call("GET", "/api/v1/pages/PAGE-1", hal))["id"], "PAGE-1");  // reading is fine
+  EXPECT_EQ(Call("GET", "/api/v1/pages/PAGE-9", dana).status, 404);
+
+  // eve is the on-call engineer of level 1: she acknowledges; the help desk may not.
+  EXPECT_EQ(Call("POST", "/api/v1/pages/PAGE-1/ack", hal).status, 403);
+  ApiResponse acked = Call("POST", "/api/v1/pages/PAGE-1/ack", eve);
+  ASSERT_EQ(acked.status, 200) << acked.body;
+  EXPECT_EQ(Body(Call("GET", "/api/v1/pages", dana, "", {{"open", "true"}}))["total"], 0);
+  EXPECT_EQ(Call("POST", "/api/v1/pages/PAGE-1/ack", eve).status, 409);
+  auto events = store_->AuditEventsFor("PAGE-1");
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ(events->front().actor, "dana");
+  EXPECT_EQ(events->back().actor, "eve");
+}
+
 }  // namespace
 }  // namespace rollgate::server
