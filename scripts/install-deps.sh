@@ -15,6 +15,8 @@ packages=(
   # the metric triggers' tests start their own Prometheus on 127.0.0.1 (they do not use the
   # system service the package enables on systemd hosts)
   prometheus
+  # the alerting check's tests (§4.2) start their own Alertmanager on 127.0.0.1 the same way
+  prometheus-alertmanager
   # the notification tests deliver to a real SMTP sink on 127.0.0.1 (tests/tools/smtp_sink.py,
   # run with Debian's /usr/bin/python3)
   python3-aiosmtpd

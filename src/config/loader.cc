@@ -19,6 +19,7 @@
 #include "common/strings.h"
 #include "config/defaults.h"
 #include "config/validation.h"
+#include "domain/alerts.h"
 #include "domain/message_templates.h"
 #include "domain/triggers.h"
 
@@ -214,6 +215,7 @@ class Loader {
   void FillTriggerPolicies(Config& config);
   void ReadSystemTriggers(const YAML::Node& node, const Config& config, System& system);
   void ReadMetrics(const YAML::Node& node, System& system);
+  void ReadAlertmanager(const YAML::Node& node, System& system);
   void ReadNotification(const YAML::Node& node, std::string_view key, NotificationRule& rule,
                         Position fallback, const std::string& default_note);
   void ReadPeople(const YAML::Node& root, Config& config);
@@ -1555,6 +1557,60 @@ void Loader::ReadMetrics(const YAML::Node& node, System& system) {
   }
 }
 
+void Loader::ReadAlertmanager(const YAML::Node& node, System& system) {
+  if (!IsMapOrNull(node, "alertmanager") || !node.IsMap()) return;
+  if (!CheckKeys(node, "'alertmanager'", {"url", "matchers", "severities"})) return;
+  System::AlertmanagerSource source;
+  if (auto url = ReadString(node, "url", true, 2048)) {
+    Status status = ValidateHttpUrl(url->value);
+    if (!status.ok()) {
+      Error(url->position, fmt::format("'alertmanager.url': {}", status.message()));
+    } else {
+      source.url = url->value;
+    }
+  }
+  if (auto matchers = ReadStringList(node, "matchers")) {
+    for (const Item& matcher : *matchers) {
+      Result<AlertMatcher> parsed = ParseAlertMatcher(matcher.value);
+      if (!parsed.ok()) {
+        Error(matcher.position,
+              fmt::format("'alertmanager.matchers': {}", parsed.error().message()));
+      } else {
+        source.matchers.push_back(matcher.value);
+      }
+    }
+    if (matchers->empty()) {
+      Error(PositionIn(node, "matchers"),
+            "'alertmanager.matchers' is empty: name at least one label (system=NAME) so that "
+            "only this system's alerts count");
+    }
+  } else {
+    source.matchers = {"system=" + system.name};
+  }
+  if (auto severities = ReadStringList(node, "severities")) {
+    source.severities.clear();
+    for (const Item& severity : *severities) {
+      bool ok = !severity.value.empty() && severity.value.size() <= 64 &&
+                std::all_of(severity.value.begin(), severity.value.end(), [](char c) {
+                  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
+                });
+      if (!ok) {
+        Error(severity.position,
+              fmt::format("'alertmanager.severities' entries are severity label values such as "
+                          "critical, got {}",
+                          Quote(severity.value)));
+      } else {
+        source.severities.push_back(severity.value);
+      }
+    }
+    if (severities->empty()) {
+      Error(PositionIn(node, "severities"),
+            "'alertmanager.severities' is empty: name the severities that count, e.g. [critical]");
+    }
+  }
+  system.alertmanager = std::move(source);
+}
+
 void Loader::ReadNotification(const YAML::Node& parent, std::string_view key,
                               NotificationRule& rule, Position fallback,
                               const std::string& default_note) {
@@ -1696,35 +1752,21 @@ void Loader::ReadDatabase(const YAML::Node& node, std::string& url_out, std::str
 }
 
 void Loader::ReadSystem(const YAML::Node& node, Config& config) {
-  if (!CheckKeys(node, "a system",
-                 {"name",
-                  "description",
-                  "owner",
-                  "hosts",
-                  "service",
-                  "app_dir",
-                  "config_dir",
-                  "app_user",
-                  "app_group",
-                  "port",
-                  "health",
-                  "smoke_command",
-                  "regression",
-                  "logs",
-                  "database",
-                  "critical_tables",
-                  "dependencies",
-                  "work_dir",
-                  "backup_dir",
-                  "host_root_env",
-                  "hooks",
-                  "procedure",
-                  "triggers",
-                  "metrics",
-                  "on_writes_since_backup",
-                  "advisory_names",
-                  "targeted_tests",
-                  "diagnostics"})) {
+  if (!CheckKeys(node, "a system", {"name",           "description",
+                                    "owner",          "hosts",
+                                    "service",        "app_dir",
+                                    "config_dir",     "app_user",
+                                    "app_group",      "port",
+                                    "health",         "smoke_command",
+                                    "regression",     "logs",
+                                    "database",       "critical_tables",
+                                    "dependencies",   "work_dir",
+                                    "backup_dir",     "host_root_env",
+                                    "hooks",          "procedure",
+                                    "triggers",       "metrics",
+                                    "alertmanager",   "on_writes_since_backup",
+                                    "advisory_names", "targeted_tests",
+                                    "diagnostics"})) {
     return;
   }
   System system;
@@ -2025,6 +2067,7 @@ void Loader::ReadSystem(const YAML::Node& node, Config& config) {
   }
   if (auto triggers = Find(node, "triggers")) ReadSystemTriggers(*triggers, config, system);
   if (auto metrics = Find(node, "metrics")) ReadMetrics(*metrics, system);
+  if (auto alertmanager = Find(node, "alertmanager")) ReadAlertmanager(*alertmanager, system);
   if (auto policy = ReadString(node, "on_writes_since_backup", false, 16)) {
     if (policy->value != "hold" && policy->value != "restore") {
       Error(policy->position,
@@ -2159,13 +2202,14 @@ void Loader::ReadChannels(const YAML::Node& root, Config& config) {
       CheckUnique(seen, *name, "channel");
       channel.name = name->value;
     }
-    const std::vector<std::string> types = {"email", "webhook", "command", "file"};
+    const std::vector<std::string> types = {"email", "webhook", "command", "file", "alertmanager"};
     if (auto type = ReadString(node, "type", true, 16)) {
       if (std::find(types.begin(), types.end(), type->value) == types.end()) {
-        Error(type->position, fmt::format("unknown channel type {}{}", Quote(type->value),
-                                          Suggestion(type->value, types).empty()
-                                              ? " (expected email, webhook, command or file)"
-                                              : Suggestion(type->value, types)));
+        Error(type->position,
+              fmt::format("unknown channel type {}{}", Quote(type->value),
+                          Suggestion(type->value, types).empty()
+                              ? " (expected email, webhook, command, file or alertmanager)"
+                              : Suggestion(type->value, types)));
       } else {
         channel.type = type->value;
       }
@@ -2207,6 +2251,40 @@ void Loader::ReadChannels(const YAML::Node& root, Config& config) {
             }
             continue;
           }
+          if (key.value == "labels" && channel.type == "alertmanager" && it->second.IsMap()) {
+            // Extra labels of the alerts an alertmanager channel posts, stored as settings
+            // "label:NAME".
+            static const std::set<std::string> kOwnLabels = {"alertname", "severity", "system",
+                                                             "environment", "change_request"};
+            for (auto l = it->second.begin(); l != it->second.end(); ++l) {
+              std::string name = l->first.IsScalar() ? l->first.Scalar() : std::string();
+              bool name_ok = !name.empty() && name.size() <= 64 &&
+                             (std::isalpha(static_cast<unsigned char>(name.front())) != 0 ||
+                              name.front() == '_') &&
+                             std::all_of(name.begin(), name.end(), [](char c) {
+                               return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+                             });
+              if (!name_ok) {
+                Error(l->first,
+                      "a label name must be letters, digits and '_', not starting "
+                      "with a digit");
+                continue;
+              }
+              if (kOwnLabels.contains(name)) {
+                Error(l->first, fmt::format("label {} is set by Rollgate itself (alertname, "
+                                            "severity, system, environment, change_request)",
+                                            Quote(name)));
+                continue;
+              }
+              if (!l->second.IsScalar() || !ValidateText(l->second.Scalar(), 1024).ok() ||
+                  l->second.Scalar().find_first_of("\r\n") != std::string::npos) {
+                Error(l->second, "a label value must be one line of text");
+                continue;
+              }
+              channel.settings["label:" + name] = l->second.Scalar();
+            }
+            continue;
+          }
           if (!it->second.IsScalar()) {
             Error(it->second, fmt::format("setting {} must be a single value, got {}",
                                           Quote(key.value), Describe(it->second)));
@@ -2244,6 +2322,16 @@ void Loader::ReadChannels(const YAML::Node& root, Config& config) {
                                             Quote(value)));
               continue;
             }
+          } else if (key.value == "severity" && channel.type == "alertmanager" &&
+                     (value.empty() || value.size() > 64 ||
+                      !std::all_of(value.begin(), value.end(), [](char c) {
+                        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' ||
+                               c == '-';
+                      }))) {
+            Error(it->second, fmt::format("setting 'severity': a severity label value such as "
+                                          "warning or critical, got {}",
+                                          Quote(value)));
+            continue;
           } else if (key.value == "url") {
             if (Status url = ValidateHttpUrl(value); !url.ok()) {
               Error(it->second, url.message());
@@ -2252,6 +2340,13 @@ void Loader::ReadChannels(const YAML::Node& root, Config& config) {
           }
           channel.settings[key.value] = value;
         }
+      }
+    }
+    if (channel.type == "alertmanager" && !Find(node, "settings").has_value()) {
+      Error(node, "an alertmanager channel needs settings.url (http://HOST:9093)");
+    } else if (channel.type == "alertmanager" && !channel.settings.contains("url")) {
+      if (auto settings = Find(node, "settings"); settings && !Find(*settings, "url")) {
+        Error(*settings, "an alertmanager channel needs settings.url (http://HOST:9093)");
       }
     }
     channels.push_back(std::move(channel));

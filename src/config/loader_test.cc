@@ -848,6 +848,80 @@ systems:
                   "(or be left out for the system's name)"));
 }
 
+TEST(LoadConfigTriggersTest, AlertmanagerSectionAndTheCriticalAlertsTrigger) {
+  LoadResult result = Load(R"(version: 1
+environments:
+  - name: TEST
+  - name: PROD
+    triggers:
+      critical-alerts: {action: rollback}
+systems:
+  - name: billing
+    alertmanager:
+      url: "http://127.0.0.1:9093"
+      matchers: ["system=billing", "environment={environment}", 'team=~"ops|dba"']
+      severities: [critical, page]
+  - name: payroll
+    alertmanager: {url: "https://alerts.example.com/"}
+    triggers:
+      TEST: {critical-alerts: off}
+  - name: web
+)");
+  ASSERT_TRUE(result.ok()) << FormatConfigError(result.errors.at(0));
+  const Config& config = *result.config;
+  const System& billing = *config.FindSystem("billing");
+  EXPECT_EQ(billing.alertmanager.url, "http://127.0.0.1:9093");
+  EXPECT_THAT(billing.alertmanager.matchers,
+              ElementsAre("system=billing", "environment={environment}", "team=~\"ops|dba\""));
+  EXPECT_THAT(billing.alertmanager.severities, ElementsAre("critical", "page"));
+  // Defaults: the system's own alerts, critical only.
+  const System& payroll = *config.FindSystem("payroll");
+  EXPECT_EQ(payroll.alertmanager.url, "https://alerts.example.com/");
+  EXPECT_THAT(payroll.alertmanager.matchers, ElementsAre("system=payroll"));
+  EXPECT_THAT(payroll.alertmanager.severities, ElementsAre("critical"));
+  // Not configured: nothing asked.
+  EXPECT_TRUE(config.FindSystem("web")->alertmanager.url.empty());
+
+  const Environment& test = *config.FindEnvironment("TEST");
+  const Environment& prod = *config.FindEnvironment("PROD");
+  EXPECT_EQ(Policy(test.triggers, TriggerKind::kCriticalAlerts).action, TriggerAction::kEvaluate);
+  EXPECT_EQ(Policy(prod.triggers, TriggerKind::kCriticalAlerts).action, TriggerAction::kRollback);
+  EXPECT_EQ(Policy(TriggerPoliciesFor(config, payroll, test), TriggerKind::kCriticalAlerts).action,
+            TriggerAction::kOff);
+}
+
+TEST(LoadConfigErrorsTest, BadAlertmanagerValuesNameTheirPosition) {
+  EXPECT_THAT(Errors(R"(version: 1
+systems:
+  - name: billing
+    alertmanager:
+      url: "ftp://127.0.0.1:9093"
+      matchers: ["system=billing", "billing", "9x=y"]
+      severities: ["crit ical"]
+  - name: payroll
+    alertmanager: {matchers: [], severities: [], silence: true}
+  - name: web
+    alertmanager: {url: "http://am:9093", matchers: []}
+    triggers: {PROD: {critical-alert: off}}
+)"),
+              ElementsAre(HasSubstr("rollgate.yaml:5:12: 'alertmanager.url': invalid URL"),
+                          HasSubstr("rollgate.yaml:6:36: 'alertmanager.matchers': alert "
+                                    "matcher \"billing\": expected an operator"),
+                          HasSubstr("rollgate.yaml:6:47: 'alertmanager.matchers': alert "
+                                    "matcher \"9x=y\""),
+                          HasSubstr("rollgate.yaml:7:20: 'alertmanager.severities' entries are "
+                                    "severity label values"),
+                          HasSubstr("rollgate.yaml:9:19: missing required key 'url'"),
+                          HasSubstr("rollgate.yaml:9:30: 'alertmanager.matchers' is empty: name "
+                                    "at least one label (system=NAME)"),
+                          HasSubstr("rollgate.yaml:9:46: 'alertmanager.severities' is empty"),
+                          HasSubstr("rollgate.yaml:9:50: unknown key 'silence' in "
+                                    "'alertmanager'"),
+                          HasSubstr("rollgate.yaml:11:53: 'alertmanager.matchers' is empty"),
+                          HasSubstr("rollgate.yaml:12:23: unknown key 'critical-alert' in "
+                                    "'triggers.PROD' (did you mean 'critical-alerts'?)")));
+}
+
 TEST(LoadConfigErrorsTest, AllErrorsReportedTogetherInFileOrder) {
   std::vector<std::string> errors = Errors(R"(version: 1
 enviroments: []

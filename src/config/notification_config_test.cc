@@ -65,6 +65,48 @@ channels:
   EXPECT_EQ(c.channels[1].settings.at("header:X-Team"), "ops");
 }
 
+TEST(NotificationConfigTest, AlertmanagerChannelSettings) {
+  LoadResult result = Load(R"(version: 1
+channels:
+  - name: alerts
+    type: alertmanager
+    settings:
+      url: "http://127.0.0.1:9093"
+      severity: critical
+      labels: {team: ops, cluster: eu-1}
+  - {name: email, type: email}
+  - {name: teams, type: webhook}
+  - {name: phone, type: command}
+)");
+  ASSERT_TRUE(result.config.has_value())
+      << (result.errors.empty() ? "" : FormatConfigError(result.errors[0]));
+  const Channel& channel = result.config->channels.at(0);
+  EXPECT_EQ(channel.type, "alertmanager");
+  EXPECT_EQ(channel.settings.at("url"), "http://127.0.0.1:9093");
+  EXPECT_EQ(channel.settings.at("severity"), "critical");
+  EXPECT_EQ(channel.settings.at("label:team"), "ops");
+  EXPECT_EQ(channel.settings.at("label:cluster"), "eu-1");
+
+  EXPECT_THAT(Errors(R"(version: 1
+channels:
+  - {name: a, type: alertmanager, settings: {url: "am:9093", severity: "very bad"}}
+  - {name: b, type: alertmanager, settings: {labels: {"1x": y, alertname: z, ok: "a\nb"}}}
+  - {name: c, type: alertmanger}
+  - {name: email, type: email}
+  - {name: teams, type: webhook}
+  - {name: phone, type: command}
+)"),
+              ElementsAre(HasSubstr("rollgate.yaml:3:51: invalid URL 'am:9093'"),
+                          HasSubstr("rollgate.yaml:3:72: setting 'severity'"),
+                          HasSubstr("rollgate.yaml:4:45: an alertmanager channel needs "
+                                    "settings.url"),
+                          HasSubstr("rollgate.yaml:4:55: a label name"),
+                          HasSubstr("rollgate.yaml:4:64: label 'alertname' is set by Rollgate"),
+                          HasSubstr("rollgate.yaml:4:82: a label value must be one line"),
+                          HasSubstr("rollgate.yaml:5:21: unknown channel type 'alertmanger' "
+                                    "(did you mean 'alertmanager'?)")));
+}
+
 TEST(NotificationConfigTest, BadValuesAreErrorsWithTheirPosition) {
   EXPECT_THAT(Errors(R"(version: 1
 notifications: {backoff: [soon], max_attempts: 0}

@@ -190,6 +190,8 @@ environments:
       security: rollback
       smoke: {action: evaluate, deadline: 30m, default: rollback}
       response-time: {action: evaluate, deadline: 30m, default: continue}
+      # §4.2: a critical alert firing in a system's Alertmanager (systems with `alertmanager:`).
+      critical-alerts: {action: evaluate, deadline: 30m, default: rollback}
     allow_emergency_skip: false
     # §2.4 step 3: PROD's backups may be verified at the operator's discretion.
     backup_verification: optional
@@ -266,6 +268,14 @@ systems:
     #   errors_metric: http_errors_total
     #   # or: prometheus_url: http://127.0.0.1:9090
     #   #     prometheus_query: 100 * sum(rate(http_errors_total[5m])) / sum(rate(http_requests_total[5m]))
+    # §4.2 verify alerting: after each deployment and during the watch, ask a Prometheus
+    # Alertmanager for this system's firing critical alerts (evidence "alerts", trigger
+    # critical-alerts; docs/watch.md). Matchers default to system=<name>, severities to
+    # [critical]; "{environment}" stands for the environment deployed to, e.g.:
+    # alertmanager:
+    #   url: http://127.0.0.1:9093
+    #   matchers: ["system=billing", "environment={environment}"]
+    #   severities: [critical]
     # The names advisories use for this system (OSV package, CSAF product); §6.1 security trigger.
     advisory_names: [billing]
     # A database written to since its backup: hold (restore the rest, wait for a decision) or
@@ -310,7 +320,8 @@ escalation:
       - {contact: security-lead, response_time: 15m}
       - {contact: ciso, response_time: 30m}
 
-# How notifications travel (§2.5: Teams, Email, Phone). type is email, webhook, command or file.
+# How notifications travel (§2.5: Teams, Email, Phone). type is email, webhook, command, file or
+# alertmanager.
 # Settings whose name contains password, secret or token take env:NAME or file:/path only.
 # Where messages go (docs/notifications.md). Every message is queued in the store, sent at once,
 # and retried by `rollgate notify flush` (and every later message) until delivered.
@@ -322,6 +333,8 @@ escalation:
 #   command: sh -c COMMAND with the message on standard input and ROLLGATE_SUBJECT,
 #            ROLLGATE_RECIPIENT, ROLLGATE_RECIPIENT_EMAIL, ROLLGATE_RECIPIENT_PHONE set.
 #   file:    path (relative to this file), appended.
+#   alertmanager: url of a Prometheus Alertmanager, optional severity (default warning), labels
+#            ({team: ops}); each message becomes an alert "Rollgate<Type>" for one hour.
 #
 # Until you point them at your servers, the three channels below write every message to files in
 # outbox/ next to this file, so nothing leaves the machine. Replace each with the real one, e.g.:
@@ -334,6 +347,10 @@ escalation:
 #   - name: phone
 #     type: command
 #     settings: {command: /usr/local/bin/page-on-call}
+# and Rollgate's own messages can become alerts in a Prometheus Alertmanager:
+#   - name: alertmanager
+#     type: alertmanager
+#     settings: {url: "http://127.0.0.1:9093", severity: warning, labels: {team: it-operations}}
 channels:
   - name: email
     type: file

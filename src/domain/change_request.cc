@@ -107,7 +107,8 @@ std::vector<std::string> KnownEvidenceKinds() {
           kEvidenceRollbackAuthorisation,
           kEvidenceWatchCheckin,
           kEvidenceDiagnosis,
-          kEvidenceBackupVerified};
+          kEvidenceBackupVerified,
+          kEvidenceAlerts};
 }
 
 }  // namespace rollgate

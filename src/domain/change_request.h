@@ -127,6 +127,10 @@ inline constexpr const char* kEvidencePirClosed = "pir-closed";
 // RTO in seconds when restored; fields run, deployment_run, mode, database, files, counts,
 // checksums ...
 inline constexpr const char* kEvidenceBackupVerified = "backup-verified";
+// The check of the system's Prometheus Alertmanager after a deployment (playbook §4.2; docs/
+// watch.md): passed = no critical alert fires, value = how many fire; fields alertmanager,
+// alerts (their names), matchers, severities, error (when it could not be asked: unreachable).
+inline constexpr const char* kEvidenceAlerts = "alerts";
 std::vector<std::string> KnownEvidenceKinds();
 
 // The emergency justification (playbook §5.1 step 1), recorded by `cr justify` before the

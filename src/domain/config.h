@@ -69,6 +69,7 @@ enum class TriggerKind {
   kResponseTime,
   kDataIntegrity,
   kSecurity,
+  kCriticalAlerts,  // a critical alert fires in the system's Prometheus Alertmanager (§4.2)
 };
 
 enum class TriggerAction {
@@ -252,6 +253,19 @@ struct System {
     std::vector<std::string> probe_paths;
   };
   MetricsSource metrics;
+  // Where the critical-alerts trigger and the "alerts" evidence look (playbook §4.2 "verify
+  // alerting"; docs/watch.md): a Prometheus Alertmanager's API v2, asked for the active alerts
+  // (neither silenced nor inhibited) matching `matchers` whose severity label is one of
+  // `severities`. `url` empty: not configured. Matchers are Alertmanager's label matchers
+  // ("system=billing", "team!=web", "env=~prod|stage"); "{environment}" in a value stands for the
+  // environment checked. The loader defaults them to system=<name> and the severities to
+  // [critical].
+  struct AlertmanagerSource {
+    std::string url;  // "http://127.0.0.1:9093"
+    std::vector<std::string> matchers;
+    std::vector<std::string> severities = {"critical"};
+  };
+  AlertmanagerSource alertmanager;
   // Per environment: trigger policies overriding the environment's (only the kinds given).
   std::map<std::string, std::vector<TriggerPolicy>> triggers;
   // Before restoring a database that was written to since the backup (after saving a dump of
@@ -302,7 +316,7 @@ struct ContactGroup {
 
 struct Channel {
   std::string name;
-  std::string type;  // "email", "webhook", "command", "file"
+  std::string type;  // "email", "webhook", "command", "file", "alertmanager"
   std::map<std::string, std::string> settings;
 };
 

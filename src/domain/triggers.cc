@@ -25,6 +25,7 @@ constexpr KindName kKindNames[] = {
     {TriggerKind::kResponseTime, "response-time"},
     {TriggerKind::kDataIntegrity, "data-integrity"},
     {TriggerKind::kSecurity, "security"},
+    {TriggerKind::kCriticalAlerts, "critical-alerts"},
 };
 
 std::vector<std::string> KindNames() {
@@ -226,6 +227,10 @@ std::vector<TriggerPolicy> DefaultTriggerPolicies(const Config& config,
       // "Smoke Test Failure | Any failure in PROD | Evaluate + decide".
       policy.action = TriggerAction::kEvaluate;
       policy.on_deadline = DecisionDefault::kRollback;
+    } else if (kind == TriggerKind::kCriticalAlerts) {
+      // §4.2: an alert firing after the deployment may have another cause; a person decides.
+      policy.action = TriggerAction::kEvaluate;
+      policy.on_deadline = DecisionDefault::kRollback;
     } else if (kind == TriggerKind::kResponseTime) {
       // "Performance Degradation | >20% slower | Evaluate impact".
       policy.action = TriggerAction::kEvaluate;
@@ -322,6 +327,12 @@ std::vector<TriggerFiring> EvaluateMeasurements(const Measurements& m,
     fire(TriggerKind::kDataIntegrity, 0, 1, "",
          fmt::format("the data-integrity check failed{}{}", OnHost(m.host),
                      m.data_integrity_detail.empty() ? "" : ": " + m.data_integrity_detail));
+  }
+  if (m.critical_alerts && *m.critical_alerts > 0) {
+    fire(TriggerKind::kCriticalAlerts, *m.critical_alerts, 1, "alerts",
+         fmt::format("{} critical alert{} firing in Alertmanager{}{}", *m.critical_alerts,
+                     *m.critical_alerts == 1 ? "" : "s", OnHost(m.host),
+                     m.critical_alerts_detail.empty() ? "" : ": " + m.critical_alerts_detail));
   }
   return out;
 }

@@ -12,7 +12,9 @@
 //   response-time   the median response time, > 20 % worse than the pre-deployment baseline;
 //   data-integrity  record counts lower than before, or unvalidated constraints: any;
 //   security        an advisory imported after the deployment with CVSS >= 7.0 against the
-//                   version just deployed.
+//                   version just deployed;
+//   critical-alerts a critical alert fires for the system in its Prometheus Alertmanager
+//                   (System::alertmanager): measurement the number firing, threshold 1.
 // Each has an action per environment and system (TriggerPolicy): rollback at once, evaluate
 // (page the on-call person, wait for a decision until a deadline, then apply the default), or
 // off. The playbook's table is the default (DefaultTriggerPolicies).
@@ -35,7 +37,7 @@
 namespace rollgate {
 
 // "deployment-failed", "health", "smoke", "availability", "users-affected", "response-time",
-// "data-integrity", "security".
+// "data-integrity", "security", "critical-alerts".
 std::string_view TriggerKindName(TriggerKind kind);
 Result<TriggerKind> ParseTriggerKind(std::string_view name);
 std::vector<TriggerKind> AllTriggerKinds();
@@ -46,7 +48,8 @@ Result<DecisionDefault> ParseDecisionDefault(std::string_view name);
 
 // The playbook's §6.1 table for `environment`: availability, users-affected, data-integrity,
 // security, health and deployment-failed roll back at once; smoke evaluates in the last environment
-// (PROD) and rolls back elsewhere; response-time evaluates ("evaluate impact"), default continue.
+// (PROD) and rolls back elsewhere; response-time evaluates ("evaluate impact"), default continue;
+// critical-alerts evaluates everywhere (an alert may have another cause), default rollback.
 std::vector<TriggerPolicy> DefaultTriggerPolicies(const Config& config,
                                                   const Environment& environment);
 
@@ -84,6 +87,9 @@ struct Measurements {
   std::optional<double> degradation_percent;  // response time against the baseline
   std::optional<bool> data_integrity_ok;
   std::string data_integrity_detail;  // what was lost or left unvalidated
+  // Critical alerts firing in the system's Alertmanager, and their names ("HighErrorRate, ...").
+  std::optional<int> critical_alerts;
+  std::string critical_alerts_detail;
 };
 
 // The triggers `m` fires under `policies` and `thresholds` (kOff policies are left out).

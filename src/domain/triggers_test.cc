@@ -48,8 +48,9 @@ TEST_F(TriggersTest, EveryKindNameRoundTrips) {
     ASSERT_TRUE(back.ok()) << back.error().ToString();
     EXPECT_EQ(*back, kind);
   }
-  EXPECT_THAT(names, ElementsAre("deployment-failed", "health", "smoke", "availability",
-                                 "users-affected", "response-time", "data-integrity", "security"));
+  EXPECT_THAT(names,
+              ElementsAre("deployment-failed", "health", "smoke", "availability", "users-affected",
+                          "response-time", "data-integrity", "security", "critical-alerts"));
 }
 
 TEST_F(TriggersTest, BadNamesAreRejectedWithTheKnownOnes) {

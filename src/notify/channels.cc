@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -297,6 +298,63 @@ Result<std::string> DeliverWebhook(const Channel& channel, const OutgoingMessage
   return fmt::format("posted to {} (HTTP {})", ShownUrl(url), status);
 }
 
+Result<std::string> DeliverAlertmanager(const Channel& channel, const OutgoingMessage& message,
+                                        const DeliveryContext& context) {
+  std::string base = Setting(channel, "url");
+  if (!StartsWith(base, "http://") && !StartsWith(base, "https://")) {
+    return InvalidArgument(
+        fmt::format("channel {}: settings.url must be an http:// or https:// URL", channel.name));
+  }
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  const std::string url = base + "/api/v2/alerts";
+  Seconds timeout = Seconds(10);
+  if (channel.settings.contains("timeout")) {
+    ASSIGN_OR_RETURN(timeout, ChannelTimeout(channel));
+  }
+  std::map<std::string, std::string> labels;
+  for (const auto& [key, value] : channel.settings) {
+    if (StartsWith(key, "label:")) labels[key.substr(6)] = value;
+  }
+  std::string severity = Setting(channel, "severity");
+  std::string payload = RenderAlertmanagerPayload(message, severity.empty() ? "warning" : severity,
+                                                  labels, context.now, std::chrono::hours(1));
+  RETURN_IF_ERROR(CurlInit());
+  Slist headers(curl_slist_append(nullptr, "Content-Type: application/json"));
+  if (!headers) return Internal("libcurl: out of memory");
+  CurlHandle curl(curl_easy_init());
+  if (!curl) return Internal("libcurl: cannot create a transfer handle");
+  CURL* handle = curl.get();
+  std::string body;
+  long timeout_ms = static_cast<long>(timeout.count()) * 1000;
+  curl_easy_setopt(handle, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(handle, CURLOPT_POST, 1L);
+  curl_easy_setopt(handle, CURLOPT_POSTFIELDS, payload.data());
+  curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(payload.size()));
+  curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(handle, CURLOPT_NOPROXY, "*");
+  curl_easy_setopt(handle, CURLOPT_USERAGENT, "rollgate-notify");
+  curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, &KeepResponse);
+  curl_easy_setopt(handle, CURLOPT_WRITEDATA, &body);
+  CURLcode code = curl_easy_perform(handle);
+  if (code != CURLE_OK) {
+    // libcurl's generic text: the error buffer could repeat a URL with user information.
+    return Unavailable(
+        fmt::format("POST to Alertmanager {} failed: {}", ShownUrl(url), curl_easy_strerror(code)));
+  }
+  long status = 0;
+  curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
+  if (status < 200 || status > 299) {
+    return Unavailable(fmt::format("POST to Alertmanager {} answered HTTP {}: {}", ShownUrl(url),
+                                   status, BodyExcerpt(body)));
+  }
+  return fmt::format("alert posted to Alertmanager {} (HTTP {})", ShownUrl(url), status);
+}
+
 Result<std::string> DeliverCommand(const Channel& channel, const OutgoingMessage& message,
                                    const DeliveryContext& context) {
   std::string command = Setting(channel, "command");
@@ -357,6 +415,7 @@ Result<std::string> Deliver(const Channel& channel, const OutgoingMessage& messa
   if (channel.type == "webhook") return DeliverWebhook(channel, message, context);
   if (channel.type == "command") return DeliverCommand(channel, message, context);
   if (channel.type == "file") return DeliverFile(channel, message, context);
+  if (channel.type == "alertmanager") return DeliverAlertmanager(channel, message, context);
   return InvalidArgument(
       fmt::format("channel {}: unknown type {}", channel.name, EscapeForDisplay(channel.type)));
 }

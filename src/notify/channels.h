@@ -1,6 +1,7 @@
 // Delivery of one message through one configured channel (docs/notifications.md): e-mail over
-// SMTP (libcurl), a webhook (HTTP POST of JSON, libcurl), a command (sh -c, the message on its
-// standard input) or a file (appended). One attempt, bounded by the channel's timeout; retrying
+// SMTP (libcurl), a webhook (HTTP POST of JSON, libcurl), an alert posted to a Prometheus
+// Alertmanager (libcurl), a command (sh -c, the message on its standard input) or a file
+// (appended). One attempt, bounded by the channel's timeout; retrying
 // is the caller's (service/notification_service.h).
 //
 // Thread-compatible: a Deliverer holds no state between calls beyond its configuration.
@@ -50,6 +51,11 @@ Result<std::string> DeliverWebhook(const Channel& channel, const OutgoingMessage
                                    const DeliveryContext& context);
 Result<std::string> DeliverCommand(const Channel& channel, const OutgoingMessage& message,
                                    const DeliveryContext& context);
+// POSTs the message as one alert (RenderAlertmanagerPayload) to <settings.url>/api/v2/alerts;
+// settings: url, severity (default warning), labels (stored as "label:NAME"), timeout (default
+// 10 s). A 2xx answer is a delivery.
+Result<std::string> DeliverAlertmanager(const Channel& channel, const OutgoingMessage& message,
+                                        const DeliveryContext& context);
 Result<std::string> DeliverFile(const Channel& channel, const OutgoingMessage& message,
                                 const DeliveryContext& context);
 

@@ -84,6 +84,58 @@ TEST_F(ChannelsTest, WebhookPostsTheSlackPayload) {
   EXPECT_EQ(doc["text"], "*" + Sample().subject + "*\n" + Sample().body);
 }
 
+TEST_F(ChannelsTest, AlertmanagerChannelPostsOneAlertToTheApi) {
+  rollgate::testing::WebhookReceiver receiver;
+  Channel channel{"alerts",
+                  "alertmanager",
+                  {{"url", receiver.url("/") + "/"},
+                   {"severity", "critical"},
+                   {"label:team", "ops\r\nX-Injected: 1"}}};
+  OutgoingMessage message = Sample();
+  message.system = "billing";
+  Result<std::string> sent = Deliver(channel, message, context_);
+  ASSERT_TRUE(sent.ok()) << sent.error().message();
+  EXPECT_THAT(*sent, HasSubstr("HTTP 200"));
+  auto requests = receiver.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].path, "/api/v2/alerts");
+  EXPECT_EQ(requests[0].headers["Content-Type"], "application/json");
+  auto doc = nlohmann::json::parse(requests[0].body);
+  ASSERT_TRUE(doc.is_array());
+  ASSERT_EQ(doc.size(), 1u);
+  const auto& labels = doc[0]["labels"];
+  EXPECT_EQ(labels["alertname"], "RollgateDeploymentComplete");
+  EXPECT_EQ(labels["severity"], "critical");
+  EXPECT_EQ(labels["system"], "billing");
+  EXPECT_EQ(labels["environment"], "TEST");
+  EXPECT_EQ(labels["change_request"], "CR-1");
+  EXPECT_EQ(labels["team"], "ops X-Injected: 1");  // control characters cleaned
+  EXPECT_EQ(doc[0]["annotations"]["summary"], message.subject);
+  EXPECT_EQ(doc[0]["annotations"]["description"], message.body);
+  EXPECT_EQ(doc[0]["startsAt"], FormatRfc3339Utc(context_.now));
+  EXPECT_EQ(doc[0]["endsAt"], FormatRfc3339Utc(context_.now + std::chrono::hours(1)));
+}
+
+TEST_F(ChannelsTest, AlertmanagerChannelDefaultsToWarningAndReportsErrors) {
+  rollgate::testing::WebhookReceiver receiver;
+  receiver.set_status(400, "bad alert");
+  Channel channel{"alerts", "alertmanager", {{"url", receiver.url("")}}};
+  Result<std::string> sent = Deliver(channel, Sample(), context_);
+  ASSERT_FALSE(sent.ok());
+  EXPECT_EQ(sent.error().code(), StatusCode::kUnavailable);
+  EXPECT_THAT(sent.error().message(), HasSubstr("HTTP 400"));
+  auto requests = receiver.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  auto doc = nlohmann::json::parse(requests[0].body);
+  EXPECT_EQ(doc[0]["labels"]["severity"], "warning");
+  EXPECT_FALSE(doc[0]["labels"].contains("system"));  // not known: left out
+
+  Channel no_url{"alerts", "alertmanager", {}};
+  Result<std::string> refused = Deliver(no_url, Sample(), context_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), StatusCode::kInvalidArgument);
+}
+
 TEST_F(ChannelsTest, WebhookErrorNamesTheStatusAndTheBodyButNotTheSecret) {
   rollgate::testing::WebhookReceiver receiver;
   receiver.set_status(500, "internal trouble canary-token-123");

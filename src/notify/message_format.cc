@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -203,6 +204,62 @@ std::string RenderWebhookPayload(WebhookFormat format, const OutgoingMessage& me
                {"environment", message.environment},
                {"run", message.run},
                {"recipient", message.person}});
+}
+
+std::string AlertNameFor(std::string_view subject) {
+  std::string_view tag = subject;
+  if (!tag.empty() && tag.front() == '[') {
+    size_t close = tag.find(']');
+    tag = tag.substr(1, close == std::string_view::npos ? std::string_view::npos : close - 1);
+  } else if (size_t dash = tag.find(" - "); dash != std::string_view::npos) {
+    tag = tag.substr(0, dash);
+  }
+  std::string name = "Rollgate";
+  int words = 0;
+  bool in_word = false;
+  for (char c : tag) {
+    bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    if (!letter) {
+      in_word = false;
+      continue;
+    }
+    if (!in_word) {
+      if (words == 4) break;
+      ++words;
+      in_word = true;
+      name.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+    } else {
+      name.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    }
+  }
+  return words == 0 ? std::string("RollgateNotification") : name;
+}
+
+std::string RenderAlertmanagerPayload(const OutgoingMessage& message, std::string_view severity,
+                                      const std::map<std::string, std::string>& extra_labels,
+                                      Timestamp now, Seconds lasting) {
+  nlohmann::json labels = nlohmann::json::object();
+  for (const auto& [name, value] : extra_labels) {
+    std::string clean = SanitizeHeaderText(value);
+    if (!clean.empty()) labels[name] = clean;
+  }
+  auto label = [&](const char* name, std::string_view value) {
+    std::string clean = SanitizeHeaderText(value);
+    if (!clean.empty()) labels[name] = clean;
+  };
+  labels["alertname"] = AlertNameFor(SanitizeHeaderText(message.subject));
+  label("severity", severity.empty() ? std::string_view("warning") : severity);
+  label("system", message.system);
+  label("environment", message.environment);
+  label("change_request", message.change_request);
+  nlohmann::json alert = {
+      {"labels", labels},
+      {"annotations",
+       {{"summary", SanitizeHeaderText(message.subject)}, {"description", message.body}}},
+      {"startsAt", FormatRfc3339Utc(now)},
+      {"endsAt", FormatRfc3339Utc(now + lasting)}};
+  return nlohmann::json::array({alert}).dump(-1, ' ', false,
+                                             nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace rollgate::notify

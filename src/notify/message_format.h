@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,7 @@ struct OutgoingMessage {
   std::string body;
   std::string change_request;
   std::string environment;
+  std::string system;  // the CR's system, when known (alertmanager channel labels)
   std::string run;
   std::string person;  // the addressee by name, empty for the channel's own audience
   std::string recipient_name;
@@ -67,5 +69,20 @@ Result<WebhookFormat> ParseWebhookFormat(std::string_view name);
 // title and text; generic {"subject","body","cr","environment","run","recipient"}. Invalid UTF-8
 // is replaced, never thrown.
 std::string RenderWebhookPayload(WebhookFormat format, const OutgoingMessage& message);
+
+// The alert name an alertmanager channel gives a message: "Rollgate" and the subject's tag in
+// CamelCase — the text in its leading [...] or before its first " - " ("[DEPLOYMENT START] ..."
+// gives RollgateDeploymentStart, "ROLLBACK COMPLETE - ..." RollgateRollbackComplete), letters
+// only, at most four words; "RollgateNotification" when there is none.
+std::string AlertNameFor(std::string_view subject);
+
+// The JSON document an alertmanager channel posts to <url>/api/v2/alerts: a list of one alert
+// with labels alertname (AlertNameFor), severity, system, environment, change_request (those
+// not empty) and `extra_labels`, annotations summary (the subject) and description (the body),
+// startsAt `now`, endsAt `now` + `lasting`. Label values pass SanitizeHeaderText (no control
+// characters); invalid UTF-8 is replaced, never thrown.
+std::string RenderAlertmanagerPayload(const OutgoingMessage& message, std::string_view severity,
+                                      const std::map<std::string, std::string>& extra_labels,
+                                      Timestamp now, Seconds lasting);
 
 }  // namespace rollgate::notify

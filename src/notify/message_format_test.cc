@@ -118,5 +118,36 @@ TEST(MessageFormat, WebhookFormatNames) {
   EXPECT_FALSE(ParseWebhookFormat("discord").ok());
 }
 
+TEST(MessageFormat, AlertNamesComeFromTheSubjectsTag) {
+  EXPECT_EQ(AlertNameFor("[DEPLOYMENT START] billing - PROD - CR-1"), "RollgateDeploymentStart");
+  EXPECT_EQ(AlertNameFor("ROLLBACK COMPLETE - billing - 2026-11-30"), "RollgateRollbackComplete");
+  EXPECT_EQ(AlertNameFor("[DECISION NEEDED] ROLLBACK? - billing"), "RollgateDecisionNeeded");
+  EXPECT_EQ(AlertNameFor("EMERGENCY PATCH APPROVAL REQUEST AT ONCE - CR-1"),
+            "RollgateEmergencyPatchApprovalRequest");
+  EXPECT_EQ(AlertNameFor(""), "RollgateNotification");
+  EXPECT_EQ(AlertNameFor("[123] 456"), "RollgateNotification");
+}
+
+TEST(MessageFormat, AlertmanagerPayloadIsOneAlertWithCleanLabels) {
+  OutgoingMessage m;
+  m.subject = "[DIAGNOSED] CR-1 PROD:\r\nfake";
+  m.body = "line one\nline two";
+  m.change_request = "CR-1";
+  m.environment = "PROD";
+  Timestamp now = Timestamp(Seconds(1796029980));
+  auto doc = nlohmann::json::parse(
+      RenderAlertmanagerPayload(m, "critical", {{"team", "ops\x01"}}, now, Seconds(3600)));
+  ASSERT_TRUE(doc.is_array());
+  ASSERT_EQ(doc.size(), 1u);
+  EXPECT_EQ(doc[0]["labels"]["alertname"], "RollgateDiagnosed");
+  EXPECT_EQ(doc[0]["labels"]["severity"], "critical");
+  EXPECT_EQ(doc[0]["labels"]["team"], "ops");
+  EXPECT_FALSE(doc[0]["labels"].contains("system"));
+  EXPECT_EQ(doc[0]["annotations"]["summary"], "[DIAGNOSED] CR-1 PROD: fake");
+  EXPECT_EQ(doc[0]["annotations"]["description"], "line one\nline two");
+  EXPECT_EQ(doc[0]["startsAt"], FormatRfc3339Utc(now));
+  EXPECT_EQ(doc[0]["endsAt"], FormatRfc3339Utc(now + Seconds(3600)));
+}
+
 }  // namespace
 }  // namespace rollgate::notify

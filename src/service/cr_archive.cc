@@ -55,6 +55,7 @@ Section SectionOf(std::string_view kind) {
       {kEvidenceWatchCheckin, Section::kMonitoring},
       {kEvidenceTrigger, Section::kMonitoring},
       {kEvidenceTriggerDecision, Section::kMonitoring},
+      {kEvidenceAlerts, Section::kMonitoring},
   };
   auto it = kSections.find(kind);
   // deployment, readiness, backup, logs, package-verified, prerequisites, rollback, and any kind

@@ -91,7 +91,17 @@ Result<std::optional<Evidence>> NotificationService::Attempt(Notification& n,
                            : std::filesystem::absolute(config_.source_file).parent_path();
     context.clock = &clock_;
     context.environment = environment_;
-    outcome = deliver_(*channel, Outgoing(n), context);
+    notify::OutgoingMessage message = Outgoing(n);
+    if (channel->type == "alertmanager" && !n.change_request.empty()) {
+      // The alert's `system` label: the CR's system (a CR that cannot be read leaves it out).
+      Status read = store_.Read([&](Transaction& txn) -> Status {
+        ASSIGN_OR_RETURN(ChangeRequest cr, txn.GetChangeRequest(n.change_request));
+        message.system = cr.system;
+        return Status::Ok();
+      });
+      (void)read;
+    }
+    outcome = deliver_(*channel, message, context);
   }
   n.attempts += 1;
   std::string action;

@@ -11,6 +11,7 @@
 #include "domain/oncall.h"
 #include "domain/rollback_messages.h"
 #include "engine/steps/script_step.h"
+#include "service/alertmanager_query.h"
 #include "service/cr_service.h"
 #include "service/deploy_service.h"
 #include "service/page_service.h"
@@ -334,6 +335,29 @@ Result<RunnerOutcome> RollbackRunner::Deploy(const std::string& cr_id,
       TriggerPoliciesFor(config_, *prep.system, *prep.environment);
   outcome.fired = TriggersFromRun(prep.plan, run, steps, policies, prep.environment->thresholds);
   CrService crs(config_, store_, clock_, zone_);
+  // §4.2: alerting verified after the deployment, when the system names its Alertmanager. A check
+  // that could not be made is recorded as failed and fires nothing.
+  const System::AlertmanagerSource& alertmanager = prep.system->alertmanager;
+  if (!alertmanager.url.empty() && run.state == RunState::kSucceeded) {
+    AlertmanagerCheck check =
+        options_.alertmanager ? options_.alertmanager : RealAlertmanagerCheck();
+    Result<std::vector<FiringAlert>> alerts = check(alertmanager, environment);
+    Evidence e = AlertsEvidence(alerts, AlertmanagerShownUrl(alertmanager.url),
+                                ExpandedMatchers(alertmanager, environment),
+                                alertmanager.severities, environment, run.id);
+    RETURN_IF_ERROR(crs.RecordEvidence(prep.cr.id, e, options_.executor.actor).status());
+    outcome.evidence.push_back(e);
+    if (alerts.ok()) {
+      Measurements m;
+      m.source = "alertmanager " + AlertmanagerShownUrl(alertmanager.url);
+      m.at = clock_.Now();
+      m.critical_alerts = static_cast<int>(alerts->size());
+      m.critical_alerts_detail = DescribeAlerts(*alerts);
+      for (TriggerFiring& f : EvaluateMeasurements(m, policies, prep.environment->thresholds)) {
+        outcome.fired.push_back(std::move(f));
+      }
+    }
+  }
   for (const TriggerFiring& firing : outcome.fired) {
     Evidence e = TriggerEvidence(firing, environment, run.id);
     e.recorded_by = options_.executor.actor;

@@ -1,13 +1,14 @@
 // Deployments with their rollback triggers, and rollbacks (playbook §3.3, §6): the part of
 // `deploy` and `rollback` that runs plans, shared by the CLI and the enhanced-monitoring watch.
 //
-// Deploy: gates, plan, run; then the run's triggers (TriggersFromRun) are recorded on the run's
-// CR; an immediate trigger rolls the changed hosts back at once, without authorisation (the
-// record says so); an evaluate trigger pages the on-call contact and waits for `decide` until
-// its deadline, then applies the default.
-// Rollback: authorised jointly by the environment's rollback roles (§6.1 step 3) unless a
-// trigger fired it; messages at the start (§6.4 step 1, within 5 minutes), every 15 minutes
-// while it lasts (step 2), and at completion (step 3), each recorded on the CR.
+// Deploy: gates, plan, run; then the run's triggers (TriggersFromRun) and, when the system names
+// a Prometheus Alertmanager, its critical alerts (evidence "alerts", trigger critical-alerts) are
+// recorded on the run's CR; an immediate trigger rolls the changed hosts back at once, without
+// authorisation (the record says so); an evaluate trigger pages the on-call contact and waits for
+// `decide` until its deadline, then applies the default. Rollback: authorised jointly by the
+// environment's rollback roles (§6.1 step 3) unless a trigger fired it; messages at the start (§6.4
+// step 1, within 5 minutes), every 15 minutes while it lasts (step 2), and at completion (step 3),
+// each recorded on the CR.
 //
 // Thread-safety: one runner per command or watch cycle; not shared between threads.
 #pragma once
@@ -26,6 +27,7 @@
 #include "engine/plan.h"
 #include "engine/progress.h"
 #include "engine/step_type.h"
+#include "service/alertmanager_query.h"
 #include "service/deploy_service.h"
 #include "service/diagnostics.h"
 #include "store/store.h"
@@ -59,6 +61,9 @@ struct RunnerOptions {
   // Called once a deployment to the last environment succeeded (the watch starts there) and when
   // a post-incident review becomes due; may be empty.
   std::function<Status(const std::string& cr, const std::string& env, const Run& run)> on_deployed;
+  // Asks the system's Alertmanager after a successful deployment (System::alertmanager, §4.2);
+  // empty: the real one (service/alertmanager_query.h).
+  AlertmanagerCheck alertmanager;
   // Called when `deploy` starts waiting for a decision on an evaluate trigger.
   std::function<void(Timestamp deadline, const std::string& triggers)> paused;
 };

@@ -185,7 +185,8 @@ Status WatchService::Save(const Watch& watch, const std::vector<Evidence>& evide
   });
 }
 
-std::vector<TriggerFiring> WatchService::Probe(Watch& w, Timestamp now) {
+std::vector<TriggerFiring> WatchService::Probe(Watch& w, Timestamp now,
+                                               std::optional<Evidence>& alerts_evidence) {
   std::vector<TriggerFiring> firings;
   const System* system = config_.FindSystem(w.system);
   const Environment* env = config_.FindEnvironment(w.environment);
@@ -273,6 +274,37 @@ std::vector<TriggerFiring> WatchService::Probe(Watch& w, Timestamp now) {
       notes.push_back("prometheus: " + value.error().message());
     }
   }
+  if (const System::AlertmanagerSource& source = system->alertmanager; !source.url.empty()) {
+    AlertmanagerCheck check =
+        options_.alertmanager
+            ? options_.alertmanager
+            : RealAlertmanagerCheck(std::min(
+                  kMaxAlertmanagerTimeout, std::max(Seconds(1), std::chrono::duration_cast<Seconds>(
+                                                                    options_.probe_timeout))));
+    Result<std::vector<FiringAlert>> alerts = check(source, w.environment);
+    const std::string shown = AlertmanagerShownUrl(source.url);
+    Evidence e = AlertsEvidence(alerts, shown, ExpandedMatchers(source, w.environment),
+                                source.severities, w.environment, w.run_id);
+    e.recorded_by = kSystemActor;
+    e.at = now;
+    alerts_evidence = std::move(e);
+    if (alerts.ok()) {
+      Measurements m;
+      m.source = "alertmanager " + shown;
+      m.at = now;
+      m.critical_alerts = static_cast<int>(alerts->size());
+      m.critical_alerts_detail = DescribeAlerts(*alerts);
+      std::vector<TriggerFiring> fired = triggers_.evaluate(m, policies, thresholds);
+      firings.insert(firings.end(), fired.begin(), fired.end());
+      if (!alerts->empty() && fired.empty()) {
+        notes.push_back(fmt::format("alertmanager: {} alert(s) firing ({}), trigger off",
+                                    alerts->size(), DescribeAlerts(*alerts)));
+      }
+    } else {
+      // Not an alert: the check failed, the watch says so and goes on.
+      notes.push_back("alertmanager unreachable: " + alerts.error().message());
+    }
+  }
   std::optional<double> median = MedianProbeMs(w, "", now, window);
   w.summary = fmt::format(
       "availability {} over {}, error share {}, median {}, {} probes, {} failed",
@@ -281,6 +313,25 @@ std::vector<TriggerFiring> WatchService::Probe(Watch& w, Timestamp now) {
       median ? fmt::format("{:.0f} ms", *median) : std::string("n/a"), round_probes, round_failed);
   if (!notes.empty()) w.summary += "; " + Join(notes, "; ");
   return firings;
+}
+
+Status WatchService::RecordAlertsChange(const Watch& w, const Evidence& alerts, Timestamp now) {
+  bool changed = true;
+  RETURN_IF_ERROR(store_.Read([&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(ChangeRequest cr, tx.GetChangeRequest(w.change_request));
+    const Evidence* latest = nullptr;
+    for (const Evidence& e : cr.evidence) {
+      if (e.kind == kEvidenceAlerts && e.environment == w.environment && e.run_id == w.run_id) {
+        latest = &e;
+      }
+    }
+    changed = latest == nullptr || latest->passed != alerts.passed ||
+              latest->fields.contains("error") != alerts.fields.contains("error") ||
+              (!alerts.passed.value_or(false) && latest->fields != alerts.fields);
+    return Status::Ok();
+  }));
+  if (!changed) return Status::Ok();
+  return Save(w, {alerts}, "", "", now);
 }
 
 Status WatchService::Fire(Watch& w, const std::vector<TriggerFiring>& firings, Timestamp now) {
@@ -416,8 +467,10 @@ Result<std::vector<WatchEvent>> WatchService::Tick(Timestamp now) {
     bool probed = false;
     std::vector<TriggerFiring> firings;
     if (ProbeDue(w, now)) {
-      firings = Probe(w, now);
+      std::optional<Evidence> alerts;
+      firings = Probe(w, now, alerts);
       probed = true;
+      if (alerts) RETURN_IF_ERROR(RecordAlertsChange(w, *alerts, now));
     }
     if (!firings.empty()) {
       RETURN_IF_ERROR(Fire(w, firings, now));

@@ -28,6 +28,7 @@
 #include "domain/config.h"
 #include "domain/triggers.h"
 #include "domain/watch.h"
+#include "service/alertmanager_query.h"
 #include "service/http_probe.h"
 #include "store/store.h"
 
@@ -63,6 +64,9 @@ using OnFire =
 struct WatchOptions {
   std::chrono::milliseconds probe_timeout{5000};  // per HTTP request, in total
   size_t max_metrics_bytes = size_t{4} << 20;     // of a /metrics answer
+  // Asks the system's Alertmanager each probe round (System::alertmanager); empty: the real one
+  // (service/alertmanager_query.h) with probe_timeout, at most 10 s.
+  AlertmanagerCheck alertmanager;
 };
 
 // What one Tick did to one watch.
@@ -95,7 +99,9 @@ class WatchService {
   Result<std::vector<Watch>> ListWatches(bool all);
 
   // Does what is due at `now`: hands pending firings to on_fire, ends watches past their end
-  // (evidence "monitoring", passed), probes those due and evaluates the triggers (evidence
+  // (evidence "monitoring", passed), probes those due (and the system's Alertmanager: evidence
+  // "alerts" when its outcome changes; an unreachable one is noted, never a firing) and evaluates
+  // the triggers (evidence
   // "trigger" for each firing, "monitoring" failed, state fired, then on_fire), records due
   // check-ins (evidence "watch-checkin"). Returns what happened, per watch. A store error stops
   // the tick and is returned; what was written before it stays written.
@@ -106,8 +112,13 @@ class WatchService {
   Result<std::optional<Timestamp>> NextDue(Timestamp now);
 
  private:
-  // Probes every host of the watch once; returns what fired. Updates the watch's figures.
-  std::vector<TriggerFiring> Probe(Watch& watch, Timestamp now);
+  // Probes every host of the watch once, and the system's Alertmanager when it has one; returns
+  // what fired. Updates the watch's figures. `alerts` receives the Alertmanager check's evidence
+  // (kind "alerts") when one was made.
+  std::vector<TriggerFiring> Probe(Watch& watch, Timestamp now, std::optional<Evidence>& alerts);
+  // Records `alerts` on the watch's CR when its outcome differs from the latest "alerts" evidence
+  // of the watched run (none, passed or not, reachable or not): changes only, not every round.
+  Status RecordAlertsChange(const Watch& watch, const Evidence& alerts, Timestamp now);
   Status Fire(Watch& watch, const std::vector<TriggerFiring>& firings, Timestamp now);
   Status Respond(Watch& watch, const std::vector<TriggerFiring>& firings, WatchEvent& event);
   Status Checkin(Watch& watch, Timestamp now, std::string& detail);

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 
+#include "common/strings.h"
 #include "testing/fake_clock.h"
 #include "testing/sample_config.h"
 
@@ -89,6 +90,10 @@ WatchTriggers FakeTriggers() {
       fire(TriggerKind::kResponseTime, *m.degradation_percent, 20,
            fmt::format("response time {:.0f} % worse", *m.degradation_percent));
     }
+    if (m.critical_alerts && *m.critical_alerts > 0) {
+      fire(TriggerKind::kCriticalAlerts, *m.critical_alerts, 1,
+           "critical alerts: " + m.critical_alerts_detail);
+    }
     return out;
   };
   t.evidence = [](const TriggerFiring& f, const std::string& environment,
@@ -156,13 +161,14 @@ class WatchServiceTest : public ::testing::Test {
   }
 
   std::unique_ptr<WatchService> MakeService() {
-    return std::make_unique<WatchService>(config_, *store_, clock_, prober_, FakeTriggers(),
-                                          prometheus_,
-                                          [this](const std::string& cr, const std::string& env,
-                                                 const std::vector<TriggerFiring>& firings) {
-                                            fired_.push_back({cr, env, firings});
-                                            return on_fire_status_;
-                                          });
+    return std::make_unique<WatchService>(
+        config_, *store_, clock_, prober_, FakeTriggers(), prometheus_,
+        [this](const std::string& cr, const std::string& env,
+               const std::vector<TriggerFiring>& firings) {
+          fired_.push_back({cr, env, firings});
+          return on_fire_status_;
+        },
+        WatchOptions{.alertmanager = alertmanager_});
   }
 
   ChangeRequest LoadCr() {
@@ -213,6 +219,7 @@ class WatchServiceTest : public ::testing::Test {
   FakeClock clock_{MondayMorning()};
   FakeProber prober_;
   PrometheusQuery prometheus_;
+  AlertmanagerCheck alertmanager_;
   std::vector<Fired> fired_;
   Status on_fire_status_;
 };
@@ -362,6 +369,84 @@ TEST_F(WatchServiceTest, UnreachablePrometheusIsDataNotAnError) {
   ASSERT_TRUE(events.ok());
   ASSERT_EQ(events->size(), 1U);
   EXPECT_THAT((*events)[0].detail, HasSubstr("prometheus: connection refused"));
+  EXPECT_TRUE(fired_.empty());
+}
+
+TEST_F(WatchServiceTest, FiringCriticalAlertsFireAndTheCheckIsRecordedOnChangesOnly) {
+  ProbeEvery(seconds(60));
+  config_.systems[0].alertmanager.url = "http://user:pw@127.0.0.1:9093/am";
+  config_.systems[0].alertmanager.matchers = {"system=billing", "env={environment}"};
+  std::vector<std::string> asked;
+  std::vector<FiringAlert> firing;
+  alertmanager_ = [&](const System::AlertmanagerSource& source,
+                      const std::string& environment) -> Result<std::vector<FiringAlert>> {
+    asked.push_back(Join(ExpandedMatchers(source, environment), ","));
+    return firing;
+  };
+  auto service = MakeService();
+  ASSERT_TRUE(service->StartWatch("CR-1", "PROD", "RUN-1", false, {}, "opal").ok());
+  // Three quiet rounds: one "alerts" evidence (the first), nothing fired.
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(service->Tick(clock_.Now()).ok());
+    clock_.Advance(seconds(60));
+  }
+  EXPECT_EQ(asked.size(), 3U);
+  EXPECT_EQ(asked[0], "system=billing,env=PROD");
+  std::vector<Evidence> alerts = EvidenceOf(kEvidenceAlerts);
+  ASSERT_EQ(alerts.size(), 1U);
+  EXPECT_EQ(alerts[0].passed, true);
+  EXPECT_EQ(alerts[0].run_id, "RUN-1");
+  EXPECT_EQ(alerts[0].fields.at("alertmanager"), "http://127.0.0.1:9093");
+  EXPECT_TRUE(fired_.empty());
+
+  firing = {{"HighErrorRate", "critical", "active"}};
+  auto events = service->Tick(clock_.Now());
+  ASSERT_TRUE(events.ok()) << events.error().message();
+  ASSERT_EQ(fired_.size(), 1U);
+  ASSERT_EQ(fired_[0].firings.size(), 1U);
+  EXPECT_EQ(fired_[0].firings[0].kind, TriggerKind::kCriticalAlerts);
+  EXPECT_THAT(fired_[0].firings[0].detail, HasSubstr("HighErrorRate"));
+  EXPECT_EQ(fired_[0].firings[0].source, "alertmanager http://127.0.0.1:9093");
+  alerts = EvidenceOf(kEvidenceAlerts);
+  ASSERT_EQ(alerts.size(), 2U);
+  EXPECT_EQ(alerts[1].passed, false);
+  EXPECT_THAT(alerts[1].detail, HasSubstr("HighErrorRate"));
+}
+
+TEST_F(WatchServiceTest, AnUnreachableAlertmanagerIsAFailedCheckNotAnAlert) {
+  ProbeEvery(seconds(60));
+  config_.systems[0].alertmanager.url = "http://127.0.0.1:9093";
+  config_.systems[0].alertmanager.matchers = {"system=billing"};
+  bool down = true;
+  alertmanager_ = [&](const System::AlertmanagerSource&,
+                      const std::string&) -> Result<std::vector<FiringAlert>> {
+    if (down) return Unavailable("Alertmanager http://127.0.0.1:9093: Couldn't connect to server");
+    return std::vector<FiringAlert>{};
+  };
+  auto service = MakeService();
+  ASSERT_TRUE(service->StartWatch("CR-1", "PROD", "RUN-1", false, {}, "opal").ok());
+  std::vector<WatchEvent> all;
+  for (int i = 0; i < 3; ++i) {
+    auto events = service->Tick(clock_.Now());
+    ASSERT_TRUE(events.ok()) << events.error().message();
+    all.insert(all.end(), events->begin(), events->end());
+    clock_.Advance(seconds(60));
+  }
+  EXPECT_TRUE(fired_.empty());
+  ASSERT_FALSE(all.empty());
+  EXPECT_EQ(all[0].what, "probed");
+  EXPECT_THAT(all[0].detail, HasSubstr("alertmanager unreachable"));
+  std::vector<Evidence> alerts = EvidenceOf(kEvidenceAlerts);
+  ASSERT_EQ(alerts.size(), 1U);  // recorded once, not every round
+  EXPECT_EQ(alerts[0].passed, false);
+  EXPECT_THAT(alerts[0].detail, HasSubstr("unreachable"));
+  EXPECT_FALSE(alerts[0].value.has_value());
+  // Back again: recorded as passing.
+  down = false;
+  ASSERT_TRUE(service->Tick(clock_.Now()).ok());
+  alerts = EvidenceOf(kEvidenceAlerts);
+  ASSERT_EQ(alerts.size(), 2U);
+  EXPECT_EQ(alerts[1].passed, true);
   EXPECT_TRUE(fired_.empty());
 }
 
