@@ -127,8 +127,10 @@ TEST_F(AlertsCliTest, AFiringCriticalAlertIsRecordedAndFiresTheTrigger) {
      "status": {"state": "active"}}])");
   SetUpWith(alertmanager.url());
   CommandOutput deploy = Deploy();
-  nlohmann::json outcome = LastLine(deploy);
-  EXPECT_EQ(outcome["decision"], "rollback") << Describe(deploy);
+  // The trigger's action, a rollback, is started at once. Simulated hosts keep no backup it
+  // could restore, and it says so (rollbacks themselves are tested on the lab).
+  EXPECT_NE(deploy.exit_code, 0) << Describe(deploy);
+  EXPECT_THAT(deploy.err, HasSubstr("left no application backup to restore in DEV"));
 
   auto requests = alertmanager.requests();
   ASSERT_EQ(requests.size(), 1u);
@@ -144,7 +146,6 @@ TEST_F(AlertsCliTest, AFiringCriticalAlertIsRecordedAndFiresTheTrigger) {
     if (t["fields"].value("kind", "") == "critical-alerts") fired = true;
   }
   EXPECT_TRUE(fired) << h_.RunJson({"cr", "show", cr_}).out;
-  EXPECT_FALSE(Evidence("rollback").empty());
 }
 
 TEST_F(AlertsCliTest, AnUnreachableAlertmanagerIsAFailedCheckAndRollsNothingBack) {
