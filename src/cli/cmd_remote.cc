@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <set>
 #include <thread>
@@ -209,48 +210,31 @@ void RegisterRemoteCommands(CLI::App& app, Action& slot, std::shared_ptr<std::st
               },
               PrintCr));
   }
-  {
-    auto [cmd, id] = id_command(cr, "approve", "approve for an environment");
+  // `cr NAME CR --env ENV [--FIELD VALUE ...]`: a POST to the CR's `route` with the environment
+  // and each field (the option's name is the body's field).
+  auto env_action = [&](const char* name, const char* help, const char* route,
+                        std::vector<std::pair<std::string, std::string>> fields) {
+    auto [cmd, id] = id_command(cr, name, help);
     auto env = std::make_shared<std::string>();
     cmd->add_option("--env", *env, "environment, e.g. TEST")->required();
+    auto values = std::make_shared<std::map<std::string, std::string>>();
+    for (const auto& [field, field_help] : fields) {
+      cmd->add_option("--" + field, (*values)[field], field_help)->required();
+    }
     OnRun(cmd, slot,
           Remote(
               server,
-              [id, env](const RemoteClient& c) {
-                return c.Post("/api/v1/crs/" + RemoteClient::Segment(*id) + "/approvals",
-                              {{"environment", *env}});
+              [id, env, values, route](const RemoteClient& c) {
+                json body = {{"environment", *env}};
+                for (const auto& [field, value] : *values) body[field] = value;
+                return c.Post("/api/v1/crs/" + RemoteClient::Segment(*id) + "/" + route, body);
               },
               PrintCr));
-  }
-  {
-    auto [cmd, id] = id_command(cr, "reject", "reject for an environment");
-    auto env = std::make_shared<std::string>(), reason = std::make_shared<std::string>();
-    cmd->add_option("--env", *env, "environment, e.g. TEST")->required();
-    cmd->add_option("--reason", *reason, "why")->required();
-    OnRun(cmd, slot,
-          Remote(
-              server,
-              [id, env, reason](const RemoteClient& c) {
-                return c.Post("/api/v1/crs/" + RemoteClient::Segment(*id) + "/rejections",
-                              {{"environment", *env}, {"reason", *reason}});
-              },
-              PrintCr));
-  }
-  {
-    auto [cmd, id] = id_command(cr, "signoff", "sign off for an environment");
-    auto env = std::make_shared<std::string>(), kind = std::make_shared<std::string>();
-    cmd->add_option("--env", *env, "environment, e.g. TEST")->required();
-    cmd->add_option("--kind", *kind, "dev-lead, test-manager, business-analyst, uat, cab")
-        ->required();
-    OnRun(cmd, slot,
-          Remote(
-              server,
-              [id, env, kind](const RemoteClient& c) {
-                return c.Post("/api/v1/crs/" + RemoteClient::Segment(*id) + "/signoffs",
-                              {{"environment", *env}, {"kind", *kind}});
-              },
-              PrintCr));
-  }
+  };
+  env_action("approve", "approve for an environment", "approvals", {});
+  env_action("reject", "reject for an environment", "rejections", {{"reason", "why"}});
+  env_action("signoff", "sign off for an environment", "signoffs",
+             {{"kind", "dev-lead, test-manager, business-analyst, uat, cab"}});
 
   auto* gate = app.add_subcommand("gate", "promotion gates");
   gate->require_subcommand(1);

@@ -121,10 +121,8 @@ Result<server::RunStarted> ServerRuns::StartDeployment(const std::string& cr,
   return Launch(
       what, actor,
       [=, this](Context& ctx, Job& job, const auto& started) -> Result<server::RunStarted> {
-        ExecutionHooks hooks = Hooks(job, started);
         ASSIGN_OR_RETURN(std::unique_ptr<Execution> execution,
-                         MakeRunnerExecution(ctx, transport_, TransportOptions{}, concurrency_, {},
-                                             actor, std::move(hooks)));
+                         ExecutionFor(ctx, job, started, actor));
         Result<RunnerOutcome> outcome =
             execution->runner->Deploy(cr, environment, emergency, actor);
         if (!outcome.ok()) {
@@ -150,10 +148,8 @@ Result<server::RunStarted> ServerRuns::StartRollback(const std::string& cr,
   return Launch(
       what, actor,
       [=, this](Context& ctx, Job& job, const auto& started) -> Result<server::RunStarted> {
-        ExecutionHooks hooks = Hooks(job, started);
         ASSIGN_OR_RETURN(std::unique_ptr<Execution> execution,
-                         MakeRunnerExecution(ctx, transport_, TransportOptions{}, concurrency_, {},
-                                             actor, std::move(hooks)));
+                         ExecutionFor(ctx, job, started, actor));
         Result<RunnerOutcome> outcome =
             execution->runner->AuthorisedRollback(cr, environment, actor, reason, false);
         if (!outcome.ok()) return Result<server::RunStarted>(outcome.status());
@@ -166,7 +162,9 @@ Result<server::RunStarted> ServerRuns::StartRollback(const std::string& cr,
       });
 }
 
-ExecutionHooks ServerRuns::Hooks(Job& job, const std::function<void(server::RunStarted)>& started) {
+Result<std::unique_ptr<Execution>> ServerRuns::ExecutionFor(
+    Context& ctx, Job& job, const std::function<void(server::RunStarted)>& started,
+    const std::string& actor) {
   ExecutionHooks hooks;
   hooks.owner_tag = kServerOwnerTag;
   hooks.created = [this, &job, started](const std::string& id) {
@@ -190,7 +188,8 @@ ExecutionHooks ServerRuns::Hooks(Job& job, const std::function<void(server::RunS
     job.executor = nullptr;
     return result;
   };
-  return hooks;
+  return MakeRunnerExecution(ctx, transport_, TransportOptions{}, concurrency_, {}, actor,
+                             std::move(hooks));
 }
 
 Status ServerRuns::Cancel(const std::string& run_id, const std::string& actor) {

@@ -64,9 +64,11 @@ class ServerRuns final : public server::RunControl {
       std::function<Result<server::RunStarted>(Context&, Job&,
                                                const std::function<void(server::RunStarted)>&)>
           body);
-  // The hooks of a run executed for `job`: the owner tag, the id reported once created, the
-  // executor registered so that Cancel reaches it.
-  ExecutionHooks Hooks(Job& job, const std::function<void(server::RunStarted)>& started);
+  // The rollback runner of a run executed for `job` as `actor`: the server's owner tag, the id
+  // reported through `started` once created, the executor registered so that Cancel reaches it.
+  Result<std::unique_ptr<Execution>> ExecutionFor(
+      Context& ctx, Job& job, const std::function<void(server::RunStarted)>& started,
+      const std::string& actor);
   void Log(const std::string& line);
   void Tick();
 
