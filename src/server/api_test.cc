@@ -607,13 +607,12 @@ TEST_F(ApiTest, PagesAreOpenedReadAndAcknowledgedAsTheTokensPerson) {
   EXPECT_EQ(Body(Call("POST", "/api/v1/pages", dana, R"({"path":"standard"})"))["error"]["field"],
             "subject");
   EXPECT_EQ(Call("POST", "/api/v1/pages", dana, R"({"path":"urgent","subject":"x"})").status, 400);
-  EXPECT_EQ(Call("POST", "/api/v1/pages", hal, R"({"path":"standard","subject":"x"})").status,
-            403);
+  EXPECT_EQ(Call("POST", "/api/v1/pages", hal, R"({"path":"standard","subject":"x"})").status, 403);
   EXPECT_EQ(Call("GET", "/api/v1/pages", dana, "", {{"open", "maybe"}}).status, 400);
   EXPECT_EQ(Body(Call("GET", "/api/v1/pages", dana))["total"], 0);
 
-  ApiResponse opened = Call("POST", "/api/v1/pages", dana,
-                            R"({"path":"standard","subject":"billing answers 502"})");
+  ApiResponse opened =
+      Call("POST", "/api/v1/pages", dana, R"({"path":"standard","subject":"billing answers 502"})");
   ASSERT_EQ(opened.status, 201) << opened.body;
   json page = Body(opened);
   EXPECT_EQ(page["id"], "PAGE-1");
