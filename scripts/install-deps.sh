@@ -22,8 +22,8 @@ packages=(
   python3-aiosmtpd
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  # the dashboard's tests drive Debian's headless Chromium (tests/web)
-  chromium
+  # the dashboard's tests drive Debian's headless Chromium (tests/web); a font for its pages
+  chromium fonts-dejavu-core
 )
 # Node.js for the dashboard's tests, only when there is none on the PATH (npm installs
 # playwright-core from tests/web/package-lock.json in the test setup).
