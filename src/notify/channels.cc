@@ -225,6 +225,50 @@ Result<std::string> DeliverEmail(const Channel& channel, const OutgoingMessage& 
   return fmt::format("mailed to {} through {}", Join(*to, ", "), ShownUrl(url));
 }
 
+// POSTs the JSON `payload` to `url` with `headers`: the HTTP status of a 2xx answer, else
+// Unavailable naming the target ("Alertmanager " or "") and the URL as shown, with `secrets`
+// redacted. `curl_detail`: libcurl's error buffer in the message, else its generic text (the
+// buffer could repeat a URL with user information).
+Result<long> PostJson(const std::string& url, const std::string& payload, curl_slist* headers,
+                      Seconds timeout, std::string_view target, bool curl_detail,
+                      const std::vector<std::string>& secrets) {
+  CurlHandle curl(curl_easy_init());
+  if (!curl) return Internal("libcurl: cannot create a transfer handle");
+  CURL* handle = curl.get();
+  std::string body;
+  char error_buffer[CURL_ERROR_SIZE] = {};
+  long timeout_ms = static_cast<long>(timeout.count()) * 1000;
+  curl_easy_setopt(handle, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(handle, CURLOPT_POST, 1L);
+  curl_easy_setopt(handle, CURLOPT_POSTFIELDS, payload.data());
+  curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(payload.size()));
+  curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(handle, CURLOPT_NOPROXY, "*");
+  curl_easy_setopt(handle, CURLOPT_USERAGENT, "rollgate-notify");
+  if (curl_detail) curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, error_buffer);
+  curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, &KeepResponse);
+  curl_easy_setopt(handle, CURLOPT_WRITEDATA, &body);
+  CURLcode code = curl_easy_perform(handle);
+  if (code != CURLE_OK) {
+    std::string error = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
+    return Unavailable(fmt::format("POST to {}{} failed: {}", target, ShownUrl(url), error));
+  }
+  long status = 0;
+  curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
+  if (status < 200 || status > 299) {
+    std::string error = fmt::format("POST to {}{} answered HTTP {}: {}", target, ShownUrl(url),
+                                    status, BodyExcerpt(body));
+    for (const std::string& secret : secrets) error = Redact(error, secret);
+    return Unavailable(error);
+  }
+  return status;
+}
+
 Result<std::string> DeliverWebhook(const Channel& channel, const OutgoingMessage& message,
                                    const DeliveryContext& context) {
   std::string url = Setting(channel, "url");
@@ -261,40 +305,7 @@ Result<std::string> DeliverWebhook(const Channel& channel, const OutgoingMessage
     (void)headers.release();
     headers.reset(list);
   }
-  CurlHandle curl(curl_easy_init());
-  if (!curl) return Internal("libcurl: cannot create a transfer handle");
-  CURL* handle = curl.get();
-  std::string body;
-  char error_buffer[CURL_ERROR_SIZE] = {};
-  long timeout_ms = static_cast<long>(timeout.count()) * 1000;
-  curl_easy_setopt(handle, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(handle, CURLOPT_POST, 1L);
-  curl_easy_setopt(handle, CURLOPT_POSTFIELDS, payload.data());
-  curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(payload.size()));
-  curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(handle, CURLOPT_NOPROXY, "*");
-  curl_easy_setopt(handle, CURLOPT_USERAGENT, "rollgate-notify");
-  curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, error_buffer);
-  curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, &KeepResponse);
-  curl_easy_setopt(handle, CURLOPT_WRITEDATA, &body);
-  CURLcode code = curl_easy_perform(handle);
-  if (code != CURLE_OK) {
-    std::string error = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
-    return Unavailable(fmt::format("POST to {} failed: {}", ShownUrl(url), error));
-  }
-  long status = 0;
-  curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
-  if (status < 200 || status > 299) {
-    std::string error =
-        fmt::format("POST to {} answered HTTP {}: {}", ShownUrl(url), status, BodyExcerpt(body));
-    for (const std::string& secret : secrets) error = Redact(error, secret);
-    return Unavailable(error);
-  }
+  ASSIGN_OR_RETURN(long status, PostJson(url, payload, headers.get(), timeout, "", true, secrets));
   return fmt::format("posted to {} (HTTP {})", ShownUrl(url), status);
 }
 
@@ -321,37 +332,8 @@ Result<std::string> DeliverAlertmanager(const Channel& channel, const OutgoingMe
   RETURN_IF_ERROR(CurlInit());
   Slist headers(curl_slist_append(nullptr, "Content-Type: application/json"));
   if (!headers) return Internal("libcurl: out of memory");
-  CurlHandle curl(curl_easy_init());
-  if (!curl) return Internal("libcurl: cannot create a transfer handle");
-  CURL* handle = curl.get();
-  std::string body;
-  long timeout_ms = static_cast<long>(timeout.count()) * 1000;
-  curl_easy_setopt(handle, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(handle, CURLOPT_POST, 1L);
-  curl_easy_setopt(handle, CURLOPT_POSTFIELDS, payload.data());
-  curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(payload.size()));
-  curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(handle, CURLOPT_NOPROXY, "*");
-  curl_easy_setopt(handle, CURLOPT_USERAGENT, "rollgate-notify");
-  curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, &KeepResponse);
-  curl_easy_setopt(handle, CURLOPT_WRITEDATA, &body);
-  CURLcode code = curl_easy_perform(handle);
-  if (code != CURLE_OK) {
-    // libcurl's generic text: the error buffer could repeat a URL with user information.
-    return Unavailable(
-        fmt::format("POST to Alertmanager {} failed: {}", ShownUrl(url), curl_easy_strerror(code)));
-  }
-  long status = 0;
-  curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
-  if (status < 200 || status > 299) {
-    return Unavailable(fmt::format("POST to Alertmanager {} answered HTTP {}: {}", ShownUrl(url),
-                                   status, BodyExcerpt(body)));
-  }
+  ASSIGN_OR_RETURN(long status,
+                   PostJson(url, payload, headers.get(), timeout, "Alertmanager ", false, {}));
   return fmt::format("alert posted to Alertmanager {} (HTTP {})", ShownUrl(url), status);
 }
 
