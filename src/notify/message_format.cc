@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 
+#include "common/base64.h"
 #include "common/strings.h"
 
 namespace rollgate::notify {
@@ -18,36 +19,6 @@ bool IsAddressChar(char c) {
   auto u = static_cast<unsigned char>(c);
   if (u <= 0x20 || u >= 0x7F) return false;
   return std::string_view("<>()[],;:\\\"").find(c) == std::string_view::npos;
-}
-
-std::string Base64(std::string_view bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    uint32_t n = (static_cast<unsigned char>(bytes[i]) << 16) |
-                 (static_cast<unsigned char>(bytes[i + 1]) << 8) |
-                 static_cast<unsigned char>(bytes[i + 2]);
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += kAlphabet[(n >> 6) & 63];
-    out += kAlphabet[n & 63];
-  }
-  if (i + 1 == bytes.size()) {
-    uint32_t n = static_cast<unsigned char>(bytes[i]) << 16;
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == bytes.size()) {
-    uint32_t n = (static_cast<unsigned char>(bytes[i]) << 16) |
-                 (static_cast<unsigned char>(bytes[i + 1]) << 8);
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += kAlphabet[(n >> 6) & 63];
-    out += '=';
-  }
-  return out;
 }
 
 // Body text with CRLF line ends (a lone CR or LF becomes CRLF).
@@ -130,7 +101,7 @@ std::string EncodeHeaderText(std::string_view text) {
            (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
       --end;
     }
-    words.push_back("=?UTF-8?B?" + Base64(text.substr(start, end - start)) + "?=");
+    words.push_back("=?UTF-8?B?" + EncodeBase64(text.substr(start, end - start)) + "?=");
     start = end;
   }
   return Join(words, "\r\n ");
