@@ -14,10 +14,10 @@ work=$(mktemp -d /tmp/rollgate-serve-bench.XXXXXX)
 server_pid=""
 run_pid=""
 cleanup() {
-  [ -n "$run_pid" ] && kill "$run_pid" 2>/dev/null || true
+  [ -n "$run_pid" ] && { kill "$run_pid"; pkill -P "$run_pid"; sleep 0.2; pkill -f "$work/plan.json"; } 2>/dev/null || true
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
   wait 2>/dev/null || true
-  rm -rf "$work"
+  rm -rf "$work" 2>/dev/null || true
 }
 trap cleanup EXIT
 cd "$work"
@@ -52,18 +52,21 @@ port=$(python3 -c 'import json; print(json.load(open("serve.out"))["port"])')
 base=http://127.0.0.1:$port
 
 # The deployment: started now, runs through the measurements (restarted when it finishes early).
-(while true; do rg run exec --plan plan.json --hosts "$hosts" --transport local >/dev/null 2>&1; done) &
+(while true; do rg run exec --plan "$work/plan.json" --hosts "$hosts" --transport local >/dev/null 2>&1; done) &
 run_pid=$!
 for _ in $(seq 1 100); do
   curl -sf -H "Authorization: Bearer $token" "$base/api/v1/runs/RUN-1" >/dev/null && break
   sleep 0.1
 done
 
-echo "== rollgate serve on $base, wrk -t2 -c64 -d${duration}s, a 100-host deployment running"
-for path in /api/v1/runs/RUN-1 /api/v1/crs; do
-  echo "-- GET $path"
-  wrk -t2 -c64 -d"${duration}s" --latency -H "Authorization: Bearer $token" "$base$path" \
-    | grep -E "Requests/sec|Latency  |  50%|  90%|  99%|requests in|Non-2xx"
+# BENCH_CONNECTIONS="8 16 32 64" measures the tail's dependence on the connections.
+for connections in ${BENCH_CONNECTIONS:-64}; do
+  echo "== rollgate serve on $base, wrk -t2 -c$connections -d${duration}s, a 100-host deployment running"
+  for path in /api/v1/runs/RUN-1 /api/v1/crs; do
+    echo "-- GET $path"
+    wrk -t2 -c"$connections" -d"${duration}s" --latency -H "Authorization: Bearer $token" \
+      "$base$path" | grep -E "Requests/sec|Latency  |  50%|  90%|  99%|requests in|Non-2xx"
+  done
 done
 steps=$(curl -s -H "Authorization: Bearer $token" "$base/api/v1/runs/RUN-1" \
   | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d["steps"]), d["state"])')

@@ -1,7 +1,11 @@
 #include "cli/app.h"
 
+#include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <optional>
 
@@ -34,6 +38,31 @@ class FixedWallClock final : public Clock {
 };
 
 }  // namespace
+
+Result<std::string> ReadInputFile(std::string_view flag, const std::string& path, size_t limit,
+                                  bool text) {
+  std::string shown = fmt::format("{} {}", flag, EscapeForDisplay(path));
+  std::error_code ec;
+  // A directory opens as a stream that reads nothing: it would become an empty document.
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return InvalidArgument(fmt::format("{}: not a readable file", shown));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return InvalidArgument(fmt::format("{}: cannot open the file", shown));
+  std::string content;
+  content.resize(limit + 1);
+  in.read(content.data(), static_cast<std::streamsize>(content.size()));
+  content.resize(static_cast<size_t>(in.gcount()));
+  if (content.size() > limit) {
+    return InvalidArgument(fmt::format(
+        "{}: larger than {}", shown,
+        limit % 1024 == 0 ? fmt::format("{} KiB", limit / 1024) : fmt::format("{} bytes", limit)));
+  }
+  if (text && !IsValidUtf8(content)) {
+    return InvalidArgument(fmt::format("{}: not UTF-8 text", shown));
+  }
+  return content;
+}
 
 void OnRun(CLI::App* command, Action& slot, Command body) {
   command->callback([&slot, body = std::move(body)] {

@@ -2,6 +2,7 @@
 // reject | signoff | evidence | show | list | checklist | archive | cancel | close, and gate check.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -35,27 +36,7 @@ Result<CrService> MakeService(Context& ctx) {
 
 // Reads a plan document named by a flag (the flag says it is a file; nothing else is expanded).
 Result<std::string> ReadPlanFile(const std::string& flag, const std::string& path) {
-  std::error_code ec;
-  // A directory opens as a stream that reads nothing: it would become an empty plan.
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    return InvalidArgument(fmt::format("{} {}: not a readable file", flag, EscapeForDisplay(path)));
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return InvalidArgument(
-        fmt::format("{} {}: cannot open the file", flag, EscapeForDisplay(path)));
-  std::string content;
-  content.resize(kMaxPlanBytes + 1);
-  in.read(content.data(), static_cast<std::streamsize>(content.size()));
-  content.resize(static_cast<size_t>(in.gcount()));
-  if (content.size() > kMaxPlanBytes) {
-    return InvalidArgument(fmt::format("{} {}: larger than {} KiB", flag, EscapeForDisplay(path),
-                                       kMaxPlanBytes / 1024));
-  }
-  if (!IsValidUtf8(content)) {
-    return InvalidArgument(fmt::format("{} {}: not UTF-8 text", flag, EscapeForDisplay(path)));
-  }
-  return content;
+  return ReadInputFile(flag, path, kMaxPlanBytes, /*text=*/true);
 }
 
 // InvalidArgument naming `flag` when `value` is not UTF-8: it would be stored and shown as text.
@@ -90,31 +71,17 @@ Status PrintChanged(Context& ctx, const ChangeRequest& cr, const std::string& wh
   return Status::Ok();
 }
 
-// The calendar conflicts of scheduling `id` in `env` at `t`, printed on stderr as warnings.
-// RefusedByGate when the environment requires a maintenance window and the change would overlap
-// another. A start outside the windows or in a freeze only warns: the maintenance-window gate
-// (or a confirmed window) and the freeze gate (or `deploy --override-freeze`) decide at
-// deployment, and both need the schedule.
+// The calendar conflicts of scheduling `id` in `env` at `t`, printed on stderr as warnings;
+// RefusedByGate for an overlap where the environment requires a maintenance window
+// (CalendarService::CheckSchedule).
 Result<std::vector<CalendarConflict>> CheckScheduleConflicts(Context& ctx, const std::string& id,
                                                              const std::string& env, Timestamp t) {
   ASSIGN_OR_RETURN(const Config* config, ctx.GetConfig());
   ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
-  const Environment* environment = config->FindEnvironment(env);
-  if (environment == nullptr) return std::vector<CalendarConflict>{};  // Schedule says so
   CalendarService calendar(*config, *store, ctx.clock(), ctx.zone());
-  ASSIGN_OR_RETURN(std::vector<CalendarConflict> conflicts,
-                   calendar.ConflictsIfScheduled(id, env, t));
-  std::vector<std::string> refusing;
+  ASSIGN_OR_RETURN(std::vector<CalendarConflict> conflicts, calendar.CheckSchedule(id, env, t));
   for (const CalendarConflict& c : conflicts) {
-    if (environment->requires_maintenance_window && c.kind == "overlap") {
-      refusing.push_back(c.detail);
-    } else {
-      ctx.err() << "rollgate: warning: " << c.detail << "\n";
-    }
-  }
-  if (!refusing.empty()) {
-    return RefusedByGate(fmt::format("{} cannot be scheduled in {} at {}: {}", id, env,
-                                     FormatLocalMinutes(t, ctx.zone()), Join(refusing, "; ")));
+    ctx.err() << "rollgate: warning: " << c.detail << "\n";
   }
   return conflicts;
 }
@@ -154,6 +121,14 @@ Status PrintScheduled(Context& ctx, const ChangeRequest& cr, Timestamp t, const 
   return Status::Ok();
 }
 
+// The command-line flag of a draft field: "rollback_plan" -> "--rollback-plan".
+std::string FlagName(std::string_view field) {
+  if (field == "affected_systems") return "--affected-system";
+  std::string flag = "--" + std::string(field);
+  std::replace(flag.begin(), flag.end(), '_', '-');
+  return flag;
+}
+
 struct CreateArgs {
   std::string patch, system, type, description, implementation_plan, rollback_plan, risk, test_plan,
       downtime, duration, rollback_complexity;
@@ -161,41 +136,22 @@ struct CreateArgs {
 };
 
 Status RunCreate(Context& ctx, const CreateArgs& a) {
-  RETURN_IF_ERROR(CheckUtf8("--description", a.description));
-  RETURN_IF_ERROR(CheckUtf8("--risk", a.risk));
-  ASSIGN_OR_RETURN(auto service, MakeService(ctx));
-  ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
-  CrDraft draft;
-  draft.system = a.system;
-  draft.affected_systems = a.affected;
-  draft.description = a.description;
-  draft.risk_assessment = a.risk;
-  if (!a.type.empty()) {
-    ASSIGN_OR_RETURN(ChangeType type, ParseChangeType(a.type));
-    draft.type = type;
-  }
-  if (!a.rollback_complexity.empty()) {
-    ASSIGN_OR_RETURN(RollbackComplexity c, ParseRollbackComplexity(a.rollback_complexity));
-    draft.rollback_complexity = c;
-  }
+  CrDraftText text{a.system,   a.type,     a.description,         "",        "", a.risk, "",
+                   a.downtime, a.duration, a.rollback_complexity, a.affected};
   if (!a.implementation_plan.empty()) {
-    ASSIGN_OR_RETURN(draft.implementation_plan,
+    ASSIGN_OR_RETURN(text.implementation_plan,
                      ReadPlanFile("--implementation-plan", a.implementation_plan));
   }
   if (!a.rollback_plan.empty()) {
-    ASSIGN_OR_RETURN(draft.rollback_plan, ReadPlanFile("--rollback-plan", a.rollback_plan));
+    ASSIGN_OR_RETURN(text.rollback_plan, ReadPlanFile("--rollback-plan", a.rollback_plan));
   }
   if (!a.test_plan.empty()) {
-    ASSIGN_OR_RETURN(draft.test_plan, ReadPlanFile("--test-plan", a.test_plan));
+    ASSIGN_OR_RETURN(text.test_plan, ReadPlanFile("--test-plan", a.test_plan));
   }
-  if (!a.downtime.empty()) {
-    ASSIGN_OR_RETURN(Seconds d, ParseDuration(a.downtime, /*allow_zero=*/true));
-    draft.expected_downtime = d;
-  }
-  if (!a.duration.empty()) {
-    ASSIGN_OR_RETURN(Seconds d, ParseDuration(a.duration));
-    draft.expected_duration = d;
-  }
+  std::string field;
+  ASSIGN_OR_RETURN(CrDraft draft, ParseCrDraft(text, FlagName, field));
+  ASSIGN_OR_RETURN(auto service, MakeService(ctx));
+  ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
   ASSIGN_OR_RETURN(ChangeRequest cr, service.Create(a.patch, draft, actor));
   if (ctx.json()) return PrintChanged(ctx, cr, "created");
   ctx.out() << fmt::format("{}: created '{}' ({}), state {}\n", cr.id, EscapeForDisplay(cr.title),

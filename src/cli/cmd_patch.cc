@@ -87,17 +87,8 @@ Status RunImport(Context& ctx, const std::string& file) {
     nlohmann::json out = PatchJson(patch);
     out["triggers"] = nlohmann::json::array();
     for (const SecurityTriggerFiring& f : firings) {
-      out["triggers"].push_back({{"change_request", f.change_request},
-                                 {"environment", f.environment},
-                                 {"system", f.system},
-                                 {"version", f.version},
-                                 {"kind", TriggerKindName(f.firing.kind)},
-                                 {"action", TriggerActionName(f.firing.action)},
-                                 {"measurement", f.firing.measurement},
-                                 {"threshold", f.firing.threshold},
-                                 {"unit", f.firing.unit},
-                                 {"source", f.firing.source},
-                                 {"detail", f.firing.detail}});
+      out["triggers"].push_back(
+          AdvisoryFiringJson(f.change_request, f.environment, f.system, f.version, f.firing));
     }
     PrintJson(ctx, out);
     return Status::Ok();

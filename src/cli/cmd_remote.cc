@@ -6,16 +6,19 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "cli/app.h"
 #include "cli/commands.h"
 #include "cli/context.h"
 #include "cli/output.h"
 #include "cli/remote_client.h"
+#include "common/base64.h"
 #include "common/strings.h"
 
 namespace rollgate::cli {
@@ -74,6 +77,12 @@ void PrintCr(Context& ctx, const json& cr) {
                                EscapeForDisplay(Text(e, "detail")));
     }
   }
+}
+
+void PrintPatch(Context& ctx, const json& patch) {
+  ctx.out() << fmt::format("{}  {}{}  {}\n", Text(patch, "id"), Text(patch, "classification"),
+                           patch.value("emergency", false) ? " emergency" : "",
+                           EscapeForDisplay(Text(patch, "title")));
 }
 
 void PrintRun(Context& ctx, const json& run) {
@@ -145,8 +154,8 @@ Status Follow(Context& ctx, const RemoteClient& client, const std::string& id) {
 }  // namespace
 
 const std::set<std::string>& RemoteCommandNames() {
-  static const std::set<std::string> names = {"whoami",   "cr",  "gate", "deploy",
-                                              "rollback", "run", "audit"};
+  static const std::set<std::string> names = {"whoami", "patch",    "cr",  "gate", "deploy",
+                                              "decide", "rollback", "run", "audit"};
   return names;
 }
 
@@ -160,6 +169,109 @@ void RegisterRemoteCommands(CLI::App& app, Action& slot, std::shared_ptr<std::st
                                        Join(me.value("roles", std::vector<std::string>{}), ", "),
                                        me.value("read_only", false) ? " (read only)" : "");
             }));
+
+  auto* patch = app.add_subcommand("patch", "patches on the server: add, import, show, list");
+  patch->require_subcommand(1);
+  {
+    auto* cmd = patch->add_subcommand("add", "record a patch and classify it (playbook 2.1)");
+    struct Args {
+      std::string title, source, version, cvss, package, sha256, signature, release_notes;
+      std::vector<std::string> cves, refs, criteria;
+      bool exploited = false;
+    };
+    auto a = std::make_shared<Args>();
+    cmd->add_option("--title", a->title, "what the patch is")->required();
+    cmd->add_option("--source", a->source,
+                    "vendor-advisory, security-team, development-team or change-management")
+        ->required();
+    cmd->add_option("--cve", a->cves, "CVE id (repeatable)");
+    cmd->add_option("--ref", a->refs, "vendor reference: KB article, URL (repeatable)");
+    cmd->add_option("--version", a->version, "the version the patch brings");
+    cmd->add_option("--cvss", a->cvss, "CVSS 3.1 or 4.0 vector");
+    cmd->add_flag("--exploited", a->exploited, "active exploitation is confirmed");
+    cmd->add_option("--criterion", a->criteria, "declared emergency criterion (repeatable)");
+    cmd->add_option("--package", a->package,
+                    "the package's https:// URL, which the server downloads (with --sha256)");
+    cmd->add_option("--sha256", a->sha256, "the package's expected SHA-256");
+    cmd->add_option("--signature", a->signature, "file: minisign signature of the package");
+    cmd->add_option("--release-notes-file", a->release_notes, "file: vendor release notes");
+    OnRun(cmd, slot, [server, a](Context& ctx) -> Status {
+      if (!a->package.empty() && !StartsWith(a->package, "https://") &&
+          !StartsWith(a->package, "http://")) {
+        return InvalidArgument(
+            fmt::format("--package {}: in remote mode the package is a URL the server "
+                        "downloads; a file here would have to be on the server",
+                        EscapeForDisplay(a->package)));
+      }
+      json body = {{"title", a->title},       {"source", a->source},
+                   {"cves", a->cves},         {"references", a->refs},
+                   {"version", a->version},   {"exploited", a->exploited},
+                   {"criteria", a->criteria}, {"cvss_vectors", json::array()}};
+      if (!a->cvss.empty()) body["cvss_vectors"].push_back(a->cvss);
+      if (!a->package.empty()) body["package_url"] = a->package;
+      if (!a->sha256.empty()) body["package_sha256"] = a->sha256;
+      if (!a->signature.empty()) {
+        ASSIGN_OR_RETURN(body["signature"], ReadInputFile("--signature", a->signature, 4096, true));
+      }
+      if (!a->release_notes.empty()) {
+        ASSIGN_OR_RETURN(body["release_notes"],
+                         ReadInputFile("--release-notes-file", a->release_notes, 64 * 1024, true));
+      }
+      return Remote(
+          server, [&](const RemoteClient& c) { return c.Post("/api/v1/patches", body); },
+          PrintPatch)(ctx);
+    });
+  }
+  {
+    auto* cmd = patch->add_subcommand("import", "import an OSV or CSAF 2.0 advisory as a patch");
+    auto file = std::make_shared<std::string>();
+    cmd->add_option("FILE", *file, "the advisory (JSON)")->required();
+    OnRun(cmd, slot, [server, file](Context& ctx) -> Status {
+      ASSIGN_OR_RETURN(std::string text, ReadInputFile("FILE", *file, 8 << 20, true));
+      json advisory = json::parse(text, nullptr, false);
+      if (advisory.is_discarded()) {
+        return InvalidArgument(fmt::format("{}: not JSON", EscapeForDisplay(*file)));
+      }
+      return Remote(
+          server, [&](const RemoteClient& c) { return c.Post("/api/v1/advisories", advisory); },
+          [](Context& ctx, const json& p) {
+            PrintPatch(ctx, p);
+            for (const json& t : p.value("triggers", json::array())) {
+              ctx.out() << fmt::format("Trigger: {} in {} ({}, {}): {}\n",
+                                       Text(t, "change_request"), Text(t, "environment"),
+                                       Text(t, "kind"), Text(t, "action"),
+                                       EscapeForDisplay(Text(t, "detail")));
+            }
+            for (const json& r : p.value("responses", json::array())) {
+              if (!Text(r, "run").empty()) {
+                ctx.out() << fmt::format("  {} rolled back in {}: {}\n", Text(r, "change_request"),
+                                         Text(r, "environment"), Text(r, "run"));
+              }
+            }
+          })(ctx);
+    });
+  }
+  {
+    auto* cmd = patch->add_subcommand("show", "one patch");
+    auto id = std::make_shared<std::string>();
+    cmd->add_option("ID", *id, "patch id, e.g. PATCH-3")->required();
+    OnRun(cmd, slot,
+          Remote(
+              server,
+              [id](const RemoteClient& c) {
+                return c.Get("/api/v1/patches/" + RemoteClient::Segment(*id));
+              },
+              PrintPatch));
+  }
+  {
+    auto* cmd = patch->add_subcommand("list", "every patch");
+    OnRun(cmd, slot,
+          Remote(
+              server, [](const RemoteClient& c) { return AllPages(c, "/api/v1/patches", {}, 0); },
+              [](Context& ctx, const json& items) {
+                for (const json& item : items) PrintPatch(ctx, item);
+              }));
+  }
 
   auto* cr = app.add_subcommand("cr", "change requests on the server");
   cr->require_subcommand(1);
@@ -235,6 +347,90 @@ void RegisterRemoteCommands(CLI::App& app, Action& slot, std::shared_ptr<std::st
   env_action("reject", "reject for an environment", "rejections", {{"reason", "why"}});
   env_action("signoff", "sign off for an environment", "signoffs",
              {{"kind", "dev-lead, test-manager, business-analyst, uat, cab"}});
+
+  {
+    auto* cmd = cr->add_subcommand("create", "create a change request for a patch (playbook 2.2)");
+    struct Args {
+      std::string patch, system, type, description, implementation_plan, rollback_plan, risk,
+          test_plan, downtime, duration, rollback_complexity;
+      std::vector<std::string> affected;
+    };
+    auto a = std::make_shared<Args>();
+    cmd->add_option("--patch", a->patch, "patch id, e.g. PATCH-3")->required();
+    cmd->add_option("--system", a->system, "the system the patch is for")->required();
+    cmd->add_option("--affected-system", a->affected, "another affected system (repeatable)");
+    cmd->add_option("--type", a->type, "security, standard or infrastructure");
+    cmd->add_option("--description", a->description, "detailed patch description and purpose");
+    cmd->add_option("--implementation-plan", a->implementation_plan,
+                    "file: step-by-step procedure");
+    cmd->add_option("--rollback-plan", a->rollback_plan, "file: detailed rollback procedure");
+    cmd->add_option("--risk", a->risk, "impact and risk analysis");
+    cmd->add_option("--test-plan", a->test_plan, "file: validation and test approach");
+    cmd->add_option("--downtime", a->downtime, "expected downtime, e.g. 15m (0s for none)");
+    cmd->add_option("--duration", a->duration, "expected duration of the deployment, e.g. 1h");
+    cmd->add_option("--rollback-complexity", a->rollback_complexity, "low, medium or high");
+    OnRun(cmd, slot, [server, a](Context& ctx) -> Status {
+      json body = {{"patch", a->patch}, {"system", a->system}, {"affected_systems", a->affected}};
+      const std::pair<const char*, const std::string*> texts[] = {
+          {"type", &a->type},         {"description", &a->description},
+          {"risk", &a->risk},         {"downtime", &a->downtime},
+          {"duration", &a->duration}, {"rollback_complexity", &a->rollback_complexity}};
+      for (const auto& [field, value] : texts) {
+        if (!value->empty()) body[field] = *value;
+      }
+      const std::tuple<const char*, const char*, const std::string*> plans[] = {
+          {"implementation_plan", "--implementation-plan", &a->implementation_plan},
+          {"rollback_plan", "--rollback-plan", &a->rollback_plan},
+          {"test_plan", "--test-plan", &a->test_plan}};
+      for (const auto& [field, flag, path] : plans) {
+        if (path->empty()) continue;
+        ASSIGN_OR_RETURN(body[field], ReadInputFile(flag, *path, 256 * 1024, true));
+      }
+      return Remote(
+          server, [&](const RemoteClient& c) { return c.Post("/api/v1/crs", body); }, PrintCr)(ctx);
+    });
+  }
+  {
+    auto [cmd, id] = id_command(cr, "attach", "attach a document (stored by SHA-256)");
+    auto kind = std::make_shared<std::string>(), file = std::make_shared<std::string>();
+    cmd->add_option("--kind", *kind,
+                    "release-notes, security-impact-assessment, rollback-procedure, "
+                    "test-specification, ...")
+        ->required();
+    cmd->add_option("FILE", *file, "the document")->required();
+    OnRun(cmd, slot, [server, id, kind, file](Context& ctx) -> Status {
+      ASSIGN_OR_RETURN(std::string content, ReadInputFile("FILE", *file, 16 << 20, false));
+      json body = {{"kind", *kind},
+                   {"file_name", std::filesystem::path(*file).filename().string()},
+                   {"content_base64", EncodeBase64(content)}};
+      return Remote(
+          server,
+          [&](const RemoteClient& c) {
+            return c.Post("/api/v1/crs/" + RemoteClient::Segment(*id) + "/attachments", body);
+          },
+          PrintCr)(ctx);
+    });
+  }
+  {
+    auto [cmd, id] = id_command(cr, "schedule", "set the planned start in an environment");
+    auto env = std::make_shared<std::string>(), at = std::make_shared<std::string>();
+    cmd->add_option("--env", *env, "environment, e.g. TEST")->required();
+    cmd->add_option("--at", *at, "RFC 3339, or 'YYYY-MM-DD HH:MM' in the server's zone")
+        ->required();
+    OnRun(cmd, slot,
+          Remote(
+              server,
+              [id, env, at](const RemoteClient& c) {
+                return c.Post("/api/v1/crs/" + RemoteClient::Segment(*id) + "/schedule",
+                              {{"environment", *env}, {"at", *at}});
+              },
+              [](Context& ctx, const json& cr) {
+                PrintCr(ctx, cr);
+                for (const json& c : cr.value("conflicts", json::array())) {
+                  ctx.err() << "rollgate: warning: " << EscapeForDisplay(Text(c, "detail")) << "\n";
+                }
+              }));
+  }
 
   auto* gate = app.add_subcommand("gate", "promotion gates");
   gate->require_subcommand(1);
@@ -328,6 +524,42 @@ void RegisterRemoteCommands(CLI::App& app, Action& slot, std::shared_ptr<std::st
       if (answer["id"].is_null()) {
         if (ctx.json()) PrintJson(ctx, answer);
         return RefusedByGate(Text(answer, "message"));
+      }
+      if (!ctx.json()) {
+        ctx.err() << fmt::format("{} (rollback) started on {}\n", Text(answer, "id"),
+                                 client.server());
+      }
+      return Follow(ctx, client, Text(answer, "id"));
+    });
+  }
+
+  {
+    auto* cmd = app.add_subcommand(
+        "decide", "decide a rollback trigger that waits for a person (playbook 6.1, evaluate)");
+    auto id = std::make_shared<std::string>(), env = std::make_shared<std::string>();
+    auto decision = std::make_shared<std::string>(), reason = std::make_shared<std::string>();
+    cmd->add_option("CR", *id, "change request id, e.g. CR-12")->required();
+    cmd->add_option("--env", *env, "environment, e.g. PROD")->required();
+    cmd->add_option("DECISION", *decision, "rollback or continue")
+        ->required()
+        ->check(CLI::IsMember({"rollback", "continue"}));
+    cmd->add_option("--reason", *reason, "why (recorded on the CR)");
+    OnRun(cmd, slot, [server, id, env, decision, reason](Context& ctx) -> Status {
+      ASSIGN_OR_RETURN(RemoteClient client, ClientFor(*server));
+      ASSIGN_OR_RETURN(
+          json answer,
+          client.Post("/api/v1/crs/" + RemoteClient::Segment(*id) + "/decisions",
+                      {{"environment", *env}, {"decision", *decision}, {"reason", *reason}}));
+      // "continue" answers with the CR; "rollback" with the rollback run, followed to its end.
+      if (*decision == "continue" || answer["id"].is_null()) {
+        if (ctx.json()) {
+          PrintJson(ctx, answer);
+        } else if (answer["id"].is_null()) {
+          ctx.out() << Text(answer, "message") << "\n";
+        } else {
+          ctx.out() << fmt::format("{} in {}: continue recorded\n", *id, *env);
+        }
+        return Status::Ok();
       }
       if (!ctx.json()) {
         ctx.err() << fmt::format("{} (rollback) started on {}\n", Text(answer, "id"),

@@ -123,6 +123,7 @@ Status RunServe(Context& ctx, const ServeArgs& args) {
   options.store_url = ctx.StoreUrl();
   options.config_dir = std::filesystem::path(ctx.ConfigPath()).parent_path();
   options.runs = &runs;
+  options.packages_dir = ctx.PackagesDir();
   server::HttpServer http(*config, options, ctx.clock(), ctx.zone());
   RETURN_IF_ERROR(http.Bind());
   ASSIGN_OR_RETURN(std::vector<std::string> resumed, runs.ResumeLeftRuns());

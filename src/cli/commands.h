@@ -8,6 +8,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
 
@@ -22,6 +23,11 @@ using Command = std::function<Status(Context&)>;
 
 // Sets the command that runs when `command` was selected on the command line.
 void OnRun(CLI::App* command, Action& slot, Command body);
+
+// The content of the file `flag` names (messages start "FLAG PATH: "): InvalidArgument when it
+// is not a readable regular file, is larger than `limit` bytes, or, for `text`, is not UTF-8.
+Result<std::string> ReadInputFile(std::string_view flag, const std::string& path, size_t limit,
+                                  bool text);
 
 void RegisterBasicCommands(CLI::App& app, Action& slot);    // init, validate, cvss
 void RegisterPatchCommands(CLI::App& app, Action& slot);    // patch add|import|show|list|classify
@@ -41,7 +47,8 @@ void RegisterPageCommands(CLI::App& app, Action& slot);     // page, page ack|li
 void RegisterCalendarCommand(CLI::App& app, Action& slot);  // calendar
 void RegisterNotifyCommands(CLI::App& app, Action& slot);   // notify list|show|retry|flush
 
-// Remote mode (--server, cli/cmd_remote.cc): whoami, cr list|show|submit|approve|reject|signoff,
+// Remote mode (--server, cli/cmd_remote.cc): whoami, patch add|import|show|list, cr
+// list|show|create|attach|submit|schedule|approve|reject|signoff, decide,
 // gate check, deploy, rollback, run list|show|cancel, audit export, through the HTTP API of the
 // server `*server` names.
 void RegisterRemoteCommands(CLI::App& app, Action& slot, std::shared_ptr<std::string> server);

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,20 @@ Result<std::unique_ptr<Execution>> MakeRunnerExecution(Context& ctx, const std::
                                                        std::vector<std::string> hosts,
                                                        const std::string& actor,
                                                        ExecutionHooks hooks = {});
+
+// What RespondToFirings did: nothing (deployed by hand, or no action), a rollback, or a page.
+struct FiringResponse {
+  bool deployed_by_hand = false;  // no deployment run of Rollgate's: nothing to roll back
+  std::optional<Run> rollback;    // the rollback run, for action rollback
+  bool paged = false;             // for action evaluate: paged for a decision
+};
+// The same, silent, executing through `execution_for` (given the transport the deployment used):
+// for the server, whose runs execute its own way.
+Result<FiringResponse> RespondToFirings(
+    Context& ctx, const std::string& cr, const std::string& environment,
+    const std::vector<TriggerFiring>& firings,
+    const std::function<Result<std::unique_ptr<Execution>>(const std::string& transport)>&
+        execution_for);
 
 // Acts on triggers recorded by someone other than a deployment (the watch, `patch import`):
 // rolls back at once for action rollback (over the transport the deployment used), pages for a

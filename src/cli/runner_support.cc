@@ -89,28 +89,27 @@ Result<std::unique_ptr<Execution>> MakeRunnerExecution(Context& ctx, const std::
   return execution;
 }
 
-Status RespondToFirings(Context& ctx, const std::string& cr, const std::string& environment,
-                        const std::vector<TriggerFiring>& firings, const std::string& actor) {
-  if (StrongestAction(firings) == TriggerAction::kOff) return Status::Ok();
+Result<FiringResponse> RespondToFirings(
+    Context& ctx, const std::string& cr, const std::string& environment,
+    const std::vector<TriggerFiring>& firings,
+    const std::function<Result<std::unique_ptr<Execution>>(const std::string& transport)>&
+        execution_for) {
+  FiringResponse response;
+  if (StrongestAction(firings) == TriggerAction::kOff) return response;
   ASSIGN_OR_RETURN(const Config* config, ctx.GetConfig());
   ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
-  // Over the transport the deployment used.
   DeployService deployments(*config, *store, ctx.clock(), ctx.zone(), ctx.PackagesDir());
   Result<DeployService::DeploymentRecord> found = deployments.LatestDeployment(cr, environment);
   if (!found.ok() && found.error().code() == StatusCode::kNotFound) {
     // Deployed by hand (evidence recorded with `cr evidence`): nothing Rollgate can roll back.
-    if (!ctx.json()) {
-      ctx.err() << fmt::format(
-          "rollgate: {} in {} was not deployed by Rollgate: roll it back by hand\n", cr,
-          environment);
-    }
-    return Status::Ok();
+    response.deployed_by_hand = true;
+    return response;
   }
   if (!found.ok()) return found.error();
   const DeployService::DeploymentRecord& deployment = found.value();
-  std::string transport = deployment.run.transport.empty() ? "ssh" : deployment.run.transport;
-  ASSIGN_OR_RETURN(std::unique_ptr<Execution> execution,
-                   MakeRunnerExecution(ctx, transport, TransportOptions{}, 10, {}, actor));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<Execution> execution,
+      execution_for(deployment.run.transport.empty() ? "ssh" : deployment.run.transport));
   std::vector<TriggerFiring> immediate;
   for (const TriggerFiring& f : firings) {
     if (f.action == TriggerAction::kRollback) immediate.push_back(f);
@@ -118,16 +117,32 @@ Status RespondToFirings(Context& ctx, const std::string& cr, const std::string& 
   if (!immediate.empty()) {
     ASSIGN_OR_RETURN(RunnerOutcome outcome,
                      execution->runner->AutomaticRollback(cr, environment, immediate));
-    if (!ctx.json() && outcome.rollback) {
-      ctx.err() << fmt::format("rollgate: {} rolled back in {} by its trigger: {} {}\n", cr,
-                               environment, outcome.rollback->id,
-                               RunStateName(outcome.rollback->state));
-    }
-    return Status::Ok();
+    response.rollback = std::move(outcome.rollback);
+    return response;
   }
   ASSIGN_OR_RETURN(std::vector<Evidence> paged,
                    execution->runner->PageForDecision(cr, environment, deployment.run.id));
-  if (!ctx.json()) {
+  response.paged = true;
+  return response;
+}
+
+Status RespondToFirings(Context& ctx, const std::string& cr, const std::string& environment,
+                        const std::vector<TriggerFiring>& firings, const std::string& actor) {
+  // Over the transport the deployment used.
+  ASSIGN_OR_RETURN(
+      FiringResponse response,
+      RespondToFirings(ctx, cr, environment, firings, [&](const std::string& transport) {
+        return MakeRunnerExecution(ctx, transport, TransportOptions{}, 10, {}, actor);
+      }));
+  if (ctx.json()) return Status::Ok();
+  if (response.deployed_by_hand) {
+    ctx.err() << fmt::format(
+        "rollgate: {} in {} was not deployed by Rollgate: roll it back by hand\n", cr, environment);
+  } else if (response.rollback) {
+    ctx.err() << fmt::format("rollgate: {} rolled back in {} by its trigger: {} {}\n", cr,
+                             environment, response.rollback->id,
+                             RunStateName(response.rollback->state));
+  } else if (response.paged) {
     ctx.err() << fmt::format(
         "rollgate: {} in {} waits for a decision: rollgate decide {} --env {} rollback|continue\n",
         cr, environment, cr, environment);

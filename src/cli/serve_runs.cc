@@ -162,6 +162,46 @@ Result<server::RunStarted> ServerRuns::StartRollback(const std::string& cr,
       });
 }
 
+Result<server::RunStarted> ServerRuns::Decide(const std::string& cr, const std::string& environment,
+                                              const std::string& decision,
+                                              const std::string& reason, const std::string& actor) {
+  std::string what = fmt::format("decide {} in {} ({}) for {}", cr, environment, decision, actor);
+  return Launch(
+      what, actor,
+      [=, this](Context& ctx, Job& job, const auto& started) -> Result<server::RunStarted> {
+        ASSIGN_OR_RETURN(std::unique_ptr<Execution> execution,
+                         ExecutionFor(ctx, job, started, actor));
+        Result<RunnerOutcome> outcome =
+            execution->runner->Decide(cr, environment, actor, decision, reason);
+        if (!outcome.ok()) return Result<server::RunStarted>(outcome.status());
+        if (!outcome->rollback) {
+          return Result<server::RunStarted>(server::RunStarted{"", outcome->awaiting});
+        }
+        Log(fmt::format("{} ({}) ended {}", outcome->rollback->id, what,
+                        RunStateName(outcome->rollback->state)));
+        return Result<server::RunStarted>(server::RunStarted{outcome->rollback->id, {}});
+      });
+}
+
+Result<server::RunStarted> ServerRuns::RespondToFirings(const std::string& cr,
+                                                        const std::string& environment,
+                                                        const std::vector<TriggerFiring>& firings,
+                                                        const std::string& actor) {
+  std::string what = fmt::format("respond to the triggers of {} in {}", cr, environment);
+  return Launch(
+      what, actor,
+      [=, this](Context& ctx, Job& job, const auto& started) -> Result<server::RunStarted> {
+        Result<FiringResponse> response = cli::RespondToFirings(
+            ctx, cr, environment, firings,
+            [&](const std::string&) { return ExecutionFor(ctx, job, started, actor); });
+        if (!response.ok()) return Result<server::RunStarted>(response.status());
+        if (!response->rollback) return Result<server::RunStarted>(server::RunStarted{});
+        Log(fmt::format("{} ({}) ended {}", response->rollback->id, what,
+                        RunStateName(response->rollback->state)));
+        return Result<server::RunStarted>(server::RunStarted{response->rollback->id, {}});
+      });
+}
+
 Result<std::unique_ptr<Execution>> ServerRuns::ExecutionFor(
     Context& ctx, Job& job, const std::function<void(server::RunStarted)>& started,
     const std::string& actor) {

@@ -40,6 +40,13 @@ class ServerRuns final : public server::RunControl {
                                            const std::string& reason,
                                            const std::string& actor) override;
   Status Cancel(const std::string& run_id, const std::string& actor) override;
+  Result<server::RunStarted> Decide(const std::string& cr, const std::string& environment,
+                                    const std::string& decision, const std::string& reason,
+                                    const std::string& actor) override;
+  // Over the server's transport (a request cannot choose one), not the deployment's.
+  Result<server::RunStarted> RespondToFirings(const std::string& cr, const std::string& environment,
+                                              const std::vector<TriggerFiring>& firings,
+                                              const std::string& actor) override;
 
   // Resumes, in the background, every unfinished run whose owner was a server process that is
   // gone. Returns their ids.

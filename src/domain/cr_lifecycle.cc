@@ -616,4 +616,59 @@ Result<CrTransition> Close(const ChangeRequest& cr, const Config& config, std::s
   return Done(std::move(next), "cr.close", {{"by", std::string(person)}}, now);
 }
 
+Result<CrDraft> ParseCrDraft(const CrDraftText& text,
+                             const std::function<std::string(std::string_view)>& display,
+                             std::string& field) {
+  auto fault = [&](std::string_view name, const std::string& problem) {
+    field = std::string(name);
+    return InvalidArgument(fmt::format("{}: {}", display(name), problem));
+  };
+  auto not_utf8 = [&](std::string_view name) {
+    field = std::string(name);
+    return InvalidArgument(fmt::format("{} is not valid UTF-8", display(name)));
+  };
+  const std::pair<std::string_view, const std::string*> texts[] = {
+      {"system", &text.system},
+      {"description", &text.description},
+      {"implementation_plan", &text.implementation_plan},
+      {"rollback_plan", &text.rollback_plan},
+      {"risk", &text.risk},
+      {"test_plan", &text.test_plan}};
+  for (const auto& [name, value] : texts) {
+    if (!IsValidUtf8(*value)) return not_utf8(name);
+  }
+  for (const std::string& system : text.affected) {
+    if (!IsValidUtf8(system)) return not_utf8("affected_systems");
+  }
+  CrDraft draft;
+  draft.system = text.system;
+  draft.affected_systems = text.affected;
+  draft.description = text.description;
+  draft.implementation_plan = text.implementation_plan;
+  draft.rollback_plan = text.rollback_plan;
+  draft.risk_assessment = text.risk;
+  draft.test_plan = text.test_plan;
+  if (!text.type.empty()) {
+    Result<ChangeType> type = ParseChangeType(text.type);
+    if (!type.ok()) return fault("type", type.status().message());
+    draft.type = *type;
+  }
+  if (!text.rollback_complexity.empty()) {
+    Result<RollbackComplexity> c = ParseRollbackComplexity(text.rollback_complexity);
+    if (!c.ok()) return fault("rollback_complexity", c.status().message());
+    draft.rollback_complexity = *c;
+  }
+  if (!text.downtime.empty()) {
+    Result<Seconds> d = ParseDuration(text.downtime, /*allow_zero=*/true);
+    if (!d.ok()) return fault("downtime", d.status().message());
+    draft.expected_downtime = *d;
+  }
+  if (!text.duration.empty()) {
+    Result<Seconds> d = ParseDuration(text.duration);
+    if (!d.ok()) return fault("duration", d.status().message());
+    draft.expected_duration = *d;
+  }
+  return draft;
+}
+
 }  // namespace rollgate

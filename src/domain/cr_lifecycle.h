@@ -13,6 +13,7 @@
 // which voids earlier approvals and sign-offs (they stay recorded). Pure, thread-safe.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,6 +43,21 @@ struct CrDraft {
   RollbackComplexity rollback_complexity = RollbackComplexity::kMedium;
   std::string requester;
 };
+
+// A draft as text, as the command line's flags and the API's body give it (plans as their text).
+struct CrDraftText {
+  std::string system, type, description, implementation_plan, rollback_plan, risk, test_plan,
+      downtime, duration, rollback_complexity;
+  std::vector<std::string> affected;
+};
+
+// The draft `text` gives: InvalidArgument for text that is not UTF-8, an unknown type or
+// rollback complexity, or a duration that is not one ("15m"). `field` is set to the field at
+// fault ("type", "downtime", "affected_systems", ...), and the message names it
+// as `display` writes it ("--downtime" on the command line).
+Result<CrDraft> ParseCrDraft(const CrDraftText& text,
+                             const std::function<std::string(std::string_view)>& display,
+                             std::string& field);
 
 // A content edit; only the fields set change.
 struct CrEdit {

@@ -5,20 +5,25 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <exception>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 
+#include "common/base64.h"
 #include "common/sha256.h"
 #include "common/strings.h"
 #include "domain/checklists.h"
 #include "domain/cr_document.h"
 #include "domain/gates.h"
+#include "intake/advisory.h"
 #include "server/web_assets.h"
 #include "service/calendar_service.h"
 #include "service/cr_service.h"
+#include "service/notification_service.h"
 #include "service/page_service.h"
+#include "service/patch_service.h"
 #include "service/token_service.h"
 #include "views/status_page.h"
 #include "views/views.h"
@@ -106,7 +111,32 @@ Result<int> QueryInt(const ApiRequest& request, const std::string& name, int fal
 }
 
 // The kinds a body field may have.
-enum class FieldType { kString, kBool };
+enum class FieldType { kString, kBool, kStringList };
+
+const char* FieldTypeName(FieldType type) {
+  switch (type) {
+    case FieldType::kString:
+      return "string";
+    case FieldType::kBool:
+      return "boolean";
+    case FieldType::kStringList:
+      return "list of strings";
+  }
+  return "value";
+}
+
+bool HasType(const json& value, FieldType type) {
+  switch (type) {
+    case FieldType::kString:
+      return value.is_string();
+    case FieldType::kBool:
+      return value.is_boolean();
+    case FieldType::kStringList:
+      return value.is_array() &&
+             std::all_of(value.begin(), value.end(), [](const json& v) { return v.is_string(); });
+  }
+  return false;
+}
 
 struct FieldSpec {
   FieldType type;
@@ -143,12 +173,10 @@ Result<json> ParseBody(const ApiRequest& request, const std::map<std::string, Fi
           fmt::format("unknown field '{}'{}", EscapeForDisplay(name),
                       hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
     }
-    bool ok = spec->second.type == FieldType::kString ? value.is_string() : value.is_boolean();
-    if (!ok) {
+    if (!HasType(value, spec->second.type)) {
       fault_field = name;
       return InvalidArgument(
-          fmt::format("field '{}' must be a {}", name,
-                      spec->second.type == FieldType::kString ? "string" : "boolean"));
+          fmt::format("field '{}' must be a {}", name, FieldTypeName(spec->second.type)));
     }
   }
   for (const auto& [name, spec] : fields) {
@@ -163,6 +191,11 @@ Result<json> ParseBody(const ApiRequest& request, const std::map<std::string, Fi
 std::string StringField(const json& body, const char* name) {
   auto it = body.find(name);
   return it == body.end() ? std::string() : it->get<std::string>();
+}
+
+std::vector<std::string> ListField(const json& body, const char* name) {
+  auto it = body.find(name);
+  return it == body.end() ? std::vector<std::string>() : it->get<std::vector<std::string>>();
 }
 
 // `text` percent-encoded for a query string (RFC 3986 unreserved characters stay).
@@ -254,6 +287,49 @@ Result<HelpDeskInput> LoadHelpDeskInput(Store& store, const Config& config) {
   return input;
 }
 
+// A minisign signature given as text in a request, as the file PatchService reads: removed when
+// this goes out of scope.
+class SignatureFile {
+ public:
+  ~SignatureFile() {
+    if (!path_.empty()) std::filesystem::remove(path_, ec_);
+  }
+  Result<std::filesystem::path> Write(const std::string& text) {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "rollgate-signature-XXXXXX").string();
+    int fd = ::mkstemp(pattern.data());
+    if (fd < 0) return Unavailable("cannot create a temporary file for the signature");
+    path_ = pattern;
+    FILE* file = ::fdopen(fd, "wb");
+    bool written = file != nullptr && std::fwrite(text.data(), 1, text.size(), file) == text.size();
+    if (file != nullptr) written = (std::fclose(file) == 0) && written;
+    if (!written) return Unavailable("cannot write the signature to a temporary file");
+    return path_;
+  }
+
+ private:
+  std::filesystem::path path_;
+  std::error_code ec_;
+};
+
+// The fields of a CR as the API takes them (POST /api/v1/crs).
+const std::map<std::string, FieldSpec>& CrCreateFields() {
+  static const std::map<std::string, FieldSpec> fields = {
+      {"patch", {FieldType::kString, true}},
+      {"system", {FieldType::kString, true}},
+      {"affected_systems", {FieldType::kStringList, false}},
+      {"type", {FieldType::kString, false}},
+      {"description", {FieldType::kString, false}},
+      {"implementation_plan", {FieldType::kString, false}},
+      {"rollback_plan", {FieldType::kString, false}},
+      {"risk", {FieldType::kString, false}},
+      {"test_plan", {FieldType::kString, false}},
+      {"downtime", {FieldType::kString, false}},
+      {"duration", {FieldType::kString, false}},
+      {"rollback_complexity", {FieldType::kString, false}}};
+  return fields;
+}
+
 }  // namespace
 
 std::string EtagOf(const std::string& body) { return "\"" + Sha256Hex(body).substr(0, 32) + "\""; }
@@ -299,7 +375,7 @@ ApiResponse Api::Handle(const ApiRequest& request) const {
   if (response.route.empty()) response.route = "unmatched";
   // Conditional GET: the same representation as the client holds needs no body.
   if (request.method == "GET" && response.status == 200) {
-    std::string etag = EtagOf(response.body);
+    std::string etag = response.etag.empty() ? EtagOf(response.body) : response.etag;
     response.headers.emplace_back("ETag", etag);
     auto match = request.headers.find("if-none-match");
     if (match != request.headers.end()) {
@@ -316,6 +392,27 @@ ApiResponse Api::Handle(const ApiRequest& request) const {
   metrics_.RecordRequest(response.route, request.method, response.status,
                          clock_.Monotonic() - started);
   return response;
+}
+
+Result<Api::Document> Api::CachedDocument(Store& store, const std::string& key,
+                                          const std::function<Result<std::string>()>& build) const {
+  constexpr size_t kMaxCached = 256;
+  std::optional<StoreStamp> stamp = store.ChangeStamp();
+  if (stamp) {
+    std::lock_guard lock(cache_mutex_);
+    auto it = cache_.find({stamp->connection, key});
+    if (it != cache_.end() && it->second.stamp == *stamp) return it->second;
+  }
+  // Read after the stamp: the body is at least as new as the stamp it is kept under.
+  ASSIGN_OR_RETURN(std::string body, build());
+  Document document{stamp.value_or(StoreStamp{}), std::move(body), ""};
+  document.etag = EtagOf(document.body);
+  if (stamp) {
+    std::lock_guard lock(cache_mutex_);
+    if (cache_.size() >= kMaxCached) cache_.clear();
+    cache_[{stamp->connection, key}] = document;
+  }
+  return document;
 }
 
 ApiResponse Api::Snapshot(const ApiRequest& request) const {
@@ -379,15 +476,13 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
         by_state[std::string(RunStateName(state))] = 0;
       }
       Histogram steps;
-      std::map<std::string, size_t> notifications;
+      std::map<std::string, int64_t> notifications;
       Status read = (*store)->Read([&](Transaction& tx) -> Status {
         // The notification queue: its depth (pending) and what failed for good.
         for (NotificationState state :
              {NotificationState::kPending, NotificationState::kSent, NotificationState::kFailed}) {
-          NotificationFilter filter;
-          filter.state = state;
-          ASSIGN_OR_RETURN(std::vector<Notification> found, tx.ListNotifications(filter));
-          notifications[std::string(NotificationStateName(state))] = found.size();
+          ASSIGN_OR_RETURN(notifications[std::string(NotificationStateName(state))],
+                           tx.CountNotifications(state));
         }
         ASSIGN_OR_RETURN(std::vector<RunSummary> runs, tx.ListRuns(std::nullopt));
         for (const RunSummary& run : runs) ++by_state[std::string(RunStateName(run.state))];
@@ -517,6 +612,67 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
     const Patch* patch = nullptr;
     return routed(JsonResponse(200, CrToJson(*cr, patch, config_, clock_.Now(), zone_)), route);
   };
+  // The CR document as `cr show --output json` gives it, with its patch.
+  auto cr_document = [&](const ChangeRequest& cr) {
+    std::optional<Patch> patch;
+    (void)store.Read([&](Transaction& tx) -> Status {
+      Result<Patch> p = tx.GetPatch(cr.patch_id);
+      if (p.ok()) patch = std::move(*p);
+      return Status::Ok();
+    });
+    return CrToJson(cr, patch ? &*patch : nullptr, config_, clock_.Now(), zone_);
+  };
+  // 201 with the new resource's address.
+  auto created = [&](const json& document, const std::string& location, const char* route) {
+    ApiResponse response = routed(JsonResponse(201, document), route);
+    response.headers.emplace_back("Location", location);
+    return response;
+  };
+  // Runs need the server's executor.
+  auto executes = [&](const char* route) -> std::optional<ApiResponse> {
+    if (runs_ != nullptr) return std::nullopt;
+    return result_error(Unavailable("this server does not execute runs"), "", route);
+  };
+  // The run as stored, 202: what a start or a cancel answers while the run goes on.
+  auto accepted = [&](const std::string& run_id, const char* route) -> ApiResponse {
+    Run run;
+    std::vector<StepExecution> steps;
+    Status read = store.Read([&](Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(run, tx.GetRun(run_id));
+      ASSIGN_OR_RETURN(steps, tx.ListStepExecutions(run_id));
+      return Status::Ok();
+    });
+    if (!read.ok()) return result_error(read, "", route);
+    ApiResponse response = routed(JsonResponse(202, RunJson(run, steps)), route);
+    response.headers.emplace_back("Location", "/api/v1/runs/" + run_id);
+    return response;
+  };
+  auto started = [&](const Result<RunStarted>& start, const char* route) -> ApiResponse {
+    if (!start.ok()) return result_error(start.status(), "", route);
+    if (!start->run_id.empty()) return accepted(start->run_id, route);
+    return routed(
+        JsonResponse(202, {{"id", nullptr},
+                           {"awaiting", start->awaiting},
+                           {"message", fmt::format("{}'s authorisation is recorded; "
+                                                   "the rollback also needs {}",
+                                                   actor, Join(start->awaiting, " and "))}}),
+        route);
+  };
+  PatchService patches(config_, store, clock_, packages_dir_);
+  // The run as `run show --output json` shows it (GET runs/ID and its events), rendered once per
+  // change of the store however many clients poll it.
+  auto run_document = [&](const std::string& id, const char* route) {
+    Result<Document> document =
+        CachedDocument(store, "/api/v1/runs/" + id, [&]() -> Result<std::string> {
+          ASSIGN_OR_RETURN(json run, RunDocument(store, id));
+          return JsonResponse(200, run).body;
+        });
+    if (!document.ok()) return result_error(document.status(), "", route);
+    ApiResponse response;
+    response.body = std::move(document->body);
+    response.etag = std::move(document->etag);
+    return routed(std::move(response), route);
+  };
 
   // /api/v1/whoami
   if (n == 3 && segments[2] == "whoami") {
@@ -578,13 +734,149 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
     const char* route = "/api/v1/runs/{id}/events";
     if (auto refused = only({"GET"}, route)) return *refused;
     if (auto bad = CheckQuery(request, {})) return fault(*bad, route);
-    Result<json> document = RunDocument(store, segments[3]);
-    if (!document.ok()) return result_error(document.status(), "", route);
-    return routed(JsonResponse(200, *document), route);
+    return run_document(segments[3], route);
   }
 
-  // /api/v1/patches[/ID]
+  // /api/v1/advisories: an OSV or CSAF 2.0 advisory imported as a patch (`patch import`); the
+  // body is the advisory. Its security trigger is judged on every deployment at once.
+  if (n == 3 && segments[2] == "advisories") {
+    const char* route = "/api/v1/advisories";
+    if (auto refused = only({"POST"}, route)) return *refused;
+    if (auto bad = CheckQuery(request, {})) return fault(*bad, route);
+    if (read_only) {
+      return result_error(
+          PermissionDenied(fmt::format("{} may read but not act: holds only the read-only roles {}",
+                                       actor, Join(config_.server.read_only_roles, ", "))),
+          "", route);
+    }
+    auto content_type = request.headers.find("content-type");
+    std::string type = content_type == request.headers.end()
+                           ? std::string()
+                           : ToLower(Trim(Split(content_type->second, ';').front()));
+    if (type != "application/json") {
+      return result_error(InvalidArgument("the advisory must be sent as JSON (Content-Type: "
+                                          "application/json)"),
+                          "", route);
+    }
+    if (request.body.size() > kMaxAdvisoryBytes) {
+      return result_error(
+          InvalidArgument(fmt::format("the advisory is larger than {} bytes", kMaxAdvisoryBytes)),
+          "", route);
+    }
+    Result<Patch> patch = patches.Import(request.body, actor);
+    if (!patch.ok()) return result_error(patch.status(), "", route);
+    Result<std::vector<SecurityTriggerFiring>> firings = patches.CheckDeployments(*patch, actor);
+    if (!firings.ok()) return result_error(firings.status(), "", route);
+    json document = PatchJson(*patch);
+    document["triggers"] = json::array();
+    std::map<std::pair<std::string, std::string>, std::vector<TriggerFiring>> by_target;
+    for (const SecurityTriggerFiring& f : *firings) {
+      document["triggers"].push_back(
+          AdvisoryFiringJson(f.change_request, f.environment, f.system, f.version, f.firing));
+      by_target[{f.change_request, f.environment}].push_back(f.firing);
+    }
+    // What was done about them: a rollback run, or a page for a decision (no run).
+    document["responses"] = json::array();
+    for (const auto& [target, list] : by_target) {
+      json answer = {{"change_request", target.first},
+                     {"environment", target.second},
+                     {"run", nullptr},
+                     {"error", nullptr}};
+      if (runs_ == nullptr) {
+        answer["error"] =
+            "this server does not execute runs: respond with rollgate decide or "
+            "rollback";
+      } else {
+        Result<RunStarted> started =
+            runs_->RespondToFirings(target.first, target.second, list, actor);
+        if (started.ok() && !started->run_id.empty()) answer["run"] = started->run_id;
+        if (!started.ok()) answer["error"] = started.status().message();
+      }
+      document["responses"].push_back(std::move(answer));
+    }
+    return created(document, "/api/v1/patches/" + patch->id, route);
+  }
+
+  // /api/v1/patches[/ID[/classification]]
   if (n >= 3 && segments[2] == "patches") {
+    if (n == 3 && method == "POST") {
+      const char* route = "/api/v1/patches";
+      json body;
+      if (auto refused = act(route,
+                             {{"title", {FieldType::kString, true}},
+                              {"source", {FieldType::kString, true}},
+                              {"cves", {FieldType::kStringList, false}},
+                              {"references", {FieldType::kStringList, false}},
+                              {"version", {FieldType::kString, false}},
+                              {"cvss_vectors", {FieldType::kStringList, false}},
+                              {"exploited", {FieldType::kBool, false}},
+                              {"criteria", {FieldType::kStringList, false}},
+                              {"release_notes", {FieldType::kString, false}},
+                              {"package_url", {FieldType::kString, false}},
+                              {"package_sha256", {FieldType::kString, false}},
+                              {"signature", {FieldType::kString, false}}},
+                             body)) {
+        return *refused;
+      }
+      PatchInput input;
+      input.title = StringField(body, "title");
+      input.source = StringField(body, "source");
+      input.cves = ListField(body, "cves");
+      input.references = ListField(body, "references");
+      input.version = StringField(body, "version");
+      input.cvss_vectors = ListField(body, "cvss_vectors");
+      input.exploited = body.value("exploited", false);
+      input.criteria = ListField(body, "criteria");
+      input.release_notes = StringField(body, "release_notes");
+      input.package = StringField(body, "package_url");
+      input.package_sha256 = StringField(body, "package_sha256");
+      std::string signature = StringField(body, "signature");
+      // A request names a package by its URL: the server never reads a path of its own for it.
+      if (!input.package.empty() && !StartsWith(input.package, "https://") &&
+          !StartsWith(input.package, "http://")) {
+        return result_error(InvalidArgument("'package_url' must be an https:// (or http://) URL "
+                                            "the server downloads; it does not read its own "
+                                            "files for a request"),
+                            "package_url", route);
+      }
+      if (input.package.empty() && (!input.package_sha256.empty() || !signature.empty())) {
+        const char* field = input.package_sha256.empty() ? "signature" : "package_sha256";
+        return result_error(InvalidArgument(fmt::format("'{}' goes with 'package_url'", field)),
+                            field, route);
+      }
+      if (!input.package.empty() && packages_dir_.empty()) {
+        return result_error(Unavailable("this server keeps no packages"), "package_url", route);
+      }
+      if (signature.size() > 4096) {
+        return result_error(InvalidArgument("'signature' is longer than a minisign signature"),
+                            "signature", route);
+      }
+      SignatureFile signature_file;
+      if (!signature.empty()) {
+        Result<std::filesystem::path> path = signature_file.Write(signature);
+        if (!path.ok()) return result_error(path.status(), "signature", route);
+        input.signature = *path;
+      }
+      Result<Patch> patch = patches.Add(input, actor);
+      if (!patch.ok()) return result_error(patch.status(), "", route);
+      return created(PatchJson(*patch), "/api/v1/patches/" + patch->id, route);
+    }
+    if (n == 5 && segments[4] == "classification") {
+      const char* route = "/api/v1/patches/{id}/classification";
+      json body;
+      if (auto refused = act(route,
+                             {{"priority", {FieldType::kString, true}},
+                              {"justification", {FieldType::kString, true}}},
+                             body)) {
+        return *refused;
+      }
+      Result<Priority> priority = ParsePriority(StringField(body, "priority"));
+      if (!priority.ok()) return result_error(priority.status(), "priority", route);
+      Result<Patch> patch =
+          patches.Reclassify(segments[3], *priority, StringField(body, "justification"), actor);
+      if (!patch.ok()) return result_error(patch.status(), "", route);
+      return routed(JsonResponse(200, PatchJson(*patch)), route);
+    }
     if (n == 3) {
       const char* route = "/api/v1/patches";
       if (auto refused = only({"GET"}, route)) return *refused;
@@ -618,9 +910,31 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
 
   // /api/v1/crs[/ID[/gates|checklist|submit|approvals|rejections|signoffs]]
   if (n >= 3 && segments[2] == "crs") {
+    if (n == 3 && method == "POST") {
+      const char* route = "/api/v1/crs";
+      json body;
+      if (auto refused = act(route, CrCreateFields(), body)) return *refused;
+      CrDraftText text{StringField(body, "system"),        StringField(body, "type"),
+                       StringField(body, "description"),   StringField(body, "implementation_plan"),
+                       StringField(body, "rollback_plan"), StringField(body, "risk"),
+                       StringField(body, "test_plan"),     StringField(body, "downtime"),
+                       StringField(body, "duration"),      StringField(body, "rollback_complexity"),
+                       ListField(body, "affected_systems")};
+      std::string field;
+      Result<CrDraft> draft = ParseCrDraft(
+          text, [](std::string_view name) { return fmt::format("field '{}'", name); }, field);
+      if (!draft.ok()) return result_error(draft.status(), field, route);
+      Result<ChangeRequest> cr = crs.Create(StringField(body, "patch"), *draft, actor);
+      if (!cr.ok()) {
+        // An unknown patch is the request's fault, not a missing route.
+        std::string at = cr.status().code() == StatusCode::kNotFound ? "patch" : "";
+        return result_error(cr.status(), at, route);
+      }
+      return created(cr_document(*cr), "/api/v1/crs/" + cr->id, route);
+    }
     if (n == 3) {
       const char* route = "/api/v1/crs";
-      if (auto refused = only({"GET"}, route)) return *refused;
+      if (auto refused = only({"GET", "POST"}, route)) return *refused;
       if (auto bad = CheckQuery(request, {"limit", "offset", "state", "system"})) {
         return fault(*bad, route);
       }
@@ -647,15 +961,7 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
       if (auto bad = CheckQuery(request, {})) return fault(*bad, route);
       Result<ChangeRequest> cr = crs.Get(id);
       if (!cr.ok()) return result_error(cr.status(), "", route);
-      std::optional<Patch> patch;
-      (void)store.Read([&](Transaction& tx) -> Status {
-        Result<Patch> p = tx.GetPatch(cr->patch_id);
-        if (p.ok()) patch = std::move(*p);
-        return Status::Ok();
-      });
-      return routed(
-          JsonResponse(200, CrToJson(*cr, patch ? &*patch : nullptr, config_, clock_.Now(), zone_)),
-          route);
+      return routed(JsonResponse(200, cr_document(*cr)), route);
     }
     if (n == 5 && (segments[4] == "gates" || segments[4] == "checklist")) {
       bool gates = segments[4] == "gates";
@@ -683,6 +989,97 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
       Result<ChecklistView> view = crs.ComputeChecklist(id, *env);
       if (!view.ok()) return result_error(view.status(), "", route);
       return routed(JsonResponse(200, ChecklistToJson(view->cr, *env, view->items)), route);
+    }
+    if (n == 5 && segments[4] == "attachments") {
+      const char* route = "/api/v1/crs/{id}/attachments";
+      json body;
+      if (auto refused = act(route,
+                             {{"kind", {FieldType::kString, true}},
+                              {"file_name", {FieldType::kString, true}},
+                              {"content", {FieldType::kString, false}},
+                              {"content_base64", {FieldType::kString, false}}},
+                             body)) {
+        return *refused;
+      }
+      if (body.contains("content") == body.contains("content_base64")) {
+        return result_error(InvalidArgument("give the document as 'content' (text) or as "
+                                            "'content_base64' (any bytes), one of them"),
+                            "content", route);
+      }
+      std::string content = StringField(body, "content");
+      if (body.contains("content_base64")) {
+        std::optional<std::string> bytes = DecodeBase64(StringField(body, "content_base64"));
+        if (!bytes) {
+          return result_error(InvalidArgument("'content_base64' is not base64 (RFC 4648)"),
+                              "content_base64", route);
+        }
+        content = std::move(*bytes);
+      }
+      Result<ChangeRequest> cr = crs.AttachContent(id, StringField(body, "kind"),
+                                                   StringField(body, "file_name"), content, actor);
+      if (!cr.ok()) return result_error(cr.status(), "", route);
+      return created(cr_document(*cr), "/api/v1/crs/" + cr->id, route);
+    }
+    if (n == 5 && segments[4] == "schedule") {
+      const char* route = "/api/v1/crs/{id}/schedule";
+      json body;
+      if (auto refused =
+              act(route,
+                  {{"environment", {FieldType::kString, true}}, {"at", {FieldType::kString, true}}},
+                  body)) {
+        return *refused;
+      }
+      std::string env = StringField(body, "environment");
+      Result<Timestamp> at = ParseTime(StringField(body, "at"), zone_);
+      if (!at.ok()) return result_error(at.status(), "at", route);
+      // The change calendar: conflicts are told; an overlap refuses where the environment requires
+      // a maintenance window (as `cr schedule`).
+      Result<std::vector<CalendarConflict>> conflicts =
+          CalendarService(config_, store, clock_, zone_).CheckSchedule(id, env, *at);
+      if (!conflicts.ok()) return result_error(conflicts.status(), "", route);
+      Result<ChangeRequest> cr = crs.Schedule(id, env, *at, actor);
+      if (!cr.ok()) return result_error(cr.status(), "", route);
+      // The §2.5 notices due now (an "immediate" environment, a late schedule) go out.
+      NotificationService notifications(config_, store, clock_, zone_);
+      Result<std::vector<std::string>> sent = notifications.SendDueAdvanceNotices(actor);
+      if (!sent.ok()) return result_error(sent.status(), "", route);
+      Result<ChangeRequest> now = crs.Get(id);
+      if (!now.ok()) return result_error(now.status(), "", route);
+      json document = cr_document(*now);
+      document["conflicts"] = json::array();
+      for (const CalendarConflict& c : *conflicts) {
+        document["conflicts"].push_back(CalendarConflictToJson(c));
+      }
+      document["advance_notices"] = *sent;
+      return routed(JsonResponse(200, document), route);
+    }
+    if (n == 5 && segments[4] == "decisions") {
+      const char* route = "/api/v1/crs/{id}/decisions";
+      json body;
+      if (auto refused = act(route,
+                             {{"environment", {FieldType::kString, true}},
+                              {"decision", {FieldType::kString, true}},
+                              {"reason", {FieldType::kString, false}}},
+                             body)) {
+        return *refused;
+      }
+      std::string decision = StringField(body, "decision");
+      if (decision != "rollback" && decision != "continue") {
+        return result_error(InvalidArgument(fmt::format("'decision' must be rollback or continue, "
+                                                        "got '{}'",
+                                                        EscapeForDisplay(decision))),
+                            "decision", route);
+      }
+      if (auto refused = executes(route)) return *refused;
+      Result<RunStarted> decided = runs_->Decide(id, StringField(body, "environment"), decision,
+                                                 StringField(body, "reason"), actor);
+      if (!decided.ok()) return result_error(decided.status(), "", route);
+      if (!decided->run_id.empty() || !decided->awaiting.empty()) {
+        return started(*decided, route);
+      }
+      Result<ChangeRequest> cr = crs.Get(id);
+      if (!cr.ok()) return result_error(cr.status(), "", route);
+      return routed(JsonResponse(200, cr_document(*cr)), route);
     }
     if (n == 5 && segments[4] == "submit") {
       return action("/api/v1/crs/{id}/submit", {},
@@ -716,35 +1113,6 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
 
   // /api/v1/runs[/ID]
   if (n >= 3 && segments[2] == "runs") {
-    // The run as stored, 202: what a start or a cancel answers while the run goes on.
-    auto accepted = [&](const std::string& run_id, const char* route) -> ApiResponse {
-      Run run;
-      std::vector<StepExecution> steps;
-      Status read = store.Read([&](Transaction& tx) -> Status {
-        ASSIGN_OR_RETURN(run, tx.GetRun(run_id));
-        ASSIGN_OR_RETURN(steps, tx.ListStepExecutions(run_id));
-        return Status::Ok();
-      });
-      if (!read.ok()) return result_error(read, "", route);
-      ApiResponse response = routed(JsonResponse(202, RunJson(run, steps)), route);
-      response.headers.emplace_back("Location", "/api/v1/runs/" + run_id);
-      return response;
-    };
-    auto started = [&](const Result<RunStarted>& start, const char* route) -> ApiResponse {
-      if (!start.ok()) return result_error(start.status(), "", route);
-      if (!start->run_id.empty()) return accepted(start->run_id, route);
-      return routed(
-          JsonResponse(202, {{"id", nullptr},
-                             {"awaiting", start->awaiting},
-                             {"message", fmt::format("{}'s authorisation is recorded; "
-                                                     "the rollback also needs {}",
-                                                     actor, Join(start->awaiting, " and "))}}),
-          route);
-    };
-    auto executes = [&](const char* route) -> std::optional<ApiResponse> {
-      if (runs_ != nullptr) return std::nullopt;
-      return result_error(Unavailable("this server does not execute runs"), "", route);
-    };
     if (n == 3 && method == "POST") {
       const char* route = "/api/v1/runs";
       json body;
@@ -820,9 +1188,7 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
       const char* route = "/api/v1/runs/{id}";
       if (auto refused = only({"GET"}, route)) return *refused;
       if (auto bad = CheckQuery(request, {})) return fault(*bad, route);
-      Result<json> document = RunDocument(store, segments[3]);
-      if (!document.ok()) return result_error(document.status(), "", route);
-      return routed(JsonResponse(200, *document), route);
+      return run_document(segments[3], route);
     }
   }
 

@@ -8,8 +8,10 @@
 // error is {"error":{"code","message","field"}} with a 4xx or 5xx status, and nothing is changed.
 #pragma once
 
+#include <filesystem>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,6 +39,7 @@ struct ApiResponse {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string route;  // the matched route's pattern, for metrics ("unmatched" when none)
+  std::string etag;   // of `body`, when already known (a cached document)
 };
 
 // Where a handler finds its store: the adapter gives each worker thread its own (a Store is used
@@ -46,14 +49,17 @@ using StoreProvider = std::function<Result<Store*>()>;
 class Api {
  public:
   // `runs` executes the runs started through the API (none: those routes answer 503).
+  // `packages_dir`: where accepted patch packages are kept (none: a patch with a package is
+  // refused with 503).
   Api(const Config& config, StoreProvider store, const Clock& clock, const TimeZone& zone,
-      ServerMetrics& metrics, RunControl* runs = nullptr)
+      ServerMetrics& metrics, RunControl* runs = nullptr, std::filesystem::path packages_dir = {})
       : config_(config),
         store_(std::move(store)),
         clock_(clock),
         zone_(zone),
         metrics_(metrics),
-        runs_(runs) {}
+        runs_(runs),
+        packages_dir_(std::move(packages_dir)) {}
 
   // Never throws; an unexpected exception becomes a 500 with a JSON error.
   ApiResponse Handle(const ApiRequest& request) const;
@@ -69,7 +75,17 @@ class Api {
   static int HttpStatusFor(StatusCode code);
 
  private:
+  // A read's JSON body and its ETag.
+  struct Document {
+    StoreStamp stamp;
+    std::string body;
+    std::string etag;
+  };
   ApiResponse Dispatch(const ApiRequest& request) const;
+  // The body `build` makes for `key` (a path), built again only when the store changed since
+  // (Store::ChangeStamp): a run polled by many clients is rendered once per change.
+  Result<Document> CachedDocument(Store& store, const std::string& key,
+                                  const std::function<Result<std::string>()>& build) const;
 
   const Config& config_;
   StoreProvider store_;
@@ -77,6 +93,9 @@ class Api {
   const TimeZone& zone_;
   ServerMetrics& metrics_;
   RunControl* runs_;
+  std::filesystem::path packages_dir_;
+  mutable std::mutex cache_mutex_;
+  mutable std::map<std::pair<uint64_t, std::string>, Document> cache_;  // by connection, key
 };
 
 // The ETag of a response body: a strong validator, quoted.

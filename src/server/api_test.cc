@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "common/base64.h"
+#include "common/sha256.h"
 #include "common/strings.h"
 #include "server/web_assets.h"
 #include "service/cr_service.h"
@@ -43,6 +45,20 @@ class FakeRuns final : public RunControl {
   Status Cancel(const std::string& run_id, const std::string& actor) override {
     calls.push_back(fmt::format("cancel {} {}", run_id, actor));
     return Status::Ok();
+  }
+  // "continue" is recorded without a run; "rollback" starts one.
+  Result<RunStarted> Decide(const std::string& cr, const std::string& environment,
+                            const std::string& decision, const std::string& reason,
+                            const std::string& actor) override {
+    calls.push_back(fmt::format("decide {} {} {} {} {}", cr, environment, decision, reason, actor));
+    if (decision == "continue") return RunStarted{};
+    return Started(cr, environment, actor);
+  }
+  Result<RunStarted> RespondToFirings(const std::string& cr, const std::string& environment,
+                                      const std::vector<TriggerFiring>& firings,
+                                      const std::string& actor) override {
+    calls.push_back(fmt::format("respond {} {} {} {}", cr, environment, firings.size(), actor));
+    return Started(cr, environment, actor);
   }
   Result<RunStarted> Started(const std::string& cr, const std::string& environment,
                              const std::string& actor) {
@@ -630,6 +646,251 @@ TEST_F(ApiTest, PagesAreOpenedReadAndAcknowledgedAsTheTokensPerson) {
   ASSERT_TRUE(events.ok());
   EXPECT_EQ(events->front().actor, "dana");
   EXPECT_EQ(events->back().actor, "eve");
+}
+
+}  // namespace
+}  // namespace rollgate::server
+
+namespace rollgate::server {
+namespace {
+
+TEST_F(ApiTest, PatchesAndCrsAreCreatedAsTheTokensPerson) {
+  std::string eve = TokenFor("eve"), hal = TokenFor("hal");
+  int before = AuditCount();
+  // Refused before anything is stored: wrong types, a server path as the package, a digest
+  // without a package, the help desk.
+  struct Case {
+    std::string body, field;
+    int status;
+  };
+  for (const Case& c : std::vector<Case>{
+           {R"({"title":"t","source":"vendor-advisory","cves":"CVE-2026-1"})", "cves", 400},
+           {R"({"title":"t","source":"vendor-advisory","cves":[1]})", "cves", 400},
+           {R"({"title":"t","source":"vendor-advisory","package_url":"/etc/passwd"})",
+            "package_url", 400},
+           {R"({"title":"t","source":"vendor-advisory","package_sha256":"ab"})", "package_sha256",
+            400},
+           {R"({"title":"t","source":"vendor-advisory","created_by":"dana"})", "created_by", 400},
+           {R"({"source":"vendor-advisory"})", "title", 400},
+       }) {
+    ApiResponse refused = Call("POST", "/api/v1/patches", eve, c.body);
+    EXPECT_EQ(refused.status, c.status) << c.body << " " << refused.body;
+    EXPECT_EQ(Body(refused)["error"]["field"], c.field) << c.body;
+  }
+  EXPECT_EQ(Call("POST", "/api/v1/patches", eve, R"({"title":"t","source":"nobody"})").status, 400);
+  EXPECT_EQ(
+      Call("POST", "/api/v1/patches", hal, R"({"title":"t","source":"vendor-advisory"})").status,
+      403);
+  EXPECT_EQ(AuditCount(), before);
+
+  ApiResponse patch = Call("POST", "/api/v1/patches", eve,
+                           R"({"title":"libfoo 2.4.1","source":"vendor-advisory",
+                               "cves":["CVE-2026-1234"],"version":"2.4.1",
+                               "cvss_vectors":["CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"],
+                               "exploited":true})");
+  ASSERT_EQ(patch.status, 201) << patch.body;
+  json p = Body(patch);
+  EXPECT_EQ(p["created_by"], "eve");
+  EXPECT_EQ(p["classification"], "P1");
+  EXPECT_EQ(p["cves"], json::array({"CVE-2026-1234"}));
+  std::string id = p["id"];
+  EXPECT_EQ(std::count(patch.headers.begin(), patch.headers.end(),
+                       std::pair<std::string, std::string>("Location", "/api/v1/patches/" + id)),
+            1);
+
+  // The classification is overridden with a justification, as `patch classify`.
+  EXPECT_EQ(Body(Call("POST", "/api/v1/patches/" + id + "/classification", eve,
+                      R"({"priority":"P9","justification":"x"})"))["error"]["field"],
+            "priority");
+  ApiResponse classified = Call("POST", "/api/v1/patches/" + id + "/classification", eve,
+                                R"({"priority":"P2","justification":"not reachable here"})");
+  ASSERT_EQ(classified.status, 200) << classified.body;
+  EXPECT_EQ(Body(classified)["classification"], "P2");
+  EXPECT_EQ(Body(classified)["override"]["by"], "eve");
+
+  // A CR for it: the fields of `cr create`, plans as text; the requester is the token's person.
+  EXPECT_EQ(Body(Call("POST", "/api/v1/crs", eve,
+                      R"({"patch":")" + id +
+                          R"(","system":"billing","type":"cosmetic"})"))["error"]["field"],
+            "type");
+  EXPECT_EQ(Body(Call("POST", "/api/v1/crs", eve,
+                      R"({"patch":")" + id +
+                          R"(","system":"billing","downtime":"soon"})"))["error"]["field"],
+            "downtime");
+  ApiResponse unknown =
+      Call("POST", "/api/v1/crs", eve, R"({"patch":"PATCH-99","system":"billing"})");
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  EXPECT_EQ(Body(unknown)["error"]["field"], "patch");
+  EXPECT_EQ(
+      Call("POST", "/api/v1/crs", hal, R"({"patch":")" + id + R"(","system":"billing"})").status,
+      403);
+  ApiResponse cr = Call("POST", "/api/v1/crs", eve,
+                        R"({"patch":")" + id + R"(","system":"billing","type":"security",
+                            "description":"fixes the overflow","risk":"low",
+                            "implementation_plan":"1. stop\n2. install\n3. start",
+                            "rollback_plan":"restore the backup","downtime":"15m",
+                            "duration":"1h","rollback_complexity":"low"})");
+  ASSERT_EQ(cr.status, 201) << cr.body;
+  json c = Body(cr);
+  EXPECT_EQ(c["id"], "CR-2");
+  EXPECT_EQ(c["requester"], "eve");
+  EXPECT_EQ(c["state"], "draft");
+  EXPECT_EQ(c["patch_id"], id);
+  auto events = store_->AuditEventsFor("CR-2");
+  ASSERT_TRUE(events.ok());
+  ASSERT_FALSE(events->empty());
+  EXPECT_EQ(events->back().actor, "eve");
+}
+
+TEST_F(ApiTest, DocumentsAreAttachedAsTextOrBase64) {
+  std::string eve = TokenFor("eve");
+  int before = AuditCount();
+  for (const auto& [body, field] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"kind":"release-notes","file_name":"notes.txt"})", "content"},
+           {R"({"kind":"release-notes","file_name":"n.txt","content":"a","content_base64":"YQ=="})",
+            "content"},
+           {R"({"kind":"release-notes","file_name":"n.txt","content_base64":"not base64!"})",
+            "content_base64"},
+       }) {
+    ApiResponse refused = Call("POST", "/api/v1/crs/CR-1/attachments", eve, body);
+    EXPECT_EQ(refused.status, 400) << body;
+    EXPECT_EQ(Body(refused)["error"]["field"], field) << body;
+  }
+  for (const char* name : {"../etc/passwd", "a\nb", ""}) {
+    json body = {{"kind", "release-notes"}, {"file_name", name}, {"content", "x"}};
+    EXPECT_EQ(Call("POST", "/api/v1/crs/CR-1/attachments", eve, body.dump()).status, 400) << name;
+  }
+  EXPECT_EQ(Call("POST", "/api/v1/crs/CR-1/attachments", eve,
+                 R"({"kind":"release-notes","file_name":"n.txt","content":""})")
+                .status,
+            400);
+  EXPECT_EQ(AuditCount(), before);
+
+  ApiResponse text = Call("POST", "/api/v1/crs/CR-1/attachments", eve,
+                          R"({"kind":"release-notes","file_name":"notes.txt","content":"2.4.1"})");
+  ASSERT_EQ(text.status, 201) << text.body;
+  std::string binary("\x00\xff\x10 bytes", 9);
+  json upload = {{"kind", "test-specification"},
+                 {"file_name", "spec.pdf"},
+                 {"content_base64", EncodeBase64(binary)}};
+  ApiResponse bytes = Call("POST", "/api/v1/crs/CR-1/attachments", eve, upload.dump());
+  ASSERT_EQ(bytes.status, 201) << bytes.body;
+  json attachments = Body(bytes)["attachments"];
+  ASSERT_EQ(attachments.size(), 2u) << bytes.body;
+  EXPECT_EQ(attachments[0]["file_name"], "notes.txt");
+  EXPECT_EQ(attachments[0]["sha256"], Sha256Hex("2.4.1"));
+  EXPECT_EQ(attachments[1]["sha256"], Sha256Hex(binary));
+  EXPECT_EQ(attachments[1]["size"], 9);
+}
+
+TEST_F(ApiTest, ScheduleAndDecisionsAreTheCommandsOverHttp) {
+  std::string eve = TokenFor("eve"), hal = TokenFor("hal");
+  std::string at = FormatRfc3339Utc(clock_.Now() + std::chrono::hours(3));
+  EXPECT_EQ(Body(Call("POST", "/api/v1/crs/CR-1/schedule", eve,
+                      R"({"environment":"DEV","at":"tomorrow-ish"})"))["error"]["field"],
+            "at");
+  EXPECT_EQ(Call("POST", "/api/v1/crs/CR-1/schedule", eve,
+                 R"({"environment":"NOPE","at":")" + at + R"("})")
+                .status,
+            404);
+  EXPECT_EQ(Call("POST", "/api/v1/crs/CR-1/schedule", hal,
+                 R"({"environment":"DEV","at":")" + at + R"("})")
+                .status,
+            403);
+  ApiResponse scheduled = Call("POST", "/api/v1/crs/CR-1/schedule", eve,
+                               R"({"environment":"DEV","at":")" + at + R"("})");
+  ASSERT_EQ(scheduled.status, 200) << scheduled.body;
+  json s = Body(scheduled);
+  EXPECT_TRUE(s["conflicts"].is_array());
+  EXPECT_TRUE(s["advance_notices"].is_array());
+  EXPECT_NE(scheduled.body.find(at), std::string::npos) << scheduled.body;
+
+  // Decisions need the server's executor.
+  EXPECT_EQ(Call("POST", "/api/v1/crs/CR-1/decisions", eve,
+                 R"({"environment":"PROD","decision":"continue"})")
+                .status,
+            503);
+  FakeRuns runs(*store_);
+  api_ = std::make_unique<Api>(
+      config_, [this]() -> Result<Store*> { return store_.get(); }, clock_, zone_, metrics_, &runs);
+  EXPECT_EQ(Body(Call("POST", "/api/v1/crs/CR-1/decisions", eve,
+                      R"({"environment":"PROD","decision":"maybe"})"))["error"]["field"],
+            "decision");
+  EXPECT_EQ(Call("POST", "/api/v1/crs/CR-1/decisions", hal,
+                 R"({"environment":"PROD","decision":"continue"})")
+                .status,
+            403);
+  EXPECT_TRUE(runs.calls.empty());
+  ApiResponse go_on = Call("POST", "/api/v1/crs/CR-1/decisions", eve,
+                           R"({"environment":"PROD","decision":"continue","reason":"noise"})");
+  ASSERT_EQ(go_on.status, 200) << go_on.body;
+  EXPECT_EQ(Body(go_on)["id"], "CR-1");
+  ApiResponse back = Call("POST", "/api/v1/crs/CR-1/decisions", eve,
+                          R"({"environment":"PROD","decision":"rollback","reason":"errors"})");
+  ASSERT_EQ(back.status, 202) << back.body;
+  EXPECT_EQ(Body(back)["id"], "RUN-1");
+  EXPECT_EQ(runs.calls, (std::vector<std::string>{"decide CR-1 PROD continue noise eve",
+                                                  "decide CR-1 PROD rollback errors eve"}));
+}
+
+TEST_F(ApiTest, AdvisoriesAreImportedFromTheBody) {
+  std::string eve = TokenFor("eve"), hal = TokenFor("hal");
+  const std::string osv =
+      R"({"id":"OSV-2026-7","modified":"2026-01-01T00:00:00Z","summary":"libfoo overflow",
+          "aliases":["CVE-2026-7777"]})";
+  EXPECT_EQ(Call("POST", "/api/v1/advisories", hal, osv).status, 403);
+  EXPECT_EQ(
+      Call("POST", "/api/v1/advisories", eve, osv, {}, {{"content-type", "text/plain"}}).status,
+      400);
+  ApiResponse broken = Call("POST", "/api/v1/advisories", eve, R"({"id": 7})");
+  EXPECT_EQ(broken.status, 400) << broken.body;
+  EXPECT_EQ(Call("GET", "/api/v1/advisories", eve).status, 405);
+
+  ApiResponse imported = Call("POST", "/api/v1/advisories", eve, osv);
+  ASSERT_EQ(imported.status, 201) << imported.body;
+  json patch = Body(imported);
+  EXPECT_EQ(patch["created_by"], "eve");
+  EXPECT_EQ(patch["cves"], json::array({"CVE-2026-7777"}));
+  EXPECT_EQ(patch["triggers"], json::array());
+  EXPECT_EQ(patch["responses"], json::array());
+  EXPECT_EQ(Call("GET", "/api/v1/patches/" + patch["id"].get<std::string>(), eve).status, 200);
+}
+
+TEST_F(ApiTest, ARunIsRenderedOncePerChangeOfTheStore) {
+  std::string eve = TokenFor("eve");
+  rollgate::Run run;
+  run.id = "RUN-1";
+  run.system = "billing";
+  run.state = RunState::kRunning;
+  ASSERT_TRUE(store_->Write([&](Transaction& tx) { return tx.PutRun(run); }).ok());
+  auto etag = [](const ApiResponse& response) {
+    for (const auto& [n, v] : response.headers) {
+      if (n == "ETag") return v;
+    }
+    return std::string();
+  };
+  ApiResponse first = Call("GET", "/api/v1/runs/RUN-1", eve);
+  ASSERT_EQ(first.status, 200) << first.body;
+  ApiResponse again = Call("GET", "/api/v1/runs/RUN-1", eve);
+  EXPECT_EQ(again.body, first.body);
+  EXPECT_EQ(etag(again), etag(first));
+  EXPECT_EQ(etag(first), EtagOf(first.body));
+  // A change through another connection (a run executing elsewhere) shows at once.
+  {
+    auto other = OpenSqliteStore(dir_ / "state.db");
+    ASSERT_TRUE(other.ok());
+    run.state = RunState::kSucceeded;
+    ASSERT_TRUE((*other)->Write([&](Transaction& tx) { return tx.PutRun(run); }).ok());
+  }
+  ApiResponse changed = Call("GET", "/api/v1/runs/RUN-1", eve);
+  EXPECT_EQ(Body(changed)["state"], "succeeded") << changed.body;
+  EXPECT_NE(etag(changed), etag(first));
+  EXPECT_EQ(etag(changed), EtagOf(changed.body));
+  // And through this one.
+  run.state = RunState::kFailed;
+  ASSERT_TRUE(store_->Write([&](Transaction& tx) { return tx.PutRun(run); }).ok());
+  EXPECT_EQ(Body(Call("GET", "/api/v1/runs/RUN-1", eve))["state"], "failed");
+  EXPECT_EQ(Body(Call("GET", "/api/v1/runs/RUN-1/events", eve))["state"], "failed");
 }
 
 }  // namespace

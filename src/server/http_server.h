@@ -19,10 +19,11 @@
 namespace rollgate::server {
 
 struct ServeOptions {
-  std::string listen;                // HOST:PORT; port 0 picks a free one
-  std::string store_url;             // each worker opens it
-  std::filesystem::path config_dir;  // TLS files are relative to it
-  RunControl* runs = nullptr;        // executes the runs started through the API
+  std::string listen;                  // HOST:PORT; port 0 picks a free one
+  std::string store_url;               // each worker opens it
+  std::filesystem::path config_dir;    // TLS files are relative to it
+  RunControl* runs = nullptr;          // executes the runs started through the API
+  std::filesystem::path packages_dir;  // where accepted patch packages are kept
 };
 
 class HttpServer {

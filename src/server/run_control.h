@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "domain/triggers.h"
 
 namespace rollgate::server {
 
@@ -35,6 +36,17 @@ class RunControl {
   // Asks the run to stop: at once when this server executes it, else as `run cancel` does, in the
   // background. NotFound for an unknown run; Conflict for a finished one.
   virtual Status Cancel(const std::string& run_id, const std::string& actor) = 0;
+  // `decide CR --env ENV rollback|continue --reason R` for `actor` (playbook §6.1, evaluate):
+  // the rollback run for "rollback" (or the roles still awaited), no run for "continue".
+  // NotFound when no decision is pending; PermissionDenied as the runner decides.
+  virtual Result<RunStarted> Decide(const std::string& cr, const std::string& environment,
+                                    const std::string& decision, const std::string& reason,
+                                    const std::string& actor) = 0;
+  // Acts on the triggers an imported advisory fired on a deployment (`patch import`): a rollback
+  // at once for action rollback (its run), a page for a decision for evaluate (no run).
+  virtual Result<RunStarted> RespondToFirings(const std::string& cr, const std::string& environment,
+                                              const std::vector<TriggerFiring>& firings,
+                                              const std::string& actor) = 0;
 };
 
 }  // namespace rollgate::server

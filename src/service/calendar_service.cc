@@ -127,6 +127,29 @@ Result<std::vector<CalendarConflict>> CalendarService::ConflictsIfScheduled(
   return conflicts;
 }
 
+Result<std::vector<CalendarConflict>> CalendarService::CheckSchedule(const std::string& cr_id,
+                                                                     const std::string& environment,
+                                                                     Timestamp at) {
+  const Environment* env = config_.FindEnvironment(environment);
+  if (env == nullptr) return std::vector<CalendarConflict>{};  // CrService::Schedule says so
+  ASSIGN_OR_RETURN(std::vector<CalendarConflict> conflicts,
+                   ConflictsIfScheduled(cr_id, environment, at));
+  std::vector<std::string> refusing;
+  std::vector<CalendarConflict> warnings;
+  for (CalendarConflict& c : conflicts) {
+    if (env->requires_maintenance_window && c.kind == "overlap") {
+      refusing.push_back(c.detail);
+    } else {
+      warnings.push_back(std::move(c));
+    }
+  }
+  if (!refusing.empty()) {
+    return RefusedByGate(fmt::format("{} cannot be scheduled in {} at {}: {}", cr_id, environment,
+                                     FormatLocalMinutes(at, zone_), Join(refusing, "; ")));
+  }
+  return warnings;
+}
+
 Result<ChangeRequest> CalendarService::OverrideFreeze(const std::string& cr_id,
                                                       const std::string& environment,
                                                       const std::string& actor,

@@ -64,6 +64,13 @@ class CalendarService {
                                                              const std::string& environment,
                                                              Timestamp at);
 
+  // What `cr schedule` checks before recording (docs/calendar.md): the conflicts that only warn
+  // (a start outside the windows or in a freeze: the gates decide at deployment), or
+  // RefusedByGate naming the overlaps where the environment requires a maintenance window. No
+  // conflicts for an unknown environment (CrService::Schedule refuses it).
+  Result<std::vector<CalendarConflict>> CheckSchedule(const std::string& cr_id,
+                                                      const std::string& environment, Timestamp at);
+
   // Records `actor`'s override of the freeze for `cr_id` in `environment` (domain/gates.h
   // RecordFreezeOverride): InvalidArgument without a reason, PermissionDenied without a
   // freeze-override role, NotFound for an unknown CR.

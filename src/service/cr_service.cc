@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 
@@ -85,9 +86,32 @@ Result<ChangeRequest> CrService::Attach(const std::string& id, const std::string
   if (!in.good() && !in.eof()) {
     return Unavailable(fmt::format("{}: read error", EscapeForDisplay(file.string())));
   }
+  return AttachContent(id, kind, file.filename().string(), content, actor);
+}
+
+Result<ChangeRequest> CrService::AttachContent(const std::string& id, const std::string& kind,
+                                               const std::string& file_name,
+                                               const std::string& content,
+                                               const std::string& actor) {
+  RETURN_IF_ERROR(CheckCrId(id));
+  if (static_cast<int64_t>(content.size()) > kMaxAttachmentBytes) {
+    return InvalidArgument(fmt::format("{}: attachments are limited to {} MiB",
+                                       EscapeForDisplay(file_name), kMaxAttachmentBytes >> 20));
+  }
+  if (content.empty())
+    return InvalidArgument(fmt::format("{}: empty file", EscapeForDisplay(file_name)));
+  std::string_view name = file_name;
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos ||
+      name.size() > 255 || !IsValidUtf8(name) || std::any_of(name.begin(), name.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20;
+      })) {
+    return InvalidArgument(fmt::format(
+        "'{}' is not a file name: give a name without '/' or control characters, at most 255 bytes",
+        EscapeForDisplay(file_name)));
+  }
   Attachment attachment;
   attachment.kind = kind;
-  attachment.file_name = file.filename().string();
+  attachment.file_name = file_name;
   attachment.sha256 = Sha256Hex(content);
   attachment.size_bytes = static_cast<int64_t>(content.size());
   attachment.added_by = actor;

@@ -41,6 +41,11 @@ class CrService {
   // empty or oversized file.
   Result<ChangeRequest> Attach(const std::string& id, const std::string& kind,
                                const std::filesystem::path& file, const std::string& actor);
+  // The same for a document given as its bytes (the API's upload), named `file_name` (a plain
+  // name: no '/', no control characters).
+  Result<ChangeRequest> AttachContent(const std::string& id, const std::string& kind,
+                                      const std::string& file_name, const std::string& content,
+                                      const std::string& actor);
   // Changes content fields; after submission this bumps the revision, so earlier approvals and
   // sign-offs stay recorded but no longer count. InvalidArgument when nothing changes.
   Result<ChangeRequest> Edit(const std::string& id, const CrEdit& edit, const std::string& actor);

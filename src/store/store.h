@@ -11,6 +11,7 @@
 // Formats: docs/store-schema.md (schema) and docs/audit-chain.md (the chain and checkpoints).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -167,11 +168,25 @@ class Transaction {
   virtual Result<Notification> GetNotification(int64_t id) = 0;  // NotFound naming the id
   // Oldest first (by id), filtered (all conditions must hold), at most filter.limit.
   virtual Result<std::vector<Notification>> ListNotifications(const NotificationFilter& filter) = 0;
+  // How many notifications are in `state` (for /metrics: a count, not the rows).
+  virtual Result<int64_t> CountNotifications(NotificationState state) = 0;
+};
+
+// Where the stored data stood when read through one connection (Store::ChangeStamp).
+struct StoreStamp {
+  uint64_t connection = 0;  // unique to the Store object in this process
+  uint64_t version = 0;     // changes whenever any connection or process commits
+  bool operator==(const StoreStamp&) const = default;
 };
 
 class Store {
  public:
   virtual ~Store() = default;
+
+  // For caches of what was read: a stamp that differs whenever the data may have changed since
+  // (a commit by this or any other connection or process). nullopt when the backend cannot tell
+  // or a transaction is open: nothing may be cached then. Cheap: no transaction.
+  virtual std::optional<StoreStamp> ChangeStamp() { return std::nullopt; }
 
   // Runs `body` in one write transaction; commits durably if it returns OK, else rolls back and
   // returns its Status. Conflicting writers wait (busy timeout) then get Unavailable.

@@ -17,6 +17,22 @@ nlohmann::json CvssJson(const CvssScore& s) {
 
 }  // namespace
 
+nlohmann::json AdvisoryFiringJson(const std::string& change_request, const std::string& environment,
+                                  const std::string& system, const std::string& version,
+                                  const TriggerFiring& firing) {
+  return {{"change_request", change_request},
+          {"environment", environment},
+          {"system", system},
+          {"version", version},
+          {"kind", TriggerKindName(firing.kind)},
+          {"action", TriggerActionName(firing.action)},
+          {"measurement", firing.measurement},
+          {"threshold", firing.threshold},
+          {"unit", firing.unit},
+          {"source", firing.source},
+          {"detail", firing.detail}};
+}
+
 nlohmann::json PatchJson(const Patch& patch) {
   const Classification& c = patch.classification;
   nlohmann::json criteria = nlohmann::json::array();

@@ -13,10 +13,16 @@
 #include "domain/patch.h"
 #include "domain/run.h"
 #include "domain/token.h"
+#include "domain/triggers.h"
 
 namespace rollgate {
 
 nlohmann::json PatchJson(const Patch& patch);
+// A trigger an imported advisory fired on the deployment of `change_request` in `environment`
+// (`patch import --output json`, POST /api/v1/advisories).
+nlohmann::json AdvisoryFiringJson(const std::string& change_request, const std::string& environment,
+                                  const std::string& system, const std::string& version,
+                                  const TriggerFiring& firing);
 // Human-readable patch description for text output.
 std::string PatchText(const Patch& patch, const TimeZone& zone);
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -259,7 +260,7 @@ TEST_F(ServeCliTest, RemoteModeActsAsTheTokensPersonThroughTheServer) {
   EXPECT_THAT(gates.out, HasSubstr("FAIL"));
 
   // What has no meaning remotely is refused before anything is sent.
-  CommandOutput local_only = remote(alice, {"patch", "list"});
+  CommandOutput local_only = remote(alice, {"calendar"});
   EXPECT_EQ(local_only.exit_code, 2);
   EXPECT_THAT(local_only.err, HasSubstr("not available with --server"));
   CommandOutput as = remote(alice, {"--as", "dana", "cr", "list"});
@@ -275,6 +276,75 @@ TEST_F(ServeCliTest, RemoteModeActsAsTheTokensPersonThroughTheServer) {
   EXPECT_EQ(bad_server.exit_code, 2) << Describe(bad_server);
   EXPECT_THAT(bad_server.err, HasSubstr("--server"));
   EXPECT_THAT(bad_server.err + bad_token.err + no_token.err, ::testing::Not(HasSubstr(alice)));
+}
+
+TEST_F(ServeCliTest, RemoteModeTakesPatchesAdvisoriesCrsDocumentsAndSchedules) {
+  h_.SetNow(kMonday);
+  std::string heidi = h_.RunJson({"token", "create"}, "heidi").Json()["token"];
+  int port = StartServer({}, {"ROLLGATE_NOW=" + std::string(kMonday)});
+  ASSERT_GT(port, 0);
+  std::string url = "http://127.0.0.1:" + std::to_string(port);
+  auto remote = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> json_args = {"--output", "json"};
+    json_args.insert(json_args.end(), args.begin(), args.end());
+    return h_.Run(json_args, {{"ROLLGATE_SERVER", url}, {"ROLLGATE_TOKEN", heidi}});
+  };
+
+  // A patch: its package would be a file on the server, so a path is refused before sending.
+  CommandOutput path = remote({"patch", "add", "--title", "libfoo", "--source", "vendor-advisory",
+                               "--package", "/etc/passwd"});
+  EXPECT_EQ(path.exit_code, 2) << Describe(path);
+  EXPECT_THAT(path.err, HasSubstr("URL"));
+  CommandOutput patch = remote({"patch", "add", "--title", "OpenSSL 3.0.15 for billing", "--source",
+                                "vendor-advisory", "--cvss", kHighVector});
+  ASSERT_EQ(patch.exit_code, 0) << Describe(patch);
+  nlohmann::json p = patch.Json();
+  EXPECT_EQ(p["created_by"], "heidi");
+  EXPECT_EQ(p["classification"], "P2");
+  const std::filesystem::path advisory = std::filesystem::path(ROLLGATE_SOURCE_DIR) / "tests" /
+                                         "data" / "advisories" / "osv-critical-exploited.json";
+  CommandOutput imported = remote({"patch", "import", advisory.string()});
+  ASSERT_EQ(imported.exit_code, 0) << Describe(imported);
+  EXPECT_EQ(imported.Json()["classification"], "P1");
+  EXPECT_TRUE(imported.Json()["triggers"].empty());
+  CommandOutput listed = remote({"patch", "list"});
+  ASSERT_EQ(listed.exit_code, 0) << Describe(listed);
+  EXPECT_EQ(listed.Json().size(), 2u);
+
+  // A CR with its plans read here and sent; a document; a schedule.
+  h_.WriteFile("rollback.md", "restore /opt/billing from the backup\n");
+  h_.WriteFile("notes.bin", std::string("\x00\x01release notes\xff", 17));
+  CommandOutput cr = remote({"cr", "create", "--patch", p["id"], "--system", "billing",
+                             "--rollback-plan", "rollback.md", "--downtime", "15m"});
+  ASSERT_EQ(cr.exit_code, 0) << Describe(cr);
+  std::string id = cr.Json()["id"];
+  EXPECT_EQ(cr.Json()["requester"], "heidi");
+  CommandOutput bad_type =
+      remote({"cr", "create", "--patch", p["id"], "--system", "billing", "--type", "cosmetic"});
+  EXPECT_EQ(bad_type.exit_code, 2) << Describe(bad_type);
+  EXPECT_THAT(bad_type.err, HasSubstr("type"));
+  CommandOutput attached = remote({"cr", "attach", id, "--kind", "release-notes", "notes.bin"});
+  ASSERT_EQ(attached.exit_code, 0) << Describe(attached);
+  CommandOutput scheduled =
+      remote({"cr", "schedule", id, "--env", "DEV", "--at", "2026-11-30T14:00:00Z"});
+  ASSERT_EQ(scheduled.exit_code, 0) << Describe(scheduled);
+
+  // All of it is in the store the server uses, by the token's person.
+  CommandOutput show = h_.RunJson({"cr", "show", id}, "heidi");
+  ASSERT_EQ(show.exit_code, 0) << Describe(show);
+  nlohmann::json doc = show.Json();
+  EXPECT_EQ(doc["rollback_plan"], "restore /opt/billing from the backup\n");
+  ASSERT_EQ(doc["attachments"].size(), 1u) << show.out;
+  EXPECT_EQ(doc["attachments"][0]["file_name"], "notes.bin");
+  EXPECT_EQ(doc["attachments"][0]["size"], 17);
+  EXPECT_THAT(show.out, HasSubstr("2026-11-30T14:00:00Z"));
+  CommandOutput events = h_.Run({"--as", "heidi", "audit", "export"});
+  EXPECT_THAT(events.out, HasSubstr("\"action\":\"cr.attach\""));
+  EXPECT_THAT(events.out, ::testing::Not(HasSubstr("\"actor\":\"alice\"")));
+
+  // No decision waits: the server says so (exit 3, as locally).
+  CommandOutput decide = remote({"decide", id, "--env", "DEV", "continue"});
+  EXPECT_EQ(decide.exit_code, 3) << Describe(decide);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <exception>
 #include <nlohmann/json.hpp>
@@ -1114,6 +1115,15 @@ class SqliteTransaction final : public Transaction {
     return out;
   }
 
+  Result<int64_t> CountNotifications(NotificationState state) override {
+    ASSIGN_OR_RETURN(Statement row,
+                     connection_.Prepare("SELECT count(*) FROM notifications WHERE state = ?1",
+                                         "counting notifications"));
+    row.BindText(1, NotificationStateName(state));
+    ASSIGN_OR_RETURN(bool found, row.Step());
+    return found ? row.Int(0) : 0;
+  }
+
   Result<int64_t> AppendAudit(const AuditRecord& record) override {
     RETURN_IF_ERROR(RequireWritable("AppendAudit"));
     if (record.actor.empty() || record.action.empty()) {
@@ -1296,8 +1306,24 @@ class SqliteStore final : public Store {
     Status status = RunGuarded([&] { return body(transaction); }, "write transaction");
     if (status.ok()) status = connection_->Exec("COMMIT", "committing a write transaction");
     if (!status.ok()) connection_->RollbackIfActive();
+    if (status.ok()) ++own_commits_;  // PRAGMA data_version does not count this connection's
     in_transaction_ = false;
     return status;
+  }
+
+  std::optional<StoreStamp> ChangeStamp() override {
+    if (in_transaction_) return std::nullopt;
+    std::optional<StoreStamp> stamp;
+    {
+      Result<Statement> statement =
+          connection_->Prepare("PRAGMA data_version", "reading the data version");
+      if (!statement.ok()) return std::nullopt;
+      Result<bool> row = statement->Step();
+      if (!row.ok() || !*row) return std::nullopt;
+      // Other connections' commits move data_version; this one's move own_commits_.
+      stamp = StoreStamp{serial_, (static_cast<uint64_t>(statement->Int(0)) << 32) + own_commits_};
+    }
+    return stamp;
   }
 
   Status Read(const std::function<Status(Transaction&)>& body) override {
@@ -1417,6 +1443,13 @@ class SqliteStore final : public Store {
 
   std::unique_ptr<Connection> connection_;
   bool in_transaction_ = false;
+  uint64_t own_commits_ = 0;
+  const uint64_t serial_ = NextSerial();
+
+  static uint64_t NextSerial() {
+    static std::atomic<uint64_t> next{1};
+    return next.fetch_add(1);
+  }
 };
 
 // Runs a PRAGMA that returns one value and gives it back as text.

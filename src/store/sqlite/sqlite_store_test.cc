@@ -324,6 +324,9 @@ TEST_F(SqliteStoreTest, NotificationsRoundTripAndFilter) {
                     ASSIGN_OR_RETURN(auto cr2, txn.ListNotifications(by_cr));
                     EXPECT_EQ(cr2.size(), 1u);
                     EXPECT_EQ(cr2[0].state, NotificationState::kSent);
+                    EXPECT_EQ(txn.CountNotifications(NotificationState::kPending).value(), 1);
+                    EXPECT_EQ(txn.CountNotifications(NotificationState::kSent).value(), 1);
+                    EXPECT_EQ(txn.CountNotifications(NotificationState::kFailed).value(), 0);
                     EXPECT_EQ(txn.GetNotification(99).error().code(), StatusCode::kNotFound);
                     EXPECT_EQ(txn.AddNotification(n).error().code(), StatusCode::kInternal);
                     return Status::Ok();
