@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "common/strings.h"
@@ -724,6 +725,15 @@ Result<RunnerOutcome> RollbackRunner::AuthorisedRollback(const std::string& cr_i
   DeployService service(config_, store_, clock_, zone_, packages_dir_);
   ASSIGN_OR_RETURN(DeployService::DeploymentRecord deployment,
                    service.LatestDeployment(cr_id, environment));
+  // A rollback that cannot be carried out (no backup to restore) is refused before anyone's
+  // authorisation is recorded: a refused request changes nothing. After the role check, so that
+  // who may not authorise is told that first.
+  std::optional<DeploymentPreparation> prep;
+  auto prepare = [&]() -> Status {
+    if (prep) return Status::Ok();
+    ASSIGN_OR_RETURN(prep, service.PrepareRollbackPlan(cr_id, environment, database_only));
+    return Status::Ok();
+  };
   CrService crs(config_, store_, clock_, zone_);
   ASSIGN_OR_RETURN(ChangeRequest cr, crs.Get(cr_id));
   const std::vector<std::string>& roles = env->rollback_approver_roles;
@@ -760,6 +770,7 @@ Result<RunnerOutcome> RollbackRunner::AuthorisedRollback(const std::string& cr_i
           actor, cr_id, environment, Join(roles, " and "),
           missing.empty() ? "" : "; still missing: " + Join(missing, ", ")));
     }
+    RETURN_IF_ERROR(prepare());
     Evidence e;
     e.environment = environment;
     e.kind = kEvidenceRollbackAuthorisation;
@@ -783,10 +794,9 @@ Result<RunnerOutcome> RollbackRunner::AuthorisedRollback(const std::string& cr_i
   std::vector<std::string> names;
   for (const std::string& r : roles) names.push_back(fmt::format("{} ({})", by_role[r], r));
   std::string approval = names.empty() ? actor : Join(names, " and ");
-  ASSIGN_OR_RETURN(DeploymentPreparation prep,
-                   service.PrepareRollbackPlan(cr_id, environment, database_only));
+  RETURN_IF_ERROR(prepare());
   ASSIGN_OR_RETURN(RunnerOutcome rolled,
-                   RunRollback(prep, actor, reason, approval,
+                   RunRollback(*prep, actor, reason, approval,
                                {{"automatic", "no"},
                                 {"authorisation", approval},
                                 {"database_only", database_only ? "yes" : "no"}}));

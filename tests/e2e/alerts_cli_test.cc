@@ -168,5 +168,19 @@ TEST_F(AlertsCliTest, AnUnreachableAlertmanagerIsAFailedCheckAndRollsNothingBack
   EXPECT_TRUE(Evidence("rollback").empty());
 }
 
+// Not about alerts: this fixture deploys on simulated hosts, which keep no backup. A rollback
+// that cannot be carried out is refused before the authorisation is recorded.
+TEST_F(AlertsCliTest, ARollbackWithNothingToRestoreIsRefusedAndRecordsNoAuthorisation) {
+  FakeAlertmanager alertmanager("[]");
+  SetUpWith(alertmanager.url());
+  ASSERT_EQ(Deploy().exit_code, 0);
+  CommandOutput rollback = h_.Run({"--as", "alice", "rollback", cr_, "--env", "DEV", "--reason",
+                                   "errors up", "--transport", "simulated"});
+  EXPECT_EQ(rollback.exit_code, 2) << Describe(rollback);
+  EXPECT_THAT(rollback.err, HasSubstr("left no application backup to restore in DEV"));
+  EXPECT_TRUE(Evidence("rollback-authorisation").empty());
+  EXPECT_TRUE(Evidence("rollback").empty());
+}
+
 }  // namespace
 }  // namespace rollgate::e2e
