@@ -129,25 +129,8 @@ std::string FlagName(std::string_view field) {
   return flag;
 }
 
-struct CreateArgs {
-  std::string patch, system, type, description, implementation_plan, rollback_plan, risk, test_plan,
-      downtime, duration, rollback_complexity;
-  std::vector<std::string> affected;
-};
-
-Status RunCreate(Context& ctx, const CreateArgs& a) {
-  CrDraftText text{a.system,   a.type,     a.description,         "",        "", a.risk, "",
-                   a.downtime, a.duration, a.rollback_complexity, a.affected};
-  if (!a.implementation_plan.empty()) {
-    ASSIGN_OR_RETURN(text.implementation_plan,
-                     ReadPlanFile("--implementation-plan", a.implementation_plan));
-  }
-  if (!a.rollback_plan.empty()) {
-    ASSIGN_OR_RETURN(text.rollback_plan, ReadPlanFile("--rollback-plan", a.rollback_plan));
-  }
-  if (!a.test_plan.empty()) {
-    ASSIGN_OR_RETURN(text.test_plan, ReadPlanFile("--test-plan", a.test_plan));
-  }
+Status RunCreate(Context& ctx, const CrCreateArgs& a) {
+  ASSIGN_OR_RETURN(CrDraftText text, ReadCrDraftFiles(a.draft));
   std::string field;
   ASSIGN_OR_RETURN(CrDraft draft, ParseCrDraft(text, FlagName, field));
   ASSIGN_OR_RETURN(auto service, MakeService(ctx));
@@ -424,25 +407,41 @@ void AddCrAction(CLI::App* cr, Action& slot, const std::string& name, const std:
 
 }  // namespace
 
+void AddCrCreateOptions(CLI::App* cmd, CrCreateArgs& a) {
+  CrDraftText& d = a.draft;
+  cmd->add_option("--patch", a.patch, "patch id, e.g. PATCH-3")->required();
+  cmd->add_option("--system", d.system, "the system the patch is for")->required();
+  cmd->add_option("--affected-system", d.affected, "another affected system (repeatable)");
+  cmd->add_option("--type", d.type, "security, standard or infrastructure");
+  cmd->add_option("--description", d.description, "detailed patch description and purpose");
+  cmd->add_option("--implementation-plan", d.implementation_plan, "file: step-by-step procedure");
+  cmd->add_option("--rollback-plan", d.rollback_plan, "file: detailed rollback procedure");
+  cmd->add_option("--risk", d.risk, "impact and risk analysis");
+  cmd->add_option("--test-plan", d.test_plan, "file: validation and test approach");
+  cmd->add_option("--downtime", d.downtime, "expected downtime, e.g. 15m (0s for none)");
+  cmd->add_option("--duration", d.duration, "expected duration of the deployment, e.g. 1h");
+  cmd->add_option("--rollback-complexity", d.rollback_complexity, "low, medium or high");
+}
+
+Result<CrDraftText> ReadCrDraftFiles(CrDraftText draft) {
+  const std::pair<const char*, std::string*> plans[] = {
+      {"--implementation-plan", &draft.implementation_plan},
+      {"--rollback-plan", &draft.rollback_plan},
+      {"--test-plan", &draft.test_plan}};
+  for (const auto& [flag, plan] : plans) {
+    if (plan->empty()) continue;
+    ASSIGN_OR_RETURN(*plan, ReadPlanFile(flag, *plan));
+  }
+  return draft;
+}
+
 void RegisterCrCommands(CLI::App& app, Action& slot) {
   auto* cr = app.add_subcommand("cr", "change requests: create, approve, sign off, show");
   cr->require_subcommand(1);
   {
     auto* cmd = cr->add_subcommand("create", "create a change request for a patch (playbook 2.2)");
-    auto a = std::make_shared<CreateArgs>();
-    cmd->add_option("--patch", a->patch, "patch id, e.g. PATCH-3")->required();
-    cmd->add_option("--system", a->system, "the system the patch is for")->required();
-    cmd->add_option("--affected-system", a->affected, "another affected system (repeatable)");
-    cmd->add_option("--type", a->type, "security, standard or infrastructure");
-    cmd->add_option("--description", a->description, "detailed patch description and purpose");
-    cmd->add_option("--implementation-plan", a->implementation_plan,
-                    "file: step-by-step procedure");
-    cmd->add_option("--rollback-plan", a->rollback_plan, "file: detailed rollback procedure");
-    cmd->add_option("--risk", a->risk, "impact and risk analysis");
-    cmd->add_option("--test-plan", a->test_plan, "file: validation and test approach");
-    cmd->add_option("--downtime", a->downtime, "expected downtime, e.g. 15m (0s for none)");
-    cmd->add_option("--duration", a->duration, "expected duration of the deployment, e.g. 1h");
-    cmd->add_option("--rollback-complexity", a->rollback_complexity, "low, medium or high");
+    auto a = std::make_shared<CrCreateArgs>();
+    AddCrCreateOptions(cmd, *a);
     OnRun(cmd, slot, [a](Context& ctx) { return RunCreate(ctx, *a); });
   }
   {

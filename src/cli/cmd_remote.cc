@@ -11,7 +11,6 @@
 #include <memory>
 #include <set>
 #include <thread>
-#include <tuple>
 
 #include "cli/app.h"
 #include "cli/commands.h"
@@ -350,41 +349,24 @@ void RegisterRemoteCommands(CLI::App& app, Action& slot, std::shared_ptr<std::st
 
   {
     auto* cmd = cr->add_subcommand("create", "create a change request for a patch (playbook 2.2)");
-    struct Args {
-      std::string patch, system, type, description, implementation_plan, rollback_plan, risk,
-          test_plan, downtime, duration, rollback_complexity;
-      std::vector<std::string> affected;
-    };
-    auto a = std::make_shared<Args>();
-    cmd->add_option("--patch", a->patch, "patch id, e.g. PATCH-3")->required();
-    cmd->add_option("--system", a->system, "the system the patch is for")->required();
-    cmd->add_option("--affected-system", a->affected, "another affected system (repeatable)");
-    cmd->add_option("--type", a->type, "security, standard or infrastructure");
-    cmd->add_option("--description", a->description, "detailed patch description and purpose");
-    cmd->add_option("--implementation-plan", a->implementation_plan,
-                    "file: step-by-step procedure");
-    cmd->add_option("--rollback-plan", a->rollback_plan, "file: detailed rollback procedure");
-    cmd->add_option("--risk", a->risk, "impact and risk analysis");
-    cmd->add_option("--test-plan", a->test_plan, "file: validation and test approach");
-    cmd->add_option("--downtime", a->downtime, "expected downtime, e.g. 15m (0s for none)");
-    cmd->add_option("--duration", a->duration, "expected duration of the deployment, e.g. 1h");
-    cmd->add_option("--rollback-complexity", a->rollback_complexity, "low, medium or high");
+    auto a = std::make_shared<CrCreateArgs>();
+    AddCrCreateOptions(cmd, *a);
     OnRun(cmd, slot, [server, a](Context& ctx) -> Status {
-      json body = {{"patch", a->patch}, {"system", a->system}, {"affected_systems", a->affected}};
+      // The plans are read here and sent as text.
+      ASSIGN_OR_RETURN(CrDraftText d, ReadCrDraftFiles(a->draft));
+      json body = {{"patch", a->patch}, {"system", d.system}, {"affected_systems", d.affected}};
       const std::pair<const char*, const std::string*> texts[] = {
-          {"type", &a->type},         {"description", &a->description},
-          {"risk", &a->risk},         {"downtime", &a->downtime},
-          {"duration", &a->duration}, {"rollback_complexity", &a->rollback_complexity}};
+          {"type", &d.type},
+          {"description", &d.description},
+          {"implementation_plan", &d.implementation_plan},
+          {"rollback_plan", &d.rollback_plan},
+          {"risk", &d.risk},
+          {"test_plan", &d.test_plan},
+          {"downtime", &d.downtime},
+          {"duration", &d.duration},
+          {"rollback_complexity", &d.rollback_complexity}};
       for (const auto& [field, value] : texts) {
         if (!value->empty()) body[field] = *value;
-      }
-      const std::tuple<const char*, const char*, const std::string*> plans[] = {
-          {"implementation_plan", "--implementation-plan", &a->implementation_plan},
-          {"rollback_plan", "--rollback-plan", &a->rollback_plan},
-          {"test_plan", "--test-plan", &a->test_plan}};
-      for (const auto& [field, flag, path] : plans) {
-        if (path->empty()) continue;
-        ASSIGN_OR_RETURN(body[field], ReadInputFile(flag, *path, 256 * 1024, true));
       }
       return Remote(
           server, [&](const RemoteClient& c) { return c.Post("/api/v1/crs", body); }, PrintCr)(ctx);

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "domain/cr_lifecycle.h"
 
 namespace rollgate::cli {
 
@@ -28,6 +29,16 @@ void OnRun(CLI::App* command, Action& slot, Command body);
 // is not a readable regular file, is larger than `limit` bytes, or, for `text`, is not UTF-8.
 Result<std::string> ReadInputFile(std::string_view flag, const std::string& path, size_t limit,
                                   bool text);
+
+// `cr create`'s options, shared by the local command and remote mode: the patch and the draft,
+// whose plans hold the *file names* given until ReadCrDraftFiles reads them.
+struct CrCreateArgs {
+  std::string patch;
+  CrDraftText draft;
+};
+void AddCrCreateOptions(CLI::App* command, CrCreateArgs& args);
+// `draft` with each plan file replaced by its text (UTF-8, at most 256 KiB).
+Result<CrDraftText> ReadCrDraftFiles(CrDraftText draft);
 
 void RegisterBasicCommands(CLI::App& app, Action& slot);    // init, validate, cvss
 void RegisterPatchCommands(CLI::App& app, Action& slot);    // patch add|import|show|list|classify

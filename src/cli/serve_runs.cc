@@ -152,13 +152,7 @@ Result<server::RunStarted> ServerRuns::StartRollback(const std::string& cr,
                          ExecutionFor(ctx, job, started, actor));
         Result<RunnerOutcome> outcome =
             execution->runner->AuthorisedRollback(cr, environment, actor, reason, false);
-        if (!outcome.ok()) return Result<server::RunStarted>(outcome.status());
-        if (!outcome->rollback) {
-          return Result<server::RunStarted>(server::RunStarted{"", outcome->awaiting});
-        }
-        Log(fmt::format("{} ({}) ended {}", outcome->rollback->id, what,
-                        RunStateName(outcome->rollback->state)));
-        return Result<server::RunStarted>(server::RunStarted{outcome->rollback->id, {}});
+        return RollbackStarted(outcome, what);
       });
 }
 
@@ -173,13 +167,7 @@ Result<server::RunStarted> ServerRuns::Decide(const std::string& cr, const std::
                          ExecutionFor(ctx, job, started, actor));
         Result<RunnerOutcome> outcome =
             execution->runner->Decide(cr, environment, actor, decision, reason);
-        if (!outcome.ok()) return Result<server::RunStarted>(outcome.status());
-        if (!outcome->rollback) {
-          return Result<server::RunStarted>(server::RunStarted{"", outcome->awaiting});
-        }
-        Log(fmt::format("{} ({}) ended {}", outcome->rollback->id, what,
-                        RunStateName(outcome->rollback->state)));
-        return Result<server::RunStarted>(server::RunStarted{outcome->rollback->id, {}});
+        return RollbackStarted(outcome, what);
       });
 }
 
@@ -200,6 +188,15 @@ Result<server::RunStarted> ServerRuns::RespondToFirings(const std::string& cr,
                         RunStateName(response->rollback->state)));
         return Result<server::RunStarted>(server::RunStarted{response->rollback->id, {}});
       });
+}
+
+Result<server::RunStarted> ServerRuns::RollbackStarted(const Result<RunnerOutcome>& outcome,
+                                                       const std::string& what) {
+  if (!outcome.ok()) return outcome.status();
+  if (!outcome->rollback) return server::RunStarted{"", outcome->awaiting};
+  Log(fmt::format("{} ({}) ended {}", outcome->rollback->id, what,
+                  RunStateName(outcome->rollback->state)));
+  return server::RunStarted{outcome->rollback->id, {}};
 }
 
 Result<std::unique_ptr<Execution>> ServerRuns::ExecutionFor(

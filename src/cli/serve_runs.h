@@ -76,6 +76,10 @@ class ServerRuns final : public server::RunControl {
   Result<std::unique_ptr<Execution>> ExecutionFor(
       Context& ctx, Job& job, const std::function<void(server::RunStarted)>& started,
       const std::string& actor);
+  // What a rollback's POST answers: its run, or the roles still awaited (a joint authorisation),
+  // or the refusal. Logs the run's end.
+  Result<server::RunStarted> RollbackStarted(const Result<RunnerOutcome>& outcome,
+                                             const std::string& what);
   void Log(const std::string& line);
   void Tick();
 
