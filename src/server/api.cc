@@ -926,8 +926,11 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
       if (!draft.ok()) return result_error(draft.status(), field, route);
       Result<ChangeRequest> cr = crs.Create(StringField(body, "patch"), *draft, actor);
       if (!cr.ok()) {
-        // An unknown patch is the request's fault, not a missing route.
-        std::string at = cr.status().code() == StatusCode::kNotFound ? "patch" : "";
+        // An unknown patch or system is named as the field at fault.
+        std::string at;
+        if (cr.status().code() == StatusCode::kNotFound) {
+          at = config_.FindSystem(text.system) == nullptr ? "system" : "patch";
+        }
         return result_error(cr.status(), at, route);
       }
       return created(cr_document(*cr), "/api/v1/crs/" + cr->id, route);

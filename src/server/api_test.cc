@@ -721,6 +721,10 @@ TEST_F(ApiTest, PatchesAndCrsAreCreatedAsTheTokensPerson) {
       Call("POST", "/api/v1/crs", eve, R"({"patch":"PATCH-99","system":"billing"})");
   EXPECT_EQ(unknown.status, 404) << unknown.body;
   EXPECT_EQ(Body(unknown)["error"]["field"], "patch");
+  ApiResponse no_system =
+      Call("POST", "/api/v1/crs", eve, R"({"patch":")" + id + R"(","system":"nosuch"})");
+  EXPECT_EQ(no_system.status, 404) << no_system.body;
+  EXPECT_EQ(Body(no_system)["error"]["field"], "system");
   EXPECT_EQ(
       Call("POST", "/api/v1/crs", hal, R"({"patch":")" + id + R"(","system":"billing"})").status,
       403);
