@@ -528,8 +528,10 @@ json CrToJson(const ChangeRequest& cr, const Patch* patch, const Config& config,
                           {"severity", cvss->severity}}
                    : json(nullptr);
   j["outcomes"] = json::object();
+  j["environments"] = json::array();  // the promotion order (a JSON object's keys have none)
   for (const auto& e : config.environments) {
     j["outcomes"][e.name] = std::string(DeploymentOutcomeName(OutcomeIn(cr, e.name)));
+    j["environments"].push_back(e.name);
   }
   json sections = json::array();
   for (const auto& section : BuildCrDocument(cr, patch, config, now, zone)) {

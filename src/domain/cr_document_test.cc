@@ -222,6 +222,7 @@ TEST_F(CrDocumentTest, JsonHasAllFields) {
                           "attachments",
                           "overdue_confirmations",
                           "outcomes",
+                          "environments",
                           "document"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
@@ -232,6 +233,7 @@ TEST_F(CrDocumentTest, JsonHasAllFields) {
   EXPECT_EQ(j["approvals"][1]["counts"], false);  // an earlier revision
   EXPECT_EQ(j["submitted_at"], nullptr);
   EXPECT_EQ(j["outcomes"]["DEV"], "none");
+  EXPECT_EQ(j["environments"], nlohmann::json::array({"DEV", "TEST", "PROD"}));  // their order
   EXPECT_EQ(j["document"][0]["heading"], "CHANGE REQUEST");
 }
 

@@ -49,12 +49,13 @@ async function errorOf(response) {
 
 // Calls the API; the parsed JSON answer, or throws ApiError. A 401 signs out (the token was
 // revoked or expired) unless `token` is given explicitly (sign-in checks a new one).
-export async function api(path, {method = 'GET', body, token, signal} = {}) {
+// `body` is sent as JSON; `json` is a JSON text sent as it is (an advisory file).
+export async function api(path, {method = 'GET', body, json, token, signal} = {}) {
   const secret = token ?? storedToken();
   const response = await fetch(path, {
     method,
-    headers: headers(secret, body !== undefined),
-    body: body === undefined ? undefined : JSON.stringify(body),
+    headers: headers(secret, body !== undefined || json !== undefined),
+    body: json ?? (body === undefined ? undefined : JSON.stringify(body)),
     signal,
     cache: 'no-cache',
   });

@@ -1,15 +1,18 @@
-// The dashboard: sign-in, navigation and hash routing (#/crs, #/crs/CR-1, #/runs/RUN-1,
-// #/calendar, #/audit, #/status). Each page module renders into <main>.
+// The dashboard: sign-in, navigation and hash routing (#/patches, #/patches/PATCH-1, #/crs,
+// #/crs/CR-1, #/runs/RUN-1, #/calendar, #/audit, #/status). Each page module renders into <main>.
 import {api, ApiError, forgetToken, storeToken, storedToken} from './api.js';
 import {clear, fill, h, message} from './dom.js';
 import {auditPage} from './pages/audit.js';
 import {calendarPage} from './pages/calendar.js';
 import {crDetailPage, crListPage} from './pages/crs.js';
+import {patchListPage, patchPage} from './pages/patches.js';
 import {runListPage, runPage} from './pages/runs.js';
 import {statusPage} from './pages/status.js';
 
 const routes = [
   [/^\/status$/, statusPage, 'status'],
+  [/^\/patches$/, patchListPage, 'patches'],
+  [/^\/patches\/([^/]+)$/, patchPage, 'patches'],
   [/^\/crs$/, crListPage, 'crs'],
   [/^\/crs\/([^/]+)$/, crDetailPage, 'crs'],
   [/^\/runs$/, runListPage, 'runs'],

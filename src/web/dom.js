@@ -70,10 +70,11 @@ export function badge(text, kind) {
   return h('span', {class: ['badge', `badge-${tone}`]}, text);
 }
 
-// A link to a record when the text names one ("CR-3", "RUN-7"), else the text.
+// A link to a record when the text names one ("CR-3", "RUN-7", "PATCH-2"), else the text.
 export function recordLink(id) {
   if (typeof id !== 'string') return id ?? '—';
   if (/^CR-\d+$/.test(id)) return h('a', {href: `#/crs/${id}`}, id);
+  if (/^PATCH-\d+$/.test(id)) return h('a', {href: `#/patches/${id}`}, id);
   if (/^RUN-\d+$/.test(id)) return h('a', {href: `#/runs/${id}`}, id);
   return id;
 }

@@ -1,7 +1,8 @@
 // Change requests: the list (filter by state and system, paged) and one CR with its pipeline
 // DEV → TEST → PROD, gates with what is missing, approvals, checklists, documents and actions.
 import {api} from '../api.js';
-import {badge, clear, fill, h, message, promotionOrder, recordLink, section, table, when} from '../dom.js';
+import {badge, fill, h, message, promotionOrder, recordLink, section, table, when} from '../dom.js';
+import {actionForm, field, fileBase64} from '../forms.js';
 
 const STATES = ['draft', 'submitted', 'in-progress', 'completed', 'closed', 'rejected',
   'cancelled'];
@@ -141,8 +142,18 @@ function documentSection(cr) {
     h('dl', {class: 'facts'}, s.fields.map((f) => [h('dt', {}, f.label), h('dd', {}, f.value)])))));
 }
 
-// The action forms; the server decides, so a refusal shows its message.
-// `notice`: the outcome of the previous action, shown again after the page is redrawn.
+// Environments in the configured promotion order: the CR document's `environments` (its
+// `outcomes` object has one key per environment, but JSON keys carry no order).
+export function configuredOrder(cr) {
+  return cr.environments || promotionOrder(Object.keys(cr.outcomes));
+}
+
+// "2026-12-03T22:00" (a datetime-local value, read as UTC) -> "2026-12-03T22:00:00Z".
+const utcOf = (local) => (local.length === 16 ? `${local}:00Z` : `${local}Z`);
+
+// The action forms; the server decides, so a refusal shows its message (and the field it names)
+// next to the form. `notice`: the outcome of the previous action, shown again after the page is
+// redrawn.
 function actionsSection(cr, envs, me, reload, notice) {
   if (me.read_only) {
     return section('Actions', h('p', {class: 'muted', 'data-testid': 'read-only-note'},
@@ -152,25 +163,10 @@ function actionsSection(cr, envs, me, reload, notice) {
     notice ? message('ok', notice) : null);
   const envSelect = (id) => h('select', {id, name: 'environment'},
     envs.map((e) => h('option', {value: e}, e)));
-  const perform = async (form, label, path, body, after) => {
-    clear(feedback);
-    for (const b of form.querySelectorAll('button')) b.disabled = true;
-    try {
-      const answer = await api(path, {method: 'POST', body});
-      if (after) after(answer); else await reload(`${label}: done.`);
-    } catch (error) {
-      feedback.append(message('error', `${label} refused: ${error.message}`));
-    } finally {
-      for (const b of form.querySelectorAll('button')) b.disabled = false;
-    }
-  };
-  const form = (title, fields, button, handler) => {
-    const f = h('form', {class: 'action', 'aria-label': title}, h('h3', {}, title), fields,
-      h('button', {type: 'submit', class: 'button-primary'}, button));
-    f.addEventListener('submit', (event) => { event.preventDefault(); handler(f); });
-    return f;
-  };
+  const envField = (select) => field('Environment', select);
   const id = encodeURIComponent(cr.id);
+  const done = (label) => () => reload(`${label}: done.`);
+
   const approveEnv = envSelect('approve-env');
   const rejectEnv = envSelect('reject-env');
   const rejectReason = h('input', {id: 'reject-reason', name: 'reason', required: true});
@@ -178,30 +174,81 @@ function actionsSection(cr, envs, me, reload, notice) {
   const signKind = h('input', {id: 'signoff-kind', name: 'kind', required: true, list: 'signoff-kinds',
     placeholder: 'test-manager'});
   const startEnv = envSelect('start-env');
+  const attachKind = h('input', {id: 'attach-kind', name: 'kind', required: true,
+    list: 'attachment-kinds', placeholder: 'release-notes'});
+  const attachFile = h('input', {id: 'attach-file', type: 'file', required: true,
+    'data-fields': 'file_name content_base64 content'});
+  const scheduleEnv = envSelect('schedule-env');
+  const scheduleAt = h('input', {id: 'schedule-at', name: 'at', type: 'datetime-local', required: true});
+  const decideEnv = envSelect('decide-env');
+  const decision = h('select', {id: 'decide-decision', name: 'decision'},
+    h('option', {value: 'continue'}, 'continue: keep the deployment'),
+    h('option', {value: 'rollback'}, 'rollback: undo it'));
+  const decideReason = h('input', {id: 'decide-reason', name: 'reason',
+    placeholder: 'the alert was noise'});
   return section('Actions', h('div', {class: 'actions'},
-    form('Approve', h('div', {class: 'field'}, h('label', {for: 'approve-env'}, 'Environment'), approveEnv),
-      'Approve', (f) => perform(f, 'Approval', `/api/v1/crs/${id}/approvals`,
-        {environment: approveEnv.value})),
-    form('Reject', [h('div', {class: 'field'}, h('label', {for: 'reject-env'}, 'Environment'), rejectEnv),
-      h('div', {class: 'field'}, h('label', {for: 'reject-reason'}, 'Reason'), rejectReason)],
-    'Reject', (f) => perform(f, 'Rejection', `/api/v1/crs/${id}/rejections`,
-      {environment: rejectEnv.value, reason: rejectReason.value})),
-    form('Sign off', [h('div', {class: 'field'}, h('label', {for: 'signoff-env'}, 'Environment'), signEnv),
-      h('div', {class: 'field'}, h('label', {for: 'signoff-kind'}, 'Kind'), signKind),
-      h('datalist', {id: 'signoff-kinds'}, ['dev-lead', 'test-manager', 'business-analyst', 'uat',
-        'cab'].map((k) => h('option', {value: k})))],
-    'Sign off', (f) => perform(f, 'Sign-off', `/api/v1/crs/${id}/signoffs`,
-      {environment: signEnv.value, kind: signKind.value})),
-    form('Start a deployment', h('div', {class: 'field'}, h('label', {for: 'start-env'}, 'Environment'), startEnv),
-      'Start', (f) => perform(f, 'Start', '/api/v1/runs', {change_request: cr.id, environment: startEnv.value},
-        (run) => { if (run && run.id) location.hash = `#/runs/${run.id}`; }))),
+    actionForm({title: 'Approve', label: 'Approval'}, envField(approveEnv),
+      () => ({path: `/api/v1/crs/${id}/approvals`, body: {environment: approveEnv.value}}),
+      done('Approval')),
+    actionForm({title: 'Reject', label: 'Rejection'},
+      [envField(rejectEnv), field('Reason', rejectReason)],
+      () => ({path: `/api/v1/crs/${id}/rejections`,
+        body: {environment: rejectEnv.value, reason: rejectReason.value}}),
+      done('Rejection')),
+    actionForm({title: 'Sign off', label: 'Sign-off'},
+      [envField(signEnv), field('Kind', signKind),
+        h('datalist', {id: 'signoff-kinds'}, ['dev-lead', 'test-manager', 'business-analyst', 'uat',
+          'cab'].map((k) => h('option', {value: k})))],
+      () => ({path: `/api/v1/crs/${id}/signoffs`,
+        body: {environment: signEnv.value, kind: signKind.value}}),
+      done('Sign-off')),
+    actionForm({title: 'Start a deployment', label: 'Start', button: 'Start'}, envField(startEnv),
+      () => ({path: '/api/v1/runs', body: {change_request: cr.id, environment: startEnv.value}}),
+      (run) => { if (run && run.id) location.hash = `#/runs/${run.id}`; }),
+    actionForm({title: 'Attach document', label: 'Attachment', button: 'Attach'},
+      [field('Kind', attachKind), field('File', attachFile, 'any file; sent in base64'),
+        h('datalist', {id: 'attachment-kinds'}, ['release-notes', 'security-impact-assessment',
+          'rollback-procedure', 'test-specification', 'implementation-plan', 'test-plan',
+          'test-results'].map((k) => h('option', {value: k})))],
+      async () => {
+        const file = await fileBase64(attachFile);
+        return {path: `/api/v1/crs/${id}/attachments`,
+          body: {kind: attachKind.value.trim(), file_name: file.name, content_base64: file.base64}};
+      },
+      (answer) => reload(`Attached ${answer.attachments.at(-1)?.file_name ?? 'the document'}.`)),
+    actionForm({title: 'Schedule', label: 'Schedule'},
+      [envField(scheduleEnv), field('Start (UTC)', scheduleAt, 'the time is read as UTC')],
+      () => ({path: `/api/v1/crs/${id}/schedule`,
+        body: {environment: scheduleEnv.value, at: utcOf(scheduleAt.value)}}),
+      (answer) => {
+        const env = scheduleEnv.value;
+        const conflicts = answer.conflicts.map((c) => c.detail);
+        const notices = answer.advance_notices.length;
+        return reload(`Scheduled in ${env} for ${when(answer.scheduled[env])}.` +
+          (conflicts.length ? ` Conflicts: ${conflicts.join('; ')}.` : '') +
+          (notices ? ` ${notices} advance notice${notices === 1 ? '' : 's'} sent.` : ''));
+      }),
+    actionForm({title: 'Decide', label: 'Decision', button: 'Record decision'},
+      [h('p', {class: 'muted'}, 'Answers a rollback trigger that waits for a decision (§6.1); ' +
+        'when none waits, the server says so.'),
+      envField(decideEnv), field('Decision', decision), field('Reason', decideReason)],
+      () => ({path: `/api/v1/crs/${id}/decisions`,
+        body: {environment: decideEnv.value, decision: decision.value, reason: decideReason.value}}),
+      (answer) => {
+        if (decision.value === 'continue') return reload('Decision recorded: continue.');
+        if (answer.id) {
+          location.hash = `#/runs/${answer.id}`;
+          return null;
+        }
+        return reload(answer.message || `Rollback awaits ${answer.awaiting.join(' and ')}.`);
+      })),
   feedback);
 }
 
 export async function crDetailPage(view, {me, signal}, id) {
   const load = async (notice) => {
     const cr = await api(`/api/v1/crs/${encodeURIComponent(id)}`, {signal});
-    const envs = promotionOrder(Object.keys(cr.outcomes));
+    const envs = configuredOrder(cr);
     const gatesByEnv = {};
     const checklists = {};
     await Promise.all(envs.flatMap((env) => [
@@ -222,6 +269,7 @@ export async function crDetailPage(view, {me, signal}, id) {
         section('Summary', h('dl', {class: 'facts'},
           h('dt', {}, 'Classification'), h('dd', {}, `${cr.classification} — ${cr.classification_name}`),
           h('dt', {}, 'System'), h('dd', {}, [cr.system, ...cr.affected_systems.filter((s) => s !== cr.system)].join(', ')),
+          h('dt', {}, 'Patch'), h('dd', {}, recordLink(cr.patch_id)),
           h('dt', {}, 'Requester'), h('dd', {}, cr.requester),
           h('dt', {}, 'Revision'), h('dd', {}, String(cr.revision)),
           h('dt', {}, 'Created'), h('dd', {}, when(cr.created_at)),

@@ -1,7 +1,8 @@
 // Runs: the list, and one run with its per-host step timeline drawn as SVG, kept live with the
 // run's Server-Sent Events, the trigger evidence when a rollback fired, and the run's actions.
 import {api, followRun} from '../api.js';
-import {badge, clear, duration, fill, h, message, recordLink, s, section, table, when} from '../dom.js';
+import {badge, duration, fill, h, message, recordLink, s, section, table, when} from '../dom.js';
+import {actionForm, field} from '../forms.js';
 import {pager} from './crs.js';
 
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
@@ -96,40 +97,25 @@ function triggersSection(run) {
 
 function actionsSection(run, me) {
   if (me.read_only) return null;
-  const feedback = h('div', {'aria-live': 'polite'});
   const reason = h('input', {id: 'rollback-reason', name: 'reason', required: true,
     placeholder: 'error rate above the threshold'});
-  const post = async (form, label, path, body) => {
-    clear(feedback);
-    for (const b of form.querySelectorAll('button')) b.disabled = true;
-    try {
-      await api(path, {method: 'POST', body});
-      feedback.append(message('ok', `${label}: requested.`));
-    } catch (error) {
-      feedback.append(message('error', `${label} refused: ${error.message}`));
-    } finally {
-      for (const b of form.querySelectorAll('button')) b.disabled = false;
-    }
-  };
   const id = encodeURIComponent(run.id);
-  const rollback = h('form', {class: 'action', 'aria-label': 'Roll back'}, h('h3', {}, 'Roll back'),
-    h('div', {class: 'field'}, h('label', {for: 'rollback-reason'}, 'Reason'), reason),
-    h('button', {type: 'submit', class: 'button-danger'}, 'Roll back'));
-  rollback.addEventListener('submit', (event) => {
-    event.preventDefault();
-    post(rollback, 'Rollback', `/api/v1/runs/${id}/rollback`, {reason: reason.value});
-  });
-  const cancel = h('form', {class: 'action', 'aria-label': 'Cancel', 'data-role': 'cancel'},
-    h('h3', {}, 'Cancel'),
-    h('p', {class: 'muted'}, 'Stops the run after the steps in flight.'),
-    h('button', {type: 'submit'}, 'Cancel the run'));
-  cancel.addEventListener('submit', (event) => {
-    event.preventDefault();
-    post(cancel, 'Cancel', `/api/v1/runs/${id}/cancel`, {});
-  });
+  // A rollback answers with its run, or with whose authorisation it still needs (§6.1 step 3).
+  const rolledBack = (answer, feedback) => feedback.append(answer.id
+    ? h('p', {class: 'message message-ok', role: 'status'}, 'Rollback: started as ',
+      recordLink(answer.id), '.')
+    : message('ok', answer.message || `Rollback: awaiting ${answer.awaiting.join(' and ')}.`));
+  const rollback = actionForm({title: 'Roll back', label: 'Rollback', buttonClass: 'button-danger'},
+    field('Reason', reason),
+    () => ({path: `/api/v1/runs/${id}/rollback`, body: {reason: reason.value}}), rolledBack);
+  const cancel = actionForm({title: 'Cancel', button: 'Cancel the run', buttonClass: '',
+    attrs: {'data-role': 'cancel'}},
+  h('p', {class: 'muted'}, 'Stops the run after the steps in flight.'),
+  () => ({path: `/api/v1/runs/${id}/cancel`, body: {}}),
+  (_, feedback) => feedback.append(message('ok', 'Cancel: requested.')));
   // A finished run can still be rolled back; only a running one can be cancelled (the page
   // hides the form when the run finishes).
-  return section('Actions', h('div', {class: 'actions'}, rollback, cancel), feedback);
+  return section('Actions', h('div', {class: 'actions'}, rollback, cancel));
 }
 
 export async function runPage(view, {me, signal}, id) {
