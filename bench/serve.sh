@@ -68,6 +68,27 @@ for connections in ${BENCH_CONNECTIONS:-64}; do
       "$base$path" | grep -E "Requests/sec|Latency  |  50%|  90%|  99%|requests in|Non-2xx"
   done
 done
+# The server's own view: how long the handler took (not the queueing before it or the socket
+# write after), as upper bounds of the histogram's buckets, over every request measured above.
+echo "-- server-side time to answer (rollgate_http_request_duration_seconds)"
+curl -s "$base/metrics" | python3 -c '
+import re, sys
+buckets = {}
+for line in sys.stdin:
+    m = re.match(r"rollgate_http_request_duration_seconds_bucket\{route=\"([^\"]+)\",le=\"([^\"]+)\"\} (\d+)", line)
+    if m:
+        buckets.setdefault(m[1], []).append((float("inf") if m[2] == "+Inf" else float(m[2]), int(m[3])))
+for route in ("/api/v1/runs/{id}", "/api/v1/crs"):
+    rows = sorted(buckets.get(route, []))
+    if not rows:
+        continue
+    total = rows[-1][1]
+    def bound(q):
+        for le, count in rows:
+            if count >= q * total:
+                return "<= %g ms" % (le * 1000) if le != float("inf") else "> largest bucket"
+    print("   %-20s %d requests; p50 %s, p90 %s, p99 %s" % (route, total, bound(0.5), bound(0.9), bound(0.99)))
+'
 steps=$(curl -s -H "Authorization: Bearer $token" "$base/api/v1/runs/RUN-1" \
   | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d["steps"]), d["state"])')
 echo "-- RUN-1 during the measurement: $steps (step executions, state)"

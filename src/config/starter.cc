@@ -375,7 +375,6 @@ channels:
 #   tls_key: /etc/rollgate/tls/key.pem
 #   max_body_kib: 1024
 #   max_connections: 64
-#   read_workers: 0                         # GETs computed at once (0: one per core)
 #   read_timeout: 10s
 #   write_timeout: 10s
 #   idle_timeout: 5s

@@ -5,7 +5,6 @@
 #include <pthread.h>
 #include <signal.h>
 
-#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -13,7 +12,6 @@
 #include <thread>
 
 #include "common/strings.h"
-#include "server/turns.h"
 
 namespace rollgate::server {
 
@@ -92,7 +90,6 @@ constexpr std::chrono::seconds kEventKeepAlive{15};
 struct HttpServer::Impl {
   std::unique_ptr<httplib::Server> http;
   std::unique_ptr<Api> api;
-  std::unique_ptr<Turns> reads;  // GETs computing now
   std::string host;
   // Set by Stop(): event streams end at once instead of holding a worker until they finish.
   std::mutex stop_mutex;
@@ -168,18 +165,7 @@ Status HttpServer::Bind() {
   http.set_tcp_nodelay(true);
 
   Api* api = impl_->api.get();
-  // Reads take turns on the cores (server/turns.h); actions do not wait behind them, and a slow
-  // one (a package download, a run being created) never holds up the reads.
-  size_t read_workers = settings.read_workers > 0
-                            ? static_cast<size_t>(settings.read_workers)
-                            : std::max<size_t>(1, std::thread::hardware_concurrency());
-  impl_->reads = std::make_unique<Turns>(read_workers);
-  Turns* reads = impl_->reads.get();
-  auto handler = [api, reads](const httplib::Request& req, httplib::Response& res) {
-    if (req.method == "GET" || req.method == "HEAD") {
-      Turns::Turn turn(*reads);
-      return WriteResponse(api->Handle(ToApiRequest(req)), res);
-    }
+  auto handler = [api](const httplib::Request& req, httplib::Response& res) {
     WriteResponse(api->Handle(ToApiRequest(req)), res);
   };
   // GET /api/v1/runs/ID/events: Server-Sent Events (docs/server.md). The Api authenticates and
@@ -188,13 +174,10 @@ Status HttpServer::Bind() {
   // the stream ends when the run is finished, the client goes away or the server stops.
   Impl* impl = impl_.get();
   const Clock* clock = &clock_;
-  auto events = [api, impl, clock, reads](const httplib::Request& req, httplib::Response& res) {
+  auto events = [api, impl, clock](const httplib::Request& req, httplib::Response& res) {
     ApiRequest request = ToApiRequest(req);
     request.headers.erase("if-none-match");  // a stream is never "not modified"
-    ApiResponse first = [&] {
-      Turns::Turn turn(*reads);
-      return api->Handle(request);
-    }();
+    ApiResponse first = api->Handle(request);
     if (first.status != 200) return WriteResponse(first, res);
     res.status = 200;
     res.set_header("Cache-Control", "no-cache");
@@ -211,7 +194,7 @@ Status HttpServer::Bind() {
     stream->last = std::move(first.body);
     res.set_chunked_content_provider(
         "text/event-stream",
-        [api, impl, clock, reads, request, stream](size_t, httplib::DataSink& sink) -> bool {
+        [api, impl, clock, request, stream](size_t, httplib::DataSink& sink) -> bool {
           auto send = [&](const std::string& text) {
             stream->last_write = clock->Monotonic();
             return sink.write(text.data(), text.size());
@@ -226,10 +209,7 @@ Status HttpServer::Bind() {
             sink.done();
             return true;
           }
-          ApiResponse now = [&] {
-            Turns::Turn turn(*reads);
-            return api->Snapshot(request);
-          }();
+          ApiResponse now = api->Snapshot(request);
           if (now.status != 200) {  // the run is gone, the token revoked, the store down
             std::string body = now.body;
             while (!body.empty() && body.back() == '\n') body.pop_back();
