@@ -9,6 +9,8 @@ packages=(
   # libraries
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libsqlite3-dev sqlite3 libssl-dev libfmt-dev
   libarchive-dev libsodium-dev libcurl4-openssl-dev libcpp-httplib-dev libpugixml-dev
+  # Boost.Beast and Asio (header-only) for the HTTP server
+  libboost-dev
   # the lab fleet and its tests: sshd hosts, PostgreSQL, signing, HTTP
   openssh-server openssh-client postgresql postgresql-client minisign curl openssl python3 util-linux
   passwd tar gzip

@@ -374,7 +374,7 @@ channels:
 #   tls_cert: /etc/rollgate/tls/cert.pem    # with tls_key: HTTPS only
 #   tls_key: /etc/rollgate/tls/key.pem
 #   max_body_kib: 1024
-#   max_connections: 64
+#   max_connections: 256
 #   read_timeout: 10s
 #   write_timeout: 10s
 #   idle_timeout: 5s

@@ -1,5 +1,5 @@
 // The HTTP API of `rollgate serve` (docs/server.md), independent of the HTTP library: a request
-// in, a response out. The adapter (server/http_server.h) parses HTTP with cpp-httplib and calls
+// in, a response out. The adapter (server/http_server.h) parses HTTP with Boost.Beast and calls
 // Api::Handle; the fuzz target (fuzz/api_fuzz.cc) and the unit tests call it directly.
 //
 // Every /api/ route needs `Authorization: Bearer <token>`; the token's person is the actor of

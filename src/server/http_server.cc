@@ -1,21 +1,43 @@
 #include "server/http_server.h"
 
 #include <fmt/format.h>
-#include <httplib.h>
+#include <openssl/ssl.h>
 #include <pthread.h>
 #include <signal.h>
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <chrono>
-#include <condition_variable>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
+#include <unordered_set>
 
 #include "common/strings.h"
 
 namespace rollgate::server {
 
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
 namespace {
+
+// Request line and headers together; larger gets 431.
+constexpr std::uint32_t kHeaderLimit = 8 * 1024;
+constexpr std::chrono::milliseconds kEventPoll{300};
+constexpr std::chrono::seconds kEventKeepAlive{15};
+// How long a failing accept (e.g. out of file descriptors) waits before it is tried again.
+constexpr std::chrono::milliseconds kAcceptRetry{100};
+// How long a connection that was answered and shut down reads what the client still sends.
+constexpr std::chrono::seconds kLinger{2};
 
 // Splits "HOST:PORT" ("[::1]:80" for IPv6). InvalidArgument naming the address.
 Status SplitListen(const std::string& listen, std::string& host, int& port) {
@@ -39,31 +61,62 @@ Status SplitListen(const std::string& listen, std::string& host, int& port) {
   return Status::Ok();
 }
 
-std::string ErrorBody(const char* code, const std::string& message) {
+std::string ErrorBody(std::string_view code, std::string_view message) {
   nlohmann::json document = {{"error", {{"code", code}, {"message", message}, {"field", nullptr}}}};
   return document.dump() + "\n";
 }
 
-ApiRequest ToApiRequest(const httplib::Request& req) {
-  ApiRequest request;
-  request.method = req.method;
-  request.path = req.path;
-  for (const auto& [name, value] : req.params) request.query.emplace(name, value);
-  for (const auto& [name, value] : req.headers) request.headers[ToLower(name)] = value;
-  request.body = req.body;
-  return request;
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
 }
 
-void WriteResponse(const ApiResponse& response, httplib::Response& res) {
-  res.status = response.status;
-  bool nosniff = false;
-  for (const auto& [name, value] : response.headers) {
-    res.set_header(name, value);
-    nosniff = nosniff || name == "X-Content-Type-Options";
+// Decodes %XX escapes (and '+' as a space in a query). nullopt for a malformed escape.
+std::optional<std::string> DecodeUrl(std::string_view text, bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '%') {
+      if (i + 2 >= text.size()) return std::nullopt;
+      int high = HexValue(text[i + 1]), low = HexValue(text[i + 2]);
+      if (high < 0 || low < 0) return std::nullopt;
+      out.push_back(static_cast<char>(high * 16 + low));
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
   }
-  res.set_header("Cache-Control", "no-cache");
-  if (!nosniff) res.set_header("X-Content-Type-Options", "nosniff");
-  if (response.status != 304) res.set_content(response.body, response.content_type);
+  return out;
+}
+
+// The request target ("/path?a=1&b=2") into the request's path and query. False when it is not
+// an origin-form target or an escape is malformed.
+bool SplitTarget(std::string_view target, ApiRequest& request) {
+  if (target.empty() || target.front() != '/') return false;
+  size_t question = target.find('?');
+  std::optional<std::string> path = DecodeUrl(target.substr(0, question), false);
+  if (!path) return false;
+  request.path = std::move(*path);
+  if (question == std::string_view::npos) return true;
+  std::string_view query = target.substr(question + 1);
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    size_t equals = pair.find('=');
+    std::optional<std::string> name = DecodeUrl(pair.substr(0, equals), true);
+    std::optional<std::string> value =
+        DecodeUrl(equals == std::string_view::npos ? "" : pair.substr(equals + 1), true);
+    if (!name || !value) return false;
+    request.query.emplace(std::move(*name), std::move(*value));
+  }
+  return true;
 }
 
 // One Server-Sent Event carrying a run document (a single line of JSON).
@@ -82,26 +135,452 @@ bool RunFinished(const std::string& body) {
   return state == "succeeded" || state == "failed" || state == "cancelled";
 }
 
-constexpr std::chrono::milliseconds kEventPoll{300};
-constexpr std::chrono::seconds kEventKeepAlive{15};
+// GET /api/v1/runs/{id}/events
+bool IsEventStream(const ApiRequest& request) {
+  constexpr std::string_view kPrefix = "/api/v1/runs/", kSuffix = "/events";
+  const std::string& path = request.path;
+  if (request.method != "GET" || path.size() <= kPrefix.size() + kSuffix.size()) return false;
+  if (path.compare(0, kPrefix.size(), kPrefix) != 0) return false;
+  if (path.compare(path.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) return false;
+  std::string_view id(path.data() + kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size());
+  return id.find('/') == std::string_view::npos;
+}
+
+std::string_view View(beast::string_view text) { return {text.data(), text.size()}; }
+
+// A connection: reads requests one after the other, answers each (reads on its event loop, the
+// other methods on the action pool), streams run events. Owned by the handlers in flight.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  // On the worker's thread: the server stops. An idle connection closes; an event stream ends.
+  virtual void OnStop() = 0;
+};
+
+// One event loop: its connections are served on its thread only. (The set is declared first so
+// that it outlives the handlers the context destroys.)
+struct Worker {
+  std::unordered_set<Connection*> connections;  // on the worker's thread only
+  net::io_context context{1};
+};
 
 }  // namespace
 
+// What every connection's code reaches: settings, the Api, the stop flag, the blocking pool.
 struct HttpServer::Impl {
-  std::unique_ptr<httplib::Server> http;
+  const Config* config = nullptr;
+  ServerMetrics* metrics = nullptr;
+  const Clock* clock = nullptr;
   std::unique_ptr<Api> api;
-  std::string host;
-  // Set by Stop(): event streams end at once instead of holding a worker until they finish.
-  std::mutex stop_mutex;
-  std::condition_variable stop_signal;
-  bool stopping = false;
+  std::unique_ptr<net::ssl::context> tls;  // none: plain HTTP
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> keep_running;
+  std::optional<tcp::acceptor> acceptor;  // on workers[0]
+  std::unique_ptr<net::steady_timer> accept_retry;
+  size_t next_worker = 0;  // on workers[0]'s thread
+  std::atomic<int> open_connections{0};
+  std::atomic<bool> accept_paused{false};  // at max_connections: waits for one to close
+  std::atomic<bool> stopping{false};
+  std::unique_ptr<net::thread_pool> actions;  // requests that change something (they may wait)
+  std::mutex stop_mutex;                      // Stop() against Serve() starting
 
-  // Waits `timeout` or until Stop(); true when stopping.
-  bool WaitForStop(std::chrono::milliseconds timeout) {
-    std::unique_lock lock(stop_mutex);
-    return stop_signal.wait_for(lock, timeout, [this] { return stopping; });
-  }
+  void Accept();
+  void OnConnectionClosed();
+  void StopOnWorkers();
 };
+
+namespace {
+
+template <bool kTls>
+class Session final : public Connection, public std::enable_shared_from_this<Session<kTls>> {
+ public:
+  using Stream = std::conditional_t<kTls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
+
+  Session(HttpServer::Impl& server, Worker& worker, tcp::socket socket)
+      : server_(server),
+        worker_(worker),
+        stream_(MakeStream(server, std::move(socket))),
+        timer_(worker.context) {}
+
+  ~Session() override {
+    worker_.connections.erase(this);
+    server_.OnConnectionClosed();
+  }
+
+  void Start() {
+    worker_.connections.insert(this);
+    if (server_.stopping) return;
+    if constexpr (kTls) {
+      phase_ = Phase::kHandshake;
+      Lowest().expires_after(Settings().read_timeout);
+      stream_.async_handshake(net::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) return self->Close();
+                                self->ReadRequest();
+                              });
+    } else {
+      ReadRequest();
+    }
+  }
+
+  void OnStop() override {
+    if (phase_ == Phase::kIdle || phase_ == Phase::kHandshake) {
+      Lowest().cancel();
+    } else if (phase_ == Phase::kStreaming) {
+      timer_.cancel();
+    }
+  }
+
+ private:
+  enum class Phase { kHandshake, kIdle, kReading, kHandling, kWriting, kStreaming, kClosing };
+
+  static Stream MakeStream(HttpServer::Impl& server, tcp::socket socket) {
+    if constexpr (kTls) {
+      return Stream(beast::tcp_stream(std::move(socket)), *server.tls);
+    } else {
+      (void)server;
+      return Stream(std::move(socket));
+    }
+  }
+
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+  const ServerSettings& Settings() const { return server_.config->server; }
+
+  // Waits for the next request: up to idle_timeout for its first byte, then up to read_timeout
+  // for the rest of its header.
+  void ReadRequest() {
+    if (server_.stopping) return Close();
+    parser_.emplace();
+    parser_->header_limit(kHeaderLimit);
+    parser_->body_limit(static_cast<std::uint64_t>(Settings().max_body_bytes));
+    if (buffer_.size() > 0) return ReadHeader();
+    phase_ = Phase::kIdle;
+    Lowest().expires_after(Settings().idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t read) {
+                              if (ec) return self->Close();
+                              self->buffer_.commit(read);
+                              self->ReadHeader();
+                            });
+  }
+
+  void ReadHeader() {
+    phase_ = Phase::kReading;
+    Lowest().expires_after(Settings().read_timeout);
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec) return OnReadError(ec);
+    const auto& header = parser_->get();
+    auto method = header.method();
+    bool has_body = parser_->content_length().has_value() || parser_->chunked();
+    if (!has_body &&
+        (method == http::verb::post || method == http::verb::put || method == http::verb::patch)) {
+      return Refuse(400, "BAD_REQUEST", "the request needs a Content-Length header");
+    }
+    if (parser_->is_done()) return Dispatch();
+    auto expect = header.find(http::field::expect);
+    if (expect != header.end() && beast::iequals(expect->value(), "100-continue")) {
+      static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      Lowest().expires_after(Settings().write_timeout);
+      return net::async_write(stream_, net::buffer(kContinue),
+                              [self = this->shared_from_this()](beast::error_code error, size_t) {
+                                if (error) return self->Close();
+                                self->ReadBody();
+                              });
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    Lowest().expires_after(Settings().read_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec) return self->OnReadError(ec);
+                       self->Dispatch();
+                     });
+  }
+
+  // A request that cannot be read: answered when it is the client's fault, else closed.
+  void OnReadError(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+      return Refuse(413, "PAYLOAD_TOO_LARGE",
+                    fmt::format("the request body is larger than the limit of {} bytes",
+                                Settings().max_body_bytes));
+    }
+    if (ec == http::error::header_limit) {
+      return Refuse(431, "HEADERS_TOO_LARGE",
+                    fmt::format("the request line and headers are larger than the limit of {} "
+                                "bytes",
+                                kHeaderLimit));
+    }
+    if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
+        ec != http::error::end_of_stream && ec != http::error::partial_message) {
+      return Refuse(400, "BAD_REQUEST", "the request is malformed");
+    }
+    Close();  // the client went away or was too slow
+  }
+
+  // Answers an HTTP-level refusal and closes: what remains of the request cannot be trusted.
+  void Refuse(int status, std::string_view code, const std::string& message) {
+    ApiResponse response;
+    response.status = status;
+    response.body = ErrorBody(code, message);
+    std::string method(parser_ ? View(parser_->get().method_string()) : "");
+    server_.metrics->RecordRequest("unmatched", method.empty() ? "?" : method, status,
+                                   std::chrono::duration<double>(0));
+    Write(response, false, false);
+  }
+
+  void Dispatch() {
+    http::request<http::string_body> message = parser_->release();
+    parser_.reset();
+    ApiRequest request;
+    request.method = std::string(View(message.method_string()));
+    bool head = message.method() == http::verb::head;
+    if (head) request.method = "GET";
+    if (!SplitTarget(View(message.target()), request)) {
+      return Refuse(400, "BAD_REQUEST", "the request target is not a path");
+    }
+    for (const auto& field : message) {
+      request.headers[ToLower(View(field.name_string()))] = std::string(View(field.value()));
+    }
+    request.body = std::move(message.body());
+    bool keep_alive = message.keep_alive();
+    if (!head && IsEventStream(request)) return StartEvents(std::move(request));
+    if (request.method == "GET" || request.method == "OPTIONS") {
+      phase_ = Phase::kHandling;
+      return Write(server_.api->Handle(request), keep_alive, head);
+    }
+    // Actions may wait (for the store's write lock, for a package to download): on the action
+    // pool, so that this event loop keeps serving its other connections.
+    phase_ = Phase::kHandling;
+    net::post(*server_.actions,
+              [self = this->shared_from_this(), request = std::move(request), keep_alive,
+               guard = net::make_work_guard(worker_.context)]() mutable {
+                ApiResponse response = self->server_.api->Handle(request);
+                auto* session = self.get();
+                net::post(session->worker_.context,
+                          [self = std::move(self), response = std::move(response),
+                           keep_alive]() mutable { self->Write(response, keep_alive, false); });
+              });
+  }
+
+  void Write(const ApiResponse& api_response, bool keep_alive, bool head) {
+    phase_ = Phase::kWriting;
+    keep_alive = keep_alive && !server_.stopping;
+    auto response = std::make_shared<http::response<http::string_body>>();
+    response->version(11);
+    response->result(static_cast<unsigned>(api_response.status));
+    bool nosniff = false;
+    for (const auto& [name, value] : api_response.headers) {
+      response->insert(name, value);
+      nosniff = nosniff || name == "X-Content-Type-Options";
+    }
+    response->set(http::field::cache_control, "no-cache");
+    if (!nosniff) response->set("X-Content-Type-Options", "nosniff");
+    if (api_response.status != 304) {
+      response->set(http::field::content_type, api_response.content_type);
+      response->body() = api_response.body;
+    }
+    response->keep_alive(keep_alive);
+    response->prepare_payload();
+    if (head) response->body().clear();  // Content-Length stays the GET's
+    Lowest().expires_after(Settings().write_timeout);
+    http::async_write(
+        stream_, *response,
+        [self = this->shared_from_this(), response, keep_alive](beast::error_code ec, size_t) {
+          if (ec) return self->Close();
+          if (!keep_alive) return self->Shutdown();
+          self->ReadRequest();
+        });
+  }
+
+  // GET /api/v1/runs/ID/events: Server-Sent Events (docs/server.md). The Api authenticates and
+  // answers the run document; every kEventPoll it is read again (authenticated again) and sent
+  // when it changed, a comment every kEventKeepAlive keeps proxies from closing the stream, and
+  // the stream ends when the run is finished, the write fails or the server stops.
+  void StartEvents(ApiRequest request) {
+    request.headers.erase("if-none-match");  // a stream is never "not modified"
+    ApiResponse first = server_.api->Handle(request);
+    if (first.status != 200) return Write(first, false, false);
+    phase_ = Phase::kStreaming;
+    events_request_ = std::move(request);
+    last_document_ = std::move(first.body);
+    auto header = std::make_shared<http::response<http::empty_body>>(http::status::ok, 11);
+    header->set(http::field::content_type, "text/event-stream");
+    header->set(http::field::cache_control, "no-cache");
+    header->set("X-Content-Type-Options", "nosniff");
+    // The connection ends with the stream: it is not kept alive for another request.
+    header->keep_alive(false);
+    header->chunked(true);
+    auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*header);
+    Lowest().expires_after(Settings().write_timeout);
+    http::async_write_header(
+        stream_, *serializer,
+        [self = this->shared_from_this(), header, serializer](beast::error_code ec, size_t) {
+          if (ec) return self->Close();
+          self->SendEvent(RunEvent(self->last_document_), RunFinished(self->last_document_));
+        });
+  }
+
+  void SendEvent(std::string text, bool last) {
+    chunk_ = std::move(text);
+    last_write_ = server_.clock->Monotonic();
+    Lowest().expires_after(Settings().write_timeout);
+    net::async_write(stream_, http::make_chunk(net::buffer(chunk_)),
+                     [self = this->shared_from_this(), last](beast::error_code ec, size_t) {
+                       if (ec) return self->Close();
+                       if (last) return self->EndEvents();
+                       self->WaitForChange();
+                     });
+  }
+
+  void WaitForChange() {
+    if (server_.stopping) return EndEvents();
+    timer_.expires_after(kEventPoll);
+    timer_.async_wait([self = this->shared_from_this()](beast::error_code) { self->Poll(); });
+  }
+
+  void Poll() {
+    if (server_.stopping) return EndEvents();
+    ApiResponse now = server_.api->Snapshot(events_request_);
+    if (now.status != 200) {  // the run is gone, the token revoked, the store down
+      std::string body = now.body;
+      while (!body.empty() && body.back() == '\n') body.pop_back();
+      return SendEvent(fmt::format("event: error\ndata: {}\n\n", body), true);
+    }
+    if (now.body != last_document_) {
+      last_document_ = std::move(now.body);
+      return SendEvent(RunEvent(last_document_), RunFinished(last_document_));
+    }
+    if (server_.clock->Monotonic() - last_write_ >= kEventKeepAlive) {
+      return SendEvent(": keep-alive\n\n", false);
+    }
+    WaitForChange();
+  }
+
+  void EndEvents() {
+    phase_ = Phase::kWriting;
+    Lowest().expires_after(Settings().write_timeout);
+    net::async_write(stream_, http::make_chunk_last(),
+                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec) return self->Close();
+                       self->Shutdown();
+                     });
+  }
+
+  // Ends the connection after the last response: TLS says goodbye, TCP sends FIN.
+  void Shutdown() {
+    phase_ = Phase::kClosing;
+    if constexpr (kTls) {
+      Lowest().expires_after(std::chrono::seconds(1));
+      stream_.async_shutdown(
+          [self = this->shared_from_this()](beast::error_code) { self->Close(); });
+    } else {
+      beast::error_code ignored;
+      Lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      Drain();
+    }
+  }
+
+  // Reads and drops what the client still sends until it closes (at most kLinger): closing with
+  // unread data would reset the connection before the client has read the answer.
+  void Drain() {
+    Lowest().expires_after(kLinger);
+    buffer_.consume(buffer_.size());
+    stream_.async_read_some(buffer_.prepare(64 * 1024),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) return self->Close();
+                              self->Drain();
+                            });
+  }
+
+  void Close() {
+    phase_ = Phase::kClosing;
+    timer_.cancel();
+    beast::error_code ignored;
+    Lowest().socket().close(ignored);
+  }
+
+  HttpServer::Impl& server_;
+  Worker& worker_;
+  Stream stream_;
+  net::steady_timer timer_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  Phase phase_ = Phase::kIdle;
+  // The event stream's state.
+  ApiRequest events_request_;
+  std::string last_document_;
+  std::string chunk_;
+  std::chrono::steady_clock::time_point last_write_{};
+};
+
+}  // namespace
+
+// On workers[0]'s thread. Hands each connection to the next worker in turn.
+void HttpServer::Impl::Accept() {
+  if (stopping || !acceptor || !acceptor->is_open()) return;
+  if (open_connections.load() >= config->server.max_connections) {
+    accept_paused = true;  // OnConnectionClosed resumes; more connections wait in the backlog
+    if (open_connections.load() < config->server.max_connections && accept_paused.exchange(false)) {
+      return Accept();
+    }
+    return;
+  }
+  Worker& worker = *workers[next_worker];
+  next_worker = (next_worker + 1) % workers.size();
+  acceptor->async_accept(worker.context, [this, &worker](beast::error_code ec, tcp::socket socket) {
+    if (stopping) return;
+    if (ec) {
+      if (ec == net::error::operation_aborted) return;
+      accept_retry->expires_after(kAcceptRetry);
+      accept_retry->async_wait([this](beast::error_code error) {
+        if (!error) Accept();
+      });
+      return;
+    }
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    ++open_connections;
+    if (tls) {
+      auto s = std::make_shared<Session<true>>(*this, worker, std::move(socket));
+      net::post(worker.context, [s] { s->Start(); });
+    } else {
+      auto s = std::make_shared<Session<false>>(*this, worker, std::move(socket));
+      net::post(worker.context, [s] { s->Start(); });
+    }
+    Accept();
+  });
+}
+
+// On any worker's thread, when a connection ends.
+void HttpServer::Impl::OnConnectionClosed() {
+  --open_connections;
+  if (stopping) return;
+  if (accept_paused.exchange(false)) net::post(workers[0]->context, [this] { Accept(); });
+}
+
+void HttpServer::Impl::StopOnWorkers() {
+  net::post(workers[0]->context, [this] {
+    beast::error_code ignored;
+    if (acceptor) acceptor->close(ignored);
+    if (accept_retry) accept_retry->cancel();
+  });
+  for (auto& worker : workers) {
+    Worker* w = worker.get();
+    net::post(w->context, [w] {
+      // OnStop may close a connection, which erases it from the set: iterate over a copy.
+      std::vector<Connection*> open(w->connections.begin(), w->connections.end());
+      for (Connection* connection : open) connection->OnStop();
+    });
+  }
+  keep_running.clear();
+}
 
 HttpServer::HttpServer(const Config& config, ServeOptions options, const Clock& clock,
                        const TimeZone& zone)
@@ -109,14 +588,25 @@ HttpServer::HttpServer(const Config& config, ServeOptions options, const Clock& 
       options_(std::move(options)),
       clock_(clock),
       zone_(zone),
-      impl_(std::make_unique<Impl>()) {}
+      impl_(std::make_unique<Impl>()) {
+  impl_->config = &config_;
+  impl_->metrics = &metrics_;
+  impl_->clock = &clock_;
+}
 
 HttpServer::~HttpServer() = default;
 
 Status HttpServer::Bind() {
   std::string listen = options_.listen.empty() ? config_.server.listen : options_.listen;
+  std::string host;
   int port = 0;
-  RETURN_IF_ERROR(SplitListen(listen, impl_->host, port));
+  RETURN_IF_ERROR(SplitListen(listen, host, port));
+  beast::error_code ec;
+  net::ip::address address = net::ip::make_address(host, ec);
+  if (ec) {
+    return InvalidArgument(fmt::format("listen address {}: {} is not an IP address",
+                                       EscapeForDisplay(listen), EscapeForDisplay(host)));
+  }
   const ServerSettings& settings = config_.server;
   if (!settings.tls_cert.empty()) {
     auto resolve = [&](const std::string& file) {
@@ -125,25 +615,28 @@ Status HttpServer::Bind() {
     };
     std::filesystem::path cert = resolve(settings.tls_cert), key = resolve(settings.tls_key);
     for (const auto& file : {cert, key}) {
-      std::error_code ec;
-      if (!std::filesystem::is_regular_file(file, ec)) {
+      std::error_code error;
+      if (!std::filesystem::is_regular_file(file, error)) {
         return InvalidArgument(
             fmt::format("server TLS file {} cannot be read", EscapeForDisplay(file.string())));
       }
     }
-    auto tls = std::make_unique<httplib::SSLServer>(cert.c_str(), key.c_str());
-    if (!tls->is_valid()) {
+    auto tls = std::make_unique<net::ssl::context>(net::ssl::context::tls_server);
+    tls->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                     net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                     net::ssl::context::no_tlsv1_1);
+    beast::error_code cert_error, key_error;
+    tls->use_certificate_chain_file(cert.string(), cert_error);
+    tls->use_private_key_file(key.string(), net::ssl::context::pem, key_error);
+    if (cert_error || key_error || SSL_CTX_check_private_key(tls->native_handle()) != 1) {
       return InvalidArgument(
           fmt::format("server TLS: {} and {} are not a matching PEM certificate and private key",
                       EscapeForDisplay(cert.string()), EscapeForDisplay(key.string())));
     }
-    impl_->http = std::move(tls);
-  } else {
-    impl_->http = std::make_unique<httplib::Server>();
+    impl_->tls = std::move(tls);
   }
-  httplib::Server& http = *impl_->http;
 
-  // Each worker thread keeps its own store connection for the life of the thread.
+  // Each thread (event loop or action pool) keeps its own store connection for its life.
   std::string store_url = options_.store_url;
   StoreProvider provider = [store_url]() -> Result<Store*> {
     thread_local std::unique_ptr<Store> store;
@@ -155,148 +648,51 @@ Status HttpServer::Bind() {
   impl_->api = std::make_unique<Api>(config_, std::move(provider), clock_, zone_, metrics_,
                                      options_.runs, options_.packages_dir);
 
-  int threads = settings.max_connections;
-  http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-  http.set_payload_max_length(static_cast<size_t>(settings.max_body_bytes));
-  http.set_read_timeout(settings.read_timeout.count(), 0);
-  http.set_write_timeout(settings.write_timeout.count(), 0);
-  http.set_keep_alive_timeout(settings.idle_timeout.count());
-  http.set_keep_alive_max_count(10000);
-  http.set_tcp_nodelay(true);
-
-  Api* api = impl_->api.get();
-  auto handler = [api](const httplib::Request& req, httplib::Response& res) {
-    WriteResponse(api->Handle(ToApiRequest(req)), res);
-  };
-  // GET /api/v1/runs/ID/events: Server-Sent Events (docs/server.md). The Api authenticates and
-  // answers the run document; every kEventPoll it is read again (authenticated again) and sent
-  // when it changed, a comment every kEventKeepAlive keeps proxies from closing the stream, and
-  // the stream ends when the run is finished, the client goes away or the server stops.
-  Impl* impl = impl_.get();
-  const Clock* clock = &clock_;
-  auto events = [api, impl, clock](const httplib::Request& req, httplib::Response& res) {
-    ApiRequest request = ToApiRequest(req);
-    request.headers.erase("if-none-match");  // a stream is never "not modified"
-    ApiResponse first = api->Handle(request);
-    if (first.status != 200) return WriteResponse(first, res);
-    res.status = 200;
-    res.set_header("Cache-Control", "no-cache");
-    res.set_header("X-Content-Type-Options", "nosniff");
-    // The connection ends with the stream: it is not kept alive for another request, which
-    // would hold a worker (and a stopping server) for the idle timeout.
-    res.set_header("Connection", "close");
-    struct Stream {
-      std::string last;  // the run document last sent
-      bool started = false;
-      std::chrono::steady_clock::time_point last_write{};
-    };
-    auto stream = std::make_shared<Stream>();
-    stream->last = std::move(first.body);
-    res.set_chunked_content_provider(
-        "text/event-stream",
-        [api, impl, clock, request, stream](size_t, httplib::DataSink& sink) -> bool {
-          auto send = [&](const std::string& text) {
-            stream->last_write = clock->Monotonic();
-            return sink.write(text.data(), text.size());
-          };
-          if (!stream->started) {
-            stream->started = true;
-            if (!send(RunEvent(stream->last))) return false;
-            if (RunFinished(stream->last)) sink.done();
-            return true;
-          }
-          if (impl->WaitForStop(kEventPoll)) {
-            sink.done();
-            return true;
-          }
-          ApiResponse now = api->Snapshot(request);
-          if (now.status != 200) {  // the run is gone, the token revoked, the store down
-            std::string body = now.body;
-            while (!body.empty() && body.back() == '\n') body.pop_back();
-            bool ok = send(fmt::format("event: error\ndata: {}\n\n", body));
-            sink.done();
-            return ok;
-          }
-          if (now.body != stream->last) {
-            stream->last = std::move(now.body);
-            if (!send(RunEvent(stream->last))) return false;
-            if (RunFinished(stream->last)) sink.done();
-            return true;
-          }
-          if (clock->Monotonic() - stream->last_write >= kEventKeepAlive) {
-            return send(": keep-alive\n\n");
-          }
-          return true;
-        });
-  };
-  http.Get(R"(/api/v1/runs/([^/]+)/events)", events);
-  const char* any = R"(/.*)";
-  http.Get(any, handler);
-  http.Post(any, handler);
-  http.Put(any, handler);
-  http.Patch(any, handler);
-  http.Delete(any, handler);
-  http.Options(any, handler);
-  // What cpp-httplib answers by itself (oversized body, malformed request line or headers,
-  // unknown methods) gets a JSON error too.
-  http.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return;
-    const char* code = "BAD_REQUEST";
-    std::string message = "the request is malformed";
-    if (res.status == 413) {
-      code = "PAYLOAD_TOO_LARGE";
-      message = fmt::format("the request body is larger than the limit of {} bytes",
-                            config_.server.max_body_bytes);
-    } else if (res.status == 414) {
-      code = "URI_TOO_LONG";
-      message = "the request line is too long";
-    } else if (res.status == 404) {
-      code = "NOT_FOUND";
-      message = "no such route";
-    }
-    res.set_content(ErrorBody(code, message), "application/json");
-    metrics_.RecordRequest("unmatched", req.method.empty() ? "?" : req.method, res.status,
-                           std::chrono::duration<double>(0));
-  });
-  http.set_exception_handler(
-      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-        res.status = 500;
-        res.set_content(ErrorBody("INTERNAL", "unexpected error"), "application/json");
-      });
-
-  if (port == 0) {
-    int bound = http.bind_to_any_port(impl_->host);
-    if (bound < 0) {
-      return Unavailable(fmt::format("cannot listen on {}", EscapeForDisplay(listen)));
-    }
-    port_ = bound;
-  } else {
-    if (!http.bind_to_port(impl_->host, port)) {
-      return Unavailable(
-          fmt::format("cannot listen on {} (in use, or not an address of this "
-                      "machine)",
-                      EscapeForDisplay(listen)));
-    }
-    port_ = port;
+  // One event loop per core.
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < cores; ++i) {
+    impl_->workers.push_back(std::make_unique<Worker>());
+    impl_->keep_running.push_back(net::make_work_guard(impl_->workers.back()->context));
   }
+  tcp::acceptor& acceptor = impl_->acceptor.emplace(impl_->workers[0]->context);
+  impl_->accept_retry = std::make_unique<net::steady_timer>(impl_->workers[0]->context);
+  tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    impl_->acceptor.reset();
+    return Unavailable(
+        fmt::format("cannot listen on {}: {}", EscapeForDisplay(listen), ec.message()));
+  }
+  port_ = acceptor.local_endpoint().port();
   return Status::Ok();
 }
 
 Status HttpServer::Serve() {
-  if (!impl_->http) return Internal("Serve before Bind");
-  if (!impl_->http->listen_after_bind()) {
-    return Unavailable("the server stopped listening unexpectedly");
+  if (!impl_->acceptor) return Internal("Serve before Bind");
+  {
+    std::lock_guard lock(impl_->stop_mutex);
+    // Threads started here inherit the caller's signal mask (BlockStopSignals).
+    unsigned actions = std::max(4u, static_cast<unsigned>(impl_->workers.size()));
+    impl_->actions = std::make_unique<net::thread_pool>(actions);
   }
+  net::post(impl_->workers[0]->context, [impl = impl_.get()] { impl->Accept(); });
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < impl_->workers.size(); ++i) {
+    threads.emplace_back([worker = impl_->workers[i].get()] { worker->context.run(); });
+  }
+  impl_->workers[0]->context.run();
+  for (auto& thread : threads) thread.join();
+  impl_->actions->join();
   return Status::Ok();
 }
 
 void HttpServer::Stop() {
-  {
-    std::lock_guard lock(impl_->stop_mutex);
-    impl_->stopping = true;
-  }
-  impl_->stop_signal.notify_all();
-  if (impl_->http) impl_->http->stop();
+  std::lock_guard lock(impl_->stop_mutex);
+  if (impl_->workers.empty() || impl_->stopping.exchange(true)) return;
+  impl_->StopOnWorkers();
 }
 
 void BlockStopSignals() {
@@ -306,7 +702,6 @@ void BlockStopSignals() {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 }
-
 Status ServeUntilSignal(HttpServer& server, const std::function<void(int)>& ready,
                         const std::function<void()>& stopping) {
   // Block the signals in this thread (and the workers it starts); a watcher thread waits for

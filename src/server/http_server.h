@@ -1,7 +1,9 @@
-// `rollgate serve`: the API (server/api.h) over HTTP or HTTPS with cpp-httplib. Each worker
-// thread opens its own store connection. Limits come from the configuration's `server:` section:
-// body size, timeouts, connections served at once. Stop() (or SIGTERM through RunUntilSignal)
-// stops accepting, lets requests in flight finish and returns.
+// `rollgate serve`: the API (server/api.h) over HTTP or HTTPS with Boost.Beast on Asio. One event
+// loop per core serves many connections; reads are answered on the loop, actions (which may wait
+// for the store's write lock) on a small pool. Each of those threads opens its own store
+// connection. Limits come from the configuration's `server:` section: body size, timeouts,
+// connections served at once. Stop() (or SIGTERM through ServeUntilSignal) stops accepting, lets
+// requests in flight finish, ends event streams and idle connections, and returns.
 #pragma once
 
 #include <atomic>
@@ -43,8 +45,9 @@ class HttpServer {
 
   ServerMetrics& metrics() { return metrics_; }
 
+  struct Impl;  // the adapter's event loops and connections (http_server.cc)
+
  private:
-  struct Impl;
   const Config& config_;
   ServeOptions options_;
   const Clock& clock_;

@@ -1,8 +1,12 @@
 // The API over real HTTP and HTTPS on 127.0.0.1 (a free port): limits, TLS, stopping.
 #include "server/http_server.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -19,6 +23,58 @@
 
 namespace rollgate::server {
 namespace {
+
+// A raw TCP connection to 127.0.0.1:port, for what an HTTP client library would not send.
+class RawConnection {
+ public:
+  explicit RawConnection(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval timeout{5, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  }
+  ~RawConnection() { ::close(fd_); }
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  bool connected() const { return connected_; }
+  void Send(const std::string& bytes) {
+    ASSERT_EQ(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(bytes.size()));
+  }
+  // Reads until `until` has been received (after what was read before), the peer closes, or
+  // `timeout` passes; returns everything read so far.
+  std::string ReadUntil(const std::string& until,
+                        std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    timeval tv{static_cast<time_t>(timeout.count() / 1000),
+               static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    size_t start = received_.size();
+    char chunk[4096];
+    while (until.empty() || received_.find(until, start) == std::string::npos) {
+      ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+      if (n <= 0) {
+        closed_ = n == 0;
+        break;
+      }
+      received_.append(chunk, static_cast<size_t>(n));
+    }
+    return received_;
+  }
+  // Reads until the peer closes (or 5 s pass).
+  std::string ReadAll() { return ReadUntil(""); }
+  bool closed() const { return closed_; }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+  bool closed_ = false;
+  std::string received_;
+};
 
 class HttpServerTest : public ::testing::Test {
  protected:
@@ -226,6 +282,123 @@ TEST_F(HttpServerTest, StoppingEndsOpenEventStreams) {
   reader.join();
   EXPECT_LT(std::chrono::steady_clock::now() - stop_started, std::chrono::seconds(5));
   EXPECT_TRUE(served_.ok()) << served_.ToString();
+}
+
+TEST_F(HttpServerTest, MalformedRequestsGetAJsonErrorAndTheConnectionCloses) {
+  int port = Start();
+  {
+    RawConnection connection(port);
+    connection.Send("NOT HTTP AT ALL\r\n\r\n");
+    std::string answer = connection.ReadAll();
+    EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << answer;
+    EXPECT_NE(answer.find("\"BAD_REQUEST\""), std::string::npos) << answer;
+    EXPECT_TRUE(connection.closed());
+  }
+  {
+    RawConnection connection(port);
+    connection.Send("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(9000, 'a') +
+                    "\r\n\r\n");
+    std::string answer = connection.ReadAll();
+    EXPECT_EQ(answer.rfind("HTTP/1.1 431", 0), 0u) << answer.substr(0, 200);
+    EXPECT_NE(answer.find("\"HEADERS_TOO_LARGE\""), std::string::npos);
+  }
+  {
+    RawConnection connection(port);
+    connection.Send("POST /api/v1/crs HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::string answer = connection.ReadAll();
+    EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << answer;
+    EXPECT_NE(answer.find("Content-Length"), std::string::npos) << answer;
+  }
+  {
+    RawConnection connection(port);
+    connection.Send("GET /api/v1/crs%zz HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::string answer = connection.ReadAll();
+    EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << answer;
+  }
+  // The server still serves.
+  httplib::Client client("127.0.0.1", port);
+  auto health = client.Get("/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+}
+
+TEST_F(HttpServerTest, PathsAndQueriesAreDecodedBeforeTheApiSeesThem) {
+  int port = Start();
+  std::string token = Token("eve");
+  httplib::Client client("127.0.0.1", port);
+  httplib::Headers auth = {{"Authorization", "Bearer " + token}};
+  auto list = client.Get("/api/v1/cr%73", auth);
+  ASSERT_TRUE(list);
+  EXPECT_EQ(list->status, 200) << list->body;
+  auto bad_limit = client.Get("/api/v1/crs?lim%69t=x+y", auth);
+  ASSERT_TRUE(bad_limit);
+  EXPECT_EQ(bad_limit->status, 400);
+  auto error = nlohmann::json::parse(bad_limit->body);
+  EXPECT_EQ(error["error"]["field"], "limit") << bad_limit->body;
+}
+
+TEST_F(HttpServerTest, KeepAliveHeadPipeliningAndExpectContinue) {
+  int port = Start();
+  {
+    // Two requests in one write: two answers, in order, on the same connection; HEAD's has
+    // GET's Content-Length and no body.
+    RawConnection connection(port);
+    connection.Send(
+        "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+        "HEAD /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    std::string answers = connection.ReadAll();
+    EXPECT_TRUE(connection.closed());
+    size_t second = answers.find("HTTP/1.1 200", 1);
+    ASSERT_EQ(answers.rfind("HTTP/1.1 200", 0), 0u) << answers;
+    ASSERT_NE(second, std::string::npos) << answers;
+    auto length = [](const std::string& text) {
+      size_t at = text.find("Content-Length: ");
+      return at == std::string::npos ? std::string() : text.substr(at, text.find('\r', at) - at);
+    };
+    EXPECT_FALSE(length(answers.substr(0, second)).empty());
+    EXPECT_EQ(length(answers.substr(0, second)), length(answers.substr(second)));
+    EXPECT_EQ(answers.size() - answers.find("\r\n\r\n", second), 4u) << "HEAD has no body";
+  }
+  RawConnection connection(port);
+  // Expect: 100-continue is answered before the body is sent.
+  connection.Send(
+      "POST /api/v1/crs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: 2\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n");
+  std::string after = connection.ReadUntil("HTTP/1.1 100 Continue\r\n\r\n");
+  ASSERT_NE(after.find("HTTP/1.1 100 Continue"), std::string::npos) << after;
+  connection.Send("{}");
+  after = connection.ReadAll();
+  EXPECT_NE(after.find("HTTP/1.1 401"), std::string::npos) << after;  // no token
+  EXPECT_TRUE(connection.closed());
+}
+
+TEST_F(HttpServerTest, ConnectionsBeyondTheLimitWaitForAFreeOne) {
+  config_.server.max_connections = 1;
+  int port = Start();
+  auto first = std::make_unique<RawConnection>(port);
+  first->Send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_NE(first->ReadUntil("\r\n\r\n{").find("HTTP/1.1 200"), std::string::npos);
+  RawConnection second(port);  // accepted by the kernel, not served yet
+  ASSERT_TRUE(second.connected());
+  second.Send("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(second.ReadUntil("HTTP/1.1", std::chrono::milliseconds(300)), "");
+  first.reset();  // the first connection closes: the second is served
+  EXPECT_NE(second.ReadAll().find("HTTP/1.1 200"), std::string::npos);
+}
+
+TEST_F(HttpServerTest, StoppingClosesIdleKeepAliveConnectionsAtOnce) {
+  config_.server.idle_timeout = Seconds(30);
+  int port = Start();
+  RawConnection connection(port);
+  connection.Send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_NE(connection.ReadUntil("\r\n\r\n{").find("HTTP/1.1 200"), std::string::npos);
+  auto stop_started = std::chrono::steady_clock::now();
+  server_->Stop();
+  thread_.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - stop_started, std::chrono::seconds(3));
+  EXPECT_TRUE(served_.ok()) << served_.ToString();
+  connection.ReadAll();
+  EXPECT_TRUE(connection.closed());
 }
 
 }  // namespace
