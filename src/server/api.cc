@@ -405,8 +405,9 @@ Result<Api::Document> Api::CachedDocument(Store& store, const std::string& key,
   }
   // Read after the stamp: the body is at least as new as the stamp it is kept under.
   ASSIGN_OR_RETURN(std::string body, build());
-  Document document{stamp.value_or(StoreStamp{}), std::move(body), ""};
-  document.etag = EtagOf(document.body);
+  Document document{stamp.value_or(StoreStamp{}),
+                    std::make_shared<const std::string>(std::move(body)), ""};
+  document.etag = EtagOf(*document.body);
   if (stamp) {
     std::lock_guard lock(cache_mutex_);
     if (cache_.size() >= kMaxCached) cache_.clear();
@@ -669,7 +670,7 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
         });
     if (!document.ok()) return result_error(document.status(), "", route);
     ApiResponse response;
-    response.body = std::move(document->body);
+    response.body = *document->body;
     response.etag = std::move(document->etag);
     return routed(std::move(response), route);
   };

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -78,7 +79,7 @@ class Api {
   // A read's JSON body and its ETag.
   struct Document {
     StoreStamp stamp;
-    std::string body;
+    std::shared_ptr<const std::string> body;  // shared with the cache: a hit copies no text
     std::string etag;
   };
   ApiResponse Dispatch(const ApiRequest& request) const;

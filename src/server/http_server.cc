@@ -332,7 +332,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     std::string method(parser_ ? View(parser_->get().method_string()) : "");
     server_.metrics->RecordRequest("unmatched", method.empty() ? "?" : method, status,
                                    std::chrono::duration<double>(0));
-    Write(response, false, false);
+    Write(std::move(response), false, false);
   }
 
   void Dispatch() {
@@ -358,18 +358,19 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     // Actions may wait (for the store's write lock, for a package to download): on the action
     // pool, so that this event loop keeps serving its other connections.
     phase_ = Phase::kHandling;
-    net::post(*server_.actions,
-              [self = this->shared_from_this(), request = std::move(request), keep_alive,
-               guard = net::make_work_guard(worker_.context)]() mutable {
-                ApiResponse response = self->server_.api->Handle(request);
-                auto* session = self.get();
-                net::post(session->worker_.context,
-                          [self = std::move(self), response = std::move(response),
-                           keep_alive]() mutable { self->Write(response, keep_alive, false); });
-              });
+    net::post(
+        *server_.actions, [self = this->shared_from_this(), request = std::move(request),
+                           keep_alive, guard = net::make_work_guard(worker_.context)]() mutable {
+          ApiResponse response = self->server_.api->Handle(request);
+          auto* session = self.get();
+          net::post(session->worker_.context,
+                    [self = std::move(self), response = std::move(response), keep_alive]() mutable {
+                      self->Write(std::move(response), keep_alive, false);
+                    });
+        });
   }
 
-  void Write(const ApiResponse& api_response, bool keep_alive, bool head) {
+  void Write(ApiResponse api_response, bool keep_alive, bool head) {
     phase_ = Phase::kWriting;
     keep_alive = keep_alive && !server_.stopping;
     auto response = std::make_shared<http::response<http::string_body>>();
@@ -384,7 +385,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     if (!nosniff) response->set("X-Content-Type-Options", "nosniff");
     if (api_response.status != 304) {
       response->set(http::field::content_type, api_response.content_type);
-      response->body() = api_response.body;
+      response->body() = std::move(api_response.body);
     }
     response->keep_alive(keep_alive);
     response->prepare_payload();
@@ -406,7 +407,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   void StartEvents(ApiRequest request) {
     request.headers.erase("if-none-match");  // a stream is never "not modified"
     ApiResponse first = server_.api->Handle(request);
-    if (first.status != 200) return Write(first, false, false);
+    if (first.status != 200) return Write(std::move(first), false, false);
     phase_ = Phase::kStreaming;
     events_request_ = std::move(request);
     last_document_ = std::move(first.body);

@@ -386,6 +386,29 @@ TEST_F(HttpServerTest, ConnectionsBeyondTheLimitWaitForAFreeOne) {
   EXPECT_NE(second.ReadAll().find("HTTP/1.1 200"), std::string::npos);
 }
 
+TEST_F(HttpServerTest, SlowAndIdleClientsAreDisconnectedAfterTheirTimeouts) {
+  config_.server.read_timeout = Seconds(1);
+  config_.server.idle_timeout = Seconds(1);
+  int port = Start();
+  RawConnection slow(port);  // starts a request and never finishes it
+  slow.Send("GET /health HTTP/1.1\r\nHost: x\r\n");
+  RawConnection idle(port);  // says nothing at all
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(slow.ReadAll(), "");
+  EXPECT_TRUE(slow.closed());
+  EXPECT_EQ(idle.ReadAll(), "");
+  EXPECT_TRUE(idle.closed());
+  auto waited = std::chrono::steady_clock::now() - started;
+  EXPECT_GE(waited, std::chrono::milliseconds(900));
+  EXPECT_LT(waited, std::chrono::seconds(4));
+  // A keep-alive connection is closed once it has been idle that long after an answer.
+  RawConnection kept(port);
+  kept.Send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_NE(kept.ReadUntil("\r\n\r\n{").find("HTTP/1.1 200"), std::string::npos);
+  kept.ReadAll();
+  EXPECT_TRUE(kept.closed());
+}
+
 TEST_F(HttpServerTest, StoppingClosesIdleKeepAliveConnectionsAtOnce) {
   config_.server.idle_timeout = Seconds(30);
   int port = Start();
