@@ -493,7 +493,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   void Drain() {
     Lowest().expires_after(kLinger);
     buffer_.consume(buffer_.size());
-    stream_.async_read_some(buffer_.prepare(64 * 1024),
+    stream_.async_read_some(buffer_.prepare(size_t{64} * 1024),
                             [self = this->shared_from_this()](beast::error_code ec, size_t) {
                               if (ec) return self->Close();
                               self->Drain();
