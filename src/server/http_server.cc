@@ -13,7 +13,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <chrono>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
@@ -182,7 +181,6 @@ struct HttpServer::Impl {
   std::atomic<bool> accept_paused{false};  // at max_connections: waits for one to close
   std::atomic<bool> stopping{false};
   std::unique_ptr<net::thread_pool> actions;  // requests that change something (they may wait)
-  std::mutex stop_mutex;                      // Stop() against Serve() starting
 
   void Accept();
   void OnConnectionClosed();
@@ -548,12 +546,11 @@ void HttpServer::Impl::Accept() {
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     ++open_connections;
+    auto launch = [&](auto session) { net::post(worker.context, [session] { session->Start(); }); };
     if (tls) {
-      auto s = std::make_shared<Session<true>>(*this, worker, std::move(socket));
-      net::post(worker.context, [s] { s->Start(); });
+      launch(std::make_shared<Session<true>>(*this, worker, std::move(socket)));
     } else {
-      auto s = std::make_shared<Session<false>>(*this, worker, std::move(socket));
-      net::post(worker.context, [s] { s->Start(); });
+      launch(std::make_shared<Session<false>>(*this, worker, std::move(socket)));
     }
     Accept();
   });
@@ -673,12 +670,9 @@ Status HttpServer::Bind() {
 
 Status HttpServer::Serve() {
   if (!impl_->acceptor) return Internal("Serve before Bind");
-  {
-    std::lock_guard lock(impl_->stop_mutex);
-    // Threads started here inherit the caller's signal mask (BlockStopSignals).
-    unsigned actions = std::max(4u, static_cast<unsigned>(impl_->workers.size()));
-    impl_->actions = std::make_unique<net::thread_pool>(actions);
-  }
+  // Threads started here inherit the caller's signal mask (BlockStopSignals).
+  unsigned actions = std::max(4u, static_cast<unsigned>(impl_->workers.size()));
+  impl_->actions = std::make_unique<net::thread_pool>(actions);
   net::post(impl_->workers[0]->context, [impl = impl_.get()] { impl->Accept(); });
   std::vector<std::thread> threads;
   for (size_t i = 1; i < impl_->workers.size(); ++i) {
@@ -691,7 +685,6 @@ Status HttpServer::Serve() {
 }
 
 void HttpServer::Stop() {
-  std::lock_guard lock(impl_->stop_mutex);
   if (impl_->workers.empty() || impl_->stopping.exchange(true)) return;
   impl_->StopOnWorkers();
 }
