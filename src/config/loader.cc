@@ -782,7 +782,7 @@ void Loader::ReadPackages(const YAML::Node& node, Config& config) {
 void Loader::ReadServer(const YAML::Node& node, Config& config) {
   if (!IsMapOrNull(node, "server") || node.IsNull()) return;
   if (!CheckKeys(node, "'server'",
-                 {"listen", "tls_cert", "tls_key", "max_body_kib", "max_connections",
+                 {"listen", "tls_cert", "tls_key", "max_body_kib", "max_connections", "workers",
                   "read_timeout", "write_timeout", "idle_timeout", "max_page_size",
                   "token_admin_roles", "read_only_roles"})) {
     return;
@@ -814,6 +814,9 @@ void Loader::ReadServer(const YAML::Node& node, Config& config) {
   }
   if (auto connections = ReadInteger(node, "max_connections", 1, 4096)) {
     server.max_connections = static_cast<int>(*connections);
+  }
+  if (auto workers = ReadInteger(node, "workers", 0, 256)) {
+    server.workers = static_cast<int>(*workers);
   }
   if (auto t = ReadDuration(node, "read_timeout", false)) server.read_timeout = *t;
   if (auto t = ReadDuration(node, "write_timeout", false)) server.write_timeout = *t;

@@ -281,6 +281,7 @@ server:
   tls_key: key.pem
   max_body_kib: 64
   max_connections: 8
+  workers: 3
   read_timeout: 3s
   max_page_size: 20
   token_admin_roles: [admin]
@@ -292,6 +293,7 @@ server:
   EXPECT_EQ(server.tls_cert, "cert.pem");
   EXPECT_EQ(server.max_body_bytes, 64 * 1024);
   EXPECT_EQ(server.max_connections, 8);
+  EXPECT_EQ(server.workers, 3);
   EXPECT_EQ(server.read_timeout, Seconds(3));
   EXPECT_EQ(server.max_page_size, 20);
   EXPECT_THAT(server.token_admin_roles, ElementsAre("admin"));
@@ -311,6 +313,8 @@ server: {listen: "localhost", tls_cert: c.pem, max_connections: 0, read_only_rol
                   "rollgate.yaml:2:86: unknown role 'help-dsk' (did you mean 'help-desk'?)"));
   EXPECT_THAT(Errors("version: 1\nserver: {listen: \"127.0.0.1:70000\"}\n"),
               ElementsAre(HasSubstr("'server.listen' must be HOST:PORT")));
+  EXPECT_THAT(Errors("version: 1\nserver: {workers: -1}\n"),
+              ElementsAre(HasSubstr("'workers' must be from 0 to 256")));
 }
 
 TEST(LoadConfigTest, ReviewPolicy) {

@@ -375,6 +375,7 @@ channels:
 #   tls_key: /etc/rollgate/tls/key.pem
 #   max_body_kib: 1024
 #   max_connections: 256
+#   workers: 0                 # threads serving connections; 0 = one per core
 #   read_timeout: 10s
 #   write_timeout: 10s
 #   idle_timeout: 5s

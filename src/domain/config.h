@@ -360,6 +360,7 @@ struct ServerSettings {
   std::string tls_cert, tls_key;          // PEM files, both or neither (relative to the config)
   int64_t max_body_bytes = int64_t{1} << 20;
   int max_connections = 256;  // served at once; further connections wait in the backlog
+  int workers = 0;            // threads running the event loop; 0 = one per core
   Seconds read_timeout{10}, write_timeout{10}, idle_timeout{5};
   int max_page_size = 500;  // `limit` of list routes
   // Who may create and revoke tokens for other people (anyone may for themselves).
