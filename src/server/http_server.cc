@@ -8,15 +8,17 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <chrono>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "common/strings.h"
 
@@ -147,20 +149,42 @@ bool IsEventStream(const ApiRequest& request) {
 
 std::string_view View(beast::string_view text) { return {text.data(), text.size()}; }
 
-// A connection: reads requests one after the other, answers each (reads on its event loop, the
-// other methods on the action pool), streams run events. Owned by the handlers in flight.
+// A connection: reads requests one after the other, answers each (reads on the event loop's
+// threads, the other methods on the action pool), streams run events. Owned by the handlers in
+// flight; its handlers run one at a time (a strand).
 class Connection {
  public:
   virtual ~Connection() = default;
-  // On the worker's thread: the server stops. An idle connection closes; an event stream ends.
-  virtual void OnStop() = 0;
+  // Posts to the connection's strand: the server stops. An idle connection closes; an event
+  // stream ends.
+  virtual void Stop() = 0;
 };
 
-// One event loop: its connections are served on its thread only. (The set is declared first so
-// that it outlives the handlers the context destroys.)
-struct Worker {
-  std::unordered_set<Connection*> connections;  // on the worker's thread only
-  net::io_context context{1};
+// The open connections, so that stopping can reach them.
+class ConnectionSet {
+ public:
+  void Add(Connection* connection, std::weak_ptr<Connection> handle) {
+    std::lock_guard lock(mutex_);
+    open_.emplace(connection, std::move(handle));
+  }
+  void Remove(Connection* connection) {
+    std::lock_guard lock(mutex_);
+    open_.erase(connection);
+  }
+  void StopAll() {
+    std::vector<std::shared_ptr<Connection>> open;
+    {
+      std::lock_guard lock(mutex_);
+      for (auto& [connection, handle] : open_) {
+        if (auto alive = handle.lock()) open.push_back(std::move(alive));
+      }
+    }
+    for (auto& connection : open) connection->Stop();  // outside the lock: Stop may end it
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<Connection*, std::weak_ptr<Connection>> open_;
 };
 
 }  // namespace
@@ -172,11 +196,16 @@ struct HttpServer::Impl {
   const Clock* clock = nullptr;
   std::unique_ptr<Api> api;
   std::unique_ptr<net::ssl::context> tls;  // none: plain HTTP
-  std::vector<std::unique_ptr<Worker>> workers;
-  std::vector<net::executor_work_guard<net::io_context::executor_type>> keep_running;
-  std::optional<tcp::acceptor> acceptor;  // on workers[0]
+  // One event loop run by `threads` threads: a ready connection is served by whichever thread is
+  // free, so a thread the kernel preempts holds up one request, not a share of the connections.
+  // (The set is declared first so that it outlives the handlers the context destroys.)
+  ConnectionSet connections;
+  unsigned threads = 1;
+  std::unique_ptr<net::io_context> context;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> keep_running;
+  std::optional<net::strand<net::io_context::executor_type>> accept_strand;
+  std::optional<tcp::acceptor> acceptor;  // on accept_strand
   std::unique_ptr<net::steady_timer> accept_retry;
-  size_t next_worker = 0;  // on workers[0]'s thread
   std::atomic<int> open_connections{0};
   std::atomic<bool> accept_paused{false};  // at max_connections: waits for one to close
   std::atomic<bool> stopping{false};
@@ -184,7 +213,7 @@ struct HttpServer::Impl {
 
   void Accept();
   void OnConnectionClosed();
-  void StopOnWorkers();
+  void StopConnections();
 };
 
 namespace {
@@ -194,19 +223,22 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
  public:
   using Stream = std::conditional_t<kTls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
 
-  Session(HttpServer::Impl& server, Worker& worker, tcp::socket socket)
+  // `socket` runs its handlers on a strand of its own.
+  Session(HttpServer::Impl& server, tcp::socket socket)
       : server_(server),
-        worker_(worker),
         stream_(MakeStream(server, std::move(socket))),
-        timer_(worker.context) {}
+        timer_(stream_.get_executor()) {}
 
   ~Session() override {
-    worker_.connections.erase(this);
+    server_.connections.Remove(this);
     server_.OnConnectionClosed();
   }
 
+  auto Executor() { return stream_.get_executor(); }
+
+  // On the strand.
   void Start() {
-    worker_.connections.insert(this);
+    server_.connections.Add(this, this->weak_from_this());
     if (server_.stopping) return;
     if constexpr (kTls) {
       phase_ = Phase::kHandshake;
@@ -221,12 +253,14 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     }
   }
 
-  void OnStop() override {
-    if (phase_ == Phase::kIdle || phase_ == Phase::kHandshake) {
-      Lowest().cancel();
-    } else if (phase_ == Phase::kStreaming) {
-      timer_.cancel();
-    }
+  void Stop() override {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      if (self->phase_ == Phase::kIdle || self->phase_ == Phase::kHandshake) {
+        self->Lowest().cancel();
+      } else if (self->phase_ == Phase::kStreaming) {
+        self->timer_.cancel();
+      }
+    });
   }
 
  private:
@@ -354,14 +388,14 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
       return Write(server_.api->Handle(request), keep_alive, head);
     }
     // Actions may wait (for the store's write lock, for a package to download): on the action
-    // pool, so that this event loop keeps serving its other connections.
+    // pool, so that the event loop's threads keep serving the other connections.
     phase_ = Phase::kHandling;
     net::post(
         *server_.actions, [self = this->shared_from_this(), request = std::move(request),
-                           keep_alive, guard = net::make_work_guard(worker_.context)]() mutable {
+                           keep_alive, guard = net::make_work_guard(*server_.context)]() mutable {
           ApiResponse response = self->server_.api->Handle(request);
           auto* session = self.get();
-          net::post(session->worker_.context,
+          net::post(session->stream_.get_executor(),
                     [self = std::move(self), response = std::move(response), keep_alive]() mutable {
                       self->Write(std::move(response), keep_alive, false);
                     });
@@ -506,7 +540,6 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   }
 
   HttpServer::Impl& server_;
-  Worker& worker_;
   Stream stream_;
   net::steady_timer timer_;
   beast::flat_buffer buffer_;
@@ -521,7 +554,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
 
 }  // namespace
 
-// On workers[0]'s thread. Hands each connection to the next worker in turn.
+// On accept_strand. Each connection gets a strand of its own on the shared event loop.
 void HttpServer::Impl::Accept() {
   if (stopping || !acceptor || !acceptor->is_open()) return;
   if (open_connections.load() >= config->server.max_connections) {
@@ -531,53 +564,48 @@ void HttpServer::Impl::Accept() {
     }
     return;
   }
-  Worker& worker = *workers[next_worker];
-  next_worker = (next_worker + 1) % workers.size();
-  acceptor->async_accept(worker.context, [this, &worker](beast::error_code ec, tcp::socket socket) {
-    if (stopping) return;
-    if (ec) {
-      if (ec == net::error::operation_aborted) return;
-      accept_retry->expires_after(kAcceptRetry);
-      accept_retry->async_wait([this](beast::error_code error) {
-        if (!error) Accept();
+  acceptor->async_accept(
+      net::make_strand(*context), [this](beast::error_code ec, tcp::socket socket) {
+        if (stopping) return;
+        if (ec) {
+          if (ec == net::error::operation_aborted) return;
+          accept_retry->expires_after(kAcceptRetry);
+          accept_retry->async_wait([this](beast::error_code error) {
+            if (!error) Accept();
+          });
+          return;
+        }
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        ++open_connections;
+        auto launch = [](auto session) {
+          auto executor = session->Executor();
+          net::post(executor, [session = std::move(session)] { session->Start(); });
+        };
+        if (tls) {
+          launch(std::make_shared<Session<true>>(*this, std::move(socket)));
+        } else {
+          launch(std::make_shared<Session<false>>(*this, std::move(socket)));
+        }
+        Accept();
       });
-      return;
-    }
-    beast::error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);
-    ++open_connections;
-    auto launch = [&](auto session) { net::post(worker.context, [session] { session->Start(); }); };
-    if (tls) {
-      launch(std::make_shared<Session<true>>(*this, worker, std::move(socket)));
-    } else {
-      launch(std::make_shared<Session<false>>(*this, worker, std::move(socket)));
-    }
-    Accept();
-  });
 }
 
-// On any worker's thread, when a connection ends.
+// On any thread, when a connection ends.
 void HttpServer::Impl::OnConnectionClosed() {
   --open_connections;
   if (stopping) return;
-  if (accept_paused.exchange(false)) net::post(workers[0]->context, [this] { Accept(); });
+  if (accept_paused.exchange(false)) net::post(*accept_strand, [this] { Accept(); });
 }
 
-void HttpServer::Impl::StopOnWorkers() {
-  net::post(workers[0]->context, [this] {
+void HttpServer::Impl::StopConnections() {
+  net::post(*accept_strand, [this] {
     beast::error_code ignored;
     if (acceptor) acceptor->close(ignored);
     if (accept_retry) accept_retry->cancel();
   });
-  for (auto& worker : workers) {
-    Worker* w = worker.get();
-    net::post(w->context, [w] {
-      // OnStop may close a connection, which erases it from the set: iterate over a copy.
-      std::vector<Connection*> open(w->connections.begin(), w->connections.end());
-      for (Connection* connection : open) connection->OnStop();
-    });
-  }
-  keep_running.clear();
+  connections.StopAll();
+  keep_running.reset();
 }
 
 HttpServer::HttpServer(const Config& config, ServeOptions options, const Clock& clock,
@@ -646,14 +674,14 @@ Status HttpServer::Bind() {
   impl_->api = std::make_unique<Api>(config_, std::move(provider), clock_, zone_, metrics_,
                                      options_.runs, options_.packages_dir);
 
-  // One event loop per core.
-  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  for (unsigned i = 0; i < cores; ++i) {
-    impl_->workers.push_back(std::make_unique<Worker>());
-    impl_->keep_running.push_back(net::make_work_guard(impl_->workers.back()->context));
-  }
-  tcp::acceptor& acceptor = impl_->acceptor.emplace(impl_->workers[0]->context);
-  impl_->accept_retry = std::make_unique<net::steady_timer>(impl_->workers[0]->context);
+  // The event loop's threads: one per core unless the configuration says how many.
+  impl_->threads = config_.server.workers > 0 ? static_cast<unsigned>(config_.server.workers)
+                                              : std::max(1u, std::thread::hardware_concurrency());
+  impl_->context = std::make_unique<net::io_context>(static_cast<int>(impl_->threads));
+  impl_->keep_running.emplace(net::make_work_guard(*impl_->context));
+  impl_->accept_strand.emplace(net::make_strand(*impl_->context));
+  tcp::acceptor& acceptor = impl_->acceptor.emplace(*impl_->accept_strand);
+  impl_->accept_retry = std::make_unique<net::steady_timer>(*impl_->accept_strand);
   tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
   acceptor.open(endpoint.protocol(), ec);
   if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
@@ -671,22 +699,21 @@ Status HttpServer::Bind() {
 Status HttpServer::Serve() {
   if (!impl_->acceptor) return Internal("Serve before Bind");
   // Threads started here inherit the caller's signal mask (BlockStopSignals).
-  unsigned actions = std::max(4u, static_cast<unsigned>(impl_->workers.size()));
-  impl_->actions = std::make_unique<net::thread_pool>(actions);
-  net::post(impl_->workers[0]->context, [impl = impl_.get()] { impl->Accept(); });
+  impl_->actions = std::make_unique<net::thread_pool>(std::max(4u, impl_->threads));
+  net::post(*impl_->accept_strand, [impl = impl_.get()] { impl->Accept(); });
   std::vector<std::thread> threads;
-  for (size_t i = 1; i < impl_->workers.size(); ++i) {
-    threads.emplace_back([worker = impl_->workers[i].get()] { worker->context.run(); });
+  for (unsigned i = 1; i < impl_->threads; ++i) {
+    threads.emplace_back([context = impl_->context.get()] { context->run(); });
   }
-  impl_->workers[0]->context.run();
+  impl_->context->run();
   for (auto& thread : threads) thread.join();
   impl_->actions->join();
   return Status::Ok();
 }
 
 void HttpServer::Stop() {
-  if (impl_->workers.empty() || impl_->stopping.exchange(true)) return;
-  impl_->StopOnWorkers();
+  if (!impl_->context || impl_->stopping.exchange(true)) return;
+  impl_->StopConnections();
 }
 
 void BlockStopSignals() {
