@@ -17,6 +17,8 @@ cleanup() {
   [ -n "$run_pid" ] && { kill "$run_pid"; pkill -P "$run_pid"; sleep 0.2; pkill -f "$work/plan.json"; } 2>/dev/null || true
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
   wait 2>/dev/null || true
+  # A deployment that was killed may still be ending: wait for it, so it writes nothing after rm.
+  for _ in $(seq 1 50); do pgrep -f "$work/plan.json" >/dev/null || break; sleep 0.1; done
   rm -rf "$work" 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -24,6 +26,8 @@ cd "$work"
 export ROLLGATE_CONFIG=$work/rollgate.yaml TZ=UTC
 "$rollgate" init "$work" >/dev/null
 sed -i 's/allow_as: false/allow_as: true/' rollgate.yaml
+# BENCH_WORKERS=N serves with N threads (server.workers; default one per core).
+[ -n "${BENCH_WORKERS:-}" ] && printf 'server:\n  workers: %s\n' "$BENCH_WORKERS" >> rollgate.yaml
 rg() { "$rollgate" --as heidi "$@"; }
 
 # Twenty CRs to list, so the list is a real page.
@@ -65,7 +69,7 @@ for connections in ${BENCH_CONNECTIONS:-64}; do
   for path in /api/v1/runs/RUN-1 /api/v1/crs; do
     echo "-- GET $path"
     wrk -t2 -c"$connections" -d"${duration}s" --latency -H "Authorization: Bearer $token" \
-      "$base$path" | grep -E "Requests/sec|Latency  |  50%|  90%|  99%|requests in|Non-2xx"
+      "$base$path" | grep -E "${BENCH_GREP:-Requests/sec|Latency  |  50%|  90%|  99%|requests in|Non-2xx}"
   done
 done
 # The server's own view: how long the handler took (not the queueing before it or the socket
