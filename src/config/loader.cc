@@ -770,7 +770,7 @@ void Loader::ReadPackages(const YAML::Node& node, Config& config) {
   if (auto require = ReadBool(node, "require_signature")) {
     config.packages.require_signature = *require;
   }
-  if (auto mib = ReadInteger(node, "max_size_mib", 1, 1024 * 1024)) {
+  if (auto mib = ReadInteger(node, "max_size_mib", 1, int64_t{1024} * 1024)) {
     config.packages.max_bytes = *mib * 1024 * 1024;
   }
   if (auto plain = ReadBool(node, "allow_plain_http")) config.packages.allow_plain_http = *plain;
@@ -809,7 +809,7 @@ void Loader::ReadServer(const YAML::Node& node, Config& config) {
   if (server.tls_cert.empty() != server.tls_key.empty()) {
     Error(node, "'server.tls_cert' and 'server.tls_key' go together: give both or neither");
   }
-  if (auto kib = ReadInteger(node, "max_body_kib", 1, 1024 * 1024)) {
+  if (auto kib = ReadInteger(node, "max_body_kib", 1, int64_t{1024} * 1024)) {
     server.max_body_bytes = *kib * 1024;
   }
   if (auto connections = ReadInteger(node, "max_connections", 1, 4096)) {
@@ -2391,6 +2391,7 @@ void Loader::ReadTemplates(const YAML::Node& node, Config& config) {
     const auto& known = MessageTemplatePlaceholders();
     if (!known.contains(name)) {
       std::vector<std::string> names;
+      names.reserve(known.size());
       for (const auto& [template_name, placeholders] : known) names.push_back(template_name);
       Error(it->first,
             fmt::format("unknown message template {}{}", Quote(name),
