@@ -108,7 +108,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (response.status == 304 || request.path == "/metrics") return 0;
   // The dashboard's files (server/web_assets.h) and its redirect are not JSON; its errors are.
   if (response.status < 400 && response.route == "/ui/") return 0;
-  nlohmann::json body = nlohmann::json::parse(response.body, nullptr, false);
+  nlohmann::json body = nlohmann::json::parse(response.Text(), nullptr, false);
   if (body.is_discarded()) __builtin_trap();
   if (response.status >= 400) {
     if (!body.contains("error") || !body["error"].contains("code") ||

@@ -375,7 +375,7 @@ ApiResponse Api::Handle(const ApiRequest& request) const {
   if (response.route.empty()) response.route = "unmatched";
   // Conditional GET: the same representation as the client holds needs no body.
   if (request.method == "GET" && response.status == 200) {
-    std::string etag = response.etag.empty() ? EtagOf(response.body) : response.etag;
+    std::string etag = response.etag.empty() ? EtagOf(response.Text()) : response.etag;
     response.headers.emplace_back("ETag", etag);
     auto match = request.headers.find("if-none-match");
     if (match != request.headers.end()) {
@@ -384,6 +384,7 @@ ApiResponse Api::Handle(const ApiRequest& request) const {
         if (c == etag || c == "*" || c == "W/" + etag) {
           response.status = 304;
           response.body.clear();
+          response.shared_body.reset();
           break;
         }
       }
@@ -414,6 +415,27 @@ Result<Api::Document> Api::CachedDocument(Store& store, const std::string& key,
     cache_[{stamp->connection, key}] = document;
   }
   return document;
+}
+
+Result<ApiToken> Api::CachedToken(Store& store, const std::string& hash) const {
+  constexpr size_t kMaxCached = 256;
+  std::optional<StoreStamp> stamp = store.ChangeStamp();
+  if (stamp) {
+    std::lock_guard lock(cache_mutex_);
+    auto it = tokens_.find({stamp->connection, hash});
+    if (it != tokens_.end() && it->second.first == *stamp) return it->second.second;
+  }
+  ApiToken token;
+  RETURN_IF_ERROR(store.Read([&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(token, tx.GetTokenByHash(hash));
+    return Status::Ok();
+  }));
+  if (stamp) {
+    std::lock_guard lock(cache_mutex_);
+    if (tokens_.size() >= kMaxCached) tokens_.clear();
+    tokens_[{stamp->connection, hash}] = {*stamp, token};
+  }
+  return token;
 }
 
 ApiResponse Api::Snapshot(const ApiRequest& request) const {
@@ -561,7 +583,8 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
         "create)");
   }
   TokenService tokens(config_, store, clock_);
-  Result<ApiToken> token = tokens.Authenticate(secret);
+  Result<ApiToken> token = tokens.Authenticate(
+      secret, [&](const std::string& hash) { return CachedToken(store, hash); });
   if (!token.ok()) {
     if (token.status().code() == StatusCode::kPermissionDenied) {
       return unauthenticated(token.status().message());
@@ -660,19 +683,23 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
         route);
   };
   PatchService patches(config_, store, clock_, packages_dir_);
-  // The run as `run show --output json` shows it (GET runs/ID and its events), rendered once per
-  // change of the store however many clients poll it.
-  auto run_document = [&](const std::string& id, const char* route) {
-    Result<Document> document =
-        CachedDocument(store, "/api/v1/runs/" + id, [&]() -> Result<std::string> {
-          ASSIGN_OR_RETURN(json run, RunDocument(store, id));
-          return JsonResponse(200, run).body;
-        });
+  // A read that depends on the store only: rendered once per change of the store however many
+  // clients poll it.
+  auto cached = [&](const std::string& key, const char* route,
+                    const std::function<Result<json>()>& build) {
+    Result<Document> document = CachedDocument(store, key, [&]() -> Result<std::string> {
+      ASSIGN_OR_RETURN(json body, build());
+      return JsonResponse(200, body).body;
+    });
     if (!document.ok()) return result_error(document.status(), "", route);
     ApiResponse response;
-    response.body = *document->body;
+    response.shared_body = std::move(document->body);
     response.etag = std::move(document->etag);
     return routed(std::move(response), route);
+  };
+  // The run as `run show --output json` shows it (GET runs/ID and its events).
+  auto run_document = [&](const std::string& id, const char* route) {
+    return cached("/api/v1/runs/" + id, route, [&] { return RunDocument(store, id); });
   };
 
   // /api/v1/whoami
@@ -952,11 +979,17 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
         filter.state = *parsed;
       }
       if (auto system = Query(request, "system")) filter.system = *system;
-      Result<std::vector<ChangeRequestSummary>> rows = crs.List(filter, false);
-      if (!rows.ok()) return result_error(rows.status(), "", route);
-      json items = json::array();
-      for (const ChangeRequestSummary& row : *rows) items.push_back(CrSummaryJson(row));
-      return routed(JsonResponse(200, Paginated(std::move(items), *window, request)), route);
+      // The list depends on the store and the query only.
+      std::string key = "/api/v1/crs?";
+      for (const auto& [name, value] : request.query) {
+        key += fmt::format("{}={}&", QueryEscape(name), QueryEscape(value));
+      }
+      return cached(key, route, [&]() -> Result<json> {
+        ASSIGN_OR_RETURN(std::vector<ChangeRequestSummary> rows, crs.List(filter, false));
+        json items = json::array();
+        for (const ChangeRequestSummary& row : rows) items.push_back(CrSummaryJson(row));
+        return Paginated(std::move(items), *window, request);
+      });
     }
     const std::string& id = segments[3];
     if (n == 4) {

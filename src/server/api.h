@@ -20,6 +20,7 @@
 #include "common/status.h"
 #include "common/time.h"
 #include "domain/config.h"
+#include "domain/token.h"
 #include "server/metrics.h"
 #include "server/run_control.h"
 #include "store/store.h"
@@ -38,9 +39,14 @@ struct ApiResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  // The body when it is a cached document, shared rather than copied (then `body` is empty).
+  std::shared_ptr<const std::string> shared_body;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string route;  // the matched route's pattern, for metrics ("unmatched" when none)
-  std::string etag;   // of `body`, when already known (a cached document)
+  std::string etag;   // of the body, when already known (a cached document)
+
+  // The body, wherever it is held.
+  const std::string& Text() const { return shared_body ? *shared_body : body; }
 };
 
 // Where a handler finds its store: the adapter gives each worker thread its own (a Store is used
@@ -87,6 +93,9 @@ class Api {
   // (Store::ChangeStamp): a run polled by many clients is rendered once per change.
   Result<Document> CachedDocument(Store& store, const std::string& key,
                                   const std::function<Result<std::string>()>& build) const;
+  // The stored token with this hash, read again only when the store changed since (a revocation
+  // is a change): authenticating a request reads nothing while nothing changed.
+  Result<ApiToken> CachedToken(Store& store, const std::string& hash) const;
 
   const Config& config_;
   StoreProvider store_;
@@ -97,6 +106,8 @@ class Api {
   std::filesystem::path packages_dir_;
   mutable std::mutex cache_mutex_;
   mutable std::map<std::pair<uint64_t, std::string>, Document> cache_;  // by connection, key
+  mutable std::map<std::pair<uint64_t, std::string>, std::pair<StoreStamp, ApiToken>>
+      tokens_;  // by connection, hash
 };
 
 // The ETag of a response body: a strong validator, quoted.

@@ -135,8 +135,8 @@ class ApiTest : public ::testing::Test {
   }
 
   static json Body(const ApiResponse& response) {
-    json parsed = json::parse(response.body, nullptr, false);
-    EXPECT_FALSE(parsed.is_discarded()) << response.body;
+    json parsed = json::parse(response.Text(), nullptr, false);
+    EXPECT_FALSE(parsed.is_discarded()) << response.Text();
     return parsed;
   }
 
@@ -171,19 +171,19 @@ TEST_F(ApiTest, HealthReadyAndMetricsNeedNoToken) {
   ApiResponse metrics = Call("GET", "/metrics", "");
   EXPECT_EQ(metrics.status, 200);
   EXPECT_EQ(metrics.content_type, "text/plain; version=0.0.4; charset=utf-8");
-  EXPECT_NE(metrics.body.find("rollgate_http_requests_total{route=\"/health\",method=\"GET\","
-                              "code=\"200\"} 1"),
+  EXPECT_NE(metrics.Text().find("rollgate_http_requests_total{route=\"/health\",method=\"GET\","
+                                "code=\"200\"} 1"),
             std::string::npos)
-      << metrics.body;
-  EXPECT_NE(metrics.body.find("rollgate_http_request_duration_seconds_bucket{route=\"/health\","
-                              "le=\"+Inf\"} 1"),
+      << metrics.Text();
+  EXPECT_NE(metrics.Text().find("rollgate_http_request_duration_seconds_bucket{route=\"/health\","
+                                "le=\"+Inf\"} 1"),
             std::string::npos);
-  EXPECT_NE(metrics.body.find("rollgate_runs{state=\"running\"} 0"), std::string::npos);
-  EXPECT_NE(metrics.body.find("rollgate_notifications{state=\"pending\"} 0"), std::string::npos);
-  EXPECT_NE(metrics.body.find("rollgate_notifications{state=\"failed\"} 0"), std::string::npos);
-  EXPECT_NE(metrics.body.find("# TYPE rollgate_step_duration_seconds histogram"),
+  EXPECT_NE(metrics.Text().find("rollgate_runs{state=\"running\"} 0"), std::string::npos);
+  EXPECT_NE(metrics.Text().find("rollgate_notifications{state=\"pending\"} 0"), std::string::npos);
+  EXPECT_NE(metrics.Text().find("rollgate_notifications{state=\"failed\"} 0"), std::string::npos);
+  EXPECT_NE(metrics.Text().find("# TYPE rollgate_step_duration_seconds histogram"),
             std::string::npos);
-  EXPECT_NE(metrics.body.find("rollgate_store_up 1"), std::string::npos);
+  EXPECT_NE(metrics.Text().find("rollgate_store_up 1"), std::string::npos);
   EXPECT_EQ(Call("POST", "/health", "").status, 405);
 }
 
@@ -199,7 +199,7 @@ TEST_F(ApiTest, MissingMalformedUnknownExpiredAndRevokedTokensAre401) {
     bool challenge = false;
     for (const auto& [name, value] : response.headers) challenge |= name == "WWW-Authenticate";
     EXPECT_TRUE(challenge);
-    EXPECT_EQ(response.body.find("AAAAAAAAAAAAAAAAAAAA"), std::string::npos);  // not echoed
+    EXPECT_EQ(response.Text().find("AAAAAAAAAAAAAAAAAAAA"), std::string::npos);  // not echoed
   }
   EXPECT_EQ(Call("GET", "/api/v1/crs", good).status, 200);
 
@@ -240,7 +240,7 @@ TEST_F(ApiTest, WhoamiIsTheTokensPerson) {
 TEST_F(ApiTest, ReadsCarryAnEtagAndAnswer304WhenUnchanged) {
   std::string token = TokenFor("eve");
   ApiResponse first = Call("GET", "/api/v1/crs/CR-1", token);
-  ASSERT_EQ(first.status, 200) << first.body;
+  ASSERT_EQ(first.status, 200) << first.Text();
   EXPECT_EQ(Body(first)["id"], "CR-1");
   std::string etag;
   for (const auto& [name, value] : first.headers) {
@@ -249,7 +249,7 @@ TEST_F(ApiTest, ReadsCarryAnEtagAndAnswer304WhenUnchanged) {
   ASSERT_FALSE(etag.empty());
   ApiResponse again = Call("GET", "/api/v1/crs/CR-1", token, "", {}, {{"if-none-match", etag}});
   EXPECT_EQ(again.status, 304);
-  EXPECT_TRUE(again.body.empty());
+  EXPECT_TRUE(again.Text().empty());
   // A change makes a new representation.
   ASSERT_EQ(Call("POST", "/api/v1/crs/CR-1/submit", token).status, 200);
   ApiResponse changed = Call("GET", "/api/v1/crs/CR-1", token, "", {}, {{"if-none-match", etag}});
@@ -257,11 +257,38 @@ TEST_F(ApiTest, ReadsCarryAnEtagAndAnswer304WhenUnchanged) {
   EXPECT_EQ(Body(changed)["state"], "submitted");
 }
 
+// The CR list is rendered once per change of the store: a change shows at once, and each query
+// is its own document.
+TEST_F(ApiTest, TheCrListShowsAChangeAtOnce) {
+  std::string token = TokenFor("eve");
+  auto etag_of = [](const ApiResponse& response) {
+    for (const auto& [name, value] : response.headers) {
+      if (name == "ETag") return value;
+    }
+    return std::string();
+  };
+  ApiResponse first = Call("GET", "/api/v1/crs", token);
+  ASSERT_EQ(first.status, 200) << first.Text();
+  EXPECT_EQ(Body(first)["items"][0]["state"], "draft");
+  ApiResponse same = Call("GET", "/api/v1/crs", token);
+  EXPECT_EQ(same.Text(), first.Text());
+  EXPECT_EQ(etag_of(same), etag_of(first));
+  EXPECT_EQ(Body(Call("GET", "/api/v1/crs", token, "", {{"state", "draft"}}))["total"], 1);
+
+  ASSERT_EQ(Call("POST", "/api/v1/crs/CR-1/submit", token).status, 200);
+  ApiResponse changed = Call("GET", "/api/v1/crs", token);
+  ASSERT_EQ(changed.status, 200) << changed.Text();
+  EXPECT_EQ(Body(changed)["items"][0]["state"], "submitted");
+  EXPECT_NE(etag_of(changed), etag_of(first));
+  EXPECT_EQ(Body(Call("GET", "/api/v1/crs", token, "", {{"state", "draft"}}))["total"], 0);
+  EXPECT_EQ(Body(Call("GET", "/api/v1/crs", token, "", {{"state", "submitted"}}))["total"], 1);
+}
+
 TEST_F(ApiTest, ListsArePaginatedWithTheNextPage) {
   std::string token = TokenFor("eve");
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(TokenService(config_, *store_, clock_).List().ok());
   ApiResponse audit = Call("GET", "/api/v1/audit", token, "", {{"limit", "1"}});
-  ASSERT_EQ(audit.status, 200) << audit.body;
+  ASSERT_EQ(audit.status, 200) << audit.Text();
   json page = Body(audit);
   EXPECT_EQ(page["items"].size(), 1u);
   EXPECT_EQ(page["limit"], 1);
@@ -274,10 +301,10 @@ TEST_F(ApiTest, ListsArePaginatedWithTheNextPage) {
   // A filter value is taken whole, whatever characters it holds.
   ApiResponse escaped =
       Call("GET", "/api/v1/audit", token, "", {{"limit", "1"}, {"object", "a&b c"}});
-  ASSERT_EQ(escaped.status, 200) << escaped.body;
+  ASSERT_EQ(escaped.status, 200) << escaped.Text();
   EXPECT_EQ(Body(escaped)["total"], 0);
   ApiResponse crs = Call("GET", "/api/v1/crs", token, "", {{"state", "draft"}});
-  ASSERT_EQ(crs.status, 200) << crs.body;
+  ASSERT_EQ(crs.status, 200) << crs.Text();
   EXPECT_EQ(Body(crs)["items"][0]["id"], "CR-1");
   EXPECT_EQ(Body(crs)["next"], nullptr);
   EXPECT_EQ(Body(Call("GET", "/api/v1/crs", token, "", {{"state", "submitted"}}))["total"], 0);
@@ -294,7 +321,7 @@ TEST_F(ApiTest, ListsArePaginatedWithTheNextPage) {
                                                         {"colour", "blue"}}) {
     ApiResponse bad = Call("GET", "/api/v1/crs", token, "", {{name, value}});
     EXPECT_EQ(bad.status, 400) << name << "=" << value;
-    EXPECT_EQ(Body(bad)["error"]["field"], name) << bad.body;
+    EXPECT_EQ(Body(bad)["error"]["field"], name) << bad.Text();
   }
 }
 
@@ -310,7 +337,7 @@ TEST_F(ApiTest, ApprovalIsTheTokensPersonAndNeedsTheRole) {
   EXPECT_EQ(Body(forged)["error"]["field"], "approver");
   // eve is no development lead.
   ApiResponse no_role = Call("POST", "/api/v1/crs/CR-1/approvals", eve, R"({"environment":"DEV"})");
-  EXPECT_EQ(no_role.status, 403) << no_role.body;
+  EXPECT_EQ(no_role.status, 403) << no_role.Text();
   // The help desk reads only.
   ApiResponse help_desk =
       Call("POST", "/api/v1/crs/CR-1/approvals", hal, R"({"environment":"DEV"})");
@@ -320,9 +347,9 @@ TEST_F(ApiTest, ApprovalIsTheTokensPersonAndNeedsTheRole) {
 
   ApiResponse approved =
       Call("POST", "/api/v1/crs/CR-1/approvals", dana, R"({"environment":"DEV"})");
-  ASSERT_EQ(approved.status, 200) << approved.body;
+  ASSERT_EQ(approved.status, 200) << approved.Text();
   json cr = Body(approved);
-  ASSERT_EQ(cr["approvals"].size(), 1u) << approved.body;
+  ASSERT_EQ(cr["approvals"].size(), 1u) << approved.Text();
   EXPECT_EQ(cr["approvals"][0]["approver"], "dana");
   EXPECT_EQ(cr["approvals"][0]["environment"], "DEV");
   EXPECT_EQ(AuditCount(), before + 1);
@@ -380,13 +407,13 @@ TEST_F(ApiTest, UnknownRoutesAndMethodsAreJsonErrors) {
   EXPECT_EQ(Call("GET", "/api/v1/runs/RUN-404", eve).status, 404);
   // A made-up method is answered and counted, but never becomes a label value of its own.
   EXPECT_EQ(Call("BREW\nX", "/health", "").status, 405);
-  std::string metrics = Call("GET", "/metrics", "").body;
+  std::string metrics = Call("GET", "/metrics", "").Text();
   EXPECT_NE(metrics.find("route=\"/health\",method=\"other\",code=\"405\""), std::string::npos)
       << metrics;
   EXPECT_EQ(metrics.find("BREW"), std::string::npos);
   EXPECT_EQ(Call("GET", "/api/v1/crs/CR-1/gates", eve).status, 400);  // environment missing
   ApiResponse gates = Call("GET", "/api/v1/crs/CR-1/gates", eve, "", {{"environment", "DEV"}});
-  EXPECT_EQ(gates.status, 200) << gates.body;
+  EXPECT_EQ(gates.status, 200) << gates.Text();
   EXPECT_EQ(Body(gates)["passed"], false);
 }
 
@@ -395,14 +422,14 @@ TEST_F(ApiTest, RunsStartedThroughTheApiActAsTheTokensPerson) {
   // Without a runner (this test's Api), starting answers 503 and nothing is asked.
   ApiResponse none =
       Call("POST", "/api/v1/runs", eve, R"({"change_request":"CR-1","environment":"DEV"})");
-  EXPECT_EQ(none.status, 503) << none.body;
+  EXPECT_EQ(none.status, 503) << none.Text();
 
   FakeRuns runs(*store_);
   api_ = std::make_unique<Api>(
       config_, [this]() -> Result<Store*> { return store_.get(); }, clock_, zone_, metrics_, &runs);
   ApiResponse started =
       Call("POST", "/api/v1/runs", eve, R"({"change_request":"CR-1","environment":"DEV"})");
-  ASSERT_EQ(started.status, 202) << started.body;
+  ASSERT_EQ(started.status, 202) << started.Text();
   EXPECT_EQ(Body(started)["id"], "RUN-1");
   EXPECT_EQ(Body(started)["state"], "running");
   EXPECT_EQ(std::count(started.headers.begin(), started.headers.end(),
@@ -411,7 +438,7 @@ TEST_F(ApiTest, RunsStartedThroughTheApiActAsTheTokensPerson) {
   // The refusal of the runner is the answer, with its status.
   ApiResponse refused =
       Call("POST", "/api/v1/runs", eve, R"({"change_request":"CR-1","environment":"TEST"})");
-  EXPECT_EQ(refused.status, 409) << refused.body;
+  EXPECT_EQ(refused.status, 409) << refused.Text();
   EXPECT_NE(Body(refused)["error"]["message"].get<std::string>().find("dev-evidence"),
             std::string::npos);
 
@@ -441,11 +468,11 @@ TEST_F(ApiTest, RunsStartedThroughTheApiActAsTheTokensPerson) {
   // A rollback names the run; the runner gets its CR and environment.
   ApiResponse awaiting =
       Call("POST", "/api/v1/runs/RUN-1/rollback", eve, R"({"reason":"errors up"})");
-  ASSERT_EQ(awaiting.status, 202) << awaiting.body;
+  ASSERT_EQ(awaiting.status, 202) << awaiting.Text();
   EXPECT_EQ(Body(awaiting)["id"], nullptr);
   EXPECT_EQ(Body(awaiting)["awaiting"], json::array({"cab-chair"}));
   ApiResponse cancel = Call("POST", "/api/v1/runs/RUN-1/cancel", eve);
-  EXPECT_EQ(cancel.status, 202) << cancel.body;
+  EXPECT_EQ(cancel.status, 202) << cancel.Text();
   EXPECT_EQ(runs.calls,
             (std::vector<std::string>{"deploy CR-1 DEV false eve", "deploy CR-1 TEST false eve",
                                       "rollback CR-1 DEV errors up eve", "cancel RUN-1 eve"}));
@@ -469,9 +496,9 @@ TEST_F(ApiTest, TheDashboardIsServedWithoutATokenAndWithSecurityHeaders) {
   EXPECT_EQ(root.status, 301);
   EXPECT_EQ(header(root, "Location"), "/ui/");
   ApiResponse index = Call("GET", "/ui/", "");
-  ASSERT_EQ(index.status, 200) << index.body;
+  ASSERT_EQ(index.status, 200) << index.Text();
   EXPECT_EQ(index.content_type, "text/html; charset=utf-8");
-  EXPECT_NE(index.body.find("<!doctype html>"), std::string::npos);
+  EXPECT_NE(index.Text().find("<!doctype html>"), std::string::npos);
   EXPECT_NE(header(index, "Content-Security-Policy").find("default-src 'self'"), std::string::npos);
   EXPECT_EQ(header(index, "X-Content-Type-Options"), "nosniff");
   EXPECT_EQ(header(index, "Referrer-Policy"), "no-referrer");
@@ -479,8 +506,8 @@ TEST_F(ApiTest, TheDashboardIsServedWithoutATokenAndWithSecurityHeaders) {
   EXPECT_FALSE(header(index, "ETag").empty());
   EXPECT_EQ(index.route, "/ui/");
   // The HTML names no inline script or style: the policy would refuse it.
-  EXPECT_EQ(index.body.find("<script>"), std::string::npos);
-  EXPECT_EQ(index.body.find("style="), std::string::npos);
+  EXPECT_EQ(index.Text().find("<script>"), std::string::npos);
+  EXPECT_EQ(index.Text().find("style="), std::string::npos);
 
   ApiResponse script = Call("GET", "/ui/app.js", "");
   ASSERT_EQ(script.status, 200);
@@ -504,7 +531,7 @@ TEST_F(ApiTest, CalendarIsTheCalendarCommandsDocument) {
   std::string token = TokenFor("eve");
   ApiResponse response = Call("GET", "/api/v1/calendar", token, "",
                               {{"from", "2026-11-30"}, {"to", "2026-12-06"}, {"env", "PROD"}});
-  ASSERT_EQ(response.status, 200) << response.body;
+  ASSERT_EQ(response.status, 200) << response.Text();
   json body = Body(response);
   EXPECT_EQ(body["from"], "2026-11-30T00:00:00Z");
   EXPECT_EQ(body["to"], "2026-12-07T00:00:00Z");
@@ -512,7 +539,7 @@ TEST_F(ApiTest, CalendarIsTheCalendarCommandsDocument) {
   EXPECT_TRUE(body["entries"].is_array());
   EXPECT_TRUE(body["conflicts"].is_array());
   ApiResponse defaults = Call("GET", "/api/v1/calendar", token);
-  ASSERT_EQ(defaults.status, 200) << defaults.body;
+  ASSERT_EQ(defaults.status, 200) << defaults.Text();
   EXPECT_EQ(Body(defaults)["from"], "2026-11-30T00:00:00Z");
   EXPECT_EQ(Body(defaults)["to"], "2026-12-14T00:00:00Z");
   EXPECT_TRUE(Body(defaults)["environment"].is_null());
@@ -521,7 +548,7 @@ TEST_F(ApiTest, CalendarIsTheCalendarCommandsDocument) {
   EXPECT_EQ(bad_date.status, 400);
   EXPECT_EQ(Body(bad_date)["error"]["field"], "from");
   ApiResponse bad_env = Call("GET", "/api/v1/calendar", token, "", {{"env", "MARS"}});
-  EXPECT_EQ(bad_env.status, 400) << bad_env.body;
+  EXPECT_EQ(bad_env.status, 400) << bad_env.Text();
   EXPECT_EQ(Body(bad_env)["error"]["field"], "env");
   ApiResponse backwards =
       Call("GET", "/api/v1/calendar", token, "", {{"from", "2026-12-10"}, {"to", "2026-12-01"}});
@@ -554,7 +581,7 @@ TEST_F(ApiTest, StatusSaysInPlainWordsWhatIsChangingNowAndWhatFinished) {
                   })
                   .ok());
   ApiResponse response = Call("GET", "/api/v1/status", token);
-  ASSERT_EQ(response.status, 200) << response.body;
+  ASSERT_EQ(response.status, 200) << response.Text();
   json body = Body(response);
   ASSERT_EQ(body["now"].size(), 1u) << body.dump(2);
   std::string now_text = body["now"][0]["text"];
@@ -601,7 +628,7 @@ TEST_F(ApiTest, RunsAndRunEventsCarryTheTriggerEvidenceOfTheirRollback) {
                   })
                   .ok());
   ApiResponse events = Call("GET", "/api/v1/runs/RUN-1/events", token);
-  ASSERT_EQ(events.status, 200) << events.body;
+  ASSERT_EQ(events.status, 200) << events.Text();
   EXPECT_EQ(events.route, "/api/v1/runs/{id}/events");
   EXPECT_EQ(Body(events)["id"], "RUN-1");
   json triggers = Body(events)["triggers"];
@@ -629,7 +656,7 @@ TEST_F(ApiTest, PagesAreOpenedReadAndAcknowledgedAsTheTokensPerson) {
 
   ApiResponse opened =
       Call("POST", "/api/v1/pages", dana, R"({"path":"standard","subject":"billing answers 502"})");
-  ASSERT_EQ(opened.status, 201) << opened.body;
+  ASSERT_EQ(opened.status, 201) << opened.Text();
   json page = Body(opened);
   EXPECT_EQ(page["id"], "PAGE-1");
   EXPECT_EQ(Body(Call("GET", "/api/v1/pages", dana, "", {{"open", "true"}}))["total"], 1);
@@ -639,7 +666,7 @@ TEST_F(ApiTest, PagesAreOpenedReadAndAcknowledgedAsTheTokensPerson) {
   // eve is the on-call engineer of level 1: she acknowledges; the help desk may not.
   EXPECT_EQ(Call("POST", "/api/v1/pages/PAGE-1/ack", hal).status, 403);
   ApiResponse acked = Call("POST", "/api/v1/pages/PAGE-1/ack", eve);
-  ASSERT_EQ(acked.status, 200) << acked.body;
+  ASSERT_EQ(acked.status, 200) << acked.Text();
   EXPECT_EQ(Body(Call("GET", "/api/v1/pages", dana, "", {{"open", "true"}}))["total"], 0);
   EXPECT_EQ(Call("POST", "/api/v1/pages/PAGE-1/ack", eve).status, 409);
   auto events = store_->AuditEventsFor("PAGE-1");
@@ -674,7 +701,7 @@ TEST_F(ApiTest, PatchesAndCrsAreCreatedAsTheTokensPerson) {
            {R"({"source":"vendor-advisory"})", "title", 400},
        }) {
     ApiResponse refused = Call("POST", "/api/v1/patches", eve, c.body);
-    EXPECT_EQ(refused.status, c.status) << c.body << " " << refused.body;
+    EXPECT_EQ(refused.status, c.status) << c.body << " " << refused.Text();
     EXPECT_EQ(Body(refused)["error"]["field"], c.field) << c.body;
   }
   EXPECT_EQ(Call("POST", "/api/v1/patches", eve, R"({"title":"t","source":"nobody"})").status, 400);
@@ -688,7 +715,7 @@ TEST_F(ApiTest, PatchesAndCrsAreCreatedAsTheTokensPerson) {
                                "cves":["CVE-2026-1234"],"version":"2.4.1",
                                "cvss_vectors":["CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"],
                                "exploited":true})");
-  ASSERT_EQ(patch.status, 201) << patch.body;
+  ASSERT_EQ(patch.status, 201) << patch.Text();
   json p = Body(patch);
   EXPECT_EQ(p["created_by"], "eve");
   EXPECT_EQ(p["classification"], "P1");
@@ -704,7 +731,7 @@ TEST_F(ApiTest, PatchesAndCrsAreCreatedAsTheTokensPerson) {
             "priority");
   ApiResponse classified = Call("POST", "/api/v1/patches/" + id + "/classification", eve,
                                 R"({"priority":"P2","justification":"not reachable here"})");
-  ASSERT_EQ(classified.status, 200) << classified.body;
+  ASSERT_EQ(classified.status, 200) << classified.Text();
   EXPECT_EQ(Body(classified)["classification"], "P2");
   EXPECT_EQ(Body(classified)["override"]["by"], "eve");
 
@@ -719,11 +746,11 @@ TEST_F(ApiTest, PatchesAndCrsAreCreatedAsTheTokensPerson) {
             "downtime");
   ApiResponse unknown =
       Call("POST", "/api/v1/crs", eve, R"({"patch":"PATCH-99","system":"billing"})");
-  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  EXPECT_EQ(unknown.status, 404) << unknown.Text();
   EXPECT_EQ(Body(unknown)["error"]["field"], "patch");
   ApiResponse no_system =
       Call("POST", "/api/v1/crs", eve, R"({"patch":")" + id + R"(","system":"nosuch"})");
-  EXPECT_EQ(no_system.status, 404) << no_system.body;
+  EXPECT_EQ(no_system.status, 404) << no_system.Text();
   EXPECT_EQ(Body(no_system)["error"]["field"], "system");
   EXPECT_EQ(
       Call("POST", "/api/v1/crs", hal, R"({"patch":")" + id + R"(","system":"billing"})").status,
@@ -734,7 +761,7 @@ TEST_F(ApiTest, PatchesAndCrsAreCreatedAsTheTokensPerson) {
                             "implementation_plan":"1. stop\n2. install\n3. start",
                             "rollback_plan":"restore the backup","downtime":"15m",
                             "duration":"1h","rollback_complexity":"low"})");
-  ASSERT_EQ(cr.status, 201) << cr.body;
+  ASSERT_EQ(cr.status, 201) << cr.Text();
   json c = Body(cr);
   EXPECT_EQ(c["id"], "CR-2");
   EXPECT_EQ(c["requester"], "eve");
@@ -772,15 +799,15 @@ TEST_F(ApiTest, DocumentsAreAttachedAsTextOrBase64) {
 
   ApiResponse text = Call("POST", "/api/v1/crs/CR-1/attachments", eve,
                           R"({"kind":"release-notes","file_name":"notes.txt","content":"2.4.1"})");
-  ASSERT_EQ(text.status, 201) << text.body;
+  ASSERT_EQ(text.status, 201) << text.Text();
   std::string binary("\x00\xff\x10 bytes", 9);
   json upload = {{"kind", "test-specification"},
                  {"file_name", "spec.pdf"},
                  {"content_base64", EncodeBase64(binary)}};
   ApiResponse bytes = Call("POST", "/api/v1/crs/CR-1/attachments", eve, upload.dump());
-  ASSERT_EQ(bytes.status, 201) << bytes.body;
+  ASSERT_EQ(bytes.status, 201) << bytes.Text();
   json attachments = Body(bytes)["attachments"];
-  ASSERT_EQ(attachments.size(), 2u) << bytes.body;
+  ASSERT_EQ(attachments.size(), 2u) << bytes.Text();
   EXPECT_EQ(attachments[0]["file_name"], "notes.txt");
   EXPECT_EQ(attachments[0]["sha256"], Sha256Hex("2.4.1"));
   EXPECT_EQ(attachments[1]["sha256"], Sha256Hex(binary));
@@ -803,11 +830,11 @@ TEST_F(ApiTest, ScheduleAndDecisionsAreTheCommandsOverHttp) {
             403);
   ApiResponse scheduled = Call("POST", "/api/v1/crs/CR-1/schedule", eve,
                                R"({"environment":"DEV","at":")" + at + R"("})");
-  ASSERT_EQ(scheduled.status, 200) << scheduled.body;
+  ASSERT_EQ(scheduled.status, 200) << scheduled.Text();
   json s = Body(scheduled);
   EXPECT_TRUE(s["conflicts"].is_array());
   EXPECT_TRUE(s["advance_notices"].is_array());
-  EXPECT_NE(scheduled.body.find(at), std::string::npos) << scheduled.body;
+  EXPECT_NE(scheduled.Text().find(at), std::string::npos) << scheduled.Text();
 
   // Decisions need the server's executor.
   EXPECT_EQ(Call("POST", "/api/v1/crs/CR-1/decisions", eve,
@@ -827,11 +854,11 @@ TEST_F(ApiTest, ScheduleAndDecisionsAreTheCommandsOverHttp) {
   EXPECT_TRUE(runs.calls.empty());
   ApiResponse go_on = Call("POST", "/api/v1/crs/CR-1/decisions", eve,
                            R"({"environment":"PROD","decision":"continue","reason":"noise"})");
-  ASSERT_EQ(go_on.status, 200) << go_on.body;
+  ASSERT_EQ(go_on.status, 200) << go_on.Text();
   EXPECT_EQ(Body(go_on)["id"], "CR-1");
   ApiResponse back = Call("POST", "/api/v1/crs/CR-1/decisions", eve,
                           R"({"environment":"PROD","decision":"rollback","reason":"errors"})");
-  ASSERT_EQ(back.status, 202) << back.body;
+  ASSERT_EQ(back.status, 202) << back.Text();
   EXPECT_EQ(Body(back)["id"], "RUN-1");
   EXPECT_EQ(runs.calls, (std::vector<std::string>{"decide CR-1 PROD continue noise eve",
                                                   "decide CR-1 PROD rollback errors eve"}));
@@ -847,11 +874,11 @@ TEST_F(ApiTest, AdvisoriesAreImportedFromTheBody) {
       Call("POST", "/api/v1/advisories", eve, osv, {}, {{"content-type", "text/plain"}}).status,
       400);
   ApiResponse broken = Call("POST", "/api/v1/advisories", eve, R"({"id": 7})");
-  EXPECT_EQ(broken.status, 400) << broken.body;
+  EXPECT_EQ(broken.status, 400) << broken.Text();
   EXPECT_EQ(Call("GET", "/api/v1/advisories", eve).status, 405);
 
   ApiResponse imported = Call("POST", "/api/v1/advisories", eve, osv);
-  ASSERT_EQ(imported.status, 201) << imported.body;
+  ASSERT_EQ(imported.status, 201) << imported.Text();
   json patch = Body(imported);
   EXPECT_EQ(patch["created_by"], "eve");
   EXPECT_EQ(patch["cves"], json::array({"CVE-2026-7777"}));
@@ -874,11 +901,11 @@ TEST_F(ApiTest, ARunIsRenderedOncePerChangeOfTheStore) {
     return std::string();
   };
   ApiResponse first = Call("GET", "/api/v1/runs/RUN-1", eve);
-  ASSERT_EQ(first.status, 200) << first.body;
+  ASSERT_EQ(first.status, 200) << first.Text();
   ApiResponse again = Call("GET", "/api/v1/runs/RUN-1", eve);
-  EXPECT_EQ(again.body, first.body);
+  EXPECT_EQ(again.Text(), first.Text());
   EXPECT_EQ(etag(again), etag(first));
-  EXPECT_EQ(etag(first), EtagOf(first.body));
+  EXPECT_EQ(etag(first), EtagOf(first.Text()));
   // A change through another connection (a run executing elsewhere) shows at once.
   {
     auto other = OpenSqliteStore(dir_ / "state.db");
@@ -887,9 +914,9 @@ TEST_F(ApiTest, ARunIsRenderedOncePerChangeOfTheStore) {
     ASSERT_TRUE((*other)->Write([&](Transaction& tx) { return tx.PutRun(run); }).ok());
   }
   ApiResponse changed = Call("GET", "/api/v1/runs/RUN-1", eve);
-  EXPECT_EQ(Body(changed)["state"], "succeeded") << changed.body;
+  EXPECT_EQ(Body(changed)["state"], "succeeded") << changed.Text();
   EXPECT_NE(etag(changed), etag(first));
-  EXPECT_EQ(etag(changed), EtagOf(changed.body));
+  EXPECT_EQ(etag(changed), EtagOf(changed.Text()));
   // And through this one.
   run.state = RunState::kFailed;
   ASSERT_TRUE(store_->Write([&](Transaction& tx) { return tx.PutRun(run); }).ok());

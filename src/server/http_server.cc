@@ -405,27 +405,36 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   void Write(ApiResponse api_response, bool keep_alive, bool head) {
     phase_ = Phase::kWriting;
     keep_alive = keep_alive && !server_.stopping;
-    auto response = std::make_shared<http::response<http::string_body>>();
-    response->version(11);
-    response->result(static_cast<unsigned>(api_response.status));
+    // The message's body points into the text `api_response` holds (its own or a cached
+    // document's), which the handler keeps until the write is done.
+    struct Outgoing {
+      ApiResponse text;
+      http::response<http::span_body<const char>> message;
+    };
+    auto out = std::make_shared<Outgoing>();
+    out->text = std::move(api_response);
+    auto& response = out->message;
+    response.version(11);
+    response.result(static_cast<unsigned>(out->text.status));
     bool nosniff = false;
-    for (const auto& [name, value] : api_response.headers) {
-      response->insert(name, value);
+    for (const auto& [name, value] : out->text.headers) {
+      response.insert(name, value);
       nosniff = nosniff || name == "X-Content-Type-Options";
     }
-    response->set(http::field::cache_control, "no-cache");
-    if (!nosniff) response->set("X-Content-Type-Options", "nosniff");
-    if (api_response.status != 304) {
-      response->set(http::field::content_type, api_response.content_type);
-      response->body() = std::move(api_response.body);
+    response.set(http::field::cache_control, "no-cache");
+    if (!nosniff) response.set("X-Content-Type-Options", "nosniff");
+    if (out->text.status != 304) {
+      response.set(http::field::content_type, out->text.content_type);
+      const std::string& body = out->text.Text();
+      response.body() = {body.data(), body.size()};
     }
-    response->keep_alive(keep_alive);
-    response->prepare_payload();
-    if (head) response->body().clear();  // Content-Length stays the GET's
+    response.keep_alive(keep_alive);
+    response.prepare_payload();
+    if (head) response.body() = {};  // Content-Length stays the GET's
     Lowest().expires_after(Settings().write_timeout);
     http::async_write(
-        stream_, *response,
-        [self = this->shared_from_this(), response, keep_alive](beast::error_code ec, size_t) {
+        stream_, response,
+        [self = this->shared_from_this(), out, keep_alive](beast::error_code ec, size_t) {
           if (ec) return self->Close();
           if (!keep_alive) return self->Shutdown();
           self->ReadRequest();
@@ -442,7 +451,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     if (first.status != 200) return Write(std::move(first), false, false);
     phase_ = Phase::kStreaming;
     events_request_ = std::move(request);
-    last_document_ = std::move(first.body);
+    last_document_ = first.Text();
     auto header = std::make_shared<http::response<http::empty_body>>(http::status::ok, 11);
     header->set(http::field::content_type, "text/event-stream");
     header->set(http::field::cache_control, "no-cache");
@@ -482,12 +491,12 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     if (server_.stopping) return EndEvents();
     ApiResponse now = server_.api->Snapshot(events_request_);
     if (now.status != 200) {  // the run is gone, the token revoked, the store down
-      std::string body = now.body;
+      std::string body = now.Text();
       while (!body.empty() && body.back() == '\n') body.pop_back();
       return SendEvent(fmt::format("event: error\ndata: {}\n\n", body), true);
     }
-    if (now.body != last_document_) {
-      last_document_ = std::move(now.body);
+    if (now.Text() != last_document_) {
+      last_document_ = now.Text();
       return SendEvent(RunEvent(last_document_), RunFinished(last_document_));
     }
     if (server_.clock->Monotonic() - last_write_ >= kEventKeepAlive) {
