@@ -129,18 +129,26 @@ Result<std::vector<ApiToken>> TokenService::List() {
 }
 
 Result<ApiToken> TokenService::Authenticate(const std::string& secret) {
+  return Authenticate(secret, [this](const std::string& hash) -> Result<ApiToken> {
+    ApiToken token;
+    RETURN_IF_ERROR(store_.Read([&](Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(token, tx.GetTokenByHash(hash));
+      return Status::Ok();
+    }));
+    return token;
+  });
+}
+
+Result<ApiToken> TokenService::Authenticate(const std::string& secret, const TokenLookup& find) {
   if (!LooksLikeTokenSecret(secret)) {
     return PermissionDenied("the bearer token is malformed (expected rg_ and 43 characters)");
   }
-  ApiToken token;
-  Status read = store_.Read([&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(token, tx.GetTokenByHash(Sha256Hex(secret)));
-    return Status::Ok();
-  });
-  if (read.code() == StatusCode::kNotFound) {
+  Result<ApiToken> found = find(Sha256Hex(secret));
+  if (found.status().code() == StatusCode::kNotFound) {
     return PermissionDenied("the bearer token is not known");
   }
-  RETURN_IF_ERROR(read);
+  RETURN_IF_ERROR(found.status());
+  const ApiToken& token = *found;
   RETURN_IF_ERROR(TokenUsableAt(token, clock_.Now()));
   if (config_.FindPerson(token.person) == nullptr) {
     return PermissionDenied(fmt::format(

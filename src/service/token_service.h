@@ -4,6 +4,7 @@
 // event (token.create, token.revoke) that never contains the secret or its hash.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,6 +39,10 @@ class TokenService {
   // says why (malformed, unknown, expired, revoked, or its person no longer in the
   // configuration); the message never repeats the secret.
   Result<ApiToken> Authenticate(const std::string& secret);
+  // The same, with the stored token found by `find` (given the secret's SHA-256, NotFound when
+  // none) instead of a read of the store: for a caller that keeps the tokens it has read.
+  using TokenLookup = std::function<Result<ApiToken>(const std::string& hash)>;
+  Result<ApiToken> Authenticate(const std::string& secret, const TokenLookup& find);
 
  private:
   bool IsAdmin(const std::string& actor) const;
