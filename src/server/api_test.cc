@@ -140,6 +140,14 @@ class ApiTest : public ::testing::Test {
     return parsed;
   }
 
+  // The value of a response header; empty when it has none.
+  static std::string Header(const ApiResponse& response, const std::string& name) {
+    for (const auto& [n, v] : response.headers) {
+      if (n == name) return v;
+    }
+    return "";
+  }
+
   int AuditCount() {
     int count = 0;
     EXPECT_TRUE(store_
@@ -242,10 +250,7 @@ TEST_F(ApiTest, ReadsCarryAnEtagAndAnswer304WhenUnchanged) {
   ApiResponse first = Call("GET", "/api/v1/crs/CR-1", token);
   ASSERT_EQ(first.status, 200) << first.Text();
   EXPECT_EQ(Body(first)["id"], "CR-1");
-  std::string etag;
-  for (const auto& [name, value] : first.headers) {
-    if (name == "ETag") etag = value;
-  }
+  std::string etag = Header(first, "ETag");
   ASSERT_FALSE(etag.empty());
   ApiResponse again = Call("GET", "/api/v1/crs/CR-1", token, "", {}, {{"if-none-match", etag}});
   EXPECT_EQ(again.status, 304);
@@ -261,25 +266,19 @@ TEST_F(ApiTest, ReadsCarryAnEtagAndAnswer304WhenUnchanged) {
 // is its own document.
 TEST_F(ApiTest, TheCrListShowsAChangeAtOnce) {
   std::string token = TokenFor("eve");
-  auto etag_of = [](const ApiResponse& response) {
-    for (const auto& [name, value] : response.headers) {
-      if (name == "ETag") return value;
-    }
-    return std::string();
-  };
   ApiResponse first = Call("GET", "/api/v1/crs", token);
   ASSERT_EQ(first.status, 200) << first.Text();
   EXPECT_EQ(Body(first)["items"][0]["state"], "draft");
   ApiResponse same = Call("GET", "/api/v1/crs", token);
   EXPECT_EQ(same.Text(), first.Text());
-  EXPECT_EQ(etag_of(same), etag_of(first));
+  EXPECT_EQ(Header(same, "ETag"), Header(first, "ETag"));
   EXPECT_EQ(Body(Call("GET", "/api/v1/crs", token, "", {{"state", "draft"}}))["total"], 1);
 
   ASSERT_EQ(Call("POST", "/api/v1/crs/CR-1/submit", token).status, 200);
   ApiResponse changed = Call("GET", "/api/v1/crs", token);
   ASSERT_EQ(changed.status, 200) << changed.Text();
   EXPECT_EQ(Body(changed)["items"][0]["state"], "submitted");
-  EXPECT_NE(etag_of(changed), etag_of(first));
+  EXPECT_NE(Header(changed, "ETag"), Header(first, "ETag"));
   EXPECT_EQ(Body(Call("GET", "/api/v1/crs", token, "", {{"state", "draft"}}))["total"], 0);
   EXPECT_EQ(Body(Call("GET", "/api/v1/crs", token, "", {{"state", "submitted"}}))["total"], 1);
 }
@@ -486,24 +485,18 @@ TEST_F(ApiTest, RunsStartedThroughTheApiActAsTheTokensPerson) {
 }
 
 TEST_F(ApiTest, TheDashboardIsServedWithoutATokenAndWithSecurityHeaders) {
-  auto header = [](const ApiResponse& response, const std::string& name) {
-    for (const auto& [n, v] : response.headers) {
-      if (n == name) return v;
-    }
-    return std::string();
-  };
   ApiResponse root = Call("GET", "/", "");
   EXPECT_EQ(root.status, 301);
-  EXPECT_EQ(header(root, "Location"), "/ui/");
+  EXPECT_EQ(Header(root, "Location"), "/ui/");
   ApiResponse index = Call("GET", "/ui/", "");
   ASSERT_EQ(index.status, 200) << index.Text();
   EXPECT_EQ(index.content_type, "text/html; charset=utf-8");
   EXPECT_NE(index.Text().find("<!doctype html>"), std::string::npos);
-  EXPECT_NE(header(index, "Content-Security-Policy").find("default-src 'self'"), std::string::npos);
-  EXPECT_EQ(header(index, "X-Content-Type-Options"), "nosniff");
-  EXPECT_EQ(header(index, "Referrer-Policy"), "no-referrer");
-  EXPECT_EQ(header(index, "X-Frame-Options"), "DENY");
-  EXPECT_FALSE(header(index, "ETag").empty());
+  EXPECT_NE(Header(index, "Content-Security-Policy").find("default-src 'self'"), std::string::npos);
+  EXPECT_EQ(Header(index, "X-Content-Type-Options"), "nosniff");
+  EXPECT_EQ(Header(index, "Referrer-Policy"), "no-referrer");
+  EXPECT_EQ(Header(index, "X-Frame-Options"), "DENY");
+  EXPECT_FALSE(Header(index, "ETag").empty());
   EXPECT_EQ(index.route, "/ui/");
   // The HTML names no inline script or style: the policy would refuse it.
   EXPECT_EQ(index.Text().find("<script>"), std::string::npos);
@@ -522,7 +515,7 @@ TEST_F(ApiTest, TheDashboardIsServedWithoutATokenAndWithSecurityHeaders) {
   EXPECT_EQ(Call("GET", "/ui/nope.js", "").status, 404);
   ApiResponse post = Call("POST", "/ui/", "");
   EXPECT_EQ(post.status, 405);
-  EXPECT_EQ(header(post, "Allow"), "GET, HEAD");
+  EXPECT_EQ(Header(post, "Allow"), "GET, HEAD");
   EXPECT_EQ(ContentTypeFor("x.svg"), "image/svg+xml");
   EXPECT_EQ(ContentTypeFor("noextension"), "application/octet-stream");
 }
@@ -894,18 +887,12 @@ TEST_F(ApiTest, ARunIsRenderedOncePerChangeOfTheStore) {
   run.system = "billing";
   run.state = RunState::kRunning;
   ASSERT_TRUE(store_->Write([&](Transaction& tx) { return tx.PutRun(run); }).ok());
-  auto etag = [](const ApiResponse& response) {
-    for (const auto& [n, v] : response.headers) {
-      if (n == "ETag") return v;
-    }
-    return std::string();
-  };
   ApiResponse first = Call("GET", "/api/v1/runs/RUN-1", eve);
   ASSERT_EQ(first.status, 200) << first.Text();
   ApiResponse again = Call("GET", "/api/v1/runs/RUN-1", eve);
   EXPECT_EQ(again.Text(), first.Text());
-  EXPECT_EQ(etag(again), etag(first));
-  EXPECT_EQ(etag(first), EtagOf(first.Text()));
+  EXPECT_EQ(Header(again, "ETag"), Header(first, "ETag"));
+  EXPECT_EQ(Header(first, "ETag"), EtagOf(first.Text()));
   // A change through another connection (a run executing elsewhere) shows at once.
   {
     auto other = OpenSqliteStore(dir_ / "state.db");
@@ -915,8 +902,8 @@ TEST_F(ApiTest, ARunIsRenderedOncePerChangeOfTheStore) {
   }
   ApiResponse changed = Call("GET", "/api/v1/runs/RUN-1", eve);
   EXPECT_EQ(Body(changed)["state"], "succeeded") << changed.Text();
-  EXPECT_NE(etag(changed), etag(first));
-  EXPECT_EQ(etag(changed), EtagOf(changed.Text()));
+  EXPECT_NE(Header(changed, "ETag"), Header(first, "ETag"));
+  EXPECT_EQ(Header(changed, "ETag"), EtagOf(changed.Text()));
   // And through this one.
   run.state = RunState::kFailed;
   ASSERT_TRUE(store_->Write([&](Transaction& tx) { return tx.PutRun(run); }).ok());
