@@ -167,6 +167,7 @@ Result<json> ParseBody(const ApiRequest& request, const std::map<std::string, Fi
     if (spec == fields.end()) {
       fault_field = name;
       std::vector<std::string> known;
+      known.reserve(fields.size());
       for (const auto& [known_name, unused] : fields) known.push_back(known_name);
       std::string hint = DidYouMean(name, known);
       return InvalidArgument(
@@ -397,45 +398,23 @@ ApiResponse Api::Handle(const ApiRequest& request) const {
 
 Result<Api::Document> Api::CachedDocument(Store& store, const std::string& key,
                                           const std::function<Result<std::string>()>& build) const {
-  constexpr size_t kMaxCached = 256;
-  std::optional<StoreStamp> stamp = store.ChangeStamp();
-  if (stamp) {
-    std::lock_guard lock(cache_mutex_);
-    auto it = cache_.find({stamp->connection, key});
-    if (it != cache_.end() && it->second.stamp == *stamp) return it->second;
-  }
-  // Read after the stamp: the body is at least as new as the stamp it is kept under.
-  ASSIGN_OR_RETURN(std::string body, build());
-  Document document{stamp.value_or(StoreStamp{}),
-                    std::make_shared<const std::string>(std::move(body)), ""};
-  document.etag = EtagOf(*document.body);
-  if (stamp) {
-    std::lock_guard lock(cache_mutex_);
-    if (cache_.size() >= kMaxCached) cache_.clear();
-    cache_[{stamp->connection, key}] = document;
-  }
-  return document;
+  return documents_.Get(store, key, [&]() -> Result<Document> {
+    ASSIGN_OR_RETURN(std::string body, build());
+    Document document{std::make_shared<const std::string>(std::move(body)), ""};
+    document.etag = EtagOf(*document.body);
+    return document;
+  });
 }
 
 Result<ApiToken> Api::CachedToken(Store& store, const std::string& hash) const {
-  constexpr size_t kMaxCached = 256;
-  std::optional<StoreStamp> stamp = store.ChangeStamp();
-  if (stamp) {
-    std::lock_guard lock(cache_mutex_);
-    auto it = tokens_.find({stamp->connection, hash});
-    if (it != tokens_.end() && it->second.first == *stamp) return it->second.second;
-  }
-  ApiToken token;
-  RETURN_IF_ERROR(store.Read([&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(token, tx.GetTokenByHash(hash));
-    return Status::Ok();
-  }));
-  if (stamp) {
-    std::lock_guard lock(cache_mutex_);
-    if (tokens_.size() >= kMaxCached) tokens_.clear();
-    tokens_[{stamp->connection, hash}] = {*stamp, token};
-  }
-  return token;
+  return tokens_.Get(store, hash, [&]() -> Result<ApiToken> {
+    ApiToken token;
+    RETURN_IF_ERROR(store.Read([&](Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(token, tx.GetTokenByHash(hash));
+      return Status::Ok();
+    }));
+    return token;
+  });
 }
 
 ApiResponse Api::Snapshot(const ApiRequest& request) const {

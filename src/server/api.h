@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -53,6 +54,35 @@ struct ApiResponse {
 // by one thread at a time).
 using StoreProvider = std::function<Result<Store*>()>;
 
+// Values read from the store, each kept with the store's change stamp (Store::ChangeStamp) it was
+// read at and read again once the store changed: many requests, one read per change. Bounded: it
+// is emptied when full.
+template <typename T>
+class StampedCache {
+ public:
+  Result<T> Get(Store& store, const std::string& key, const std::function<Result<T>()>& read) {
+    std::optional<StoreStamp> stamp = store.ChangeStamp();
+    if (stamp) {
+      std::lock_guard lock(mutex_);
+      auto it = entries_.find({stamp->connection, key});
+      if (it != entries_.end() && it->second.first == *stamp) return it->second.second;
+    }
+    // Read after the stamp: the value is at least as new as the stamp it is kept under.
+    ASSIGN_OR_RETURN(T value, read());
+    if (stamp) {
+      std::lock_guard lock(mutex_);
+      if (entries_.size() >= kMaxEntries) entries_.clear();
+      entries_[{stamp->connection, key}] = {*stamp, value};
+    }
+    return value;
+  }
+
+ private:
+  static constexpr size_t kMaxEntries = 256;
+  std::mutex mutex_;
+  std::map<std::pair<uint64_t, std::string>, std::pair<StoreStamp, T>> entries_;  // by connection
+};
+
 class Api {
  public:
   // `runs` executes the runs started through the API (none: those routes answer 503).
@@ -84,7 +114,6 @@ class Api {
  private:
   // A read's JSON body and its ETag.
   struct Document {
-    StoreStamp stamp;
     std::shared_ptr<const std::string> body;  // shared with the cache: a hit copies no text
     std::string etag;
   };
@@ -104,10 +133,8 @@ class Api {
   ServerMetrics& metrics_;
   RunControl* runs_;
   std::filesystem::path packages_dir_;
-  mutable std::mutex cache_mutex_;
-  mutable std::map<std::pair<uint64_t, std::string>, Document> cache_;  // by connection, key
-  mutable std::map<std::pair<uint64_t, std::string>, std::pair<StoreStamp, ApiToken>>
-      tokens_;  // by connection, hash
+  mutable StampedCache<Document> documents_;  // by path
+  mutable StampedCache<ApiToken> tokens_;     // by the secret's hash
 };
 
 // The ETag of a response body: a strong validator, quoted.
