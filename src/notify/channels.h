@@ -22,8 +22,8 @@ namespace rollgate::notify {
 
 // Bounds of one attempt.
 inline constexpr Seconds kDefaultDeliveryTimeout{30};
-inline constexpr size_t kMaxResponseBytes = 64 * 1024;  // read from a webhook, the rest dropped
-inline constexpr size_t kErrorBodyBytes = 200;          // of a response body, in an error text
+inline constexpr size_t kMaxResponseBytes = 64UL * 1024;  // read from a webhook, the rest dropped
+inline constexpr size_t kErrorBodyBytes = 200;            // of a response body, in an error text
 
 // Reads an environment variable (injected so tests and the password canary stay in-process).
 using EnvironmentReader = std::function<std::optional<std::string>(const std::string&)>;
