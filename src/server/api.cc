@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstdio>
 #include <exception>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -226,6 +227,17 @@ Result<PageWindow> PageWindowOf(const ApiRequest& request, int max_limit, std::s
   return window;
 }
 
+// The request's query parameters but `except`, each as "name=value&", escaped.
+std::string QueryParameters(const ApiRequest& request,
+                            std::initializer_list<std::string_view> except = {}) {
+  std::string query;
+  for (const auto& [name, value] : request.query) {
+    if (std::find(except.begin(), except.end(), name) != except.end()) continue;
+    query += fmt::format("{}={}&", QueryEscape(name), QueryEscape(value));
+  }
+  return query;
+}
+
 // One page of `items`, with where the next one is.
 json Paginated(json items, PageWindow window, const ApiRequest& request) {
   const int limit = window.limit, offset = window.offset;
@@ -236,12 +248,8 @@ json Paginated(json items, PageWindow window, const ApiRequest& request) {
   }
   json next = nullptr;
   if (offset + limit < total) {
-    std::string query;
-    for (const auto& [name, value] : request.query) {
-      if (name == "offset" || name == "limit") continue;
-      query += fmt::format("{}={}&", QueryEscape(name), QueryEscape(value));
-    }
-    next = fmt::format("{}?{}limit={}&offset={}", request.path, query, limit, offset + limit);
+    next = fmt::format("{}?{}limit={}&offset={}", request.path,
+                       QueryParameters(request, {"offset", "limit"}), limit, offset + limit);
   }
   return {{"items", std::move(page)},
           {"total", total},
@@ -959,11 +967,7 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
       }
       if (auto system = Query(request, "system")) filter.system = *system;
       // The list depends on the store and the query only.
-      std::string key = "/api/v1/crs?";
-      for (const auto& [name, value] : request.query) {
-        key += fmt::format("{}={}&", QueryEscape(name), QueryEscape(value));
-      }
-      return cached(key, route, [&]() -> Result<json> {
+      return cached("/api/v1/crs?" + QueryParameters(request), route, [&]() -> Result<json> {
         ASSIGN_OR_RETURN(std::vector<ChangeRequestSummary> rows, crs.List(filter, false));
         json items = json::array();
         for (const ChangeRequestSummary& row : rows) items.push_back(CrSummaryJson(row));
