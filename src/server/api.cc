@@ -404,9 +404,10 @@ ApiResponse Api::Handle(const ApiRequest& request) const {
   return response;
 }
 
-Result<Api::Document> Api::CachedDocument(Store& store, const std::string& key,
+Result<Api::Document> Api::CachedDocument(const std::optional<StoreStamp>& stamp,
+                                          const std::string& key,
                                           const std::function<Result<std::string>()>& build) const {
-  return documents_.Get(store, key, [&]() -> Result<Document> {
+  return documents_.Get(stamp, key, [&]() -> Result<Document> {
     ASSIGN_OR_RETURN(std::string body, build());
     Document document{std::make_shared<const std::string>(std::move(body)), ""};
     document.etag = EtagOf(*document.body);
@@ -414,8 +415,9 @@ Result<Api::Document> Api::CachedDocument(Store& store, const std::string& key,
   });
 }
 
-Result<ApiToken> Api::CachedToken(Store& store, const std::string& hash) const {
-  return tokens_.Get(store, hash, [&]() -> Result<ApiToken> {
+Result<ApiToken> Api::CachedToken(const std::optional<StoreStamp>& stamp, Store& store,
+                                  const std::string& hash) const {
+  return tokens_.Get(stamp, hash, [&]() -> Result<ApiToken> {
     ApiToken token;
     RETURN_IF_ERROR(store.Read([&](Transaction& tx) -> Status {
       ASSIGN_OR_RETURN(token, tx.GetTokenByHash(hash));
@@ -549,6 +551,9 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
   Result<Store*> store_result = store_();
   if (!store_result.ok()) return routed(Error(store_result.status()), "unmatched");
   Store& store = **store_result;
+  // Taken once, before anything of this request is read: what the caches hold under it is at
+  // least as new.
+  const std::optional<StoreStamp> stamp = store.ChangeStamp();
   auto authorization = request.headers.find("authorization");
   std::string secret;
   if (authorization != request.headers.end()) {
@@ -571,7 +576,7 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
   }
   TokenService tokens(config_, store, clock_);
   Result<ApiToken> token = tokens.Authenticate(
-      secret, [&](const std::string& hash) { return CachedToken(store, hash); });
+      secret, [&](const std::string& hash) { return CachedToken(stamp, store, hash); });
   if (!token.ok()) {
     if (token.status().code() == StatusCode::kPermissionDenied) {
       return unauthenticated(token.status().message());
@@ -674,7 +679,7 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
   // clients poll it.
   auto cached = [&](const std::string& key, const char* route,
                     const std::function<Result<json>()>& build) {
-    Result<Document> document = CachedDocument(store, key, [&]() -> Result<std::string> {
+    Result<Document> document = CachedDocument(stamp, key, [&]() -> Result<std::string> {
       ASSIGN_OR_RETURN(json body, build());
       return JsonResponse(200, body).body;
     });

@@ -60,8 +60,9 @@ using StoreProvider = std::function<Result<Store*>()>;
 template <typename T>
 class StampedCache {
  public:
-  Result<T> Get(Store& store, const std::string& key, const std::function<Result<T>()>& read) {
-    std::optional<StoreStamp> stamp = store.ChangeStamp();
+  // `stamp` was taken before `read` reads (none: the store cannot say; nothing is kept).
+  Result<T> Get(const std::optional<StoreStamp>& stamp, const std::string& key,
+                const std::function<Result<T>()>& read) {
     if (stamp) {
       std::lock_guard lock(mutex_);
       auto it = entries_.find({stamp->connection, key});
@@ -120,11 +121,12 @@ class Api {
   ApiResponse Dispatch(const ApiRequest& request) const;
   // The body `build` makes for `key` (a path), built again only when the store changed since
   // (Store::ChangeStamp): a run polled by many clients is rendered once per change.
-  Result<Document> CachedDocument(Store& store, const std::string& key,
+  Result<Document> CachedDocument(const std::optional<StoreStamp>& stamp, const std::string& key,
                                   const std::function<Result<std::string>()>& build) const;
   // The stored token with this hash, read again only when the store changed since (a revocation
   // is a change): authenticating a request reads nothing while nothing changed.
-  Result<ApiToken> CachedToken(Store& store, const std::string& hash) const;
+  Result<ApiToken> CachedToken(const std::optional<StoreStamp>& stamp, Store& store,
+                               const std::string& hash) const;
 
   const Config& config_;
   StoreProvider store_;
