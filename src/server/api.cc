@@ -415,18 +415,6 @@ Result<Api::Document> Api::CachedDocument(const std::optional<StoreStamp>& stamp
   });
 }
 
-Result<ApiToken> Api::CachedToken(const std::optional<StoreStamp>& stamp, Store& store,
-                                  const std::string& hash) const {
-  return tokens_.Get(stamp, hash, [&]() -> Result<ApiToken> {
-    ApiToken token;
-    RETURN_IF_ERROR(store.Read([&](Transaction& tx) -> Status {
-      ASSIGN_OR_RETURN(token, tx.GetTokenByHash(hash));
-      return Status::Ok();
-    }));
-    return token;
-  });
-}
-
 ApiResponse Api::Snapshot(const ApiRequest& request) const {
   try {
     return Dispatch(request);
@@ -575,8 +563,9 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
         "create)");
   }
   TokenService tokens(config_, store, clock_);
-  Result<ApiToken> token = tokens.Authenticate(
-      secret, [&](const std::string& hash) { return CachedToken(stamp, store, hash); });
+  Result<ApiToken> token = tokens.Authenticate(secret, [&](const std::string& hash) {
+    return tokens_.Get(stamp, hash, [&] { return tokens.FindByHash(hash); });
+  });
   if (!token.ok()) {
     if (token.status().code() == StatusCode::kPermissionDenied) {
       return unauthenticated(token.status().message());

@@ -123,10 +123,6 @@ class Api {
   // (Store::ChangeStamp): a run polled by many clients is rendered once per change.
   Result<Document> CachedDocument(const std::optional<StoreStamp>& stamp, const std::string& key,
                                   const std::function<Result<std::string>()>& build) const;
-  // The stored token with this hash, read again only when the store changed since (a revocation
-  // is a change): authenticating a request reads nothing while nothing changed.
-  Result<ApiToken> CachedToken(const std::optional<StoreStamp>& stamp, Store& store,
-                               const std::string& hash) const;
 
   const Config& config_;
   StoreProvider store_;
@@ -136,7 +132,9 @@ class Api {
   RunControl* runs_;
   std::filesystem::path packages_dir_;
   mutable StampedCache<Document> documents_;  // by path
-  mutable StampedCache<ApiToken> tokens_;     // by the secret's hash
+  // The stored tokens by their secret's hash: authenticating reads nothing while nothing changed
+  // (a revocation is a change).
+  mutable StampedCache<ApiToken> tokens_;
 };
 
 // The ETag of a response body: a strong validator, quoted.

@@ -128,15 +128,17 @@ Result<std::vector<ApiToken>> TokenService::List() {
   return tokens;
 }
 
+Result<ApiToken> TokenService::FindByHash(const std::string& hash) {
+  ApiToken token;
+  RETURN_IF_ERROR(store_.Read([&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(token, tx.GetTokenByHash(hash));
+    return Status::Ok();
+  }));
+  return token;
+}
+
 Result<ApiToken> TokenService::Authenticate(const std::string& secret) {
-  return Authenticate(secret, [this](const std::string& hash) -> Result<ApiToken> {
-    ApiToken token;
-    RETURN_IF_ERROR(store_.Read([&](Transaction& tx) -> Status {
-      ASSIGN_OR_RETURN(token, tx.GetTokenByHash(hash));
-      return Status::Ok();
-    }));
-    return token;
-  });
+  return Authenticate(secret, [this](const std::string& hash) { return FindByHash(hash); });
 }
 
 Result<ApiToken> TokenService::Authenticate(const std::string& secret, const TokenLookup& find) {

@@ -43,6 +43,8 @@ class TokenService {
   // none) instead of a read of the store: for a caller that keeps the tokens it has read.
   using TokenLookup = std::function<Result<ApiToken>(const std::string& hash)>;
   Result<ApiToken> Authenticate(const std::string& secret, const TokenLookup& find);
+  // The stored token with this SHA-256 of its secret; NotFound when none.
+  Result<ApiToken> FindByHash(const std::string& hash);
 
  private:
   bool IsAdmin(const std::string& actor) const;
