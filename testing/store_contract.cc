@@ -3,8 +3,11 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <functional>
 #include <random>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "common/sha256.h"
 #include "testing/fake_clock.h"
@@ -942,6 +945,78 @@ TEST_P(StoreContractTest, StepExecutionNeedsAnExistingRunAndAValidAttempt) {
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(store_->Write([&](Transaction& txn) { return txn.PutRun(::rollgate::Run{}); }).code(),
             StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreContractTest, RunRevisionRisesWithEveryChangeToWhatItsDocumentShows) {
+  ::rollgate::Run run = SampleRun(1);  // of CR-1
+  ASSERT_TRUE(store_
+                  ->Write([&](Transaction& txn) {
+                    RETURN_IF_ERROR(txn.PutChangeRequest(SampleChangeRequest(1)));
+                    RETURN_IF_ERROR(txn.PutChangeRequest(SampleChangeRequest(2)));
+                    RETURN_IF_ERROR(txn.PutRun(run));
+                    return txn.PutRun(SampleRun(2));
+                  })
+                  .ok());
+  auto revision = [&](const std::string& id) {
+    int64_t value = -1;
+    Status read = store_->Read([&](Transaction& txn) -> Status {
+      ASSIGN_OR_RETURN(value, txn.GetRunRevision(id));
+      return Status::Ok();
+    });
+    EXPECT_TRUE(read.ok()) << read.ToString();
+    return value;
+  };
+  auto write = [&](const std::function<Status(Transaction&)>& body) {
+    Status written = store_->Write(body);
+    ASSERT_TRUE(written.ok()) << written.ToString();
+  };
+  int64_t last = revision("RUN-1");
+  // Each change to RUN-1, its step executions or its CR raises it...
+  std::vector<std::pair<std::string, std::function<Status(Transaction&)>>> changes = {
+      {"run",
+       [&](Transaction& txn) {
+         run.message = "halfway";
+         return txn.PutRun(run);
+       }},
+      {"step intent",
+       [&](Transaction& txn) { return txn.PutStepExecution(SampleExecution("RUN-1", "h1", 1)); }},
+      {"step result",
+       [&](Transaction& txn) {
+         StepExecution done = SampleExecution("RUN-1", "h1", 1);
+         done.state = StepState::kSucceeded;
+         return txn.PutStepExecution(done);
+       }},
+      {"the same run again", [&](Transaction& txn) { return txn.PutRun(run); }},
+      {"its CR", [&](Transaction& txn) {
+         ChangeRequest cr = SampleChangeRequest(1);
+         cr.title = "retitled";
+         return txn.PutChangeRequest(cr);
+       }}};
+  for (const auto& [what, change] : changes) {
+    write(change);
+    int64_t now = revision("RUN-1");
+    EXPECT_GT(now, last) << what;
+    last = now;
+  }
+  // ... and nothing else does: another run, its steps, another CR, anything else.
+  write([&](Transaction& txn) {
+    ::rollgate::Run other = SampleRun(2);
+    other.message = "elsewhere";
+    RETURN_IF_ERROR(txn.PutRun(other));
+    RETURN_IF_ERROR(txn.PutStepExecution(SampleExecution("RUN-2", "h1", 1)));
+    ChangeRequest cr = SampleChangeRequest(2);
+    cr.title = "another";
+    RETURN_IF_ERROR(txn.PutChangeRequest(cr));
+    return txn.PutPatch(SamplePatch(3));
+  });
+  EXPECT_EQ(revision("RUN-1"), last);
+  // Reopening keeps it.
+  store_ = OpenAgain();
+  ASSERT_NE(store_, nullptr);
+  EXPECT_EQ(revision("RUN-1"), last);
+  EXPECT_EQ(
+      store_->Read([&](Transaction& txn) { return txn.GetRunRevision("RUN-9").status(); }).code(),
+      StatusCode::kNotFound);
 }
 
 TEST_P(StoreContractTest, RunLockFencingTokenNeverGoesBack) {

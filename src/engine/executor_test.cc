@@ -751,7 +751,7 @@ TEST_F(ExecutorTest, CrashAtEveryWriteThenResumeCompletesWithoutRunningAnythingT
 TEST_F(ExecutorTest, StoreFullStopsTheRunAndReportsNothingUncommitted) {
   store_.reset();
   SqliteStoreOptions options;
-  options.max_page_count = 44;
+  options.max_page_count = 46;  // the schema and a few pages: full within the run
   auto small = OpenSqliteStore(directory_ / "small.db", options);
   ASSERT_TRUE(small.ok()) << small.error().ToString();
   RecordingSink sink;

@@ -99,6 +99,9 @@ class Transaction {
   // Insert or replace, keyed by run.id. InvalidArgument for an empty id or invalid UTF-8.
   virtual Status PutRun(const Run& run) = 0;
   virtual Result<Run> GetRun(const std::string& id) = 0;  // NotFound naming the id
+  // A number that rises with every change to what the run's document shows: the run, its step
+  // executions, its change request. Equal numbers: the same document. NotFound naming the id.
+  virtual Result<int64_t> GetRunRevision(const std::string& id) = 0;
   // Newest first (by number), at most `limit` when given; InvalidArgument for a negative limit.
   virtual Result<std::vector<RunSummary>> ListRuns(std::optional<int> limit) = 0;
 

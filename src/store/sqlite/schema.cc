@@ -244,6 +244,39 @@ CREATE INDEX notifications_due ON notifications(state, next_attempt);
 CREATE INDEX notifications_by_cr ON notifications(change_request, id);
 )sql";
 
+// Version 8: a revision per run, raised by every change to what its document shows (the run row,
+// its step executions, its CR with the evidence of its triggers): a reader that kept the document
+// compares one number to know whether it is still current (the API's document cache). Triggers
+// raise it, so no write path can forget to. Rows are never deleted, so it never goes back.
+constexpr const char* kSchemaV8 = R"sql(
+ALTER TABLE runs ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX runs_by_change_request ON runs(change_request);
+CREATE TRIGGER runs_revision AFTER UPDATE ON runs WHEN NEW.revision = OLD.revision
+BEGIN
+  UPDATE runs SET revision = OLD.revision + 1 WHERE id = NEW.id;
+END;
+CREATE TRIGGER step_executions_insert_revision AFTER INSERT ON step_executions
+BEGIN
+  UPDATE runs SET revision = revision + 1 WHERE id = NEW.run_id;
+END;
+CREATE TRIGGER step_executions_update_revision AFTER UPDATE ON step_executions
+BEGIN
+  UPDATE runs SET revision = revision + 1 WHERE id IN (OLD.run_id, NEW.run_id);
+END;
+CREATE TRIGGER change_requests_update_revision AFTER UPDATE ON change_requests
+BEGIN
+  UPDATE runs SET revision = revision + 1 WHERE change_request IN (OLD.id, NEW.id);
+END;
+CREATE TRIGGER change_request_bodies_insert_revision AFTER INSERT ON change_request_bodies
+BEGIN
+  UPDATE runs SET revision = revision + 1 WHERE change_request = NEW.id;
+END;
+CREATE TRIGGER change_request_bodies_update_revision AFTER UPDATE ON change_request_bodies
+BEGIN
+  UPDATE runs SET revision = revision + 1 WHERE change_request IN (OLD.id, NEW.id);
+END;
+)sql";
+
 Status Exec(sqlite3* db, const char* sql, std::string_view context) {
   return SqliteStatus(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), context, db);
 }
@@ -279,6 +312,7 @@ const std::vector<Migration>& Migrations() {
       {5, "pages and their escalation", kSchemaV5},
       {6, "API tokens", kSchemaV6},
       {7, "notifications queued for delivery", kSchemaV7},
+      {8, "a revision per run for readers that keep its document", kSchemaV8},
   };
   return migrations;
 }

@@ -23,7 +23,7 @@ struct Migration {
 
 // All migrations, in order; the last one's version is kSchemaVersion.
 const std::vector<Migration>& Migrations();
-inline constexpr int kSchemaVersion = 7;
+inline constexpr int kSchemaVersion = 8;
 
 // The file's schema version (0 for a new, empty database). Unavailable/Corruption from SQLite.
 Result<int> ReadSchemaVersion(sqlite3* db);

@@ -617,6 +617,16 @@ class SqliteTransaction final : public Transaction {
     return statement.Run();
   }
 
+  Result<int64_t> GetRunRevision(const std::string& id) override {
+    ASSIGN_OR_RETURN(Statement row,
+                     connection_.Prepare("SELECT revision FROM runs WHERE id = ?1",
+                                         fmt::format("reading run {}", EscapeForDisplay(id))));
+    row.BindText(1, id);
+    ASSIGN_OR_RETURN(bool found, row.Step());
+    if (!found) return NotFound(fmt::format("no run {}", EscapeForDisplay(id)));
+    return row.Int(0);
+  }
+
   Result<Run> GetRun(const std::string& id) override {
     ASSIGN_OR_RETURN(
         Statement row,

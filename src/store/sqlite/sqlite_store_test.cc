@@ -254,7 +254,10 @@ TEST_F(SqliteStoreTest, AuditEventsAreAppendOnlyInTheSchema) {
             ->Write([](Transaction& txn) { return txn.AppendAudit(SampleAuditRecord(1)).status(); })
             .ok());
   }
-  EXPECT_EQ(QuerySql(path_, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"), "2");
+  EXPECT_EQ(QuerySql(path_,
+                     "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND "
+                     "tbl_name = 'audit_events'"),
+            "2");
   // The triggers stop accidents (and rollgate's own code); a determined person drops them, and
   // the hash chain is what catches that (audit_tamper_test.cc).
   sqlite3* db = nullptr;
