@@ -19,6 +19,7 @@
 #include "config/loader.h"
 #include "config/starter.h"
 #include "server/api.h"
+#include "server/content_coding.h"
 #include "service/token_service.h"
 
 namespace {
@@ -105,6 +106,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   rollgate::server::ApiResponse response = world.api->Handle(request);
   if (response.status < 200 || response.status > 599) __builtin_trap();
+  // The adapter's content coding (server/content_coding.h): any Accept-Encoding is read without
+  // harm, and a shared document's compressed copy decodes to its text.
+  auto accept = request.headers.find("accept-encoding");
+  if (accept != request.headers.end()) (void)rollgate::server::AcceptsGzip(accept->second);
+  if (response.shared_body) {
+    const std::string* gzip = response.shared_body->Gzipped();
+    if (gzip == nullptr || rollgate::server::Gunzip(*gzip) != response.Text()) __builtin_trap();
+  }
   if (response.status == 304 || request.path == "/metrics") return 0;
   // The dashboard's files (server/web_assets.h) and its redirect are not JSON; its errors are.
   if (response.status < 400 && response.route == "/ui/") return 0;

@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git clang libclang-rt-14-dev clang-format clang-tidy
   # libraries
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libsqlite3-dev sqlite3 libssl-dev libfmt-dev
-  libarchive-dev libsodium-dev libcurl4-openssl-dev libcpp-httplib-dev libpugixml-dev
+  libarchive-dev libsodium-dev libcurl4-openssl-dev libcpp-httplib-dev libpugixml-dev zlib1g-dev
   # Boost.Beast and Asio (header-only) for the HTTP server
   libboost-dev
   # the lab fleet and its tests: sshd hosts, PostgreSQL, signing, HTTP

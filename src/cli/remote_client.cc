@@ -143,6 +143,8 @@ Result<nlohmann::json> RemoteClient::Send(const std::string& method, const std::
   curl_easy_setopt(handle, CURLOPT_TIMEOUT, 120L);
   curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, Collect);
   curl_easy_setopt(handle, CURLOPT_WRITEDATA, &answer);
+  // Every encoding libcurl can decode (the server gzips large documents, such as a run's).
+  curl_easy_setopt(handle, CURLOPT_ACCEPT_ENCODING, "");
   if (!ca_file_.empty()) curl_easy_setopt(handle, CURLOPT_CAINFO, ca_file_.c_str());
   std::string authorization = "Authorization: Bearer " + token_;
   curl_slist* headers = curl_slist_append(nullptr, authorization.c_str());

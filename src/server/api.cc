@@ -19,6 +19,7 @@
 #include "domain/cr_document.h"
 #include "domain/gates.h"
 #include "intake/advisory.h"
+#include "server/content_coding.h"
 #include "server/web_assets.h"
 #include "service/calendar_service.h"
 #include "service/cr_service.h"
@@ -258,10 +259,12 @@ json Paginated(json items, PageWindow window, const ApiRequest& request) {
           {"next", next}};
 }
 
-// The run as `run show --output json` shows it: its steps and what fired a rollback.
-Result<json> RunDocument(Store& store, const std::string& id) {
+// The run as `run show --output json` shows it: its steps and what fired a rollback; `revision`
+// is the run's revision in the same read (Transaction::GetRunRevision).
+Result<json> RunDocument(Store& store, const std::string& id, int64_t& revision) {
   json document;
   Status read = store.Read([&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(revision, tx.GetRunRevision(id));
     ASSIGN_OR_RETURN(Run run, tx.GetRun(id));
     ASSIGN_OR_RETURN(std::vector<StepExecution> steps, tx.ListStepExecutions(id));
     document = RunJson(run, steps);
@@ -341,6 +344,11 @@ const std::map<std::string, FieldSpec>& CrCreateFields() {
 
 }  // namespace
 
+const std::string* SharedBody::Gzipped() const {
+  std::call_once(gzip_once_, [this] { gzip_ = Gzip(text_, kGzipLevelShared); });
+  return gzip_ ? &*gzip_ : nullptr;
+}
+
 std::string EtagOf(const std::string& body) { return "\"" + Sha256Hex(body).substr(0, 32) + "\""; }
 
 int Api::HttpStatusFor(StatusCode code) {
@@ -391,6 +399,8 @@ ApiResponse Api::Handle(const ApiRequest& request) const {
       for (const std::string& candidate : Split(match->second, ',')) {
         std::string_view c = Trim(candidate);
         if (c == etag || c == "*" || c == "W/" + etag) {
+          // The client's validator as it holds it: weak for a compressed copy (HttpServer).
+          if (c.starts_with("W/")) response.headers.back().second = std::string(c);
           response.status = 304;
           response.body.clear();
           response.shared_body.reset();
@@ -406,13 +416,26 @@ ApiResponse Api::Handle(const ApiRequest& request) const {
 
 Result<Api::Document> Api::CachedDocument(const std::optional<StoreStamp>& stamp,
                                           const std::string& key,
-                                          const std::function<Result<std::string>()>& build) const {
-  return documents_.Get(stamp, key, [&]() -> Result<Document> {
-    ASSIGN_OR_RETURN(std::string body, build());
-    Document document{std::make_shared<const std::string>(std::move(body)), ""};
-    document.etag = EtagOf(*document.body);
-    return document;
-  });
+                                          const std::function<Result<VersionedText>()>& build,
+                                          const std::function<Result<int64_t>()>& version) const {
+  std::function<Result<bool>(const Document&)> still_current;
+  if (version) {
+    still_current = [&](const Document& kept) -> Result<bool> {
+      if (kept.version < 0) return false;
+      ASSIGN_OR_RETURN(int64_t now, version());
+      return now == kept.version;
+    };
+  }
+  return documents_.Get(
+      stamp, key,
+      [&]() -> Result<Document> {
+        ASSIGN_OR_RETURN(VersionedText built, build());
+        Document document{std::make_shared<const SharedBody>(std::move(built.text)), "",
+                          built.version};
+        document.etag = EtagOf(document.body->text());
+        return document;
+      },
+      still_current);
 }
 
 ApiResponse Api::Snapshot(const ApiRequest& request) const {
@@ -666,21 +689,39 @@ ApiResponse Api::Dispatch(const ApiRequest& request) const {
   PatchService patches(config_, store, clock_, packages_dir_);
   // A read that depends on the store only: rendered once per change of the store however many
   // clients poll it.
-  auto cached = [&](const std::string& key, const char* route,
-                    const std::function<Result<json>()>& build) {
-    Result<Document> document = CachedDocument(stamp, key, [&]() -> Result<std::string> {
-      ASSIGN_OR_RETURN(json body, build());
-      return JsonResponse(200, body).body;
-    });
+  auto answer = [&](Result<Document> document, const char* route) {
     if (!document.ok()) return result_error(document.status(), "", route);
     ApiResponse response;
     response.shared_body = std::move(document->body);
     response.etag = std::move(document->etag);
     return routed(std::move(response), route);
   };
-  // The run as `run show --output json` shows it (GET runs/ID and its events).
+  auto cached = [&](const std::string& key, const char* route,
+                    const std::function<Result<json>()>& build) {
+    return answer(CachedDocument(stamp, key,
+                                 [&]() -> Result<VersionedText> {
+                                   ASSIGN_OR_RETURN(json body, build());
+                                   return VersionedText{JsonResponse(200, body).body};
+                                 }),
+                  route);
+  };
+  // The run as `run show --output json` shows it (GET runs/ID and its events): rendered again
+  // only when the run's revision changed, not at every commit of a deployment elsewhere.
   auto run_document = [&](const std::string& id, const char* route) {
-    return cached("/api/v1/runs/" + id, route, [&] { return RunDocument(store, id); });
+    auto build = [&]() -> Result<VersionedText> {
+      int64_t revision = -1;
+      ASSIGN_OR_RETURN(json body, RunDocument(store, id, revision));
+      return VersionedText{JsonResponse(200, body).body, revision};
+    };
+    auto revision = [&]() -> Result<int64_t> {
+      int64_t now = -1;
+      RETURN_IF_ERROR(store.Read([&](Transaction& tx) -> Status {
+        ASSIGN_OR_RETURN(now, tx.GetRunRevision(id));
+        return Status::Ok();
+      }));
+      return now;
+    };
+    return answer(CachedDocument(stamp, "/api/v1/runs/" + id, build, revision), route);
   };
 
   // /api/v1/whoami

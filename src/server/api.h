@@ -36,18 +36,33 @@ struct ApiRequest {
   std::string body;
 };
 
+// A rendered body shared by every response that sends it (a cached document) rather than copied,
+// and its gzip encoding (server/content_coding.h), made once, for the first client that asks.
+class SharedBody {
+ public:
+  explicit SharedBody(std::string text) : text_(std::move(text)) {}
+  const std::string& text() const { return text_; }
+  // The text gzip-compressed; nullptr when it could not be. Thread-safe.
+  const std::string* Gzipped() const;
+
+ private:
+  std::string text_;
+  mutable std::once_flag gzip_once_;
+  mutable std::optional<std::string> gzip_;
+};
+
 struct ApiResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
   // The body when it is a cached document, shared rather than copied (then `body` is empty).
-  std::shared_ptr<const std::string> shared_body;
+  std::shared_ptr<const SharedBody> shared_body;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string route;  // the matched route's pattern, for metrics ("unmatched" when none)
   std::string etag;   // of the body, when already known (a cached document)
 
   // The body, wherever it is held.
-  const std::string& Text() const { return shared_body ? *shared_body : body; }
+  const std::string& Text() const { return shared_body ? shared_body->text() : body; }
 };
 
 // Where a handler finds its store: the adapter gives each worker thread its own (a Store is used
@@ -55,30 +70,45 @@ struct ApiResponse {
 using StoreProvider = std::function<Result<Store*>()>;
 
 // Values read from the store, each kept with the store's change stamp (Store::ChangeStamp) it was
-// read at and read again once the store changed: many requests, one read per change. Bounded: it
+// read at and read again once the store changed: many requests, one read per change. A value that
+// knows a cheaper test of whether it is still current (`still_current`, such as comparing a run's
+// revision) is tested instead of read again, and kept under the new stamp when it is. Bounded: it
 // is emptied when full.
 template <typename T>
 class StampedCache {
  public:
-  // `stamp` was taken before `read` reads (none: the store cannot say; nothing is kept).
+  // `stamp` was taken before `read` or `still_current` reads (none: the store cannot say;
+  // nothing is kept).
   Result<T> Get(const std::optional<StoreStamp>& stamp, const std::string& key,
-                const std::function<Result<T>()>& read) {
+                const std::function<Result<T>()>& read,
+                const std::function<Result<bool>(const T&)>& still_current = nullptr) {
+    std::optional<T> kept;
     if (stamp) {
       std::lock_guard lock(mutex_);
       auto it = entries_.find({stamp->connection, key});
       if (it != entries_.end() && it->second.first == *stamp) return it->second.second;
+      if (it != entries_.end() && still_current) kept = it->second.second;
     }
     // Read after the stamp: the value is at least as new as the stamp it is kept under.
-    ASSIGN_OR_RETURN(T value, read());
-    if (stamp) {
-      std::lock_guard lock(mutex_);
-      if (entries_.size() >= kMaxEntries) entries_.clear();
-      entries_[{stamp->connection, key}] = {*stamp, value};
+    if (kept) {
+      Result<bool> current = still_current(*kept);
+      if (current.ok() && *current) {
+        Put(*stamp, key, *kept);
+        return *kept;
+      }
     }
+    ASSIGN_OR_RETURN(T value, read());
+    if (stamp) Put(*stamp, key, value);
     return value;
   }
 
  private:
+  void Put(const StoreStamp& stamp, const std::string& key, const T& value) {
+    std::lock_guard lock(mutex_);
+    if (entries_.size() >= kMaxEntries) entries_.clear();
+    entries_[{stamp.connection, key}] = {stamp, value};
+  }
+
   static constexpr size_t kMaxEntries = 256;
   std::mutex mutex_;
   std::map<std::pair<uint64_t, std::string>, std::pair<StoreStamp, T>> entries_;  // by connection
@@ -113,16 +143,25 @@ class Api {
   static int HttpStatusFor(StatusCode code);
 
  private:
-  // A read's JSON body and its ETag.
+  // A read's JSON body, its ETag, and the version of what it shows when the store can tell
+  // (a run's revision; -1 when not).
   struct Document {
-    std::shared_ptr<const std::string> body;  // shared with the cache: a hit copies no text
+    std::shared_ptr<const SharedBody> body;  // shared with the cache: a hit copies no text
     std::string etag;
+    int64_t version = -1;
+  };
+  // A body and the version it was read at (in the same read).
+  struct VersionedText {
+    std::string text;
+    int64_t version = -1;
   };
   ApiResponse Dispatch(const ApiRequest& request) const;
   // The body `build` makes for `key` (a path), built again only when the store changed since
-  // (Store::ChangeStamp): a run polled by many clients is rendered once per change.
+  // (Store::ChangeStamp) and, given `version`, only when that (a cheap read) differs from the
+  // kept document's: a run polled by many clients is rendered once per change of the run.
   Result<Document> CachedDocument(const std::optional<StoreStamp>& stamp, const std::string& key,
-                                  const std::function<Result<std::string>()>& build) const;
+                                  const std::function<Result<VersionedText>()>& build,
+                                  const std::function<Result<int64_t>()>& version = nullptr) const;
 
   const Config& config_;
   StoreProvider store_;

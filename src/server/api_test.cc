@@ -283,6 +283,66 @@ TEST_F(ApiTest, TheCrListShowsAChangeAtOnce) {
   EXPECT_EQ(Body(Call("GET", "/api/v1/crs", token, "", {{"state", "submitted"}}))["total"], 1);
 }
 
+TEST_F(ApiTest, ARunIsRenderedAgainOnlyWhenItsRunStepsOrCrChanged) {
+  std::string token = TokenFor("eve");
+  rollgate::Run run;
+  run.id = "RUN-1";
+  run.change_request = "CR-1";
+  run.environment = "TEST";
+  run.system = "billing";
+  run.state = RunState::kRunning;
+  rollgate::Run other = run;
+  other.id = "RUN-2";
+  other.change_request = "";
+  auto step = [](const std::string& run_id, const std::string& host) {
+    StepExecution e;
+    e.run_id = run_id;
+    e.phase = 0;
+    e.step = 0;
+    e.step_name = "install";
+    e.host = host;
+    e.attempt = 1;
+    e.state = StepState::kSucceeded;
+    e.status_file = "/tmp/" + run_id + "-" + host;
+    return e;
+  };
+  auto write = [&](const std::function<Status(Transaction&)>& body) {
+    Status written = store_->Write(body);
+    ASSERT_TRUE(written.ok()) << written.ToString();
+  };
+  write([&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.PutRun(run));
+    return tx.PutRun(other);
+  });
+  ApiResponse first = Call("GET", "/api/v1/runs/RUN-1", token);
+  ASSERT_EQ(first.status, 200) << first.Text();
+  ASSERT_NE(first.shared_body, nullptr);
+  EXPECT_EQ(Call("GET", "/api/v1/runs/RUN-1", token).shared_body, first.shared_body);
+
+  // Another run's step: the store changed, RUN-1 did not; its document is kept, not rendered.
+  write([&](Transaction& tx) { return tx.PutStepExecution(step("RUN-2", "web9")); });
+  ApiResponse kept = Call("GET", "/api/v1/runs/RUN-1", token);
+  EXPECT_EQ(kept.shared_body, first.shared_body);
+  EXPECT_EQ(Header(kept, "ETag"), Header(first, "ETag"));
+  EXPECT_NE(Call("GET", "/api/v1/runs/RUN-2", token).Text().find("web9"), std::string::npos);
+
+  // Its own step: shown at once.
+  write([&](Transaction& tx) { return tx.PutStepExecution(step("RUN-1", "web1")); });
+  ApiResponse stepped = Call("GET", "/api/v1/runs/RUN-1", token);
+  EXPECT_NE(stepped.shared_body, first.shared_body);
+  EXPECT_NE(stepped.Text().find("web1"), std::string::npos) << stepped.Text();
+  EXPECT_NE(Header(stepped, "ETag"), Header(first, "ETag"));
+
+  // Its CR (which holds the evidence of its triggers): rendered again.
+  ASSERT_EQ(Call("POST", "/api/v1/crs/CR-1/submit", token).status, 200);
+  EXPECT_NE(Call("GET", "/api/v1/runs/RUN-1", token).shared_body, stepped.shared_body);
+
+  // The run itself.
+  run.state = RunState::kSucceeded;
+  write([&](Transaction& tx) { return tx.PutRun(run); });
+  EXPECT_EQ(Body(Call("GET", "/api/v1/runs/RUN-1", token))["state"], "succeeded");
+}
+
 TEST_F(ApiTest, ListsArePaginatedWithTheNextPage) {
   std::string token = TokenFor("eve");
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(TokenService(config_, *store_, clock_).List().ok());

@@ -21,6 +21,7 @@
 #include <unordered_map>
 
 #include "common/strings.h"
+#include "server/content_coding.h"
 
 namespace rollgate::server {
 
@@ -364,7 +365,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     std::string method(parser_ ? View(parser_->get().method_string()) : "");
     server_.metrics->RecordRequest("unmatched", method.empty() ? "?" : method, status,
                                    std::chrono::duration<double>(0));
-    Write(std::move(response), false, false);
+    Write(std::move(response), false, false, false);
   }
 
   void Dispatch() {
@@ -383,32 +384,37 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     request.body = std::move(message.body());
     bool keep_alive = message.keep_alive();
     if (!head && IsEventStream(request)) return StartEvents(std::move(request));
+    auto accept_encoding = request.headers.find("accept-encoding");
+    bool gzip = accept_encoding != request.headers.end() && AcceptsGzip(accept_encoding->second);
     if (request.method == "GET" || request.method == "OPTIONS") {
       phase_ = Phase::kHandling;
-      return Write(server_.api->Handle(request), keep_alive, head);
+      return Write(server_.api->Handle(request), keep_alive, head, gzip);
     }
     // Actions may wait (for the store's write lock, for a package to download): on the action
     // pool, so that the event loop's threads keep serving the other connections.
     phase_ = Phase::kHandling;
-    net::post(
-        *server_.actions, [self = this->shared_from_this(), request = std::move(request),
-                           keep_alive, guard = net::make_work_guard(*server_.context)]() mutable {
-          ApiResponse response = self->server_.api->Handle(request);
-          auto* session = self.get();
-          net::post(session->stream_.get_executor(),
-                    [self = std::move(self), response = std::move(response), keep_alive]() mutable {
-                      self->Write(std::move(response), keep_alive, false);
-                    });
-        });
+    net::post(*server_.actions, [self = this->shared_from_this(), request = std::move(request),
+                                 keep_alive, gzip,
+                                 guard = net::make_work_guard(*server_.context)]() mutable {
+      ApiResponse response = self->server_.api->Handle(request);
+      auto* session = self.get();
+      net::post(session->stream_.get_executor(),
+                [self = std::move(self), response = std::move(response), keep_alive,
+                 gzip]() mutable { self->Write(std::move(response), keep_alive, false, gzip); });
+    });
   }
 
-  void Write(ApiResponse api_response, bool keep_alive, bool head) {
+  // `gzip`: the client accepts gzip (content_coding.h); a compressible body of kGzipMinBytes or
+  // more is then sent compressed, under the weak form of its ETag (the validator is the
+  // document's, whichever encoding carries it).
+  void Write(ApiResponse&& api_response, bool keep_alive, bool head, bool gzip) {
     phase_ = Phase::kWriting;
     keep_alive = keep_alive && !server_.stopping;
     // The message's body points into the text `api_response` holds (its own or a cached
-    // document's), which the handler keeps until the write is done.
+    // document's, or their compressed copy), which the handler keeps until the write is done.
     struct Outgoing {
       ApiResponse text;
+      std::string compressed;  // when `text` is not shared
       http::response<http::span_body<const char>> message;
     };
     auto out = std::make_shared<Outgoing>();
@@ -423,10 +429,31 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     }
     response.set(http::field::cache_control, "no-cache");
     if (!nosniff) response.set("X-Content-Type-Options", "nosniff");
-    if (out->text.status != 304) {
+    bool compressible = CompressibleType(out->text.content_type);
+    if (out->text.status == 304 && compressible) {
+      response.set(http::field::vary, "Accept-Encoding");
+    } else if (out->text.status != 304) {
       response.set(http::field::content_type, out->text.content_type);
-      const std::string& body = out->text.Text();
-      response.body() = {body.data(), body.size()};
+      const std::string* body = &out->text.Text();
+      if (compressible && body->size() >= kGzipMinBytes) {
+        response.set(http::field::vary, "Accept-Encoding");
+        const std::string* compressed = nullptr;
+        if (gzip && out->text.shared_body) {
+          compressed = out->text.shared_body->Gzipped();
+        } else if (gzip) {
+          std::optional<std::string> made = Gzip(*body, kGzipLevelSingle);
+          if (made) compressed = &(out->compressed = std::move(*made));
+        }
+        if (compressed != nullptr) {
+          body = compressed;
+          response.set(http::field::content_encoding, "gzip");
+          auto etag = response.find(http::field::etag);
+          if (etag != response.end() && !etag->value().starts_with("W/")) {
+            response.set(http::field::etag, "W/" + std::string(View(etag->value())));
+          }
+        }
+      }
+      response.body() = {body->data(), body->size()};
     }
     response.keep_alive(keep_alive);
     response.prepare_payload();
@@ -448,7 +475,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   void StartEvents(ApiRequest request) {
     request.headers.erase("if-none-match");  // a stream is never "not modified"
     ApiResponse first = server_.api->Handle(request);
-    if (first.status != 200) return Write(std::move(first), false, false);
+    if (first.status != 200) return Write(std::move(first), false, false, false);
     phase_ = Phase::kStreaming;
     events_request_ = std::move(request);
     last_document_ = first.Text();

@@ -13,9 +13,12 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "common/strings.h"
+#include "server/content_coding.h"
 #include "service/token_service.h"
 #include "store/sqlite/sqlite_store.h"
 #include "testing/fake_clock.h"
@@ -214,7 +217,7 @@ TEST_F(HttpServerTest, BadAddressesAndTlsFilesAreReportedBeforeListening) {
 }
 
 // A running run of CR-less `run exec`, written straight to the store.
-void PutRun(const std::string& store_url, RunState state) {
+void PutRun(const std::string& store_url, RunState state, const std::string& message = "") {
   auto store = OpenStore(store_url);
   ASSERT_TRUE(store.ok());
   rollgate::Run run;
@@ -222,6 +225,7 @@ void PutRun(const std::string& store_url, RunState state) {
   run.system = "billing";
   run.environment = "TEST";
   run.state = state;
+  run.message = message;
   ASSERT_TRUE((*store)->Write([&](Transaction& tx) { return tx.PutRun(run); }).ok());
 }
 
@@ -422,6 +426,101 @@ TEST_F(HttpServerTest, StoppingClosesIdleKeepAliveConnectionsAtOnce) {
   EXPECT_TRUE(served_.ok()) << served_.ToString();
   connection.ReadAll();
   EXPECT_TRUE(connection.closed());
+}
+
+// One answer read whole from a connection that closes after it: status, headers (names
+// lowercase) and the body as sent.
+struct RawResponse {
+  int status = 0;
+  std::map<std::string, std::string> headers;
+  std::string body;
+
+  std::string Header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? "" : it->second;
+  }
+};
+
+RawResponse Request(int port, const std::string& request_line, const std::string& headers) {
+  RawConnection connection(port);
+  connection.Send(request_line + "\r\nHost: x\r\nConnection: close\r\n" + headers + "\r\n");
+  std::string answer = connection.ReadAll();
+  RawResponse response;
+  size_t end = answer.find("\r\n\r\n");
+  if (answer.size() < 12 || end == std::string::npos) return response;
+  response.status = std::stoi(answer.substr(9, 3));
+  for (const std::string& line : Split(answer.substr(0, end), '\n')) {
+    size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    response.headers[ToLower(line.substr(0, colon))] = std::string(Trim(line.substr(colon + 1)));
+  }
+  response.body = answer.substr(end + 4);
+  return response;
+}
+
+TEST_F(HttpServerTest, LargeBodiesAreSentGzippedToTheClientsThatAcceptIt) {
+  int port = Start();
+  std::string token = Token("eve");
+  std::string message;
+  for (int i = 0; i < 100; ++i) message += "host h" + std::to_string(i) + " is done; ";
+  PutRun(options_.store_url, RunState::kRunning, message);
+  const std::string get = "GET /api/v1/runs/RUN-1 HTTP/1.1";
+  const std::string auth = "Authorization: Bearer " + token + "\r\n";
+
+  RawResponse identity = Request(port, get, auth);
+  ASSERT_EQ(identity.status, 200) << identity.body;
+  EXPECT_EQ(identity.Header("content-encoding"), "");
+  EXPECT_EQ(identity.Header("vary"), "Accept-Encoding");
+  std::string etag = identity.Header("etag");
+  ASSERT_EQ(etag.rfind('"', 0), 0u) << etag;  // strong
+  ASSERT_GT(identity.body.size(), kGzipMinBytes);
+  EXPECT_NE(identity.body.find("host h99 is done"), std::string::npos);
+
+  RawResponse gzip = Request(port, get, auth + "Accept-Encoding: br, gzip;q=0.8\r\n");
+  ASSERT_EQ(gzip.status, 200);
+  EXPECT_EQ(gzip.Header("content-encoding"), "gzip");
+  EXPECT_EQ(gzip.Header("vary"), "Accept-Encoding");
+  EXPECT_EQ(gzip.Header("etag"), "W/" + etag);
+  EXPECT_EQ(gzip.Header("content-length"), std::to_string(gzip.body.size()));
+  EXPECT_LT(gzip.body.size() * 3, identity.body.size());
+  EXPECT_EQ(Gunzip(gzip.body), identity.body);
+  // The cached document is compressed once: the next client gets the same bytes.
+  EXPECT_EQ(Request(port, get, auth + "Accept-Encoding: gzip\r\n").body, gzip.body);
+
+  // The weak validator of the compressed copy is "not modified" while the run is unchanged.
+  RawResponse unchanged =
+      Request(port, get, auth + "Accept-Encoding: gzip\r\nIf-None-Match: W/" + etag + "\r\n");
+  EXPECT_EQ(unchanged.status, 304);
+  EXPECT_EQ(unchanged.Header("etag"), "W/" + etag);
+  EXPECT_EQ(unchanged.Header("vary"), "Accept-Encoding");
+  EXPECT_EQ(unchanged.body, "");
+
+  // HEAD: the compressed GET's length, no body.
+  RawResponse head =
+      Request(port, "HEAD /api/v1/runs/RUN-1 HTTP/1.1", auth + "Accept-Encoding: gzip\r\n");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.Header("content-encoding"), "gzip");
+  EXPECT_EQ(head.Header("content-length"), std::to_string(gzip.body.size()));
+  EXPECT_EQ(head.body, "");
+
+  // gzip refused: the text as it is.
+  RawResponse refused = Request(port, get, auth + "Accept-Encoding: gzip;q=0, identity\r\n");
+  EXPECT_EQ(refused.Header("content-encoding"), "");
+  EXPECT_EQ(refused.body, identity.body);
+
+  // A body that is not cached (a dashboard file) is compressed for its response.
+  RawResponse css = Request(port, "GET /ui/style.css HTTP/1.1", "Accept-Encoding: gzip\r\n");
+  ASSERT_EQ(css.status, 200);
+  EXPECT_EQ(css.Header("content-encoding"), "gzip");
+  std::optional<std::string> style = Gunzip(css.body);
+  ASSERT_TRUE(style.has_value());
+  EXPECT_EQ(*style, Request(port, "GET /ui/style.css HTTP/1.1", "").body);
+
+  // Small bodies and errors under the threshold are sent as they are.
+  RawResponse health = Request(port, "GET /health HTTP/1.1", "Accept-Encoding: gzip\r\n");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.Header("content-encoding"), "");
+  EXPECT_NE(health.body.find('{'), std::string::npos);
 }
 
 }  // namespace
