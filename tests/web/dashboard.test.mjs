@@ -354,7 +354,11 @@ describe('dashboard', {concurrency: false}, () => {
     assert.equal(run.created_by, 'heidi');
     assert.equal(run.state, 'succeeded');
     assert.equal(run.transport, 'simulated');
-    const cr = (await apiGet('/api/v1/crs/CR-3', tokens.heidi)).body;
+    // The outcome is recorded on the CR in a commit after the run's last one.
+    const cr = await eventually(async () => {
+      const body = (await apiGet('/api/v1/crs/CR-3', tokens.heidi)).body;
+      return body.evidence.some((e) => e.kind === 'deployment' && e.run === id) ? body : null;
+    }, `the deployment evidence of ${id} on CR-3`);
     assert.equal(cr.outcomes.DEV, 'succeeded');
     assert.ok(cr.evidence.some((e) => e.kind === 'deployment' && e.run === id && e.passed));
     assert.deepEqual(page.errors, []);
