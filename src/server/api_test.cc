@@ -111,6 +111,19 @@ class ApiTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
+  // A running run of billing, for CR `cr` in `environment`, created now.
+  rollgate::Run RunningRun(const std::string& id, const std::string& cr,
+                           const std::string& environment) const {
+    rollgate::Run run;
+    run.id = id;
+    run.change_request = cr;
+    run.environment = environment;
+    run.system = "billing";
+    run.state = RunState::kRunning;
+    run.created_at = clock_.Now();
+    return run;
+  }
+
   std::string TokenFor(const std::string& person) {
     TokenService tokens(config_, *store_, clock_);
     auto created = tokens.Create(person, "test", std::nullopt, person);
@@ -285,15 +298,8 @@ TEST_F(ApiTest, TheCrListShowsAChangeAtOnce) {
 
 TEST_F(ApiTest, ARunIsRenderedAgainOnlyWhenItsRunStepsOrCrChanged) {
   std::string token = TokenFor("eve");
-  rollgate::Run run;
-  run.id = "RUN-1";
-  run.change_request = "CR-1";
-  run.environment = "TEST";
-  run.system = "billing";
-  run.state = RunState::kRunning;
-  rollgate::Run other = run;
-  other.id = "RUN-2";
-  other.change_request = "";
+  rollgate::Run run = RunningRun("RUN-1", "CR-1", "TEST");
+  rollgate::Run other = RunningRun("RUN-2", "", "TEST");
   auto step = [](const std::string& run_id, const std::string& host) {
     StepExecution e;
     e.run_id = run_id;
@@ -615,12 +621,7 @@ TEST_F(ApiTest, CalendarIsTheCalendarCommandsDocument) {
 
 TEST_F(ApiTest, StatusSaysInPlainWordsWhatIsChangingNowAndWhatFinished) {
   std::string token = TokenFor("eve");
-  rollgate::Run running;
-  running.id = "RUN-1";
-  running.change_request = "CR-1";
-  running.environment = "PROD";
-  running.system = "billing";
-  running.state = RunState::kRunning;
+  rollgate::Run running = RunningRun("RUN-1", "CR-1", "PROD");
   running.created_at = clock_.Now() - std::chrono::minutes(5);
   rollgate::Run done = running;
   done.id = "RUN-2";
@@ -654,13 +655,7 @@ TEST_F(ApiTest, StatusSaysInPlainWordsWhatIsChangingNowAndWhatFinished) {
 
 TEST_F(ApiTest, RunsAndRunEventsCarryTheTriggerEvidenceOfTheirRollback) {
   std::string token = TokenFor("eve");
-  rollgate::Run run;
-  run.id = "RUN-1";
-  run.change_request = "CR-1";
-  run.environment = "TEST";
-  run.system = "billing";
-  run.state = RunState::kRunning;
-  run.created_at = clock_.Now();
+  rollgate::Run run = RunningRun("RUN-1", "CR-1", "TEST");
   // A rollback trigger fired during the run: its evidence on the CR names the run.
   ASSERT_TRUE(store_
                   ->Write([&](Transaction& tx) -> Status {
