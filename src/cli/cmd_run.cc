@@ -476,8 +476,15 @@ Status RunResume(Context& ctx, const std::string& id, const std::string& wait_te
   StepTypeTable types = DefaultStepTypes();
   RealSleeper sleeper;
   CliProgress progress(ctx, isatty(STDOUT_FILENO) == 1);
-  Executor executor(*store, *transport, types, ctx.clock(), sleeper, OwnerOptions(actor, wait),
-                    &progress);
+  ExecutorOptions owner = OwnerOptions(actor, wait);
+  // A deployment's evidence lands on its CR with the run's end (a configuration that does not
+  // load is reported below, when a CR needs it).
+  Result<const Config*> config = ctx.GetConfig();
+  if (config.ok()) {
+    owner.on_finish = DeployService(**config, *store, ctx.clock(), ctx.zone(), ctx.PackagesDir())
+                          .RunEvidenceOnFinish(actor);
+  }
+  Executor executor(*store, *transport, types, ctx.clock(), sleeper, owner, &progress);
   Result<Run> run = WithInterruptCancels(executor, [&] { return executor.Resume(id, decisions); });
   transport->Close();
   RETURN_IF_ERROR(run.status());

@@ -307,6 +307,8 @@ Result<std::vector<std::string>> ServerRuns::ResumeLeftRuns() {
           RealSleeper sleeper;
           ExecutorOptions owner = OwnerOptions(actor, Seconds(60));
           owner.owner_token = kServerOwnerTag + owner.owner_token;
+          DeployService service(*config, *store, ctx.clock(), ctx.zone(), ctx.PackagesDir());
+          owner.on_finish = service.RunEvidenceOnFinish(actor);
           Executor executor(*store, *transport, types, ctx.clock(), sleeper, owner);
           {
             std::lock_guard lock(mutex_);
@@ -324,7 +326,6 @@ Result<std::vector<std::string>> ServerRuns::ResumeLeftRuns() {
             return Result<server::RunStarted>(result.status());
           }
           // Recorded on its CR as `run resume` records it.
-          DeployService service(*config, *store, ctx.clock(), ctx.zone(), ctx.PackagesDir());
           Result<std::vector<Evidence>> evidence = service.RecordFinishedRun(id, actor);
           Log(fmt::format(
               "{} resumed and ended {}{}", id, RunStateName(result->state),

@@ -711,6 +711,7 @@ Status Executor::SettleInFlight(std::vector<StepExecution>& in_flight, bool canc
                                         ? "cancelled after its process stopped"
                                         : "in flight when the process executing the run stopped";
   std::vector<std::string> whys;
+  whys.reserve(in_flight.size());
   for (const StepExecution& e : in_flight) {
     whys.push_back(
         e.state == StepState::kUnknown
@@ -819,10 +820,14 @@ Result<Run> Executor::Finish(RunState state, std::string message, std::string at
       RETURN_IF_ERROR(txn.PutRunLock(
           RunLock{run_.system, run_.environment, "", 0, "", "", run_.fencing_token, now, now}));
     }
-    return txn
-        .AppendAudit({now, options_.actor, fmt::format("run.{}", RunStateName(state)), run_.id,
-                      Details({{"message", run_.message}, {"attention", run_.attention}})})
-        .status();
+    RETURN_IF_ERROR(
+        txn.AppendAudit({now, options_.actor, fmt::format("run.{}", RunStateName(state)), run_.id,
+                         Details({{"message", run_.message}, {"attention", run_.attention}})})
+            .status());
+    if (state != RunState::kPausedForPerson && options_.on_finish) {
+      RETURN_IF_ERROR(options_.on_finish(txn, run_));
+    }
+    return Status::Ok();
   }));
   ProgressEvent event;
   event.kind = ProgressEvent::Kind::kRunFinished;

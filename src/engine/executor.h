@@ -80,6 +80,11 @@ struct ExecutorOptions {
   Seconds cancel_timeout{30};  // Transport::Cancel's SIGKILL grace
   size_t output_limit = 4096;  // bytes of output tail kept per step execution
   int intent_chunk = 256;      // intents committed per transaction (at least concurrency)
+  // Called inside the transaction that records the run's end (succeeded, failed or cancelled;
+  // not paused), with the run as it ends: what must become visible together with the end (the
+  // deployment's evidence on its CR), so no reader sees one without the other. Its error fails
+  // that commit like a store error: the run stops unfinished, to be resumed.
+  std::function<Status(Transaction&, const Run&)> on_finish;
 };
 
 // What a run is for.

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
@@ -24,7 +25,10 @@
 namespace rollgate {
 namespace {
 
+using ::testing::Contains;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using RunRecord = ::rollgate::Run;
 
 // A fake clock several threads may read while a sleeper advances it.
@@ -210,6 +214,82 @@ TEST_F(ExecutorTest, RunsEveryStepOnEveryHostInOrderAndJournalsIt) {
   CheckInvariants("RUN-1");
   // The lock is released: the next run may start.
   EXPECT_TRUE(executor->Create(plan, kTarget).ok());
+}
+
+// What must become visible with a run's end (a deployment's evidence on its CR) is written in
+// the commit that records the end: when it cannot be written the run has not ended either, and
+// the resume that ends it writes it then, once.
+TEST_F(ExecutorTest, WhatTheEndHookWritesCommitsWithTheRunsEndOrNotAtAll) {
+  auto actions_of_run = [&] {
+    std::vector<std::string> actions;
+    Result<std::vector<AuditEvent>> events = store_->AuditEventsFor("RUN-1");
+    EXPECT_TRUE(events.ok());
+    for (const AuditEvent& e : events.value_or(std::vector<AuditEvent>{})) {
+      actions.push_back(e.action);
+    }
+    return actions;
+  };
+  ExecutorOptions failing = Options(1);
+  int calls = 0;
+  failing.on_finish = [&](Transaction& txn, const RunRecord& run) -> Status {
+    ++calls;
+    EXPECT_EQ(run.state, RunState::kSucceeded);
+    EXPECT_TRUE(run.finished_at.has_value());
+    RETURN_IF_ERROR(txn.AppendAudit({clock_.Now(), "alice", "test.end", run.id, "{}"}).status());
+    return Unavailable("the CR could not be written");
+  };
+  Executor first(*store_, transport_, types_, clock_, sleeper_, failing);
+  Plan plan = PlanOn(2, {Command("install", {"install"})});
+  Result<RunRecord> run = StartAndExecute(plan, first);
+  ASSERT_FALSE(run.ok());
+  EXPECT_THAT(run.error().message(), HasSubstr("the CR could not be written"));
+  EXPECT_EQ(calls, 1);
+  RunRecord stored;
+  ASSERT_TRUE(store_
+                  ->Read([&](Transaction& txn) -> Status {
+                    ASSIGN_OR_RETURN(stored, txn.GetRun("RUN-1"));
+                    return Status::Ok();
+                  })
+                  .ok());
+  EXPECT_EQ(stored.state, RunState::kRunning);
+  EXPECT_FALSE(stored.finished_at.has_value());
+  EXPECT_THAT(actions_of_run(), Not(Contains("test.end")));
+  EXPECT_THAT(actions_of_run(), Not(Contains("run.succeeded")));
+
+  Kill(1);
+  ExecutorOptions working = Options(2);
+  working.on_finish = [&](Transaction& txn, const RunRecord& ended) -> Status {
+    return txn.AppendAudit({clock_.Now(), "alice", "test.end", ended.id, "{}"}).status();
+  };
+  Executor second(*store_, transport_, types_, clock_, sleeper_, working);
+  Result<RunRecord> resumed = second.Resume("RUN-1");
+  ASSERT_TRUE(resumed.ok()) << resumed.error().ToString();
+  EXPECT_EQ(resumed->state, RunState::kSucceeded);
+  std::vector<std::string> actions = actions_of_run();
+  EXPECT_EQ(std::count(actions.begin(), actions.end(), "test.end"), 1);
+  EXPECT_EQ(std::count(actions.begin(), actions.end(), "run.succeeded"), 1);
+  EXPECT_THAT(transport_.CommandsRan("h1"), ElementsAre("install")) << "not run again";
+  CheckInvariants("RUN-1");
+}
+
+// A run paused for a person has not ended: the hook waits for the end.
+TEST_F(ExecutorTest, APausedRunDoesNotCallTheEndHook) {
+  ExecutorOptions options = Options(1);
+  int calls = 0;
+  options.on_finish = [&](Transaction&, const RunRecord&) -> Status {
+    ++calls;
+    return Status::Ok();
+  };
+  Executor executor(*store_, transport_, types_, clock_, sleeper_, options);
+  ScriptedOutcome lost{
+      "h1", "migrate",    0,
+      1,    std::nullopt, CommandResult{.exit_code = kExitUnknown, .connection_lost = true}};
+  lost.status_file_code = std::optional<int>();
+  transport_.Script(lost);
+  Result<RunRecord> run = StartAndExecute(PlanOn(1, {Command("migrate", {"migrate"})}), executor);
+  ASSERT_TRUE(run.ok()) << run.error().ToString();
+  ASSERT_EQ(run->state, RunState::kPausedForPerson);
+  EXPECT_EQ(calls, 0);
 }
 
 // A step that runs for minutes: after a minute with no other event the executor says it is

@@ -37,8 +37,58 @@ std::vector<const StepExecution*> Latest(const std::vector<StepExecution>& steps
     if (slot == nullptr || e.attempt >= slot->attempt) slot = &e;
   }
   std::vector<const StepExecution*> out;
+  out.reserve(latest.size());
   for (const auto& [key, e] : latest) out.push_back(e);
   return out;
+}
+
+bool HasPhase(const Plan& plan, std::string_view name) {
+  return std::any_of(plan.phases.begin(), plan.phases.end(),
+                     [&](const Phase& p) { return p.name == name; });
+}
+
+// Whether the evidence of deployment run `run_id` is on `cr` already.
+bool RecordedFor(const ChangeRequest& cr, const std::string& run_id) {
+  return std::any_of(cr.evidence.begin(), cr.evidence.end(), [&](const Evidence& e) {
+    return e.run_id == run_id && e.kind == kEvidenceDeployment;
+  });
+}
+
+// What deployment run `run` leaves as evidence on `cr`, read in `txn`.
+Result<std::vector<Evidence>> RunEvidence(Transaction& txn, const Run& run,
+                                          const ChangeRequest& cr) {
+  ASSIGN_OR_RETURN(Plan plan, PlanFromJson(run.plan_json));
+  ASSIGN_OR_RETURN(std::vector<StepExecution> steps, txn.ListStepExecutions(run.id));
+  ASSIGN_OR_RETURN(Patch patch, txn.GetPatch(cr.patch_id));
+  return EvidenceFromRun(plan, run, steps, run.environment, patch.version);
+}
+
+// Recording each of `evidence` on `cr` in turn, by `actor` at `now`: the transitions, the last
+// one holding the CR with all of it. Nothing is written; a refusal is the domain's.
+Result<std::vector<CrTransition>> EvidenceTransitions(const Config& config, const ChangeRequest& cr,
+                                                      std::vector<Evidence>& evidence,
+                                                      const std::string& actor, Timestamp now) {
+  std::vector<CrTransition> out;
+  out.reserve(evidence.size());
+  const ChangeRequest* current = &cr;
+  for (Evidence& e : evidence) {
+    e.recorded_by = actor;
+    e.at = now;
+    ASSIGN_OR_RETURN(CrTransition t, RecordEvidence(*current, config, e, now));
+    out.push_back(std::move(t));
+    current = &out.back().cr;
+  }
+  return out;
+}
+
+// Writes `transitions` (EvidenceTransitions): the CR as the last left it, an audit event each.
+Status Apply(Transaction& txn, const std::vector<CrTransition>& transitions,
+             const std::string& actor, Timestamp now) {
+  if (transitions.empty()) return Status::Ok();
+  for (const CrTransition& t : transitions) {
+    RETURN_IF_ERROR(txn.AppendAudit({now, actor, t.action, t.cr.id, t.details}).status());
+  }
+  return txn.PutChangeRequest(transitions.back().cr);
 }
 
 }  // namespace
@@ -322,30 +372,46 @@ Result<DeploymentPreparation> DeployService::Prepare(const std::string& cr_id,
 
 Result<std::vector<Evidence>> DeployService::RecordRunEvidence(const std::string& run_id,
                                                                const std::string& actor) {
-  Run run;
-  std::vector<StepExecution> steps;
-  Plan plan;
-  RETURN_IF_ERROR(store_.Read([&](Transaction& txn) -> Status {
-    ASSIGN_OR_RETURN(run, txn.GetRun(run_id));
-    ASSIGN_OR_RETURN(steps, txn.ListStepExecutions(run_id));
-    return Status::Ok();
+  std::vector<Evidence> evidence;
+  RETURN_IF_ERROR(store_.Write([&](Transaction& txn) -> Status {
+    ASSIGN_OR_RETURN(Run run, txn.GetRun(run_id));
+    if (run.change_request.empty()) return Status::Ok();
+    ASSIGN_OR_RETURN(ChangeRequest cr, txn.GetChangeRequest(run.change_request));
+    ASSIGN_OR_RETURN(evidence, RunEvidence(txn, run, cr));
+    if (RecordedFor(cr, run.id)) {
+      // Recorded when the run ended: what was recorded then.
+      std::set<std::string> kinds;
+      for (const Evidence& e : evidence) kinds.insert(e.kind);
+      evidence.clear();
+      for (const Evidence& e : cr.evidence) {
+        if (e.run_id == run.id && kinds.contains(e.kind)) evidence.push_back(e);
+      }
+      return Status::Ok();
+    }
+    Timestamp now = clock_.Now();
+    ASSIGN_OR_RETURN(std::vector<CrTransition> steps,
+                     EvidenceTransitions(config_, cr, evidence, actor, now));
+    return Apply(txn, steps, actor, now);
   }));
-  ASSIGN_OR_RETURN(plan, PlanFromJson(run.plan_json));
-  if (run.change_request.empty()) return std::vector<Evidence>{};
-  CrService crs(config_, store_, clock_, zone_);
-  ASSIGN_OR_RETURN(ChangeRequest cr, crs.Get(run.change_request));
-  Patch patch;
-  RETURN_IF_ERROR(store_.Read([&](Transaction& txn) -> Status {
-    ASSIGN_OR_RETURN(patch, txn.GetPatch(cr.patch_id));
-    return Status::Ok();
-  }));
-  std::vector<Evidence> evidence =
-      EvidenceFromRun(plan, run, steps, run.environment, patch.version);
-  for (Evidence& e : evidence) {
-    e.recorded_by = actor;
-    RETURN_IF_ERROR(crs.RecordEvidence(run.change_request, e, actor).status());
-  }
   return evidence;
+}
+
+std::function<Status(Transaction&, const Run&)> DeployService::RunEvidenceOnFinish(
+    const std::string& actor) const {
+  return [&config = config_, actor](Transaction& txn, const Run& run) -> Status {
+    if (run.change_request.empty()) return Status::Ok();
+    ASSIGN_OR_RETURN(Plan plan, PlanFromJson(run.plan_json));
+    if (!HasPhase(plan, "rollout")) return Status::Ok();
+    ASSIGN_OR_RETURN(ChangeRequest cr, txn.GetChangeRequest(run.change_request));
+    if (RecordedFor(cr, run.id)) return Status::Ok();
+    ASSIGN_OR_RETURN(std::vector<Evidence> evidence, RunEvidence(txn, run, cr));
+    Timestamp now = run.finished_at.value_or(run.created_at);
+    Result<std::vector<CrTransition>> steps = EvidenceTransitions(config, cr, evidence, actor, now);
+    // The CR refuses evidence (closed, cancelled): RecordRunEvidence afterwards says why; the
+    // run's end is recorded all the same.
+    if (!steps.ok()) return Status::Ok();
+    return Apply(txn, *steps, actor, now);
+  };
 }
 
 Result<DeployService::DeploymentRecord> DeployService::LatestDeployment(
@@ -358,10 +424,7 @@ Result<DeployService::DeploymentRecord> DeployService::LatestDeployment(
       if (summary.change_request != cr_id || summary.environment != environment) continue;
       ASSIGN_OR_RETURN(Run run, txn.GetRun(summary.id));
       Result<Plan> run_plan = PlanFromJson(run.plan_json);
-      if (!run_plan.ok()) continue;
-      bool is_deployment = std::any_of(run_plan->phases.begin(), run_plan->phases.end(),
-                                       [](const Phase& p) { return p.name == "rollout"; });
-      if (!is_deployment) continue;
+      if (!run_plan.ok() || !HasPhase(*run_plan, "rollout")) continue;
       record.run = std::move(run);
       record.plan = std::move(run_plan).value();
       ASSIGN_OR_RETURN(record.steps, txn.ListStepExecutions(summary.id));
@@ -538,12 +601,8 @@ Result<std::vector<Evidence>> DeployService::RecordFinishedRun(const std::string
     return std::vector<Evidence>{};
   }
   ASSIGN_OR_RETURN(Plan plan, PlanFromJson(run.plan_json));
-  auto has_phase = [&](const char* name) {
-    return std::any_of(plan.phases.begin(), plan.phases.end(),
-                       [&](const Phase& p) { return p.name == name; });
-  };
-  if (has_phase("rollout")) return RecordRunEvidence(run_id, actor);
-  if (has_phase("restore")) {
+  if (HasPhase(plan, "rollout")) return RecordRunEvidence(run_id, actor);
+  if (HasPhase(plan, "restore")) {
     ASSIGN_OR_RETURN(Evidence e, RecordRollbackEvidence(run_id, "resumed by " + actor, actor));
     return std::vector<Evidence>{e};
   }

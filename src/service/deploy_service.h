@@ -7,6 +7,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -108,9 +109,17 @@ class DeployService {
   Result<std::vector<Evidence>> RecordFinishedRun(const std::string& run_id,
                                                   const std::string& actor);
 
-  // Records the evidence of `run_id` on its CR (one audit event per item), returns it.
+  // Records the evidence of `run_id` on its CR (one audit event per item), returns it. When the
+  // run's end already recorded it (RunEvidenceOnFinish), returns what was recorded then.
   Result<std::vector<Evidence>> RecordRunEvidence(const std::string& run_id,
                                                   const std::string& actor);
+
+  // For ExecutorOptions::on_finish: records a deployment run's evidence (a plan with a rollout
+  // phase) on its CR in the transaction that records the run's end, so a reader never sees the
+  // run finished and its CR without the outcome. A CR that refuses evidence (closed, cancelled)
+  // is left as it is: RecordRunEvidence afterwards reports why. Store errors fail the commit.
+  std::function<Status(Transaction&, const Run&)> RunEvidenceOnFinish(
+      const std::string& actor) const;
 
  private:
   const Config& config_;

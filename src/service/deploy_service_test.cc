@@ -1,7 +1,14 @@
 #include "service/deploy_service.h"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "testing/fake_clock.h"
+#include "testing/sample_config.h"
 
 namespace rollgate {
 namespace {
@@ -101,6 +108,164 @@ TEST(EvidenceFromRunTest, AFailedRunSaysWhereAndWhy) {
   EXPECT_FALSE(*deployment->passed);
   EXPECT_THAT(deployment->detail,
               HasSubstr("rollout/smoke on h1: failed (FAIL /health answered 500)"));
+}
+
+// A deployment run's evidence is written by the hook the executor calls in the commit that
+// records the run's end (ExecutorOptions::on_finish), against a real store.
+class RunEvidenceOnFinishTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           fmt::format("rollgate-deploy-service-{}-{}", ::getpid(),
+                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    auto opened = OpenStore("sqlite:" + (dir_ / "state.db").string());
+    ASSERT_TRUE(opened.ok()) << opened.error().message();
+    store_ = std::move(*opened);
+    run_.id = "RUN-1";
+    run_.change_request = "CR-1";
+    run_.environment = "TEST";
+    run_.system = "billing";
+    run_.state = RunState::kSucceeded;
+    run_.plan_json = PlanToJson(TwoHostPlan());
+    run_.created_at = clock_.Now();
+    run_.finished_at = clock_.Now();
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // PATCH-1, CR-1 in `state`, and run_ with a smoke test and a backup on both hosts.
+  void StoreAll(CrState state) {
+    Patch patch = rollgate::testing::SamplePatch();
+    ChangeRequest cr = rollgate::testing::SampleChangeRequest(config_, patch);
+    cr.id = "CR-1";
+    cr.number = 1;
+    cr.state = state;
+    std::vector<StepExecution> steps;
+    for (const std::string host : {"h1", "h2"}) {
+      steps.push_back(Exec(0, 0, host, StepState::kSucceeded, ""));
+      steps.push_back(Exec(1, 0, host, StepState::kSucceeded, "rollgate-fact location /b/a\n"));
+      steps.push_back(Exec(1, 1, host, StepState::kSucceeded, "rollgate-fact pass_rate 100\n"));
+    }
+    ASSERT_TRUE(store_
+                    ->Write([&](Transaction& tx) -> Status {
+                      RETURN_IF_ERROR(tx.PutPatch(patch));
+                      RETURN_IF_ERROR(tx.PutChangeRequest(cr));
+                      RETURN_IF_ERROR(tx.PutRun(run_));
+                      for (StepExecution& e : steps) {
+                        e.run_id = run_.id;
+                        RETURN_IF_ERROR(tx.PutStepExecution(e));
+                      }
+                      return Status::Ok();
+                    })
+                    .ok());
+  }
+
+  Status EndTheRun(DeployService& service) {
+    auto hook = service.RunEvidenceOnFinish("eve");
+    return store_->Write([&](Transaction& tx) { return hook(tx, run_); });
+  }
+
+  ChangeRequest Cr() {
+    ChangeRequest cr;
+    EXPECT_TRUE(store_
+                    ->Read([&](Transaction& tx) -> Status {
+                      ASSIGN_OR_RETURN(cr, tx.GetChangeRequest("CR-1"));
+                      return Status::Ok();
+                    })
+                    .ok());
+    return cr;
+  }
+
+  std::vector<std::string> AuditActions() {
+    std::vector<std::string> actions;
+    EXPECT_TRUE(store_
+                    ->ForEachAuditEvent([&](const AuditEvent& e) {
+                      actions.push_back(e.action);
+                      return Status::Ok();
+                    })
+                    .ok());
+    return actions;
+  }
+
+  Config config_ = rollgate::testing::SampleConfig();
+  std::filesystem::path dir_;
+  std::unique_ptr<Store> store_;
+  rollgate::testing::FakeClock clock_{rollgate::testing::MondayMorning()};
+  FixedOffsetZone zone_{Seconds(0)};
+  rollgate::Run run_;
+};
+
+TEST_F(RunEvidenceOnFinishTest,
+       TheEndOfTheRunRecordsItsEvidenceOnceAndRecordingItAgainAddsNothing) {
+  StoreAll(CrState::kInProgress);
+  DeployService service(config_, *store_, clock_, zone_, dir_);
+  ASSERT_TRUE(EndTheRun(service).ok());
+  ChangeRequest cr = Cr();
+  std::vector<std::string> kinds;
+  for (const Evidence& e : cr.evidence) {
+    EXPECT_EQ(e.run_id, "RUN-1");
+    EXPECT_EQ(e.recorded_by, "eve");
+    EXPECT_EQ(e.at, *run_.finished_at);
+    kinds.push_back(e.kind);
+  }
+  EXPECT_THAT(kinds,
+              ::testing::IsSupersetOf(std::vector<std::string>{
+                  kEvidenceReadiness, kEvidenceBackup, kEvidenceSmoke, kEvidenceDeployment}));
+  std::vector<std::string> actions = AuditActions();
+  EXPECT_EQ(std::count(actions.begin(), actions.end(), "cr.evidence"),
+            static_cast<long>(cr.evidence.size()))
+      << "one audit event per item";
+
+  // What the runner does after the run: the evidence recorded at the end, nothing new.
+  clock_.Advance(Seconds(30));
+  Result<std::vector<Evidence>> again = service.RecordRunEvidence("RUN-1", "eve");
+  ASSERT_TRUE(again.ok()) << again.error().ToString();
+  EXPECT_EQ(again->size(), cr.evidence.size());
+  for (const Evidence& e : *again) EXPECT_EQ(e.at, *run_.finished_at);
+  ASSERT_TRUE(EndTheRun(service).ok());
+  EXPECT_EQ(Cr().evidence.size(), cr.evidence.size());
+  EXPECT_EQ(AuditActions(), actions);
+}
+
+TEST_F(RunEvidenceOnFinishTest, WithoutTheHookTheEvidenceIsRecordedAfterTheRunAndOnlyOnce) {
+  StoreAll(CrState::kInProgress);
+  DeployService service(config_, *store_, clock_, zone_, dir_);
+  Result<std::vector<Evidence>> first = service.RecordRunEvidence("RUN-1", "eve");
+  ASSERT_TRUE(first.ok()) << first.error().ToString();
+  ASSERT_FALSE(first->empty());
+  EXPECT_EQ(Cr().evidence.size(), first->size());
+  Result<std::vector<Evidence>> second = service.RecordRunEvidence("RUN-1", "eve");
+  ASSERT_TRUE(second.ok()) << second.error().ToString();
+  EXPECT_EQ(second->size(), first->size());
+  EXPECT_EQ(Cr().evidence.size(), first->size());
+}
+
+TEST_F(RunEvidenceOnFinishTest, ACrThatRefusesEvidenceLetsTheRunEndAndSaysWhyAfterwards) {
+  StoreAll(CrState::kCancelled);
+  DeployService service(config_, *store_, clock_, zone_, dir_);
+  std::vector<std::string> before = AuditActions();
+  ASSERT_TRUE(EndTheRun(service).ok()) << "the run's end is recorded all the same";
+  EXPECT_TRUE(Cr().evidence.empty());
+  EXPECT_EQ(AuditActions(), before);
+  Result<std::vector<Evidence>> refused = service.RecordRunEvidence("RUN-1", "eve");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.error().message(), HasSubstr("cannot evidence CR-1: it is cancelled"));
+}
+
+TEST_F(RunEvidenceOnFinishTest, ARunThatIsNotADeploymentLeavesNothingThroughTheHook) {
+  Plan restore = TwoHostPlan();
+  restore.phases.erase(restore.phases.begin() + 1);  // no rollout phase
+  run_.plan_json = PlanToJson(restore);
+  StoreAll(CrState::kInProgress);
+  DeployService service(config_, *store_, clock_, zone_, dir_);
+  ASSERT_TRUE(EndTheRun(service).ok());
+  EXPECT_TRUE(Cr().evidence.empty());
+  run_.change_request.clear();  // a developer run: no CR at all
+  ASSERT_TRUE(EndTheRun(service).ok());
 }
 
 }  // namespace

@@ -274,6 +274,9 @@ Result<Run> RollbackRunner::ExecutePlan(const Plan& plan, const ChangeRequest& c
                                         ProgressSink* sink) {
   ExecutorOptions executor_options = options_.executor;
   executor_options.actor = actor;
+  // A deployment's evidence lands on the CR in the commit that records the run's end.
+  executor_options.on_finish =
+      DeployService(config_, store_, clock_, zone_, packages_dir_).RunEvidenceOnFinish(actor);
   Executor executor(store_, transport_, types_, clock_, sleeper_, executor_options,
                     sink != nullptr ? sink : progress_);
   RunTarget target{cr.id, cr.system, environment, options_.transport};
