@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -93,6 +94,19 @@ bool DrainAvailable(int fd, OutputTail& tail) {
     if (errno == EINTR) continue;
     return errno == EAGAIN || errno == EWOULDBLOCK;
   }
+}
+
+// A descriptor that becomes readable when `pid` exits (pidfd_open, Linux 5.3), so a poll wakes
+// on the exit itself; invalid where the kernel or a seccomp filter refuses it, and the caller
+// polls waitpid instead.
+UniqueFd OpenPidFd(pid_t pid) {
+#ifdef SYS_pidfd_open
+  long fd = syscall(SYS_pidfd_open, pid, 0);  // close-on-exec by definition
+  if (fd >= 0) return UniqueFd(static_cast<int>(fd));
+#else
+  (void)pid;
+#endif
+  return UniqueFd();
 }
 
 }  // namespace
@@ -211,6 +225,7 @@ Result<ProcessOutcome> RunProcess(const ProcessSpec& spec, const Clock& clock,
 
   RETURN_IF_ERROR(SetNonBlocking(output_parent.get()));
   if (spec.stdin_file || spec.stdin_data.empty()) stdin_parent.Reset();
+  UniqueFd exited = spec.exit_by_pidfd ? OpenPidFd(pid) : UniqueFd();
 
   OutputTail tail(spec.output_limit, spec.secrets);
   ProcessOutcome outcome;
@@ -240,7 +255,7 @@ Result<ProcessOutcome> RunProcess(const ProcessSpec& spec, const Clock& clock,
       killed = true;
     }
 
-    pollfd fds[2];
+    pollfd fds[3];
     nfds_t count = 0;
     if (output_open) fds[count++] = {output_parent.get(), POLLIN, 0};
     int stdin_index = -1;
@@ -248,9 +263,17 @@ Result<ProcessOutcome> RunProcess(const ProcessSpec& spec, const Clock& clock,
       stdin_index = static_cast<int>(count);
       fds[count++] = {stdin_parent.get(), POLLOUT, 0};
     }
-    // Exit is noticed by polling waitpid: often while output is open (a background process may
-    // hold it), at once after EOF.
-    milliseconds wait = output_open ? milliseconds(20) : milliseconds(1);
+    int exit_index = -1;
+    if (exited.valid()) {
+      exit_index = static_cast<int>(count);
+      fds[count++] = {exited.get(), POLLIN, 0};
+    }
+    // With a pidfd the poll wakes on output, stdin space or the exit itself (the second is a
+    // bound, not a tick). Without one, exit is noticed by polling waitpid: often while output is
+    // open (a background process may hold it), at once after EOF.
+    milliseconds wait = exited.valid() ? milliseconds(1000)
+                        : output_open  ? milliseconds(20)
+                                       : milliseconds(1);
     auto next_event = outcome.timed_out ? (killed ? now + milliseconds(20) : kill_at) : deadline;
     wait = std::min(wait, std::chrono::ceil<milliseconds>(next_event - now));
     wait = std::max(wait, milliseconds(0));
@@ -261,6 +284,7 @@ Result<ProcessOutcome> RunProcess(const ProcessSpec& spec, const Clock& clock,
     }
     for (nfds_t i = 0; i < count; ++i) {
       if (fds[i].revents == 0) continue;
+      if (static_cast<int>(i) == exit_index) continue;  // reaped by TryWait at the loop's top
       if (static_cast<int>(i) == stdin_index) {
         if (fds[i].revents & (POLLERR | POLLHUP)) {
           stdin_parent.Reset();

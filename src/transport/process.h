@@ -80,6 +80,10 @@ struct ProcessSpec {
   std::chrono::milliseconds kill_grace{std::chrono::seconds(2)};
   size_t output_limit = size_t{64} * 1024;
   std::vector<std::string> secrets;  // masked as "***" in the tail
+  // The child's exit wakes the wait through a pidfd (Linux 5.3). False, or where the kernel or
+  // a seccomp filter refuses pidfd_open: noticed by polling waitpid (every 20 ms while output is
+  // open). Tests cover both.
+  bool exit_by_pidfd = true;
 };
 
 struct ProcessOutcome {
