@@ -145,6 +145,7 @@ EOF
 setup_host() {  # setup_host I DEMO_BINARY
   local i=$1 demo=$2 dir="$LAB/hosts/host$1" root="$LAB/hosts/host$1/root"
   mkdir -p "$dir" "$root"/{bin,opt/demo,etc/demo,var/log/demo,var/run,var/backups,tmp}
+  chmod 1777 "$root/tmp"  # the host's TMPDIR in ssh sessions (sshd_config below), like /tmp
   if [ ! -f "$dir/ssh_host_ed25519_key" ]; then
     ssh-keygen -q -t ed25519 -N '' -C "rollgate-lab-host$i" -f "$dir/ssh_host_ed25519_key"
   fi
@@ -162,7 +163,7 @@ UsePAM no
 StrictModes no
 MaxSessions 200
 MaxStartups 200:30:400
-SetEnv ROLLGATE_HOST_ROOT=$root ROLLGATE_LAB_HOST=host$i
+SetEnv ROLLGATE_HOST_ROOT=$root ROLLGATE_LAB_HOST=host$i TMPDIR=$root/tmp
 Subsystem sftp /usr/lib/openssh/sftp-server
 LogLevel INFO
 EOF

@@ -75,7 +75,8 @@ class BackupLabTest : public LabCliTest {
   }
 
   // Scratch copies a verification left behind: databases, and directories beside host1's
-  // backups or in the machine's /tmp (the lab hosts' shell runs there).
+  // backups or in host1's temporary directory (TMPDIR of the lab's hosts; the machine's /tmp
+  // is shared with the tests running beside this one).
   std::vector<std::string> ScratchLeftovers() {
     std::vector<std::string> left;
     std::string databases =
@@ -85,7 +86,7 @@ class BackupLabTest : public LabCliTest {
     if (!databases.empty()) left.push_back("databases: " + databases);
     for (const std::filesystem::path& dir :
          {kLab / "hosts" / "host1" / "root" / "var" / "backups" / "demo",
-          std::filesystem::path("/tmp")}) {
+          kLab / "hosts" / "host1" / "root" / "tmp"}) {
       if (!std::filesystem::exists(dir)) continue;
       for (const auto& entry : std::filesystem::directory_iterator(dir)) {
         std::string name = entry.path().filename().string();
