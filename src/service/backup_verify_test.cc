@@ -11,6 +11,7 @@
 #include "store/store.h"
 #include "testing/fake_clock.h"
 #include "testing/sample_config.h"
+#include "testing/temp_directory.h"
 #include "transport/simulated_transport.h"
 
 namespace rollgate {
@@ -152,11 +153,7 @@ class NoSleep final : public Sleeper {
 class BackupVerifyTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           fmt::format("rollgate-backup-verify-{}-{}", ::getpid(),
-                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = rollgate::testing::FreshTestDirectory("rollgate-backup-verify");
     // The database password, by reference (the sample system's secret).
     setenv("BILLING_DB_PASSWORD", "s3cret", 1);
     auto opened = OpenStore("sqlite:" + (dir_ / "state.db").string());

@@ -8,12 +8,12 @@
 #include "store/sqlite/sqlite_store.h"
 #include "testing/fake_clock.h"
 #include "testing/sample_config.h"
+#include "testing/temp_directory.h"
 
 namespace rollgate {
 namespace {
 
 using namespace std::chrono;
-using rollgate::testing::FakeClock;
 using rollgate::testing::MondayMorning;
 using rollgate::testing::SampleChangeRequest;
 using rollgate::testing::SampleConfig;
@@ -22,11 +22,7 @@ using rollgate::testing::SamplePatch;
 class CalendarServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("rollgate-calendar-service-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = rollgate::testing::FreshTestDirectory("rollgate-calendar-service");
     auto store = OpenSqliteStore(dir_ / "state.db");
     ASSERT_TRUE(store.ok()) << store.error().ToString();
     store_ = std::move(store).value();

@@ -9,6 +9,7 @@
 
 #include "testing/fake_clock.h"
 #include "testing/sample_config.h"
+#include "testing/temp_directory.h"
 
 namespace rollgate {
 namespace {
@@ -115,11 +116,7 @@ TEST(EvidenceFromRunTest, AFailedRunSaysWhereAndWhy) {
 class RunEvidenceOnFinishTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           fmt::format("rollgate-deploy-service-{}-{}", ::getpid(),
-                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = rollgate::testing::FreshTestDirectory("rollgate-deploy-service");
     auto opened = OpenStore("sqlite:" + (dir_ / "state.db").string());
     ASSERT_TRUE(opened.ok()) << opened.error().message();
     store_ = std::move(*opened);

@@ -11,6 +11,7 @@
 #include "testing/fake_clock.h"
 #include "testing/faulty_store.h"
 #include "testing/sample_config.h"
+#include "testing/temp_directory.h"
 
 namespace rollgate {
 namespace {
@@ -21,11 +22,7 @@ using ::testing::HasSubstr;
 class NotificationServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           fmt::format("rollgate-notification-service-{}-{}", ::getpid(),
-                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = rollgate::testing::FreshTestDirectory("rollgate-notification-service");
     auto opened = OpenStore("sqlite:" + (dir_ / "state.db").string());
     ASSERT_TRUE(opened.ok()) << opened.error().message();
     store_ = std::move(*opened);

@@ -11,6 +11,7 @@
 #include "store/sqlite/sqlite_store.h"
 #include "testing/fake_clock.h"
 #include "testing/sample_config.h"
+#include "testing/temp_directory.h"
 
 namespace rollgate {
 namespace {
@@ -25,11 +26,7 @@ using ::testing::HasSubstr;
 class PageServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("rollgate-page-service-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = rollgate::testing::FreshTestDirectory("rollgate-page-service");
     auto store = OpenSqliteStore(dir_ / "state.db");
     ASSERT_TRUE(store.ok()) << store.error().ToString();
     store_ = std::move(store).value();

@@ -11,6 +11,7 @@
 #include "common/strings.h"
 #include "testing/fake_clock.h"
 #include "testing/sample_config.h"
+#include "testing/temp_directory.h"
 
 namespace rollgate {
 namespace {
@@ -127,11 +128,7 @@ struct Fired {
 class WatchServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           fmt::format("rollgate-watch-service-{}-{}", ::getpid(),
-                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = rollgate::testing::FreshTestDirectory("rollgate-watch-service");
     auto opened = OpenStore("sqlite:" + (dir_ / "state.db").string());
     ASSERT_TRUE(opened.ok()) << opened.error().message();
     store_ = std::move(*opened);
