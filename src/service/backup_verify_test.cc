@@ -11,7 +11,7 @@
 #include "store/store.h"
 #include "testing/fake_clock.h"
 #include "testing/sample_config.h"
-#include "testing/temp_directory.h"
+#include "testing/test_store.h"
 #include "transport/simulated_transport.h"
 
 namespace rollgate {
@@ -249,13 +249,7 @@ class BackupVerifyTest : public ::testing::Test {
   }
 
   std::vector<Evidence> EvidenceOf(const std::string& kind) {
-    ChangeRequest cr;
-    EXPECT_TRUE(store_
-                    ->Read([&](Transaction& tx) -> Status {
-                      ASSIGN_OR_RETURN(cr, tx.GetChangeRequest("CR-1"));
-                      return Status::Ok();
-                    })
-                    .ok());
+    ChangeRequest cr = rollgate::testing::StoredChangeRequest(*store_, "CR-1");
     std::vector<Evidence> out;
     for (const Evidence& e : cr.evidence) {
       if (e.kind == kind) out.push_back(e);

@@ -8,7 +8,7 @@
 #include "store/sqlite/sqlite_store.h"
 #include "testing/fake_clock.h"
 #include "testing/sample_config.h"
-#include "testing/temp_directory.h"
+#include "testing/test_store.h"
 
 namespace rollgate {
 namespace {

@@ -9,7 +9,7 @@
 
 #include "testing/fake_clock.h"
 #include "testing/sample_config.h"
-#include "testing/temp_directory.h"
+#include "testing/test_store.h"
 
 namespace rollgate {
 namespace {
@@ -166,16 +166,7 @@ class RunEvidenceOnFinishTest : public ::testing::Test {
     return store_->Write([&](Transaction& tx) { return hook(tx, run_); });
   }
 
-  ChangeRequest Cr() {
-    ChangeRequest cr;
-    EXPECT_TRUE(store_
-                    ->Read([&](Transaction& tx) -> Status {
-                      ASSIGN_OR_RETURN(cr, tx.GetChangeRequest("CR-1"));
-                      return Status::Ok();
-                    })
-                    .ok());
-    return cr;
-  }
+  ChangeRequest Cr() { return rollgate::testing::StoredChangeRequest(*store_, "CR-1"); }
 
   std::vector<std::string> AuditActions() {
     std::vector<std::string> actions;

@@ -11,7 +11,7 @@
 #include "testing/fake_clock.h"
 #include "testing/faulty_store.h"
 #include "testing/sample_config.h"
-#include "testing/temp_directory.h"
+#include "testing/test_store.h"
 
 namespace rollgate {
 namespace {
@@ -53,13 +53,7 @@ class NotificationServiceTest : public ::testing::Test {
   }
 
   std::vector<Evidence> NotificationEvidence() {
-    ChangeRequest cr;
-    EXPECT_TRUE(store_
-                    ->Read([&](Transaction& tx) -> Status {
-                      ASSIGN_OR_RETURN(cr, tx.GetChangeRequest("CR-1"));
-                      return Status::Ok();
-                    })
-                    .ok());
+    ChangeRequest cr = rollgate::testing::StoredChangeRequest(*store_, "CR-1");
     std::vector<Evidence> out;
     for (const Evidence& e : cr.evidence) {
       if (e.kind == kEvidenceNotification) out.push_back(e);

@@ -11,7 +11,7 @@
 #include "common/strings.h"
 #include "testing/fake_clock.h"
 #include "testing/sample_config.h"
-#include "testing/temp_directory.h"
+#include "testing/test_store.h"
 
 namespace rollgate {
 namespace {
@@ -168,16 +168,7 @@ class WatchServiceTest : public ::testing::Test {
         WatchOptions{.alertmanager = alertmanager_});
   }
 
-  ChangeRequest LoadCr() {
-    ChangeRequest cr;
-    EXPECT_TRUE(store_
-                    ->Read([&](Transaction& tx) -> Status {
-                      ASSIGN_OR_RETURN(cr, tx.GetChangeRequest("CR-1"));
-                      return Status::Ok();
-                    })
-                    .ok());
-    return cr;
-  }
+  ChangeRequest LoadCr() { return rollgate::testing::StoredChangeRequest(*store_, "CR-1"); }
   std::vector<Evidence> EvidenceOf(const std::string& kind) {
     std::vector<Evidence> out;
     for (const Evidence& e : LoadCr().evidence) {

@@ -69,7 +69,8 @@ TEST_P(RunProcessTest, ATimeoutStopsTheChildWithSigtermThenSigkill) {
   EXPECT_TRUE(stopped->timed_out);
   EXPECT_EQ(stopped->exit_code, 128 + SIGTERM);
 
-  ProcessSpec stubborn = Spec({"sh", "-c", "trap '' TERM; echo ready; while :; do sleep 1; done"});
+  // The ignored SIGTERM is inherited by the program it execs.
+  ProcessSpec stubborn = Spec({"sh", "-c", "trap '' TERM; echo ready; exec sleep 30"});
   stubborn.timeout = milliseconds(200);
   stubborn.kill_grace = milliseconds(200);
   Result<ProcessOutcome> killed = RunProcess(stubborn, clock_);
