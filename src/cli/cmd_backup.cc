@@ -154,7 +154,7 @@ Status RunVerify(Context& ctx, const VerifyArgs& args) {
     return Status::Ok();
   }
   ASSIGN_OR_RETURN(std::unique_ptr<Transport> transport,
-                   MakeTransport(prep.transport, args.transport_options, ctx.clock()));
+                   MakeTransport(ctx, prep.transport, args.transport_options));
   RealSleeper sleeper;
   std::unique_ptr<ProgressSink> progress = ctx.json() ? nullptr : MakeCliProgress(ctx);
   BackupVerifier::VerifyExecution execution;

@@ -145,8 +145,8 @@ Status RunDiagnose(Context& ctx, const DiagnoseArgs& args) {
                     run.id, EscapeForDisplay(run.environment)));
   }
   ASSIGN_OR_RETURN(std::unique_ptr<Transport> transport,
-                   MakeTransport(args.transport.empty() ? run.transport : args.transport,
-                                 args.transport_options, ctx.clock()));
+                   MakeTransport(ctx, args.transport.empty() ? run.transport : args.transport,
+                                 args.transport_options));
   DiagnoseRequest request;
   request.system = system;
   request.environment = environment;

@@ -34,10 +34,14 @@ namespace rollgate::cli {
 
 using nlohmann::json;
 
-Result<std::unique_ptr<Transport>> MakeTransport(const std::string& kind,
-                                                 const TransportOptions& options,
-                                                 const Clock& clock) {
-  if (kind == "local") return std::unique_ptr<Transport>(std::make_unique<LocalTransport>(clock));
+Result<std::unique_ptr<Transport>> MakeTransport(Context& ctx, const std::string& kind,
+                                                 const TransportOptions& options) {
+  const Clock& clock = ctx.clock();
+  ASSIGN_OR_RETURN(const Config* config, ctx.GetConfig());
+  if (kind == "local") {
+    return std::unique_ptr<Transport>(
+        std::make_unique<LocalTransport>(clock, config->command_nice));
+  }
   if (kind == "simulated") {
     return std::unique_ptr<Transport>(std::make_unique<SimulatedTransport>());
   }
@@ -51,6 +55,7 @@ Result<std::unique_ptr<Transport>> MakeTransport(const std::string& kind,
     }
     ssh.identity_file = options.identity;
     ssh.known_hosts_file = options.known_hosts;
+    ssh.command_nice = config->command_nice;
     if (kind == "session") {
       // One long-lived ssh session per host, the run's commands streamed through it.
       ASSIGN_OR_RETURN(std::unique_ptr<SessionTransport> transport,
@@ -385,7 +390,7 @@ Status RunExec(Context& ctx, const ExecOptions& options) {
   ASSIGN_OR_RETURN(std::string actor, ctx.Actor());
   ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
   ASSIGN_OR_RETURN(std::unique_ptr<Transport> transport,
-                   MakeTransport(options.transport, options.transport_options, ctx.clock()));
+                   MakeTransport(ctx, options.transport, options.transport_options));
   RealSleeper sleeper;
   CliProgress progress(ctx, isatty(STDOUT_FILENO) == 1);
   Executor executor(*store, *transport, types, ctx.clock(), sleeper,
@@ -463,7 +468,7 @@ Result<std::unique_ptr<Transport>> TransportOfRun(Context& ctx, Store& store, co
     ASSIGN_OR_RETURN(run, txn.GetRun(id));
     return Status::Ok();
   }));
-  return MakeTransport(run.transport, options, ctx.clock());
+  return MakeTransport(ctx, run.transport, options);
 }
 
 Status RunResume(Context& ctx, const std::string& id, const std::string& wait_text,

@@ -28,10 +28,10 @@ struct TransportOptions {
 
 // --ssh-config, --identity, --known-hosts.
 void AddTransportOptions(CLI::App* command, TransportOptions& options);
-// "local", "ssh" or "simulated".
-Result<std::unique_ptr<Transport>> MakeTransport(const std::string& kind,
-                                                 const TransportOptions& options,
-                                                 const Clock& clock);
+// "local", "ssh", "session" or "simulated", on ctx's clock, its commands at the configuration's
+// execution.command_nice.
+Result<std::unique_ptr<Transport>> MakeTransport(Context& ctx, const std::string& kind,
+                                                 const TransportOptions& options);
 // This process as the owner of a run and its lock.
 ExecutorOptions OwnerOptions(const std::string& actor, Seconds settle_wait);
 // Progress as `run exec` prints it: JSON lines, a live summary on a terminal, or plain lines.

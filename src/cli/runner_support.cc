@@ -58,7 +58,7 @@ Result<std::unique_ptr<Execution>> MakeRunnerExecution(Context& ctx, const std::
   ASSIGN_OR_RETURN(const Config* config, ctx.GetConfig());
   ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
   auto execution = std::make_unique<Execution>();
-  ASSIGN_OR_RETURN(execution->transport, MakeTransport(transport, transport_options, ctx.clock()));
+  ASSIGN_OR_RETURN(execution->transport, MakeTransport(ctx, transport, transport_options));
   execution->progress = MakeCliProgress(ctx);
   RunnerOptions options;
   options.transport = transport;

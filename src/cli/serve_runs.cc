@@ -256,8 +256,8 @@ Status ServerRuns::Cancel(const std::string& run_id, const std::string& actor) {
               Conflict(fmt::format("{} already ended: {}", run_id, RunStateName(run.state))));
         }
         ASSIGN_OR_RETURN(std::unique_ptr<Transport> transport,
-                         MakeTransport(run.transport.empty() ? transport_ : run.transport,
-                                       TransportOptions{}, ctx.clock()));
+                         MakeTransport(ctx, run.transport.empty() ? transport_ : run.transport,
+                                       TransportOptions{}));
         started(server::RunStarted{run_id, {}});
         StepTypeTable types = DefaultStepTypes();
         RealSleeper sleeper;
@@ -301,8 +301,8 @@ Result<std::vector<std::string>> ServerRuns::ResumeLeftRuns() {
           ASSIGN_OR_RETURN(Store * store, ctx.GetStore());
           ASSIGN_OR_RETURN(const Config* config, ctx.GetConfig());
           ASSIGN_OR_RETURN(std::unique_ptr<Transport> transport,
-                           MakeTransport(run.transport.empty() ? transport_ : run.transport,
-                                         TransportOptions{}, ctx.clock()));
+                           MakeTransport(ctx, run.transport.empty() ? transport_ : run.transport,
+                                         TransportOptions{}));
           StepTypeTable types = DefaultStepTypes();
           RealSleeper sleeper;
           ExecutorOptions owner = OwnerOptions(actor, Seconds(60));

@@ -204,6 +204,7 @@ class Loader {
   void ReadFreeze(const YAML::Node& node, Config& config);
   void ReadRecurringFreeze(const YAML::Node& node, Freeze& freeze);
   void ReadOncall(const YAML::Node& node, Config& config);
+  void ReadExecution(const YAML::Node& node, Config& config);
   void ReadEnvironments(const YAML::Node& root, Config& config);
   void ReadEnvironment(const YAML::Node& node, Config& config);
   void ReadApproval(const YAML::Node& node, Environment& env);
@@ -663,7 +664,7 @@ std::optional<Config> Loader::Load(std::string_view text) {
   if (!CheckKeys(root, "the configuration",
                  {"version", "identity", "policy", "calendar", "roles", "environments", "people",
                   "systems", "contacts", "groups", "escalation", "channels", "emergency",
-                  "packages", "server", "oncall", "notifications", "templates"})) {
+                  "packages", "server", "oncall", "notifications", "templates", "execution"})) {
     return std::nullopt;
   }
   root_position_ = PositionOf(root);
@@ -675,6 +676,7 @@ std::optional<Config> Loader::Load(std::string_view text) {
   if (auto node = Find(root, "policy")) ReadPolicy(*node, config);
   if (auto node = Find(root, "packages")) ReadPackages(*node, config);
   if (auto node = Find(root, "server")) ReadServer(*node, config);
+  if (auto node = Find(root, "execution")) ReadExecution(*node, config);
   ReadRoles(root, config);
   if (auto node = Find(root, "calendar")) ReadCalendar(*node, config);
   ReadEnvironments(root, config);
@@ -852,6 +854,14 @@ void Loader::ReadRoles(const YAML::Node& root, Config& config) {
     if (std::find(config.roles.begin(), config.roles.end(), role.value) == config.roles.end()) {
       config.roles.push_back(role.value);
     }
+  }
+}
+
+void Loader::ReadExecution(const YAML::Node& node, Config& config) {
+  if (!IsMapOrNull(node, "execution") || node.IsNull()) return;
+  if (!CheckKeys(node, "'execution'", {"command_nice"})) return;
+  if (auto nice = ReadInteger(node, "command_nice", 0, 19)) {
+    config.command_nice = static_cast<int>(*nice);
   }
 }
 

@@ -317,6 +317,23 @@ server: {listen: "localhost", tls_cert: c.pem, max_connections: 0, read_only_rol
               ElementsAre(HasSubstr("'workers' must be from 0 to 256")));
 }
 
+TEST(LoadConfigTest, ExecutionSection) {
+  LoadResult defaults = Load("version: 1\n");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults.config->command_nice, 10);
+  LoadResult given = Load("version: 1\nexecution: {command_nice: 0}\n");
+  ASSERT_TRUE(given.ok()) << FormatConfigError(given.errors.at(0));
+  EXPECT_EQ(given.config->command_nice, 0);
+  EXPECT_THAT(Errors("version: 1\nexecution: {command_nice: 20}\n"),
+              ElementsAre("rollgate.yaml:2:27: 'command_nice' must be from 0 to 19, got '20'"));
+  EXPECT_THAT(Errors("version: 1\nexecution: {command_nice: -5}\n"),
+              ElementsAre(HasSubstr("'command_nice' must be from 0 to 19")));
+  EXPECT_THAT(Errors("version: 1\nexecution: {nice: 5}\n"),
+              ElementsAre(HasSubstr("unknown key 'nice' in 'execution'")));
+  EXPECT_THAT(Errors("version: 1\nexecution: [command_nice]\n"),
+              ElementsAre(HasSubstr("'execution'")));
+}
+
 TEST(LoadConfigTest, ReviewPolicy) {
   LoadResult defaults = Load("version: 1\n");
   ASSERT_TRUE(defaults.ok());

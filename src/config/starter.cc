@@ -382,6 +382,13 @@ channels:
 #   token_admin_roles: [admin, it-operations-manager]
 #   read_only_roles: [help-desk]
 
+# The processes a run starts on this machine (local steps, ssh clients) run at this nice value
+# relative to rollgate, so that their start-up bursts yield to the API and the executor; 0 runs
+# them at rollgate's own priority. A process a local step leaves running keeps it: start
+# services through systemd.
+# execution:
+#   command_nice: 10
+
 # Retries of a failed delivery: the delay after the 1st, 2nd ... failed attempt (the last one
 # repeats), and the attempts after which a message is marked failed (`rollgate notify retry ID`
 # sends it again).

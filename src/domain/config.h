@@ -407,6 +407,11 @@ struct Config {
   int review_within_business_days = 5;
   std::vector<std::string> review_closer_roles = {kRoleCabChair, kRoleItOperationsManager};
   ServerSettings server;  // `server:` (docs/server.md)
+  // The nice value (0..19, relative to Rollgate's own) of the processes a run starts on this
+  // machine: the local transport's commands and the ssh clients (execution.command_nice). A step
+  // starting a process costs a burst of CPU; at 10 those bursts yield to the server's API and the
+  // executor instead of stalling them. 0: the same priority as Rollgate.
+  int command_nice = 10;
   // The change calendar (docs/calendar.md): a scheduled CR without a downtime is expected to
   // take this long (calendar.default_duration).
   Seconds calendar_default_duration = std::chrono::hours(1);

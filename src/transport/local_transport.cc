@@ -56,6 +56,7 @@ Result<CommandResult> LocalTransport::Run(const HostAddress& /*host*/, const Com
   process.timeout = spec.timeout;
   process.output_limit = spec.output_limit;
   process.secrets = SecretsOf(spec);
+  process.nice = command_nice_;
 
   Status pid_write = Status::Ok();
   SpawnObserver observer;

@@ -18,8 +18,10 @@ namespace rollgate {
 
 class LocalTransport final : public Transport {
  public:
-  // `clock` must outlive the transport; its monotonic time measures timeouts.
-  explicit LocalTransport(const Clock& clock) : clock_(clock) {}
+  // `clock` must outlive the transport; its monotonic time measures timeouts. Commands run at
+  // `command_nice` (0..19) relative to this process (ProcessSpec::nice).
+  explicit LocalTransport(const Clock& clock, int command_nice = 0)
+      : clock_(clock), command_nice_(command_nice) {}
 
   Result<CommandResult> Run(const HostAddress& host, const CommandSpec& spec) override;
   Status CopyTo(const HostAddress& host, const std::filesystem::path& local,
@@ -31,6 +33,7 @@ class LocalTransport final : public Transport {
 
  private:
   const Clock& clock_;
+  const int command_nice_;
 };
 
 // Parses the content of an exit-status file ("0\n" .. "255\n"). Corruption otherwise.

@@ -75,6 +75,17 @@ TEST_F(LocalTransportTest, FeedsStdinAndEnvironment) {
   EXPECT_FALSE(result->output_truncated);
 }
 
+// `nice` without arguments prints the niceness it runs at.
+TEST_F(LocalTransportTest, CommandsStartAtTheTransportsNiceValue) {
+  auto own = local_.Run({}, Spec({"nice"}));
+  ASSERT_TRUE(own.ok()) << own.status().ToString();
+  const int base = std::stoi(own->output_tail);
+  LocalTransport niced(clock_, 4);
+  auto lowered = niced.Run({}, Spec({"nice"}));
+  ASSERT_TRUE(lowered.ok()) << lowered.status().ToString();
+  EXPECT_EQ(std::stoi(lowered->output_tail), std::min(base + 4, 19));
+}
+
 TEST_F(LocalTransportTest, TimeoutKillsTheChildAndItsChildren) {
   std::filesystem::path pid_file = dir_ / "grandchild.pid";
   CommandSpec spec = Spec({"sh", "-c", "sleep 60 & echo $! > " + pid_file.string() + "; wait"});

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -14,6 +15,8 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <system_error>
+#include <thread>
 
 #include "transport/shell.h"
 
@@ -53,6 +56,33 @@ Status SetNonBlocking(int fd) {
     return PosixError("fcntl(O_NONBLOCK)", errno);
   }
   return Status::Ok();
+}
+
+// posix_spawnp, from a thread of its own at `nice` when nice > 0: Linux keeps the nice value per
+// thread and the child inherits the spawning thread's, while a thread cannot take a raised value
+// back without CAP_SYS_NICE. The spawn (vfork, then exec) blocks that thread only.
+int SpawnAtNice(int nice, pid_t* pid, const char* program, const SpawnSetup& setup,
+                char* const argv[], char* const envp[]) {
+  auto spawn = [&] {
+    return posix_spawnp(pid, program, &setup.actions, &setup.attributes, argv, envp);
+  };
+  if (nice <= 0) return spawn();
+  int error = 0;
+  try {
+    std::thread spawner([&] {
+      // Best effort: a refusal (seccomp, an odd kernel) leaves the child at this thread's value.
+      const auto thread = static_cast<id_t>(syscall(SYS_gettid));
+      errno = 0;
+      int current = getpriority(PRIO_PROCESS, thread);
+      if (errno != 0) current = 0;
+      (void)setpriority(PRIO_PROCESS, thread, std::min(current + nice, 19));
+      error = spawn();
+    });
+    spawner.join();
+  } catch (const std::system_error&) {
+    return spawn();  // no thread to spare: the child starts at this thread's priority
+  }
+  return error;
 }
 
 std::vector<std::string> BuildEnvironment(const std::map<std::string, std::string>& overrides) {
@@ -215,8 +245,7 @@ Result<ProcessOutcome> RunProcess(const ProcessSpec& spec, const Clock& clock,
 
   auto start = clock.Monotonic();
   pid_t pid = -1;
-  int error = posix_spawnp(&pid, program.c_str(), &setup.actions, &setup.attributes, argv.data(),
-                           envp.data());
+  int error = SpawnAtNice(spec.nice, &pid, program.c_str(), setup, argv.data(), envp.data());
   if (error != 0) return PosixError(fmt::format("cannot start {}", program), error);
   ChildProcess child(pid);
   if (observer) observer(pid);
@@ -309,7 +338,7 @@ Result<ProcessOutcome> RunProcess(const ProcessSpec& spec, const Clock& clock,
   return outcome;
 }
 
-Result<PipedChild> SpawnPiped(const std::vector<std::string>& argv_in) {
+Result<PipedChild> SpawnPiped(const std::vector<std::string>& argv_in, int nice) {
   if (argv_in.empty()) return InvalidArgument("SpawnPiped: empty argv");
   const std::string& program = argv_in.front();
   int stdin_pair[2];
@@ -342,8 +371,7 @@ Result<PipedChild> SpawnPiped(const std::vector<std::string>& argv_in) {
   std::vector<std::string> argv_strings = argv_in;
   std::vector<char*> argv = CStrings(argv_strings);
   pid_t pid = -1;
-  int error =
-      posix_spawnp(&pid, program.c_str(), &setup.actions, &setup.attributes, argv.data(), environ);
+  int error = SpawnAtNice(nice, &pid, program.c_str(), setup, argv.data(), environ);
   if (error != 0) return PosixError(fmt::format("cannot start {}", program), error);
   PipedChild child{ChildProcess(pid), std::move(stdin_parent), std::move(out_parent),
                    std::move(err_parent)};

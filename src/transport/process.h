@@ -84,6 +84,12 @@ struct ProcessSpec {
   // a seccomp filter refuses pidfd_open: noticed by polling waitpid (every 20 ms while output is
   // open). Tests cover both.
   bool exit_by_pidfd = true;
+  // The child's nice value relative to this process (0..19; 0: as this process). A positive
+  // value lowers the child's CPU priority from its first instruction on (it is spawned from a
+  // thread that lowered its own), so that the commands a run starts do not take the cores from
+  // the server and the executor. Best effort: where setpriority is refused the child runs as
+  // this process does.
+  int nice = 0;
 };
 
 struct ProcessOutcome {
@@ -117,8 +123,9 @@ struct PipedChild {
 };
 
 // Spawns `argv` (argv[0] looked up in PATH) with the signal set-up of RunProcess and pipes to its
-// three standard streams (all with FD_CLOEXEC on our side). Failure: as RunProcess's spawn.
-Result<PipedChild> SpawnPiped(const std::vector<std::string>& argv);
+// three standard streams (all with FD_CLOEXEC on our side), at `nice` as ProcessSpec::nice.
+// Failure: as RunProcess's spawn.
+Result<PipedChild> SpawnPiped(const std::vector<std::string>& argv, int nice = 0);
 
 // Writes `contents` to `path` atomically: a temporary file in the same directory, fsync, rename.
 // Creates missing parent directories. Failure: the OS error with the path as context.

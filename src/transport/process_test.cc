@@ -1,8 +1,12 @@
 #include "transport/process.h"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <string>
@@ -78,6 +82,49 @@ TEST_P(RunProcessTest, ATimeoutStopsTheChildWithSigtermThenSigkill) {
   EXPECT_TRUE(killed->timed_out);
   EXPECT_EQ(killed->exit_code, 128 + SIGKILL);
   EXPECT_EQ(killed->output_tail, "ready\n");
+}
+
+// This thread's nice value (Linux keeps one per thread).
+int ThreadNice() {
+  errno = 0;
+  int nice = getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)));
+  EXPECT_EQ(errno, 0);
+  return nice;
+}
+
+// `nice` without arguments prints the niceness it runs at.
+TEST_P(RunProcessTest, AChildStartsAtItsNiceValueAndTheCallingThreadKeepsItsOwn) {
+  const int own = ThreadNice();
+  ProcessSpec spec = Spec({"nice"});
+  spec.nice = 7;
+  Result<ProcessOutcome> niced = RunProcess(spec, clock_);
+  ASSERT_TRUE(niced.ok()) << niced.error().ToString();
+  EXPECT_EQ(niced->output_tail, fmt::format("{}\n", std::min(own + 7, 19)));
+  EXPECT_EQ(ThreadNice(), own) << "the spawn lowered its own thread's priority, not this one's";
+
+  spec.nice = 0;
+  Result<ProcessOutcome> same = RunProcess(spec, clock_);
+  ASSERT_TRUE(same.ok()) << same.error().ToString();
+  EXPECT_EQ(same->output_tail, fmt::format("{}\n", own));
+
+  spec.nice = 40;  // beyond the range: the lowest priority there is
+  Result<ProcessOutcome> lowest = RunProcess(spec, clock_);
+  ASSERT_TRUE(lowest.ok()) << lowest.error().ToString();
+  EXPECT_EQ(lowest->output_tail, "19\n");
+}
+
+TEST(SpawnPipedTest, APipedChildStartsAtItsNiceValue) {
+  const int own = ThreadNice();
+  Result<PipedChild> child = SpawnPiped({"nice"}, 5);
+  ASSERT_TRUE(child.ok()) << child.error().ToString();
+  std::string output;
+  char buffer[64];
+  ssize_t n = 0;
+  while ((n = read(child->stdout_fd.get(), buffer, sizeof buffer)) > 0) {
+    output.append(buffer, static_cast<size_t>(n));
+  }
+  EXPECT_EQ(output, fmt::format("{}\n", std::min(own + 5, 19)));
+  EXPECT_EQ(ThreadNice(), own);
 }
 
 INSTANTIATE_TEST_SUITE_P(ExitNotice, RunProcessTest, ::testing::Values(true, false),

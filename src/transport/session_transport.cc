@@ -595,7 +595,7 @@ Result<std::shared_ptr<SessionTransport::Session>> SessionTransport::GetSession(
     }
   }
   previous.reset();  // joins its reader (its ssh already ended)
-  ASSIGN_OR_RETURN(PipedChild child, SpawnPiped(SessionArgv(host)));
+  ASSIGN_OR_RETURN(PipedChild child, SpawnPiped(SessionArgv(host), options_.command_nice));
   auto session = std::make_shared<Session>(clock_, std::move(child));
   RETURN_IF_ERROR(
       session->Start(host, clock_.Monotonic() + options_.connect_timeout + Seconds(10)));

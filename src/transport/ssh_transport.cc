@@ -224,7 +224,7 @@ Status SshTransport::EnsureMaster(const HostAddress& host) {
   process.argv.insert(process.argv.end(), {"-f", "-N", "--", host.name});
   process.timeout = options_.connect_timeout + Seconds(10);
   process.output_limit = 4096;
-  ASSIGN_OR_RETURN(ProcessOutcome outcome, RunProcess(process, clock_));
+  ASSIGN_OR_RETURN(ProcessOutcome outcome, Spawn(std::move(process)));
   if (outcome.timed_out || outcome.exit_code != 0) return SshConnectError(host, outcome);
   return Status::Ok();
 }
@@ -236,7 +236,7 @@ Result<ProcessOutcome> SshTransport::RunScript(const HostAddress& host, const st
   std::string remote = "sh -c " + ShellQuote(script) + " rollgate";
   for (const std::string& arg : args) remote += " " + ShellQuote(arg);
   process.argv = SshArgv(host, remote);
-  return RunProcess(process, clock_);
+  return Spawn(std::move(process));
 }
 
 Result<CommandResult> SshTransport::Run(const HostAddress& host, const CommandSpec& spec) {
@@ -352,6 +352,11 @@ Status SshTransport::Cancel(const HostAddress& host, const std::string& status_f
   }
 }
 
+Result<ProcessOutcome> SshTransport::Spawn(ProcessSpec process) {
+  process.nice = options_.command_nice;
+  return RunProcess(process, clock_);
+}
+
 void SshTransport::Close() {
   std::map<std::string, HostAddress> opened;
   {
@@ -367,7 +372,7 @@ void SshTransport::Close() {
     process.argv.insert(process.argv.end(), {"-O", "exit", "--", host.name});
     process.timeout = Seconds(10);
     process.output_limit = 1024;
-    (void)RunProcess(process, clock_);
+    (void)Spawn(std::move(process));
   }
 }
 

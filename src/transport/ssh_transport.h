@@ -64,6 +64,9 @@ struct SshOptions {
   std::filesystem::path control_dir;
   // ServerAliveInterval: a dead peer is noticed after about 3 intervals.
   Seconds server_alive_interval{5};
+  // The ssh clients (masters, sessions, copies) run at this nice value (0..19) relative to this
+  // process (ProcessSpec::nice); the remote commands' priority is the remote host's business.
+  int command_nice = 0;
 };
 
 // Checks `options` as SshTransport::Create does: paths without whitespace, quotes, '%', '\\' or
@@ -123,6 +126,8 @@ class SshTransport final : public Transport {
   Result<ProcessOutcome> RunScript(const HostAddress& host, const std::string& script,
                                    const std::vector<std::string>& args, ProcessSpec process);
   std::mutex& HostLock(const std::string& key);
+  // RunProcess at options_.command_nice.
+  Result<ProcessOutcome> Spawn(ProcessSpec process);
 
   const Clock& clock_;
   const SshOptions options_;

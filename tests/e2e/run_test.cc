@@ -166,5 +166,31 @@ TEST(RunCliTest, ShowListAndCancelOfAFinishedRun) {
   EXPECT_EQ(cancel.Json()["state"], "succeeded") << "a finished run stays as it is";
 }
 
+// The commands a run starts on this machine run at execution.command_nice (default 10) relative
+// to rollgate: `nice` without arguments prints the niceness it runs at.
+TEST(RunCliTest, TheCommandsOfARunStartAtTheConfiguredNiceValue) {
+  CliHarness harness;
+  harness.InitDemoConfig();
+  harness.WriteFile("plan.json", R"({"phases": [{"name": "p", "steps": [
+      {"name": "nice", "idempotent": true, "argv": ["nice"]}]}]})");
+  CommandOutput own = RunProgram({"nice"}, harness.dir(), {});
+  ASSERT_EQ(own.exit_code, 0);
+  const int base = std::stoi(own.out);
+  auto step_nice = [&] {
+    CommandOutput exec = harness.Run({"--as", "heidi", "--output", "json", "run", "exec", "--plan",
+                                      (harness.dir() / "plan.json").string(), "--hosts", "h1",
+                                      "--transport", "local"});
+    EXPECT_EQ(exec.exit_code, 0) << exec.err;
+    nlohmann::json doc = LastJson(exec);
+    EXPECT_EQ(doc["steps"].size(), 1U) << exec.out;
+    return doc["steps"].empty() ? -100 : std::stoi(doc["steps"][0].value("output_tail", "-100"));
+  };
+  EXPECT_EQ(step_nice(), std::min(base + 10, 19));
+  std::ifstream in(harness.dir() / "rollgate.yaml");
+  std::string config((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  harness.WriteConfig(config + "execution:\n  command_nice: 3\n");
+  EXPECT_EQ(step_nice(), std::min(base + 3, 19));
+}
+
 }  // namespace
 }  // namespace rollgate::e2e
