@@ -29,6 +29,9 @@ export ROLLGATE_CONFIG=$work/rollgate.yaml TZ=UTC
 sed -i 's/allow_as: false/allow_as: true/' rollgate.yaml
 # BENCH_WORKERS=N serves with N threads (server.workers; default one per core).
 [ -n "${BENCH_WORKERS:-}" ] && printf 'server:\n  workers: %s\n' "$BENCH_WORKERS" >> rollgate.yaml
+# BENCH_COMMAND_NICE=N starts the deployment's commands at nice N (execution.command_nice;
+# default 10, 0: at Rollgate's own priority).
+[ -n "${BENCH_COMMAND_NICE:-}" ] && printf 'execution:\n  command_nice: %s\n' "$BENCH_COMMAND_NICE" >> rollgate.yaml
 rg() { "$rollgate" --as heidi "$@"; }
 
 # Twenty CRs to list, so the list is a real page.
@@ -57,7 +60,12 @@ port=$(python3 -c 'import json; print(json.load(open("serve.out"))["port"])')
 base=http://127.0.0.1:$port
 
 # The deployment: started now, runs through the measurements (restarted when it finishes early).
-(while true; do rg run exec --plan "$work/plan.json" --hosts "$hosts" --transport local >/dev/null 2>&1; done) &
+# Each run's wall-clock seconds go to deployments.txt: what the load costs the deployment.
+(while true; do
+  begin=$(date +%s.%N)
+  rg run exec --plan "$work/plan.json" --hosts "$hosts" --transport local >/dev/null 2>&1
+  echo "$begin $(date +%s.%N)" >> deployments.txt
+done) &
 run_pid=$!
 # Measured once RUN-1 has all its 300 step executions (about 90 KB of JSON), while the next
 # runs of the deployment go on committing: every measurement reads the same document, and the
@@ -113,3 +121,13 @@ steps=$(curl -s -H "Authorization: Bearer $token" "$base/api/v1/runs/RUN-1" \
   | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d["steps"]), d["state"])')
 echo "-- RUN-1 during the measurement: $steps (step executions, state)"
 echo "-- server peak memory: $(grep VmHWM /proc/$server_pid/status | awk '{print $2, $3}')"
+# The deployments that ran while wrk measured (the first, RUN-1, ran before; the last may be cut).
+python3 - "$work/deployments.txt" <<'PY'
+import os, sys
+lines = open(sys.argv[1]).read().split("\n") if os.path.exists(sys.argv[1]) else []
+rows = [tuple(map(float, line.split())) for line in lines if line][1:]
+spans = [end - begin for begin, end in rows]
+if spans:
+    print("-- deployments finished during the measurements: %d, %.2f s each on average (%.2f-%.2f s);"
+          " 10 batches of 3 steps of 0.3 s take 9 s" % (len(spans), sum(spans) / len(spans), min(spans), max(spans)))
+PY
