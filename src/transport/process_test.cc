@@ -74,10 +74,10 @@ TEST_P(RunProcessTest, ATimeoutStopsTheChildWithSigtermThenSigkill) {
   EXPECT_EQ(stopped->exit_code, 128 + SIGTERM);
 
   // The ignored SIGTERM is inherited by the program it execs.
-  ProcessSpec stubborn = Spec({"sh", "-c", "trap '' TERM; echo ready; exec sleep 30"});
-  stubborn.timeout = milliseconds(200);
-  stubborn.kill_grace = milliseconds(200);
-  Result<ProcessOutcome> killed = RunProcess(stubborn, clock_);
+  ProcessSpec ignores_term = Spec({"sh", "-c", "trap '' TERM; echo ready; exec sleep 30"});
+  ignores_term.timeout = milliseconds(200);
+  ignores_term.kill_grace = milliseconds(200);
+  Result<ProcessOutcome> killed = RunProcess(ignores_term, clock_);
   ASSERT_TRUE(killed.ok()) << killed.error().ToString();
   EXPECT_TRUE(killed->timed_out);
   EXPECT_EQ(killed->exit_code, 128 + SIGKILL);
