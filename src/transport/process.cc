@@ -28,13 +28,27 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// Owns posix_spawn_file_actions_t / posix_spawnattr_t for the duration of one spawn.
+// Owns posix_spawn_file_actions_t / posix_spawnattr_t for the duration of one spawn. The child
+// leads a process group of its own, with no signal blocked and the usual signals at their
+// default disposition, whatever this process does with them; callers add the file actions.
 struct SpawnSetup {
   posix_spawn_file_actions_t actions;
   posix_spawnattr_t attributes;
   SpawnSetup() {
     posix_spawn_file_actions_init(&actions);
     posix_spawnattr_init(&attributes);
+    sigset_t empty_mask, default_signals;
+    sigemptyset(&empty_mask);
+    sigemptyset(&default_signals);
+    for (int sig :
+         {SIGPIPE, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGCHLD, SIGALRM, SIGUSR1, SIGUSR2}) {
+      sigaddset(&default_signals, sig);
+    }
+    posix_spawnattr_setsigmask(&attributes, &empty_mask);
+    posix_spawnattr_setsigdefault(&attributes, &default_signals);
+    posix_spawnattr_setpgroup(&attributes, 0);
+    posix_spawnattr_setflags(
+        &attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   }
   ~SpawnSetup() {
     posix_spawn_file_actions_destroy(&actions);
@@ -226,18 +240,6 @@ Result<ProcessOutcome> RunProcess(const ProcessSpec& spec, const Clock& clock,
   }
   posix_spawn_file_actions_adddup2(&setup.actions, output_child.get(), 1);
   posix_spawn_file_actions_adddup2(&setup.actions, output_child.get(), 2);
-  sigset_t empty_mask, default_signals;
-  sigemptyset(&empty_mask);
-  sigemptyset(&default_signals);
-  for (int sig : {SIGPIPE, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGCHLD, SIGALRM, SIGUSR1, SIGUSR2}) {
-    sigaddset(&default_signals, sig);
-  }
-  posix_spawnattr_setsigmask(&setup.attributes, &empty_mask);
-  posix_spawnattr_setsigdefault(&setup.attributes, &default_signals);
-  posix_spawnattr_setpgroup(&setup.attributes, 0);
-  posix_spawnattr_setflags(&setup.attributes,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-
   std::vector<std::string> argv_strings = spec.argv;
   std::vector<char*> argv = CStrings(argv_strings);
   std::vector<std::string> env_strings = BuildEnvironment(spec.env);
@@ -357,17 +359,6 @@ Result<PipedChild> SpawnPiped(const std::vector<std::string>& argv_in, int nice)
   posix_spawn_file_actions_adddup2(&setup.actions, stdin_child.get(), 0);
   posix_spawn_file_actions_adddup2(&setup.actions, out_child.get(), 1);
   posix_spawn_file_actions_adddup2(&setup.actions, err_child.get(), 2);
-  sigset_t empty_mask, default_signals;
-  sigemptyset(&empty_mask);
-  sigemptyset(&default_signals);
-  for (int sig : {SIGPIPE, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGCHLD, SIGALRM, SIGUSR1, SIGUSR2}) {
-    sigaddset(&default_signals, sig);
-  }
-  posix_spawnattr_setsigmask(&setup.attributes, &empty_mask);
-  posix_spawnattr_setsigdefault(&setup.attributes, &default_signals);
-  posix_spawnattr_setpgroup(&setup.attributes, 0);
-  posix_spawnattr_setflags(&setup.attributes,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   std::vector<std::string> argv_strings = argv_in;
   std::vector<char*> argv = CStrings(argv_strings);
   pid_t pid = -1;

@@ -186,9 +186,7 @@ TEST(RunCliTest, TheCommandsOfARunStartAtTheConfiguredNiceValue) {
     return doc["steps"].empty() ? -100 : std::stoi(doc["steps"][0].value("output_tail", "-100"));
   };
   EXPECT_EQ(step_nice(), std::min(base + 10, 19));
-  std::ifstream in(harness.dir() / "rollgate.yaml");
-  std::string config((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  harness.WriteConfig(config + "execution:\n  command_nice: 3\n");
+  harness.WriteConfig(harness.ReadFile("rollgate.yaml") + "execution:\n  command_nice: 3\n");
   EXPECT_EQ(step_nice(), std::min(base + 3, 19));
 }
 
